@@ -1,0 +1,13 @@
+"""eifer: EI-stratified training data for facial expression recognition.
+
+Runs the study pipeline of Kim, Cho, Lee & Whang, "Emotion Recognition from
+Facial Expressions Considering Individual Differences in Emotional
+Intelligence", end to end on a study folder (see ``eifer --help``).
+"""
+import os as _os
+
+# Nothing in eifer may download weights at run time: keep timm/huggingface offline.
+_os.environ.setdefault("HF_HUB_OFFLINE", "1")
+_os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+__version__ = "0.1.0"
