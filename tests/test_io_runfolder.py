@@ -1,0 +1,58 @@
+"""Atomic writes and stage fingerprints of the run folder."""
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from eifer.config import load_config
+from eifer.io import atomic_path, hash_paths, write_csv, write_json
+from eifer.runfolder import RunFolder
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    target = tmp_path / "out.csv"
+    write_csv(target, pd.DataFrame({"a": [1]}))
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half written")
+            raise RuntimeError("crash")
+    assert pd.read_csv(target)["a"].tolist() == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # no temp file left
+
+
+def test_run_folder_records_config_and_versions(tmp_path):
+    run = RunFolder(tmp_path / "run", load_config(profile="demo", seed=5)).init()
+    assert "seed: 5" in (run.root / "config.yaml").read_text()
+    versions = json.loads((run.root / "versions.json").read_text())
+    assert versions["numpy"] and versions["python"]
+
+
+def test_stage_fingerprint_skip_and_invalidate(tmp_path):
+    cfg = load_config(profile="demo")
+    run = RunFolder(tmp_path, cfg).init()
+    fp_a = run.fingerprint(sections=("frames",))
+    write_json(run.path("a.json"), {})
+    run.mark_done("a", fp_a, ["a.json"], 0.1)
+    assert run.is_done("a", fp_a)
+    fp_b = run.fingerprint(sections=("train",), upstream=("a",))
+    run.mark_done("b", fp_b, [], 0.1)
+    # changing stage a's config changes a's fingerprint and, through upstream, b's
+    run2 = RunFolder(tmp_path, load_config(profile="demo", overrides={"frames": {"crop_size": 64}}))
+    fp_a2 = run2.fingerprint(sections=("frames",))
+    assert not run2.is_done("a", fp_a2)
+    run2.mark_done("a", fp_a2, ["a.json"], 0.1)
+    assert run2.fingerprint(sections=("train",), upstream=("a",)) != fp_b
+    # a deleted output means the stage is not done
+    os.remove(run.path("a.json"))
+    assert not run2.is_done("a", fp_a2)
+    events = [json.loads(line)["event"] for line in run.path("log.jsonl").read_text().splitlines()]
+    assert events.count("stage_done") == 3
+
+
+def test_hash_paths_sees_changes(tmp_path):
+    f = tmp_path / "v.bin"
+    f.write_bytes(b"x")
+    h1 = hash_paths([f])
+    f.write_bytes(b"xy")
+    assert hash_paths([f]) != h1
