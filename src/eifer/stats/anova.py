@@ -8,19 +8,25 @@ variables), so the design matrix is built and factorised once per grouping and
 every dependent variable is solved with it in one matrix product
 (:func:`type3_anova_many`).
 
+Each term's SS is the increase in the residual SS when the term's columns are
+dropped from the full model; without empty cells this equals the usual Wald
+form of Type III SS with sum-to-zero contrasts.
+
 Empty cells (a level combination with no rows) make some interaction columns
-linearly dependent on the others. R's ``lm`` then marks those coefficients as
-aliased (NA); ``car::Anova(type=3, singular.ok=TRUE)`` tests each term on its
-remaining (non-aliased) coefficients, so the interaction loses one degree of
-freedom per empty cell. eifer does the same: aliased columns are found in
-R's column order (intercept, a, b, a:b) with R's tolerance (1e-7) and dropped;
-a term left without columns gets df = 0 and F = p = NaN. Note that with empty
-cells Type III hypotheses depend on the contrasts and are hard to interpret —
-the sweep reports them, but a careful user should look at the cell counts.
+linearly dependent on the others (R's ``lm`` marks them aliased, NA).
+``car::Anova(type=3, singular.ok=TRUE)`` then switches to "sums of squares
+computed by model comparison" on a refit that has lost the ``contr.sum``
+contrasts (car's ``lm2glm`` uses R's default treatment contrasts), and drops
+each term's columns from that model (``drop1``). eifer reproduces exactly that
+so its numbers agree with R: aliased columns are found in R's column order
+(intercept, a, b, a:b) with R's tolerance (1e-7); the interaction loses one
+degree of freedom per empty cell; a term whose removal does not lower the rank
+gets df = 0 and F = p = NaN. Be aware that with empty cells the Type III main
+effects then depend on the coding (reference = first level in sorted order)
+and are hard to interpret; the interaction test (what the cutoff sweep counts)
+is the same under either coding.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -31,52 +37,48 @@ from eifer.errors import EiferError
 _TOL = 1e-7  # R's lm.fit / dqrdc2 tolerance for aliased columns
 
 
-def _sum_contrasts(codes: np.ndarray, k: int) -> np.ndarray:
-    """Columns of contr.sum for integer level codes 0..k-1 (last level = −1 row)."""
-    m = np.zeros((codes.size, k - 1))
-    for j in range(k - 1):
-        m[:, j] = codes == j
+def _contrasts(codes: np.ndarray, k: int, kind: str) -> np.ndarray:
+    """contr.sum (last level = −1 row) or contr.treatment (first level = 0 row) columns."""
+    if kind == "treatment":
+        return np.stack([codes == j for j in range(1, k)], axis=1).astype(float)
+    m = np.stack([codes == j for j in range(k - 1)], axis=1).astype(float)
     m[codes == k - 1, :] = -1.0
     return m
 
 
-@dataclass
-class _Design:
-    X: np.ndarray            # n × p_kept
-    terms: dict[str, np.ndarray]  # term name -> indices into kept columns
-    cov_unscaled: np.ndarray  # (X'X)^-1
-    Q: np.ndarray
-    R: np.ndarray
-
-
-def _design(a_vals: np.ndarray, b_vals: np.ndarray) -> _Design:
-    a_levels, a_codes = np.unique(a_vals, return_inverse=True)
-    b_levels, b_codes = np.unique(b_vals, return_inverse=True)
-    ka, kb = len(a_levels), len(b_levels)
-    A = _sum_contrasts(a_codes, ka)
-    B = _sum_contrasts(b_codes, kb)
-    AB = (A[:, :, None] * B[:, None, :]).reshape(len(a_vals), -1)
-    cols = [np.ones((len(a_vals), 1)), A, B, AB]
-    names = ["(Intercept)"] * 1 + ["a"] * A.shape[1] + ["b"] * B.shape[1] + ["a:b"] * AB.shape[1]
-    full = np.hstack(cols)
-    # Greedy rank detection in R's column order: a column is aliased when its
-    # residual after projecting on the kept columns is tiny relative to its norm.
+def _kept_columns(X: np.ndarray) -> list[int]:
+    """Non-aliased columns, found greedily in column order like R's pivoted QR."""
     kept: list[int] = []
-    basis = np.zeros((full.shape[0], 0))
-    for j in range(full.shape[1]):
-        col = full[:, j]
+    basis = np.zeros((X.shape[0], 0))
+    for j in range(X.shape[1]):
+        col = X[:, j]
         norm = np.linalg.norm(col)
-        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
+        resid = col - basis @ (basis.T @ col)
         rn = np.linalg.norm(resid)
         if norm > 0 and rn > _TOL * norm:
             kept.append(j)
             basis = np.hstack([basis, (resid / rn)[:, None]])
-    X = full[:, kept]
-    kept_names = np.array(names)[kept]
-    terms = {t: np.flatnonzero(kept_names == t) for t in ("a", "b", "a:b")}
-    Q, R = np.linalg.qr(X)
-    Rinv = np.linalg.solve(R, np.eye(R.shape[0]))
-    return _Design(X=X, terms=terms, cov_unscaled=Rinv @ Rinv.T, Q=Q, R=R)
+    return kept
+
+
+def _rss_rank(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, int]:
+    """Residual sum of squares of every column of Y on X, and the rank of X."""
+    Xk = X[:, _kept_columns(X)]
+    Q, _ = np.linalg.qr(Xk)
+    resid = Y - Q @ (Q.T @ Y)
+    return np.einsum("ij,ij->j", resid, resid), Xk.shape[1]
+
+
+def _design(a_vals: np.ndarray, b_vals: np.ndarray, kind: str = "sum") -> tuple[np.ndarray, np.ndarray]:
+    """Full model matrix (intercept, a, b, a:b) and each column's term."""
+    _, a_codes = np.unique(a_vals, return_inverse=True)
+    _, b_codes = np.unique(b_vals, return_inverse=True)
+    A = _contrasts(a_codes, a_codes.max() + 1, kind)
+    B = _contrasts(b_codes, b_codes.max() + 1, kind)
+    AB = (A[:, :, None] * B[:, None, :]).reshape(len(a_vals), -1)
+    X = np.hstack([np.ones((len(a_vals), 1)), A, B, AB])
+    term = np.array(["(Intercept)"] + ["a"] * A.shape[1] + ["b"] * B.shape[1] + ["a:b"] * AB.shape[1])
+    return X, term
 
 
 def _check(df: pd.DataFrame, cols: list[str]) -> None:
@@ -87,30 +89,30 @@ def _check(df: pd.DataFrame, cols: list[str]) -> None:
         raise EiferError(f"type3_anova: column(s) {missing} not in the data (have {list(df.columns)})")
 
 
-def _fit(design: _Design, Y: np.ndarray) -> dict[str, np.ndarray]:
-    """Type III SS, df, F, p for every column of Y (n × m) at once."""
-    n, p = design.X.shape
-    beta = np.linalg.solve(design.R, design.Q.T @ Y)
-    resid = Y - design.X @ beta
-    rss = np.einsum("ij,ij->j", resid, resid)
-    df_res = n - p
-    out: dict[str, np.ndarray] = {"Residual_ss": rss, "Residual_df": np.full(Y.shape[1], float(df_res))}
-    mse = rss / df_res if df_res > 0 else np.full_like(rss, np.nan)
-    for term, idx in design.terms.items():
-        if idx.size == 0:
-            ss = np.full(Y.shape[1], np.nan)
-            F = p_ = ss
-            dfk = 0.0
+def _fit(X: np.ndarray, term: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
+    """Type III SS, df, F, p for every column of Y (n × m) at once.
+
+    Each term's SS is the increase in RSS when its columns are dropped from
+    the full model (car's model comparison). Without aliased columns this is
+    the usual Wald/Type III SS; with empty cells it is what
+    ``car::Anova(type=3, singular.ok=TRUE)`` reports.
+    """
+    n, m = Y.shape
+    rss, rank = _rss_rank(X, Y)
+    df_res = n - rank
+    out: dict[str, np.ndarray] = {"Residual_ss": rss, "Residual_df": np.full(m, float(df_res))}
+    mse = rss / df_res if df_res > 0 else np.full(m, np.nan)
+    for name in ("a", "b", "a:b"):
+        rss_red, rank_red = _rss_rank(X[:, term != name], Y)
+        dfk = float(rank - rank_red)
+        if dfk == 0:
+            ss = F = p_ = np.full(m, np.nan)
         else:
-            b = beta[idx]
-            W = np.linalg.inv(design.cov_unscaled[np.ix_(idx, idx)])
-            ss = np.einsum("im,ij,jm->m", b, W, b)
-            dfk = float(idx.size)
+            ss = rss_red - rss
             with np.errstate(divide="ignore", invalid="ignore"):
                 F = (ss / dfk) / mse
-            p_ = sps.f.sf(F, dfk, df_res) if df_res > 0 else np.full_like(F, np.nan)
-        out[f"{term}_ss"], out[f"{term}_df"], out[f"{term}_F"], out[f"{term}_p"] = (
-            ss, np.full(Y.shape[1], dfk), F, p_)
+            p_ = sps.f.sf(F, dfk, df_res) if df_res > 0 else np.full(m, np.nan)
+        out[f"{name}_ss"], out[f"{name}_df"], out[f"{name}_F"], out[f"{name}_p"] = ss, np.full(m, dfk), F, p_
     return out
 
 
@@ -210,8 +212,12 @@ def type3_anova_many(df: pd.DataFrame, dvs: list[str], a: str, b: str) -> pd.Dat
             for j in cols:
                 results[j] = {"dv": dvs[j], "n": n}  # not estimable: all NaN
             continue
-        design = _design(a_vals[rows], b_vals[rows])
-        fit = _fit(design, Y[np.ix_(rows, cols)])
+        X, term = _design(a_vals[rows], b_vals[rows])
+        if len(_kept_columns(X)) < X.shape[1]:
+            # Empty cells: reproduce car, whose aliased-model path refits with
+            # R's default treatment contrasts (see module docstring).
+            X, term = _design(a_vals[rows], b_vals[rows], kind="treatment")
+        fit = _fit(X, term, Y[np.ix_(rows, cols)])
         for k, j in enumerate(cols):
             rec = {"dv": dvs[j], "n": n}
             for term, key in (("a", "a"), ("b", "b"), ("a:b", "ab")):
