@@ -1,0 +1,177 @@
+"""Figures the report draws itself: ROC curves, frame quality, optional face examples.
+
+Figures 4 and 7 are drawn by their stages (select, cutoff); the report only
+embeds them. Everything here is drawn from run-folder tables.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
+
+from eifer.io import atomic_path  # noqa: E402
+
+GROUP_COLOURS = {"High": "#1b6ca8", "Low": "#d1495b", "Total": "#4a4a4a",
+                 "High-Total": "#66a3d2", "Low-Total": "#e8959f"}
+REASON_COLOURS = {"valid": "#3a923a", "no_face": "#8c8c8c", "low_confidence": "#f28e2b",
+                  "eyes_closed": "#7b4fa0", "occluded": "#d1495b"}
+CONDITIONS = ("baseline", "unambiguous", "ambiguous")
+_FPR_GRID = np.linspace(0.0, 1.0, 201)
+
+
+def save_png(fig: plt.Figure, path: str | Path, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG atomically (no timestamp metadata) and close it."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
+def mean_roc(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Vertical average of the per-repetition ROC curves of one model group.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Rows of one (backbone, composition, group, task, condition) with columns
+        ``rep``, ``y_true``, ``prob``.
+
+    Returns
+    -------
+    fpr : ndarray
+        Common false-positive-rate grid.
+    tpr : ndarray
+        Mean true-positive rate over repetitions (NaN when no repetition had both classes).
+    aucs : list of float
+        ROC-AUC of each repetition with both classes present.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"rep": [0]*4, "y_true": [0, 0, 1, 1], "prob": [.1, .4, .35, .8]})
+    >>> mean_roc(d)[2]
+    [0.75]
+    """
+    curves, aucs = [], []
+    for _, r in df.groupby("rep", sort=True):
+        y = r["y_true"].to_numpy()
+        if len(np.unique(y)) < 2:
+            continue  # ROC is undefined with one class
+        fpr, tpr, _ = roc_curve(y, r["prob"].to_numpy())
+        curves.append(np.interp(_FPR_GRID, fpr, tpr))
+        aucs.append(float(roc_auc_score(y, r["prob"].to_numpy())))
+    tpr = np.mean(curves, axis=0) if curves else np.full_like(_FPR_GRID, np.nan)
+    return _FPR_GRID, tpr, aucs
+
+
+def roc_figure(pred: pd.DataFrame, title: str) -> plt.Figure:
+    """ROC curves, one panel per task (rows) × condition (columns), one curve per group.
+
+    Parameters
+    ----------
+    pred : DataFrame
+        ``predictions.parquet`` rows of one backbone and composition.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 40)
+    >>> p = pd.DataFrame({"task": "arousal", "condition": "baseline", "group": "High",
+    ...                   "rep": 0, "y_true": y, "prob": y * .5 + rng.random(40) * .5})
+    >>> roc_figure(p, "demo").axes[0].get_title()
+    'arousal · baseline'
+    """
+    tasks = sorted(pred["task"].unique())
+    conds = [c for c in CONDITIONS if c in set(pred["condition"])] + \
+        sorted(set(pred["condition"]) - set(CONDITIONS))
+    fig, axes = plt.subplots(len(tasks), len(conds), figsize=(3.6 * len(conds), 3.4 * len(tasks)),
+                             squeeze=False)
+    for i, task in enumerate(tasks):
+        for j, cond in enumerate(conds):
+            ax = axes[i][j]
+            sub = pred[(pred["task"] == task) & (pred["condition"] == cond)]
+            for group, g in sorted(sub.groupby("group"), key=lambda kv: kv[0]):
+                fpr, tpr, aucs = mean_roc(g)
+                if not aucs:
+                    continue
+                label = f"{group} (AUC {np.mean(aucs):.3f}" + \
+                    (f" ± {np.std(aucs, ddof=1):.3f})" if len(aucs) > 1 else ")")
+                ax.plot(fpr, tpr, color=GROUP_COLOURS.get(group), lw=1.6, label=label)
+            ax.plot([0, 1], [0, 1], ls=":", color="#999", lw=1)
+            ax.set(xlim=(0, 1), ylim=(0, 1.01), title=f"{task} · {cond}",
+                   xlabel="false positive rate", ylabel="true positive rate")
+            ax.legend(loc="lower right", fontsize=7, frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def frame_quality_figure(summary: pd.DataFrame, reasons: list[str]) -> plt.Figure:
+    """Stacked bars: share of each frame outcome (valid or drop reason) per participant.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Output of :func:`eifer.report.summaries.frame_quality_summary` (counts per reason).
+    reasons : list of str
+        Count columns to stack, in order.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    share = summary[reasons].div(summary["frames"].where(summary["frames"] > 0), axis=0).fillna(0)
+    fig, ax = plt.subplots(figsize=(8, max(2.2, 1.0 + 0.25 * len(summary))))
+    left = np.zeros(len(summary))
+    others = iter(plt.get_cmap("Dark2").colors)
+    for reason in reasons:
+        ax.barh(summary["participant_id"].astype(str), share[reason], left=left, label=reason,
+                color=REASON_COLOURS.get(reason) or next(others))
+        left += share[reason].to_numpy()
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 1), xlabel="share of decoded frames", ylabel="participant")
+    ax.legend(ncol=len(reasons), fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def faces_figure(examples: pd.DataFrame, run_root: Path) -> plt.Figure:
+    """Face crops of test-subset examples (identifiable: only drawn with ``--include-faces``).
+
+    Parameters
+    ----------
+    examples : DataFrame
+        Rows with ``crop_path`` (relative to the run folder), ``subset``, ``task``, ``s``.
+    run_root : Path
+        The run folder.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    rows = sorted(examples.groupby(["task", "subset"]), key=lambda kv: kv[0])
+    ncol = max(len(g) for _, g in rows)
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(1.5 * ncol, 1.7 * len(rows)), squeeze=False)
+    for i, ((task, subset), g) in enumerate(rows):
+        for j in range(ncol):
+            ax = axes[i][j]
+            ax.axis("off")
+            if j < len(g):
+                r = g.iloc[j]
+                ax.imshow(plt.imread(run_root / r["crop_path"]))
+                ax.set_title(f"s={r['s']:+.2f}", fontsize=7)
+        axes[i][0].text(-0.1, 0.5, f"{task}\n{subset}", transform=axes[i][0].transAxes,
+                        ha="right", va="center", fontsize=8)
+    fig.tight_layout()
+    return fig

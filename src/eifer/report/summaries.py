@@ -1,0 +1,110 @@
+"""Summaries the report computes from run-folder tables (pure functions)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from eifer.errors import EiferError
+
+DROP_REASONS = ("no_face", "low_confidence", "eyes_closed", "occluded")
+
+
+def frame_quality_summary(frames_dir: str | Path) -> pd.DataFrame:
+    """Per participant: decoded frames, valid frames and the count of each drop reason.
+
+    Parameters
+    ----------
+    frames_dir : path-like
+        ``RUN/frames`` holding ``<participant>/<video>.parquet`` (docs/interfaces.md).
+
+    Returns
+    -------
+    DataFrame
+        participant_id, videos, frames, valid, one column per drop reason
+        (``no_face``, ``low_confidence``, ``eyes_closed``, ``occluded`` and any other
+        reason found), pct_valid. Empty when no frame table exists.
+
+    Examples
+    --------
+    >>> frame_quality_summary("/nonexistent").empty
+    True
+    """
+    files = sorted(Path(frames_dir).glob("*/*.parquet"))
+    parts = []
+    for f in files:
+        try:
+            d = pd.read_parquet(f, columns=["participant_id", "video_id", "valid", "reason"])
+        except Exception as exc:  # a corrupt table must name itself
+            raise EiferError(f"{f}: cannot read frame table ({exc})") from exc
+        parts.append(d)
+    if not parts:
+        return pd.DataFrame(columns=["participant_id", "videos", "frames", "valid", *DROP_REASONS, "pct_valid"])
+    d = pd.concat(parts, ignore_index=True)
+    d["participant_id"] = d["participant_id"].astype(str)
+    d["reason"] = d["reason"].fillna("").astype(str)
+    counts = pd.crosstab(d["participant_id"], d["reason"])
+    out = pd.DataFrame({
+        "videos": d.groupby("participant_id")["video_id"].nunique(),
+        "frames": d.groupby("participant_id").size(),
+        "valid": d.groupby("participant_id")["valid"].sum().astype(int),
+    })
+    extra = sorted(set(counts.columns) - set(DROP_REASONS) - {""})
+    for reason in (*DROP_REASONS, *extra):
+        out[reason] = counts[reason] if reason in counts else 0
+    out["pct_valid"] = (100 * out["valid"] / out["frames"]).round(1)
+    return out.reset_index().rename(columns={"index": "participant_id"})
+
+
+def stage_timings(run_root: str | Path) -> pd.DataFrame:
+    """Stage records of ``RUN/.stages``: stage, seconds, finished, fingerprint, outputs."""
+    rows = []
+    for f in sorted(Path(run_root, ".stages").glob("*.json")):
+        rec = json.loads(f.read_text())
+        if "fingerprint" in rec and "seconds" in rec:
+            rows.append({"stage": rec.get("stage", f.stem), "seconds": rec["seconds"],
+                         "finished": rec.get("finished", ""), "fingerprint": rec["fingerprint"],
+                         "outputs": len(rec.get("outputs", []))})
+    df = pd.DataFrame(rows, columns=["stage", "seconds", "finished", "fingerprint", "outputs"])
+    return df.sort_values("finished", kind="stable").reset_index(drop=True)
+
+
+def study_summary(run_root: str | Path) -> pd.DataFrame:
+    """Key facts of the study as (item, value) rows, from whatever the run holds."""
+    root = Path(run_root)
+    rows: list[tuple[str, str]] = []
+    info = root / "study.json"
+    if info.is_file():
+        meta = json.loads(info.read_text())
+        rows += [("study", str(meta.get("name", ""))), ("study folder", str(meta.get("path", "")))]
+        for key in ("participants", "videos", "ecg_recordings"):
+            if key in meta:
+                rows.append((key.replace("_", " "), str(meta[key])))
+    if (root / "ei_scores.csv").is_file():
+        ei = pd.read_csv(root / "ei_scores.csv")
+        rows.append(("EI score range", f"{ei['ei_score'].min():g} – {ei['ei_score'].max():g} "
+                     f"(mean {ei['ei_score'].mean():.1f}, n = {len(ei)})"))
+    if (root / "groups.csv").is_file():
+        g = pd.read_csv(root / "groups.csv")
+        n = g["group"].value_counts()
+        rows.append(("groups", f"High {n.get('High', 0)}, Low {n.get('Low', 0)}; "
+                     f"cutoff {g['cutoff'].iloc[0]:g} (High = score > cutoff)"))
+    if (root / "labels.csv").is_file():
+        lab = pd.read_csv(root / "labels.csv")
+        weak = int(lab["arousal_weak"].sum() + lab["valence_weak"].sum())
+        rows.append(("rated videos", f"{len(lab)} ({weak} neutral ratings given weak labels)"))
+    if (root / "dataset.parquet").is_file():
+        ds = pd.read_parquet(root / "dataset.parquet", columns=["participant_id", "video_id"])
+        rows.append(("selected frames", f"{len(ds)} from {ds.groupby(['participant_id', 'video_id']).ngroups} videos"))
+    if (root / "splits.json").is_file():
+        sp = json.loads((root / "splits.json").read_text())
+        test = sp.get("test") or sp.get("test_participants")
+        if test:
+            rows.append(("test participants", ", ".join(map(str, test))))
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A stage's CSV table exactly as written (all cells as text, nothing re-formatted)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
