@@ -1,0 +1,46 @@
+"""Session-wide fixtures shared by every test package.
+
+Synthetic studies are generated once per test session (they are read-only
+for tests: copy one before modifying it):
+
+* ``synth_novideo`` — 12 participants, seed 0, tables + ECG, no videos.
+* ``synth_novideo_null`` — the same with ``null=True`` (no planted group difference).
+* ``synth_video_small`` — 6 participants × 4 videos × 4 s at 10 fps, seed 0, 320×240.
+
+Ground truth lives in ``<study>/_truth/`` (see docs/interfaces.md).
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("EIFER_NO_PROGRESS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def synth_novideo(tmp_path_factory):
+    """Path to a 12-participant synthetic study without videos (seed 0)."""
+    from eifer.synth import synth_study
+
+    return synth_study(tmp_path_factory.mktemp("synth_novideo") / "study", participants=12, seed=0,
+                       no_video=True, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def synth_novideo_null(tmp_path_factory):
+    """Path to a 12-participant ``null`` study without videos (seed 0): no planted group effect."""
+    from eifer.synth import synth_study
+
+    return synth_study(tmp_path_factory.mktemp("synth_novideo_null") / "study", participants=12, seed=0,
+                       no_video=True, null=True, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def synth_video_small(tmp_path_factory):
+    """Path to a tiny video study: 6 participants × 4 videos × 4 s at 10 fps (seed 0)."""
+    from eifer.synth import synth_study
+
+    return synth_study(tmp_path_factory.mktemp("synth_video_small") / "study", participants=6, seed=0,
+                       video_seconds=4, fps=10, show_progress=False)
