@@ -1,0 +1,221 @@
+"""``study.yaml``: the scales, names and rates of one study (SPEC §1).
+
+The YAML is nested for people (``likert: {min: 1, max: 7}``); :class:`StudyMeta`
+is flat for code (``meta.likert_min``). Every key is optional; missing keys take
+the defaults of the paper's study. Problems name ``study.yaml`` and the key.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from eifer.errors import Problem
+
+STUDY_YAML = "study.yaml"
+
+# Our column names; `columns:` renames map a user's header onto one of these.
+CANONICAL_COLUMNS = (
+    "participant_id", "video_id", "domain", "arousal", "valence", "task", "emotion", "stimulus",
+    "correct", "ei_score", "segment", "onset_s", "offset_s", "emotion_label", "time_s", "sample", "ecg",
+)
+
+
+class StudyMeta(BaseModel):
+    """What ``study.yaml`` says about a study, flattened.
+
+    Attributes
+    ----------
+    name : str
+    likert_min, likert_max, likert_neutral : int
+        Rating scale; ``likert_neutral`` may be None for scales without a midpoint.
+    domains : list of str
+        Stimulus domains (arousal × valence quadrants).
+    ei_tasks, ei_emotions : list of str
+    ei_stimuli : int
+        Stimuli per (task, emotion), numbered 1..ei_stimuli.
+    ecg_fs : float or None
+        ECG sampling rate in Hz (needed when ECG files carry a sample index).
+    ecg_format : {"csv", "edf", "wfdb"}
+    video_fps : float or None
+        Expected frame rate; videos that differ are reported.
+    video_extension : str
+    columns : dict of str to str
+        Column renames between the user's headers and ours, in either direction
+        (``{participant_id: subject}`` and ``{subject: participant_id}`` both work).
+
+    Examples
+    --------
+    >>> StudyMeta().likert_neutral
+    4
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "study"
+    likert_min: int = 1
+    likert_max: int = 7
+    likert_neutral: int | None = 4
+    domains: list[str] = ["HAHV", "HALV", "LAHV", "LALV"]
+    ei_tasks: list[str] = ["self_awareness", "others_awareness", "discrimination"]
+    ei_emotions: list[str] = ["joy", "anger", "sadness", "calm"]
+    ei_stimuli: int = 10
+    ecg_fs: float | None = None
+    ecg_format: Literal["csv", "edf", "wfdb"] = "csv"
+    video_fps: float | None = None
+    video_extension: str = "mp4"
+    columns: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "StudyMeta":
+        if self.likert_min >= self.likert_max:
+            raise ValueError("likert_min: must be smaller than likert.max")
+        if self.likert_neutral is not None and not self.likert_min < self.likert_neutral < self.likert_max:
+            raise ValueError("likert_neutral: must lie strictly between likert.min and likert.max")
+        for field in ("domains", "ei_tasks", "ei_emotions"):
+            values = getattr(self, field)
+            if not values or len(set(values)) != len(values):
+                raise ValueError(f"{field}: must be a non-empty list without repeats")
+        if self.ei_stimuli < 1:
+            raise ValueError("ei_stimuli: must be at least 1")
+        if self.ecg_fs is not None and self.ecg_fs <= 0:
+            raise ValueError("ecg_fs: must be positive")
+        if self.video_fps is not None and self.video_fps <= 0:
+            raise ValueError("video_fps: must be positive")
+        return self
+
+    def renames_for(self, header: list[str]) -> dict[str, str]:
+        """Map the headers of one file onto our names (user name -> canonical name)."""
+        out: dict[str, str] = {}
+        for a, b in self.columns.items():
+            if a in CANONICAL_COLUMNS and b not in CANONICAL_COLUMNS:
+                user, ours = b, a
+            else:
+                user, ours = a, b
+            if user in header and ours not in header:
+                out[user] = ours
+        return out
+
+
+# flat field -> key path in study.yaml
+_YAML_KEYS: dict[str, tuple[str, ...]] = {
+    "name": ("name",),
+    "likert_min": ("likert", "min"),
+    "likert_max": ("likert", "max"),
+    "likert_neutral": ("likert", "neutral"),
+    "domains": ("domains",),
+    "ei_tasks": ("ei", "tasks"),
+    "ei_emotions": ("ei", "emotions"),
+    "ei_stimuli": ("ei", "stimuli"),
+    "ecg_fs": ("ecg", "sampling_rate"),
+    "ecg_format": ("ecg", "format"),
+    "video_fps": ("video", "fps"),
+    "video_extension": ("video", "extension"),
+    "columns": ("columns",),
+}
+_FREE_KEYS = {"description", "notes", "synthetic", "seed"}  # informational, never read
+
+
+def _flatten(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    known_sections: dict[str, set[str]] = {}
+    for path in _YAML_KEYS.values():
+        if len(path) == 2:
+            known_sections.setdefault(path[0], set()).add(path[1])
+    top_level = {p[0] for p in _YAML_KEYS.values()} | _FREE_KEYS
+    for key, value in data.items():
+        if key not in top_level:
+            problems.append(Problem(STUDY_YAML, f"unknown key {key!r}; known keys: {sorted(top_level)}",
+                                    column=str(key)))
+        elif key in known_sections:
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                problems.append(Problem(STUDY_YAML, "must be a mapping", column=key))
+                continue
+            for sub in value:
+                if sub not in known_sections[key]:
+                    problems.append(Problem(
+                        STUDY_YAML, f"unknown key; known keys under {key!r}: {sorted(known_sections[key])}",
+                        column=f"{key}.{sub}"))
+    flat: dict[str, Any] = {}
+    for field, path in _YAML_KEYS.items():
+        node: Any = data
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            flat[field] = node
+    if isinstance(flat.get("ecg_format"), str):
+        flat["ecg_format"] = flat["ecg_format"].lower()
+    if isinstance(flat.get("video_extension"), str):
+        flat["video_extension"] = flat["video_extension"].lstrip(".")
+    return flat
+
+
+def meta_from_dict(data: dict[str, Any]) -> tuple[StudyMeta, list[Problem]]:
+    """Build :class:`StudyMeta` from the parsed YAML; bad keys become problems, not exceptions.
+
+    Parameters
+    ----------
+    data : dict
+        The mapping read from ``study.yaml`` (nested as in SPEC §1).
+
+    Returns
+    -------
+    (StudyMeta, list of Problem)
+        Keys with bad values fall back to their defaults so that the rest of the
+        study can still be checked.
+
+    Examples
+    --------
+    >>> meta, problems = meta_from_dict({"likert": {"min": 1, "max": 5, "neutral": 3}})
+    >>> meta.likert_max, problems
+    (5, [])
+    """
+    problems: list[Problem] = []
+    flat = _flatten(data, problems)
+    try:
+        return StudyMeta.model_validate(flat), problems
+    except ValidationError as exc:
+        bad: set[str] = set()
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            msg = err["msg"]
+            if not field and ":" in msg:  # model-level check: "field: message"
+                field, msg = msg.split(":", 1)
+                field = field.replace("Value error, ", "").strip()
+            key = ".".join(_YAML_KEYS.get(field, (field,)))
+            value = flat.get(field)
+            problems.append(Problem(STUDY_YAML, f"{msg.strip()} (got {value!r})", column=key or None))
+            bad.add(field)
+        good = {k: v for k, v in flat.items() if k not in bad}
+        try:
+            return StudyMeta.model_validate(good), problems
+        except ValidationError:  # inconsistent combination of individually valid keys
+            return StudyMeta(), problems
+
+
+def read_meta(root: str | Path) -> tuple[StudyMeta, list[Problem]]:
+    """Read ``ROOT/study.yaml`` (defaults when the file is absent).
+
+    Parameters
+    ----------
+    root : path-like
+        The study folder.
+
+    Returns
+    -------
+    (StudyMeta, list of Problem)
+    """
+    path = Path(root) / STUDY_YAML
+    if not path.is_file():
+        return StudyMeta(), []
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        return StudyMeta(), [Problem(STUDY_YAML, f"not valid YAML: {exc}", row=None if line is None else line + 1)]
+    if not isinstance(data, dict):
+        return StudyMeta(), [Problem(STUDY_YAML, "top level must be a mapping of keys")]
+    return meta_from_dict(data)

@@ -1,0 +1,410 @@
+"""The study folder (SPEC §1): :func:`load_study`, :func:`validate_study`, :class:`Study`.
+
+One pass (:func:`scan_study`) reads every table once, checks each on its own
+and against the others, then checks the media of all participants in a
+process pool, and collects *every* problem. :func:`load_study` raises them all
+at once; :func:`validate_study` returns them.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from eifer.errors import EiferError, Problem, StudyValidationError
+from eifer.study import checks as C
+from eifer.study.media import ECG_DIR, VIDEO_DIR, ecg_check_file, ecg_range, ecg_rel, video_check
+from eifer.study.meta import StudyMeta, read_meta
+from eifer.study.tables import LINE, read_table, typed
+from eifer.utils import n_workers, progress
+
+_HRV_LOCATIONS = ("hrv.csv", "ecg/hrv.csv")
+
+
+@dataclass
+class Study:
+    """A loaded, validated study folder.
+
+    Attributes
+    ----------
+    root : Path
+    meta : StudyMeta
+    participants : DataFrame[participant_id, ...]
+    ratings : DataFrame[participant_id, video_id, domain, arousal, valence]
+    ei_responses : DataFrame[participant_id, task, emotion, stimulus, correct] or None
+    ei_scores : DataFrame[participant_id, ei_score] or None
+    segments : DataFrame[participant_id, segment, onset_s, offset_s] or None
+    hrv_precomputed : DataFrame[participant_id, segment, emotion_label, HRV_*] or None
+
+    Examples
+    --------
+    >>> study = load_study("study/")            # doctest: +SKIP
+    >>> study.videos().head()                   # doctest: +SKIP
+    """
+
+    root: Path
+    meta: StudyMeta
+    participants: pd.DataFrame
+    ratings: pd.DataFrame
+    ei_responses: pd.DataFrame | None = None
+    ei_scores: pd.DataFrame | None = None
+    segments: pd.DataFrame | None = None
+    hrv_precomputed: pd.DataFrame | None = None
+
+    @property
+    def participant_ids(self) -> list[str]:
+        """Participant ids in the order of participants.csv."""
+        return list(self.participants["participant_id"])
+
+    @property
+    def has_videos(self) -> bool:
+        """False for studies without a ``videos/`` folder (e.g. ``eifer synth --no-video``)."""
+        return (self.root / VIDEO_DIR).is_dir()
+
+    def ecg_path(self, pid: str) -> Path | None:
+        """The participant's ECG file, or None when there is none."""
+        path = self.root / ecg_rel(self.meta, pid)
+        return path if path.is_file() else None
+
+    def video_path(self, pid: str, vid: str) -> Path:
+        """Where the video of ``(pid, vid)`` lives (``videos/<pid>/<vid>.<extension>``)."""
+        return self.root / VIDEO_DIR / pid / f"{vid}.{self.meta.video_extension}"
+
+    def videos(self) -> pd.DataFrame:
+        """One row per rated video: participant_id, video_id, domain, path (empty without ``videos/``)."""
+        cols = ["participant_id", "video_id", "domain", "path"]
+        if not self.has_videos:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        out = self.ratings[["participant_id", "video_id", "domain"]].copy()
+        out["path"] = [self.video_path(p, v) for p, v in zip(out["participant_id"], out["video_id"])]
+        return out.reset_index(drop=True)
+
+
+@dataclass
+class StudyScan:
+    """Everything one pass over a study folder found: typed tables, problems and counts."""
+
+    root: Path
+    meta: StudyMeta
+    problems: list[Problem] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    n_ecg_files: int = 0
+    n_videos_found: int = 0
+    n_videos_rated: int = 0
+    has_video_dir: bool = False
+
+    def summary(self) -> pd.DataFrame:
+        """Counts for a human: participants, tables found, ECG files and videos."""
+        rows = [("study", self.meta.name), ("folder", str(self.root))]
+        p = self.tables.get("participants")
+        rows.append(("participants", 0 if p is None else len(p)))
+        for key, rel in (("ratings", C.RATINGS), ("ei_responses", C.EI_RESPONSES), ("ei_scores", C.EI_SCORES),
+                         ("segments", C.SEGMENTS), ("hrv_precomputed", "hrv.csv")):
+            df = self.tables.get(key)
+            rows.append((rel, "not found" if df is None else f"{len(df)} rows"))
+        rows.append(("ECG files", self.n_ecg_files))
+        rows.append(("videos", f"{self.n_videos_found} of {self.n_videos_rated} rated" if self.has_video_dir
+                     else "no videos/ folder (frame stages cannot run)"))
+        rows.append(("problems", len(self.problems)))
+        return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _media_unit(args: tuple) -> tuple[list[Problem], tuple[float, float, float | None] | None]:
+    """Check one participant's ECG and videos (runs in a worker process)."""
+    root, meta, pid, check_ecg, videos = args
+    problems: list[Problem] = []
+    rng = None
+    if check_ecg:
+        t0, t1, fs, ecg_problems = ecg_range(root, meta, pid)
+        problems += ecg_problems
+        rng = (t0, t1, fs)
+    for rel in videos:
+        problems += video_check(root / rel, rel, meta)
+    return problems, rng
+
+
+def _check_media(scan: StudyScan, pids: list[str], ecg_pids: set[str], videos: dict[str, list[str]],
+                 n_jobs: int) -> dict[str, tuple[float, float, float | None]]:
+    units = [(scan.root, scan.meta, pid, pid in ecg_pids, videos.get(pid, [])) for pid in pids]
+    units = [u for u in units if u[3] or u[4]]
+    ranges: dict[str, tuple[float, float, float | None]] = {}
+    if not units:
+        return ranges
+    workers = min(n_workers(n_jobs), len(units))
+    pool = ProcessPoolExecutor(workers) if workers > 1 and len(units) >= 3 else None  # tiny studies: no spawn cost
+    try:
+        with progress(transient=True) as bar:
+            task = bar.add_task("checking ECG and videos", total=len(units))
+            results = pool.map(_media_unit, units) if pool else map(_media_unit, units)
+            for unit, (problems, rng) in zip(units, results):
+                scan.problems += problems
+                if rng is not None:
+                    ranges[unit[2]] = rng
+                bar.advance(task)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return ranges
+
+
+def scan_study(path: str | Path, *, validate_media: bool = True, allow_incomplete_ei: bool = False,
+               n_jobs: int = 0) -> StudyScan:
+    """Read and check a whole study folder once.
+
+    Parameters
+    ----------
+    path : path-like
+        The study folder (SPEC §1 / docs/study-folder.md).
+    validate_media : bool
+        Read every ECG file and open every video (first frame and tail). False only
+        checks that the media files exist.
+    allow_incomplete_ei : bool
+        Accept participants with missing EI trials (config ``ei.allow_incomplete``).
+    n_jobs : int
+        Worker processes for the media checks (0 = one per core).
+
+    Returns
+    -------
+    StudyScan
+        ``.problems`` lists every problem; ``.tables`` the rows as read.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise EiferError(f"{root}: study folder not found")
+    meta, problems = read_meta(root)
+    scan = StudyScan(root=root, meta=meta, problems=problems)
+    P = scan.problems
+
+    def table(key: str, rel: str, required: list[str], optional: bool = False) -> pd.DataFrame | None:
+        if not (root / rel).is_file():
+            if not optional:
+                P.append(Problem(rel, "file not found"))
+            return None
+        df = read_table(root, rel, meta, required, P)
+        if df is not None:
+            scan.tables[key] = df
+        return df
+
+    parts = table("participants", C.PARTICIPANTS, ["participant_id"])
+    good_parts = C.check_participants(P, parts) if parts is not None else None
+
+    ratings = table("ratings", C.RATINGS, C.RATINGS_COLUMNS)
+    good_ratings = C.check_ratings(P, ratings, meta) if ratings is not None else None
+
+    has_resp, has_scores = (root / C.EI_RESPONSES).is_file(), (root / C.EI_SCORES).is_file()
+    if not (has_resp or has_scores):
+        P.append(Problem(C.EI_RESPONSES, f"file not found (nor {C.EI_SCORES}): the EI grouping needs one of them"))
+    resp = table("ei_responses", C.EI_RESPONSES, C.EI_RESPONSES_COLUMNS, optional=True)
+    if resp is not None:
+        C.check_ei_responses(P, resp, meta, allow_incomplete_ei)
+    scores = table("ei_scores", C.EI_SCORES, C.EI_SCORES_COLUMNS, optional=True)
+    if scores is not None:
+        C.check_ei_scores(P, scores)
+
+    hrv_rel = next((r for r in _HRV_LOCATIONS if (root / r).is_file()), None)
+    hrv = table("hrv_precomputed", hrv_rel, C.HRV_COLUMNS) if hrv_rel else None
+    if hrv is not None:
+        C.check_hrv(P, hrv, hrv_rel)
+    ecg_dir = root / ECG_DIR
+    ecg_files = {}
+    if ecg_dir.is_dir():
+        suffix = Path(ecg_rel(meta, "x")).suffix
+        ecg_files = {f.stem: f for f in ecg_dir.glob(f"*{suffix}")
+                     if f.name not in ("segments.csv", "hrv.csv") and not f.name.startswith(".")}
+    scan.n_ecg_files = len(ecg_files)
+    ecg_needed = hrv_rel is None
+    if ecg_needed and not ecg_files:
+        P.append(Problem(f"{ECG_DIR}/", f"no ECG recordings ({ecg_rel(meta, '<participant_id>')}) and no "
+                                        "precomputed hrv.csv: HRV cannot be computed"))
+    good_seg = None
+    if ecg_files or (ecg_needed and (root / C.SEGMENTS).is_file()):
+        seg = table("segments", C.SEGMENTS, C.SEGMENTS_COLUMNS, optional=not ecg_needed)
+        if seg is not None:
+            good_seg = C.check_segments(P, seg, good_ratings)
+
+    # cross-table presence of participants
+    if good_parts is not None:
+        present = {k: scan.tables[k] for k in ("ratings", "ei_responses", "ei_scores", "segments", "hrv_precomputed")
+                   if k in scan.tables}
+        rels = {"ratings": C.RATINGS, "ei_responses": C.EI_RESPONSES, "ei_scores": C.EI_SCORES,
+                "segments": C.SEGMENTS, "hrv_precomputed": hrv_rel}
+        C.check_coverage(P, good_parts, {rels[k]: v for k, v in present.items()})
+    listed = list(good_parts.drop_duplicates("participant_id")["participant_id"]) if good_parts is not None else []
+    listed_set = set(listed)
+    if listed:
+        line = dict(zip(good_parts["participant_id"], good_parts[LINE]))
+        if ecg_needed or ecg_files:
+            for pid in listed:
+                if pid not in ecg_files:
+                    P.append(Problem(ecg_rel(meta, pid), f"ECG file not found for participant {pid!r} "
+                                                         f"(participants.csv line {line[pid]})"))
+        for stem in sorted(set(ecg_files) - listed_set):
+            P.append(Problem(ecg_rel(meta, stem), f"ECG file of participant {stem!r}, who is not listed in "
+                                                  "participants.csv"))
+
+    videos = _check_video_files(scan, good_ratings, listed_set)
+    if validate_media:  # media of unlisted participants too: their problems are problems as well
+        pids = list(dict.fromkeys(listed + sorted(videos) + sorted(ecg_files)))
+        ranges = _check_media(scan, pids, set(ecg_files), videos, n_jobs)
+        if good_seg is not None and ranges:
+            C.check_segments_in_recording(P, good_seg, ranges)
+    scan.problems = _sorted(P)
+    return scan
+
+
+_FILE_ORDER = ("study.yaml", C.PARTICIPANTS, C.RATINGS, C.EI_RESPONSES, C.EI_SCORES, "hrv.csv", "ecg/hrv.csv",
+               C.SEGMENTS)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    """Group problems by file (tables first, then media by path) and by line within a file."""
+    def key(p: Problem) -> tuple:
+        rank = _FILE_ORDER.index(p.file) if p.file in _FILE_ORDER else len(_FILE_ORDER)
+        return (rank, p.file if rank == len(_FILE_ORDER) else "", p.row is None, p.row or 0)
+    return sorted(problems, key=key)
+
+
+def _check_video_files(scan: StudyScan, ratings: pd.DataFrame | None, listed: set[str]) -> dict[str, list[str]]:
+    """Every rated video exists and every video file is rated; returns existing videos per participant."""
+    vdir = scan.root / VIDEO_DIR
+    scan.has_video_dir = vdir.is_dir()
+    if not scan.has_video_dir or ratings is None:
+        return {}
+    P, ext = scan.problems, scan.meta.video_extension
+    found: dict[str, list[str]] = {}
+    rated: set[tuple[str, str]] = set()
+    scan.n_videos_rated = len(ratings)
+    for _, r in ratings.iterrows():
+        pid, vid = r["participant_id"], r["video_id"]
+        rated.add((pid, vid))
+        rel = f"{VIDEO_DIR}/{pid}/{vid}.{ext}"
+        if (scan.root / rel).is_file():
+            found.setdefault(pid, []).append(rel)
+            continue
+        others = sorted(p.name for p in (vdir / pid).glob(f"{vid}.*")) if (vdir / pid).is_dir() else []
+        hint = f"; found {others} but study.yaml video.extension is {ext!r}" if others else ""
+        P.append(Problem(C.RATINGS, f"video file {rel} not found{hint}", row=int(r[LINE]), column="video_id"))
+    scan.n_videos_found = sum(len(v) for v in found.values())
+    for sub in sorted(p for p in vdir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if listed and sub.name not in listed:
+            P.append(Problem(f"{VIDEO_DIR}/{sub.name}/", f"video folder of participant {sub.name!r}, who is not "
+                                                         "listed in participants.csv"))
+            continue
+        for f in sorted(sub.glob(f"*.{ext}")):
+            if (sub.name, f.stem) not in rated:
+                P.append(Problem(f"{VIDEO_DIR}/{sub.name}/{f.name}", "video has no row in ratings.csv"))
+    return found
+
+
+def _study_from_scan(scan: StudyScan) -> Study:
+    t = scan.tables
+    ratings = typed(t["ratings"], ints=("arousal", "valence"))
+    return Study(
+        root=scan.root, meta=scan.meta,
+        participants=typed(t["participants"]),
+        ratings=ratings,
+        ei_responses=typed(t["ei_responses"], ints=("stimulus", "correct")) if "ei_responses" in t else None,
+        ei_scores=typed(t["ei_scores"], floats=("ei_score",)) if "ei_scores" in t else None,
+        segments=typed(t["segments"], floats=("onset_s", "offset_s")) if "segments" in t else None,
+        hrv_precomputed=_typed_hrv(t["hrv_precomputed"]) if "hrv_precomputed" in t else None,
+    )
+
+
+def _typed_hrv(df: pd.DataFrame) -> pd.DataFrame:
+    hrv_cols = [c for c in df.columns if c.startswith("HRV_")]
+    out = typed(df.assign(**{c: df[c].replace("", np.nan) for c in hrv_cols}), floats=hrv_cols)
+    return out
+
+
+def validate_study(path: str | Path, *, validate_media: bool = True, allow_incomplete_ei: bool = False,
+                   n_jobs: int = 0) -> list[Problem]:
+    """Every problem of a study folder (an empty list when it is valid).
+
+    Parameters
+    ----------
+    path : path-like
+        The study folder.
+    validate_media, allow_incomplete_ei, n_jobs
+        As in :func:`scan_study`.
+
+    Returns
+    -------
+    list of Problem
+        Each names the file, the 1-based line (header = line 1), the column and what is wrong.
+
+    Examples
+    --------
+    >>> for p in validate_study("study/"):     # doctest: +SKIP
+    ...     print(p)
+    ratings.csv, line 7, column 'arousal': 9 is outside the range 1..7 on the Likert scale of study.yaml (1..7)
+    """
+    return scan_study(path, validate_media=validate_media, allow_incomplete_ei=allow_incomplete_ei,
+                      n_jobs=n_jobs).problems
+
+
+def load_study(path: str | Path, *, validate_media: bool = True, allow_incomplete_ei: bool = False,
+               n_jobs: int = 0) -> Study:
+    """Load a study folder into typed tables, after validating all of it.
+
+    Parameters
+    ----------
+    path : path-like
+        The study folder.
+    validate_media : bool
+        False skips reading ECG files and opening videos (fast loads for stages
+        that read the media themselves); tables and file presence are still checked.
+    allow_incomplete_ei, n_jobs
+        As in :func:`scan_study`.
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    StudyValidationError
+        With every problem found.
+
+    Examples
+    --------
+    >>> study = load_study("study/", validate_media=False)   # doctest: +SKIP
+    >>> study.ratings.dtypes["arousal"]                       # doctest: +SKIP
+    dtype('int64')
+    """
+    scan = scan_study(path, validate_media=validate_media, allow_incomplete_ei=allow_incomplete_ei, n_jobs=n_jobs)
+    if scan.problems:
+        raise StudyValidationError(scan.problems)
+    return _study_from_scan(scan)
+
+
+def read_ecg(study: Study, pid: str) -> tuple[pd.DataFrame, float]:
+    """One participant's ECG as ``DataFrame[time_s, ecg]`` (seconds, mV) and its sampling rate (Hz).
+
+    CSV files give ``time_s`` or a ``sample`` index (divided by ``ecg.sampling_rate``);
+    EDF and WFDB need ``pyedflib`` / ``wfdb``.
+
+    Parameters
+    ----------
+    study : Study
+    pid : str
+
+    Returns
+    -------
+    (DataFrame, float)
+
+    Raises
+    ------
+    StudyValidationError
+        When the file is missing or has NaN, non-numeric or non-monotonic samples.
+
+    Examples
+    --------
+    >>> ecg, fs = read_ecg(study, "P01")       # doctest: +SKIP
+    """
+    df, fs, problems = ecg_check_file(study.root, study.meta, str(pid))
+    if problems or df is None or fs is None:
+        raise StudyValidationError(problems or [Problem(ecg_rel(study.meta, pid), "cannot determine sampling rate")])
+    return df, fs
