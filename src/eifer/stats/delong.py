@@ -20,11 +20,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats as sps
+from scipy.special import ndtr, ndtri
 
 from eifer.errors import EiferError
 
-_Z975 = sps.norm.ppf(0.975)
 
 
 @dataclass(frozen=True)
@@ -65,19 +64,30 @@ class AucCI:
         return asdict(self)
 
 
-def _midrank(x: np.ndarray) -> np.ndarray:
-    """Midranks (1-based, ties share the average rank) in O(n log n)."""
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
+def _run_midranks(xs: np.ndarray) -> np.ndarray:
+    """Midranks (1-based, ties share the average rank) of an already sorted array."""
     n = xs.size
-    # start index of each run of equal values, then average rank of the run
-    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
-    ends = np.r_[starts[1:], n]
-    run_rank = (starts + ends + 1) / 2.0
-    ranks_sorted = np.repeat(run_rank, ends - starts)
-    out = np.empty(n)
-    out[order] = ranks_sorted
-    return out
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(xs[1:], xs[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], n)
+    return np.repeat((starts + ends + 1) / 2.0, ends - starts)
+
+
+def _midranks(s: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled midranks T_z and within-class midranks (T_x or T_y) from one sort.
+
+    Both come back in the original item order, which the covariance between
+    two scores' structural components needs.
+    """
+    order = np.argsort(s)  # ties: any order, midranks do not depend on it
+    ss, ps, ns = s[order], pos[order], neg[order]
+    tz, within = np.empty(s.size), np.empty(s.size)
+    tz[order] = _run_midranks(ss)
+    within[order[ps]] = _run_midranks(ss[ps])
+    within[order[ns]] = _run_midranks(ss[ns])
+    return tz, within
 
 
 def _labels(y_true) -> np.ndarray:
@@ -92,10 +102,10 @@ def _labels(y_true) -> np.ndarray:
         raise EiferError(f"y_true must hold 0/1 labels, found values {np.unique(y)[:5].tolist()}") from None
     if np.isnan(yf).any():
         raise EiferError(f"y_true contains NaN at position {int(np.flatnonzero(np.isnan(yf))[0])}")
-    vals = np.unique(yf)
-    if not set(vals.tolist()) <= {0.0, 1.0}:
-        raise EiferError(f"y_true must hold two classes coded 0/1, found values {vals[:5].tolist()}")
-    return yf == 1.0
+    is1 = yf == 1.0
+    if not (is1 | (yf == 0.0)).all():
+        raise EiferError(f"y_true must hold two classes coded 0/1, found values {np.unique(yf)[:5].tolist()}")
+    return is1
 
 
 def _scores(score, n: int, name: str) -> np.ndarray:
@@ -117,24 +127,29 @@ def _components(pos: np.ndarray, scores: list[np.ndarray]):
     if m == 0 or n == 0:
         raise EiferError(f"y_true holds a single class ({m} positives, {n} negatives); "
                          "an AUC needs both")
-    aucs, v10s, v01s = [], [], []
+    neg = ~pos
+    v10s, v01s = [], []
     for s in scores:
-        x, y = s[pos], s[~pos]
-        tz = _midrank(s)
-        tx, ty = _midrank(x), _midrank(y)
-        tzx, tzy = tz[pos], tz[~pos]
-        aucs.append((tzx.sum() - m * (m + 1) / 2.0) / (m * n))
-        v10s.append((tzx - tx) / n)
-        v01s.append(1.0 - (tzy - ty) / m)
-    return np.array(aucs), np.vstack(v10s), np.vstack(v01s), m, n
+        tz, within = _midranks(s, pos, neg)
+        d = tz - within  # = number of the other class ranked below (ties ½)
+        v10s.append(d[pos] / n)
+        v01s.append(1.0 - d[neg] / m)
+    v10, v01 = np.vstack(v10s), np.vstack(v01s)
+    # Σ T_x = m(m+1)/2, so the AUC is the mean of the positives' components.
+    return v10.mean(axis=1), v10, v01, m, n
 
 
 def _cov(v10: np.ndarray, v01: np.ndarray, m: int, n: int) -> np.ndarray:
-    # np.cov needs ≥ 2 observations; with one positive (or negative) that
-    # component has no spread to estimate and contributes 0 (as in pROC).
-    s10 = np.cov(v10) if m > 1 else np.zeros((v10.shape[0],) * 2)
-    s01 = np.cov(v01) if n > 1 else np.zeros((v01.shape[0],) * 2)
-    return np.atleast_2d(s10) / m + np.atleast_2d(s01) / n
+    """DeLong covariance matrix S = S10/m + S01/n of the AUCs."""
+    def sample_cov(v: np.ndarray, k: int) -> np.ndarray:
+        # With one positive (or negative) there is no spread to estimate; that
+        # component contributes 0, as in pROC.
+        if k < 2:
+            return np.zeros((v.shape[0], v.shape[0]))
+        c = v - v.mean(axis=1, keepdims=True)
+        return (c @ c.T) / (k - 1)
+
+    return sample_cov(v10, m) / m + sample_cov(v01, n) / n
 
 
 def delong_auc_ci(y_true, score, level: float = 0.95) -> AucCI:
@@ -166,7 +181,7 @@ def delong_auc_ci(y_true, score, level: float = 0.95) -> AucCI:
     aucs, v10, v01, m, n = _components(pos, [s])
     var = float(_cov(v10, v01, m, n)[0, 0])
     se = float(np.sqrt(max(var, 0.0)))
-    z = sps.norm.ppf(0.5 + level / 2)
+    z = float(ndtri(0.5 + level / 2))
     auc = float(aucs[0])
     return AucCI(auc=auc, var=var, se=se, ci_low=max(0.0, auc - z * se),
                  ci_high=min(1.0, auc + z * se), n_pos=m, n_neg=n)
@@ -211,8 +226,8 @@ def delong_test(y_true, score_a, score_b, level: float = 0.95) -> DelongResult:
         z = delta / se
     else:
         z = 0.0 if delta == 0 else float(np.sign(delta) * np.inf)
-    p = float(2 * sps.norm.sf(abs(z)))
-    zc = sps.norm.ppf(0.5 + level / 2)
+    p = float(2 * ndtr(-abs(z)))
+    zc = float(ndtri(0.5 + level / 2))
     return DelongResult(auc_a=float(aucs[0]), auc_b=float(aucs[1]), delta=delta, se=se, z=float(z),
                         p=p, ci_low=delta - zc * se, ci_high=delta + zc * se,
                         var_a=float(S[0, 0]), var_b=float(S[1, 1]), cov_ab=float(S[0, 1]),
