@@ -1,0 +1,74 @@
+"""Valence/arousal estimation (the paper's "mechanical evaluator", §3.2.1).
+
+``create_estimator(name, **kwargs)`` builds one of the registered estimators:
+
+========== ==============================================================
+name        what
+========== ==============================================================
+onnx        any ONNX file via onnxruntime (HSEmotion-style defaults)
+timm        timm architecture + local ``.pth``/``.safetensors`` checkpoint
+torchscript a TorchScript file
+geometry    face-mesh geometry, per-participant normalised (demo baseline)
+========== ==============================================================
+
+Image estimators run inside the frames stage on the decoded stream (one
+decode per video); ``run_affect`` fills in or refreshes the estimates.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from eifer.errors import EiferError
+from eifer.affect.estimators import ImageEstimator, OnnxEstimator, TimmEstimator, TorchScriptEstimator
+from eifer.affect.geometry import GeometryEstimator
+
+_REGISTRY: dict[str, Callable[..., Any]] = {
+    "onnx": OnnxEstimator,
+    "timm": TimmEstimator,
+    "torchscript": TorchScriptEstimator,
+    "geometry": GeometryEstimator,
+}
+
+
+def register_estimator(name: str, factory: Callable[..., Any]) -> None:
+    """Add an estimator under ``name`` (a class or factory taking keyword arguments)."""
+    _REGISTRY[name] = factory
+
+
+def create_estimator(name: str, **kwargs: Any):
+    """Build a registered estimator.
+
+    Parameters
+    ----------
+    name : {"onnx", "timm", "torchscript", "geometry"} or a registered name
+    **kwargs
+        Passed to the estimator (e.g. ``path``, ``input_size``, ``arch``).
+
+    Returns
+    -------
+    estimator with ``needs_images``, ``key`` and ``predict(crops)`` (image
+    estimators) or ``estimate(frames)`` (geometry).
+
+    Examples
+    --------
+    >>> create_estimator("geometry").needs_images
+    False
+    """
+    if name not in _REGISTRY:
+        raise EiferError(f"unknown affect estimator {name!r}; choose one of {sorted(_REGISTRY)}")
+    return _REGISTRY[name](**kwargs)
+
+
+def estimator_from_config(cfg) -> Any:
+    """Build the estimator named by an :class:`eifer.config.AffectConfig`."""
+    kwargs = dict(cfg.options)
+    if cfg.estimator != "geometry":
+        kwargs.setdefault("path", cfg.path)
+        kwargs.setdefault("batch_size", cfg.batch_size)
+    return create_estimator(cfg.estimator, **kwargs)
+
+
+from eifer.affect.runner import estimate_video, run_affect  # noqa: E402
+
+__all__ = ["create_estimator", "register_estimator", "estimator_from_config", "ImageEstimator", "OnnxEstimator",
+           "TimmEstimator", "TorchScriptEstimator", "GeometryEstimator", "estimate_video", "run_affect"]

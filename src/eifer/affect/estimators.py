@@ -1,0 +1,182 @@
+"""Learned valence/arousal estimators on aligned face crops (batch inference).
+
+All image estimators take ``uint8`` RGB crops of shape (N, S, S, 3), cut by
+:func:`eifer.frames.crop.align_crop` at ``S = input_size``, and return an
+(N, 2) float array of (valence, arousal) clipped to [-1, 1].
+
+Defaults follow the published HSEmotion / EmotiEffLib valence-arousal models
+(224 px, ImageNet mean/std, RGB, valence and arousal = the last two outputs).
+Nothing is downloaded: every estimator reads a local file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from eifer.errors import EiferError
+from eifer.io import hash_file, hash_obj
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class ImageEstimator:
+    """Shared preprocessing and output handling; subclasses implement :meth:`_forward`."""
+
+    needs_images = True
+
+    def __init__(self, path: str | Path, input_size: int = 224, mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD, channel_order: str = "RGB", valence_index: int = -2,
+                 arousal_index: int = -1, clip: bool = True, batch_size: int = 64, device: str = "auto"):
+        self.path = Path(path) if path is not None else None
+        if self.path is None or not self.path.is_file():
+            raise EiferError(f"{path}: affect model file not found (set affect.path to a local file)")
+        if channel_order not in ("RGB", "BGR"):
+            raise EiferError(f"affect channel_order must be 'RGB' or 'BGR', got {channel_order!r}")
+        self.input_size = int(input_size)
+        self.mean = np.asarray(mean, np.float32).reshape(1, 3, 1, 1)
+        self.std = np.asarray(std, np.float32).reshape(1, 3, 1, 1)
+        self.channel_order = channel_order
+        self.valence_index, self.arousal_index = int(valence_index), int(arousal_index)
+        self.clip = clip
+        self.batch_size = int(batch_size)
+        self.device = device
+
+    @property
+    def key(self) -> str:
+        """Identity of model file + settings (decides whether stored estimates are current)."""
+        return hash_obj([type(self).__name__, hash_file(self.path), self.input_size, self.mean.tolist(),
+                         self.std.tolist(), self.channel_order, self.valence_index, self.arousal_index, self.clip])
+
+    def preprocess(self, crops: np.ndarray) -> np.ndarray:
+        """uint8 (N, S, S, 3) RGB → float32 (N, 3, S, S) normalised."""
+        if crops.ndim != 4 or crops.shape[1:] != (self.input_size, self.input_size, 3):
+            raise EiferError(f"expected crops of shape (N, {self.input_size}, {self.input_size}, 3), "
+                             f"got {crops.shape}")
+        x = crops[..., ::-1] if self.channel_order == "BGR" else crops
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        return (x - self.mean) / self.std
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def raw_outputs(self, crops: np.ndarray) -> np.ndarray:
+        """All model outputs, (N, K), in batches of ``batch_size``."""
+        outs = [self._forward(self.preprocess(crops[i:i + self.batch_size]))
+                for i in range(0, len(crops), self.batch_size)]
+        return np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        """(valence, arousal) per crop, shape (N, 2).
+
+        Examples
+        --------
+        >>> est = create_estimator("onnx", path="va.onnx")  # doctest: +SKIP
+        >>> est.predict(crops)[:, 0]  # valence  # doctest: +SKIP
+        """
+        if len(crops) == 0:
+            return np.zeros((0, 2), np.float32)
+        out = self.raw_outputs(crops)
+        va = out[:, [self.valence_index, self.arousal_index]].astype(np.float32)
+        return np.clip(va, -1.0, 1.0) if self.clip else va
+
+
+class OnnxEstimator(ImageEstimator):
+    """Any ONNX model through onnxruntime (CUDA provider when available)."""
+
+    def __init__(self, path: str | Path, **kwargs: Any):
+        super().__init__(path, **kwargs)
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+        providers = ["CPUExecutionProvider"]
+        if self.device != "cpu" and "CUDAExecutionProvider" in available:
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.session = ort.InferenceSession(str(self.path), providers=providers)
+        except Exception as exc:
+            raise EiferError(f"{self.path}: cannot load ONNX model ({exc})") from exc
+        self.input_name = self.session.get_inputs()[0].name
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        out = self.session.run(None, {self.input_name: x})[0]
+        return np.asarray(out).reshape(len(x), -1)
+
+
+class _TorchEstimator(ImageEstimator):
+    def _setup(self, model) -> None:
+        from eifer.utils import pick_device
+
+        self.torch_device = pick_device(self.device)
+        self.model = model.to(self.torch_device).eval()
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(x).to(self.torch_device))
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        return out.float().reshape(len(x), -1).cpu().numpy()
+
+
+class TimmEstimator(_TorchEstimator):
+    """A timm architecture with a local checkpoint (``.pth``/``.pt`` or ``.safetensors``).
+
+    Parameters
+    ----------
+    path : path-like
+        Checkpoint: a state dict, or a dict holding one under ``state_dict`` / ``model``.
+    arch : str
+        timm model name, e.g. ``"tf_efficientnetv2_l"``.
+    num_outputs : int
+        Size of the model's output layer (the head is built with this many).
+    """
+
+    def __init__(self, path: str | Path, arch: str = "tf_efficientnetv2_l", num_outputs: int = 10,
+                 **kwargs: Any):
+        super().__init__(path, **kwargs)
+        import timm
+
+        self.arch, self.num_outputs = arch, int(num_outputs)
+        model = timm.create_model(arch, pretrained=False, num_classes=self.num_outputs)
+        model.load_state_dict(load_state_dict(self.path))
+        self._setup(model)
+
+    @property
+    def key(self) -> str:
+        return hash_obj([super().key, self.arch, self.num_outputs])
+
+
+class TorchScriptEstimator(_TorchEstimator):
+    """A TorchScript file (``torch.jit.save``) mapping (N, 3, S, S) to (N, K)."""
+
+    def __init__(self, path: str | Path, **kwargs: Any):
+        super().__init__(path, **kwargs)
+        import torch
+
+        try:
+            model = torch.jit.load(str(self.path), map_location="cpu")
+        except Exception as exc:
+            raise EiferError(f"{self.path}: cannot load TorchScript model ({exc})") from exc
+        self._setup(model)
+
+
+def load_state_dict(path: str | Path) -> dict:
+    """Read a checkpoint (``.safetensors`` or torch pickle) into a plain state dict."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    import torch
+
+    obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model"):
+        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+            obj = obj[key]
+    if not isinstance(obj, dict):
+        raise EiferError(f"{path}: checkpoint is not a state dict")
+    return {k.removeprefix("module."): v for k, v in obj.items()}

@@ -1,0 +1,13 @@
+"""Per-frame extraction (paper §3.2.1): decode → face → quality filter → aligned crop.
+
+Public functions: :func:`extract_video`, :func:`run_frames`, :func:`read_frames`,
+:func:`align_crop`, :func:`apply_quality`, :func:`adaptive_ear_threshold`,
+:func:`iter_video`, :func:`read_frames_at`.
+"""
+from eifer.frames.crop import align_crop
+from eifer.frames.decode import iter_video, read_frames_at
+from eifer.frames.extract import extract_video, finalize_quality, part_path, read_frames, run_frames
+from eifer.frames.quality import REASONS, adaptive_ear_threshold, apply_quality
+
+__all__ = ["align_crop", "iter_video", "read_frames_at", "extract_video", "finalize_quality", "part_path",
+           "read_frames", "run_frames", "REASONS", "adaptive_ear_threshold", "apply_quality"]

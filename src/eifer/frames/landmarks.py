@@ -1,0 +1,68 @@
+"""Face-mesh landmark geometry: eye aspect ratio, eye centres, expression features.
+
+Indices are those of MediaPipe Face Mesh (468 points + 10 iris points with
+``refine_landmarks=True``). "l"/"r" in column names mean *image* left/right.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# Eye contours for the EAR of Soukupová & Čech (2016): p1..p6 (corner, top, top, corner, bottom, bottom)
+EYE_IMG_LEFT = (33, 160, 158, 133, 153, 144)   # subject's right eye
+EYE_IMG_RIGHT = (362, 385, 387, 263, 373, 380)  # subject's left eye
+BROW_IMG_LEFT = (70, 63, 105, 66, 107)
+BROW_IMG_RIGHT = (300, 293, 334, 296, 336)
+MOUTH_CORNERS = (61, 291)
+LIP_INNER_TOP, LIP_INNER_BOTTOM = 13, 14
+LIP_OUTER_TOP, LIP_OUTER_BOTTOM = 0, 17
+NOSE_TIP = 1
+
+GEO_COLUMNS = ["geo_mouth_lift", "geo_mouth_open", "geo_mouth_width", "geo_eye_open", "geo_brow_raise"]
+
+
+def eye_aspect_ratio(pts: np.ndarray, idx: tuple[int, ...]) -> float:
+    """EAR = (|p2-p6| + |p3-p5|) / (2 |p1-p4|) from (N, 2) pixel landmarks."""
+    p = pts[list(idx)]
+    width = np.linalg.norm(p[0] - p[3])
+    if width <= 0:
+        return float("nan")
+    return float((np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])) / (2.0 * width))
+
+
+def eye_centres(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Image-left and image-right eye centres (corner midpoints: stable when eyes close)."""
+    left = pts[[EYE_IMG_LEFT[0], EYE_IMG_LEFT[3]]].mean(axis=0)
+    right = pts[[EYE_IMG_RIGHT[0], EYE_IMG_RIGHT[3]]].mean(axis=0)
+    return left, right
+
+
+def face_frame(pts: np.ndarray) -> np.ndarray:
+    """Landmarks rotated so the eyes are level, centred between the eyes, scaled by eye distance."""
+    left, right = eye_centres(pts)
+    d = right - left
+    iod = float(np.hypot(*d)) or 1.0
+    c, s = d / iod
+    rot = np.array([[c, s], [-s, c]])  # rotates the eye line onto +x
+    return ((pts - (left + right) / 2.0) @ rot.T) / iod
+
+
+def geometry_features(pts: np.ndarray) -> dict[str, float]:
+    """Roll- and scale-invariant expression features (image y grows downwards).
+
+    ``geo_mouth_lift``: mouth-corner height above the lip centre (smile > 0);
+    ``geo_mouth_open``: inner-lip gap; ``geo_mouth_width``: corner distance;
+    ``geo_eye_open``: mean EAR; ``geo_brow_raise``: brow height above the eye line.
+    All distances are in units of the inter-ocular distance.
+    """
+    f = face_frame(pts)
+    corners_y = f[list(MOUTH_CORNERS), 1].mean()
+    centre_y = (f[LIP_INNER_TOP, 1] + f[LIP_INNER_BOTTOM, 1]) / 2.0
+    brows_y = f[list(BROW_IMG_LEFT + BROW_IMG_RIGHT), 1].mean()
+    eyes_y = f[list(EYE_IMG_LEFT + EYE_IMG_RIGHT), 1].mean()
+    return {
+        "geo_mouth_lift": float(centre_y - corners_y),
+        "geo_mouth_open": float(f[LIP_INNER_BOTTOM, 1] - f[LIP_INNER_TOP, 1]),
+        "geo_mouth_width": float(np.linalg.norm(f[MOUTH_CORNERS[0]] - f[MOUTH_CORNERS[1]])),
+        "geo_eye_open": (eye_aspect_ratio(pts, EYE_IMG_LEFT) + eye_aspect_ratio(pts, EYE_IMG_RIGHT)) / 2.0,
+        "geo_brow_raise": float(eyes_y - brows_y),
+    }

@@ -1,0 +1,70 @@
+"""Second occlusion cue: appearance change of landmark-anchored skin patches.
+
+The hand model only sees hands; cups, phones, hair or a sleeve in front of the
+face are not hands. The face mesh still *predicts* landmarks under an occluder,
+so we sample the colour of small patches at skin landmarks (forehead, cheeks,
+nose, chin, jaw: away from eyes and mouth, which change with expression) and
+compare each to its own running reference (median-initialised, then an
+exponential moving average of unoccluded frames, so slow lighting drift is
+followed). A global shift shared by all patches (lighting) is removed first;
+the frame is flagged when at least two patches deviate by more than
+``threshold`` robust scale units.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from eifer.frames.landmarks import eye_centres
+
+# forehead, between brows, nose bridge, nose side L/R, cheeks L/R (x2), chin, jaw L/R
+SKIN_POINTS = (151, 9, 6, 48, 278, 50, 280, 205, 425, 152, 172, 397)
+_WARMUP = 10
+_ALPHA = 0.05
+_FLOOR = 3.0  # Lab units: below this no change is meaningful (compression noise)
+
+
+class AppearanceTracker:
+    """Running per-patch colour reference for one video."""
+
+    def __init__(self, threshold: float = 4.0, min_patches: int = 2):
+        self.threshold = threshold
+        self.min_patches = min_patches
+        self._warm: list[np.ndarray] = []
+        self.mu: np.ndarray | None = None
+        self.scale: np.ndarray | None = None
+
+    @staticmethod
+    def patch_colours(rgb: np.ndarray, pts: np.ndarray) -> np.ndarray:
+        """Mean Lab colour of a small square around each skin landmark, shape (P, 3)."""
+        h, w = rgb.shape[:2]
+        el, er = eye_centres(pts)
+        r = max(1, int(np.hypot(*(er - el)) / 12))
+        out = np.empty((len(SKIN_POINTS), 3))
+        for i, k in enumerate(SKIN_POINTS):
+            x, y = int(round(pts[k, 0])), int(round(pts[k, 1]))
+            x0, x1 = min(max(0, x - r), w - 1), min(max(1, x + r + 1), w)
+            y0, y1 = min(max(0, y - r), h - 1), min(max(1, y + r + 1), h)
+            out[i] = rgb[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0)
+        lab = cv2.cvtColor(out.astype(np.float32)[None] / 255.0, cv2.COLOR_RGB2LAB)[0]
+        return lab.astype(np.float64)
+
+    def update(self, rgb: np.ndarray, pts: np.ndarray) -> bool:
+        """Return True when this frame looks occluded; learn from it otherwise."""
+        x = self.patch_colours(rgb, pts)
+        if self.mu is None:
+            self._warm.append(x)
+            if len(self._warm) >= _WARMUP:
+                stack = np.stack(self._warm)
+                self.mu = np.median(stack, axis=0)
+                self.scale = np.maximum(np.median(np.abs(stack - self.mu), axis=0) * 1.4826, _FLOOR)
+                self._warm = []
+            return False
+        d = x - self.mu
+        d -= np.median(d, axis=0)  # shared lighting change
+        z = np.max(np.abs(d) / self.scale, axis=1)
+        occluded = int(np.sum(z > self.threshold)) >= self.min_patches
+        if not occluded:
+            self.mu += _ALPHA * (x - self.mu)
+            self.scale = np.maximum((1 - _ALPHA) * self.scale + _ALPHA * 1.4826 * np.abs(x - self.mu), _FLOOR)
+        return occluded

@@ -1,0 +1,176 @@
+"""Sign-congruent frame selection and the unambiguous / ambiguous test subsets (SPEC §3).
+
+Pure functions on DataFrames; :mod:`eifer.select.runner` adds files and crops.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pandas as pd
+
+from eifer.errors import EiferError
+
+TASKS = ("arousal", "valence")
+LABEL_COLUMNS = ["arousal_label", "valence_label", "arousal_weak", "valence_weak"]
+ROW_COLUMNS = ["participant_id", "video_id", "frame", "crop_path", "valence", "arousal", *LABEL_COLUMNS]
+
+
+def crop_relpath(participant_id: str, video_id: str, frame: int) -> str:
+    """``crops/<participant>/<video>/<frame>.png`` (relative to RUN)."""
+    return f"crops/{participant_id}/{video_id}/{int(frame)}.png"
+
+
+def _with_labels(frames: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """Usable frames (valid, both estimates) joined with their video's labels."""
+    need = {"participant_id", "video_id", "frame", "valid", "valence", "arousal"}
+    if missing := need - set(frames.columns):
+        raise EiferError(f"frame table lacks columns {sorted(missing)}; run `eifer frames` and `eifer affect`")
+    need_l = {"participant_id", "video_id", *LABEL_COLUMNS}
+    if missing := need_l - set(labels.columns):
+        raise EiferError(f"labels.csv lacks columns {sorted(missing)}")
+    lab = labels[list(need_l)].astype({"participant_id": str, "video_id": str})
+    f = frames[frames["valid"].astype(bool) & frames["valence"].notna() & frames["arousal"].notna()]
+    f = f[["participant_id", "video_id", "frame", "valence", "arousal"]].astype({"participant_id": str,
+                                                                              "video_id": str})
+    out = f.merge(lab, on=["participant_id", "video_id"], how="left", validate="many_to_one")
+    unlabeled = out[out["arousal_label"].isna()][["participant_id", "video_id"]].drop_duplicates()
+    if len(unlabeled):
+        first = unlabeled.iloc[0]
+        raise EiferError(f"labels.csv: no labels for {len(unlabeled)} video(s) with frames, e.g. participant "
+                         f"{first.participant_id!r} video {first.video_id!r}")
+    for t in TASKS:
+        out[f"{t}_label"] = out[f"{t}_label"].astype(int)
+        out[f"{t}_weak"] = out[f"{t}_weak"].astype(bool)
+    return out
+
+
+def _direction(label: pd.Series) -> np.ndarray:
+    return np.where(label.to_numpy() == 1, 1.0, -1.0)
+
+
+def select_frames(frames: pd.DataFrame, labels: pd.DataFrame, n_arousal: int = 100, n_valence: int = 100
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pick the training frames of every video (paper §3.2.1, SPEC §3).
+
+    Per video: among frames whose arousal sign matches the arousal label
+    direction, the ``n_arousal`` largest |arousal|; then, among valence-congruent
+    frames not yet taken, the ``n_valence`` largest |valence|. Ties break by
+    frame number, so the result is deterministic.
+
+    Parameters
+    ----------
+    frames : DataFrame
+        Frame tables (``valid``, ``valence``, ``arousal``) of any number of videos.
+    labels : DataFrame
+        ``labels.csv`` rows: participant_id, video_id, arousal_label, valence_label,
+        arousal_weak, valence_weak.
+    n_arousal, n_valence : int
+
+    Returns
+    -------
+    dataset : DataFrame
+        One row per selected frame: participant_id, video_id, frame, crop_path,
+        valence, arousal, labels, weak flags, selected_by.
+    shortfall : DataFrame
+        One row per video: n_usable, n_congruent_arousal, n_congruent_valence,
+        n_arousal, n_valence, shortfall_arousal, shortfall_valence.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> fr = pd.DataFrame({"participant_id": "P1", "video_id": "V1", "frame": [0, 1, 2],
+    ...                    "valid": True, "valence": [.5, -.2, .9], "arousal": [.8, .1, -.3]})
+    >>> lab = pd.DataFrame({"participant_id": ["P1"], "video_id": ["V1"], "arousal_label": [1],
+    ...                     "valence_label": [1], "arousal_weak": [False], "valence_weak": [False]})
+    >>> ds, short = select_frames(fr, lab, n_arousal=1, n_valence=1)
+    >>> ds[["frame", "selected_by"]].values.tolist()
+    [[0, 'arousal'], [2, 'valence']]
+    """
+    data = _with_labels(frames, labels)
+    picked, report = [], []
+    for (pid, vid), g in data.groupby(["participant_id", "video_id"], sort=True):
+        g = g.sort_values("frame")
+        s_a = _direction(g["arousal_label"]) * g["arousal"].to_numpy()
+        s_v = _direction(g["valence_label"]) * g["valence"].to_numpy()
+        cong_a, cong_v = g[s_a > 0], g[s_v > 0]
+        top_a = cong_a.assign(_m=cong_a["arousal"].abs()).sort_values(["_m", "frame"], ascending=[False, True],
+                                                                      kind="stable").head(n_arousal)
+        rest_v = cong_v[~cong_v["frame"].isin(top_a["frame"])]
+        top_v = rest_v.assign(_m=rest_v["valence"].abs()).sort_values(["_m", "frame"], ascending=[False, True],
+                                                                      kind="stable").head(n_valence)
+        picked += [top_a.assign(selected_by="arousal"), top_v.assign(selected_by="valence")]
+        report.append({"participant_id": pid, "video_id": vid, "n_usable": len(g),
+                       "n_congruent_arousal": len(cong_a), "n_congruent_valence": len(cong_v),
+                       "n_arousal": len(top_a), "n_valence": len(top_v),
+                       "shortfall_arousal": n_arousal - len(top_a), "shortfall_valence": n_valence - len(top_v)})
+    cols = [*ROW_COLUMNS, "selected_by"]
+    if not picked:
+        return pd.DataFrame(columns=cols), pd.DataFrame(report)
+    ds = pd.concat(picked, ignore_index=True).drop(columns="_m")
+    ds["crop_path"] = [crop_relpath(p, v, f) for p, v, f in zip(ds.participant_id, ds.video_id, ds.frame)]
+    return ds[cols].reset_index(drop=True), pd.DataFrame(report)
+
+
+def _rng(seed: int, *key: str) -> np.random.Generator:
+    # Per-(video, task) stream: the sample does not depend on which other videos exist.
+    return np.random.default_rng([seed % (2**32), zlib.crc32("/".join(key).encode())])
+
+
+def build_test_subsets(frames: pd.DataFrame, labels: pd.DataFrame, n: int = 6, tau: float = 0.1, seed: int = 0
+                 ) -> pd.DataFrame:
+    """Unambiguous and ambiguous test frames for every video and task (SPEC §3).
+
+    With ``s = direction × estimate`` (direction +1 for label 1, −1 for label 0):
+    unambiguous = the ``n`` frames with the largest ``s`` among ``s > 0``;
+    ambiguous = ``n`` frames sampled (seeded) from ``s ≤ tau``, or, when fewer
+    exist, the ``n`` lowest-``s`` frames not already unambiguous.
+
+    Parameters
+    ----------
+    frames, labels : DataFrame
+        As for :func:`select_frames`.
+    n : int
+    tau : float
+    seed : int
+
+    Returns
+    -------
+    DataFrame
+        participant_id, video_id, frame, task, subset, s, crop_path, valence,
+        arousal, labels and weak flags. Built for every participant; the split
+        stage picks the test participants.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> fr = pd.DataFrame({"participant_id": "P1", "video_id": "V1", "frame": range(4),
+    ...                    "valid": True, "valence": [.9, .5, .05, -.4], "arousal": [.1, .2, .3, .4]})
+    >>> lab = pd.DataFrame({"participant_id": ["P1"], "video_id": ["V1"], "arousal_label": [1],
+    ...                     "valence_label": [1], "arousal_weak": [False], "valence_weak": [False]})
+    >>> t = build_test_subsets(fr, lab, n=1)
+    >>> t[t.task == "valence"][["frame", "subset"]].values.tolist()
+    [[0, 'unambiguous'], [3, 'ambiguous']]
+    """
+    data = _with_labels(frames, labels)
+    out = []
+    for (pid, vid), g in data.groupby(["participant_id", "video_id"], sort=True):
+        g = g.sort_values("frame")
+        for task in TASKS:
+            s = _direction(g[f"{task}_label"]) * g[task].to_numpy()
+            gs = g.assign(task=task, s=s)
+            unamb = gs[gs["s"] > 0].sort_values(["s", "frame"], ascending=[False, True], kind="stable").head(n)
+            rest = gs[~gs["frame"].isin(unamb["frame"])]
+            pool = rest[rest["s"] <= tau]
+            if len(pool) >= n:
+                amb = pool.iloc[np.sort(_rng(seed, pid, vid, task).choice(len(pool), n, replace=False))]
+            else:
+                amb = rest.sort_values(["s", "frame"], kind="stable").head(n)
+            out += [unamb.assign(subset="unambiguous"), amb.assign(subset="ambiguous")]
+    cols = ["participant_id", "video_id", "frame", "task", "subset", "s", "crop_path", "valence", "arousal",
+            *LABEL_COLUMNS]
+    if not out:
+        return pd.DataFrame(columns=cols)
+    res = pd.concat(out, ignore_index=True)
+    res["crop_path"] = [crop_relpath(p, v, f) for p, v, f in zip(res.participant_id, res.video_id, res.frame)]
+    return res[cols].reset_index(drop=True)
