@@ -62,16 +62,21 @@ class LabelsConfig(_Section):
 
 class FramesConfig(_Section):
     min_detection_confidence: float = 0.5
-    min_landmark_confidence: float = 0.5
-    ear_threshold: float = 0.18
-    adaptive_ear: bool = False
+    min_landmark_confidence: float = 0.5  # mesh/detector keypoint agreement (1 - error in eye distances)
+    ear_threshold: float = 0.18  # eyes closed when mean eye aspect ratio is below
+    adaptive_ear: bool = False  # per participant: fraction x median EAR of face frames
     adaptive_ear_fraction: float = 0.6
-    occlusion_iou: float = 0.05
+    occlusion_overlap: float = 0.05  # fraction of the face box covered by a hand box
+    hand_stride: int = 3  # hand model every n-th face frame (+ look-back on a new hand)
+    hand_max_side: int = 320  # hand model input downscaled to this many pixels
+    appearance_cue: bool = True  # also flag occlusion by skin-patch colour change
+    appearance_threshold: float = 4.0
     crop_size: int = 256
     crop_margin: float = 0.35
     every_nth: int = 1
     n_jobs: int = 0
 
+    store_crops: Literal["selected", "all", "none"] = "selected"
 
 class AffectConfig(_Section):
     estimator: str = "onnx"
