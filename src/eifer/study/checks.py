@@ -68,7 +68,7 @@ def check_ei_responses(problems: list[Problem], df: pd.DataFrame, meta: StudyMet
     """ei_responses.csv: known task/emotion, stimulus 1..n, correct 0/1, each trial exactly once."""
     rel = EI_RESPONSES
     ok = check_ids(problems, rel, df, ["participant_id"])
-    ok &= check_present(problems, rel, df, ["task", "emotion", "stimulus", "correct"])
+    check_present(problems, rel, df, ["task", "emotion", "stimulus", "correct"])
     ok &= check_choice(problems, rel, df, "task", meta.ei_tasks, "study.yaml ei.tasks are")
     ok &= check_choice(problems, rel, df, "emotion", meta.ei_emotions, "study.yaml ei.emotions are")
     ok &= check_integer(problems, rel, df, "stimulus", 1, meta.ei_stimuli,
@@ -76,13 +76,13 @@ def check_ei_responses(problems: list[Problem], df: pd.DataFrame, meta: StudyMet
     correct = pd.to_numeric(df["correct"], errors="coerce")
     bad = (df["correct"] != "") & ~correct.isin([0, 1])
     report_rows(problems, rel, df, bad, "correct", lambda r: f"{r['correct']!r} is not 0 or 1")
-    ok &= ~bad
-    good = df.loc[ok].copy()
-    good["stimulus"] = pd.to_numeric(good["stimulus"]).astype(int).astype(str)  # "03" and "3" are one trial
-    check_unique(problems, rel, good, ["participant_id", "task", "emotion", "stimulus"], "trial")
+    # a row with a bad answer still identifies its trial: it is reported once, not also as missing
+    keyed = df.loc[ok & ~((df["task"] == "") | (df["emotion"] == "") | (df["stimulus"] == ""))].copy()
+    keyed["stimulus"] = pd.to_numeric(keyed["stimulus"]).astype(int).astype(str)  # "03" and "3" are one trial
+    check_unique(problems, rel, keyed, ["participant_id", "task", "emotion", "stimulus"], "trial")
     if not allow_incomplete:
-        _check_complete(problems, good, meta)
-    return good
+        _check_complete(problems, keyed, meta)
+    return df.loc[ok & ~bad & (df["correct"] != "")]
 
 
 def _check_complete(problems: list[Problem], good: pd.DataFrame, meta: StudyMeta) -> None:

@@ -106,7 +106,7 @@ def _check_csv(path: Path, rel: str, meta: StudyMeta) -> tuple[pd.DataFrame | No
         return None, None, problems
     if len(raw) == 0:
         return None, None, [Problem(rel, "has a header but no samples")]
-    cols = {}
+    cols, text_cells = {}, {}
     for c in (tcol, "ecg"):
         s = raw[c]
         if s.dtype == object:  # some cell is text: find it
@@ -116,10 +116,11 @@ def _check_csv(path: Path, rel: str, meta: StudyMeta) -> tuple[pd.DataFrame | No
                 problems.append(Problem(rel, f"{int(text.sum())} non-numeric value(s), first "
                                              f"{s.iloc[int(np.argmax(text))]!r}", row=_first_line(text), column=c))
             s = num
+            text_cells[c] = text
         cols[c] = s.to_numpy(dtype=float)
     t, ecg = cols[tcol], cols["ecg"]
     for c, v in ((tcol, t), ("ecg", ecg)):
-        nan = np.isnan(v)
+        nan = np.isnan(v) & ~text_cells.get(c, False)  # text cells are reported above
         if nan.any():
             problems.append(Problem(rel, f"{int(nan.sum())} empty or NaN value(s); this is the first",
                                     row=_first_line(nan), column=c))

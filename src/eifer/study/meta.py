@@ -118,7 +118,29 @@ _YAML_KEYS: dict[str, tuple[str, ...]] = {
 _FREE_KEYS = {"description", "notes", "synthetic", "seed"}  # informational, never read
 
 
-def _flatten(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+def _key_lines(text: str) -> dict[str, int]:
+    """1-based line of every key (``likert.max``) in the YAML text, for messages."""
+    lines: dict[str, int] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = f"{prefix}{k.value}"
+                lines[key] = k.start_mark.line + 1
+                walk(v, key + ".")
+
+    try:
+        walk(yaml.compose(text), "")
+    except yaml.YAMLError:
+        pass
+    return lines
+
+
+def _key_problem(key: str, message: str, lines: dict[str, int]) -> Problem:
+    return Problem(STUDY_YAML, f"key {key!r}: {message}", row=lines.get(key) or lines.get(key.split(".")[0]))
+
+
+def _flatten(data: dict[str, Any], problems: list[Problem], lines: dict[str, int]) -> dict[str, Any]:
     known_sections: dict[str, set[str]] = {}
     for path in _YAML_KEYS.values():
         if len(path) == 2:
@@ -126,19 +148,18 @@ def _flatten(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
     top_level = {p[0] for p in _YAML_KEYS.values()} | _FREE_KEYS
     for key, value in data.items():
         if key not in top_level:
-            problems.append(Problem(STUDY_YAML, f"unknown key {key!r}; known keys: {sorted(top_level)}",
-                                    column=str(key)))
+            problems.append(_key_problem(str(key), f"unknown key; known keys: {sorted(top_level)}", lines))
         elif key in known_sections:
             if value is None:
                 continue
             if not isinstance(value, dict):
-                problems.append(Problem(STUDY_YAML, "must be a mapping", column=key))
+                problems.append(_key_problem(key, "must be a mapping of keys", lines))
                 continue
             for sub in value:
                 if sub not in known_sections[key]:
-                    problems.append(Problem(
-                        STUDY_YAML, f"unknown key; known keys under {key!r}: {sorted(known_sections[key])}",
-                        column=f"{key}.{sub}"))
+                    problems.append(_key_problem(
+                        f"{key}.{sub}", f"unknown key; known keys under {key!r}: {sorted(known_sections[key])}",
+                        lines))
     flat: dict[str, Any] = {}
     for field, path in _YAML_KEYS.items():
         node: Any = data
@@ -153,13 +174,15 @@ def _flatten(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
     return flat
 
 
-def meta_from_dict(data: dict[str, Any]) -> tuple[StudyMeta, list[Problem]]:
+def meta_from_dict(data: dict[str, Any], lines: dict[str, int] | None = None) -> tuple[StudyMeta, list[Problem]]:
     """Build :class:`StudyMeta` from the parsed YAML; bad keys become problems, not exceptions.
 
     Parameters
     ----------
     data : dict
         The mapping read from ``study.yaml`` (nested as in SPEC §1).
+    lines : dict, optional
+        Line of each dotted key, to name it in problems.
 
     Returns
     -------
@@ -174,26 +197,23 @@ def meta_from_dict(data: dict[str, Any]) -> tuple[StudyMeta, list[Problem]]:
     (5, [])
     """
     problems: list[Problem] = []
-    flat = _flatten(data, problems)
-    try:
-        return StudyMeta.model_validate(flat), problems
-    except ValidationError as exc:
-        bad: set[str] = set()
-        for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else ""
-            msg = err["msg"]
-            if not field and ":" in msg:  # model-level check: "field: message"
-                field, msg = msg.split(":", 1)
-                field = field.replace("Value error, ", "").strip()
-            key = ".".join(_YAML_KEYS.get(field, (field,)))
-            value = flat.get(field)
-            problems.append(Problem(STUDY_YAML, f"{msg.strip()} (got {value!r})", column=key or None))
-            bad.add(field)
-        good = {k: v for k, v in flat.items() if k not in bad}
+    lines = lines or {}
+    flat = _flatten(data, problems, lines)
+    # drop bad keys and retry, so that one bad value neither hides another nor the good ones
+    for _ in range(len(_YAML_KEYS) + 1):
         try:
-            return StudyMeta.model_validate(good), problems
-        except ValidationError:  # inconsistent combination of individually valid keys
-            return StudyMeta(), problems
+            return StudyMeta.model_validate(flat), problems
+        except ValidationError as exc:
+            for err in exc.errors():
+                field = str(err["loc"][0]) if err["loc"] else ""
+                msg = err["msg"]
+                if not field and ":" in msg:  # model-level check: "field: message"
+                    field, msg = msg.split(":", 1)
+                    field = field.replace("Value error, ", "").strip()
+                key = ".".join(_YAML_KEYS.get(field, (field,)))
+                problems.append(_key_problem(key, f"{msg.strip()} (got {flat.get(field)!r})", lines))
+                flat.pop(field, None)
+    return StudyMeta(), problems
 
 
 def read_meta(root: str | Path) -> tuple[StudyMeta, list[Problem]]:
@@ -211,11 +231,12 @@ def read_meta(root: str | Path) -> tuple[StudyMeta, list[Problem]]:
     path = Path(root) / STUDY_YAML
     if not path.is_file():
         return StudyMeta(), []
+    text = path.read_text()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         return StudyMeta(), [Problem(STUDY_YAML, f"not valid YAML: {exc}", row=None if line is None else line + 1)]
     if not isinstance(data, dict):
         return StudyMeta(), [Problem(STUDY_YAML, "top level must be a mapping of keys")]
-    return meta_from_dict(data)
+    return meta_from_dict(data, _key_lines(text))
