@@ -128,6 +128,79 @@ def validate(
     raise typer.Exit(1)
 
 
+# --- run / demo / report (pipeline) ---------------------------------------------
+def _print_run(out: Path, stages, seconds: float | None = None) -> None:
+    from eifer.pipeline.summary import headline_results, stage_lines
+
+    typer.echo("stages:")
+    for line in stage_lines(stages):
+        typer.echo(line)
+    for line in headline_results(out):
+        typer.echo(line)
+    if seconds is not None:
+        typer.echo(f"total time: {seconds:.0f} s")
+    typer.echo(f"report: {out / 'report' / 'index.html'}  (Markdown: {out / 'report' / 'report.md'})")
+
+
+@app.command("run")
+@friendly_errors
+def run_cmd(
+    study: Path = typer.Argument(..., help="Study folder (see docs/study-folder.md)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder (created, or resumed if it exists)."),
+    config: Optional[Path] = ConfigOpt,
+    profile: Optional[str] = ProfileOpt,
+    seed: Optional[int] = SeedOpt,
+    until: Optional[list[str]] = typer.Option(None, "--stage", "-s",
+                                              help="Run only this stage and what it needs (repeatable)."),
+    force: Optional[list[str]] = typer.Option(None, "--force", help="Redo this stage and all after it (repeatable)."),
+) -> None:
+    """Run every stage from study folder to report; unchanged stages are skipped, a killed run resumes."""
+    import time
+
+    from eifer.pipeline import run_pipeline
+
+    t0 = time.perf_counter()
+    stages = run_pipeline(study, out, cli_config(config, profile, seed), stages=until or None, force=force or None)
+    _print_run(out, stages, time.perf_counter() - t0)
+
+
+@app.command("demo")
+@friendly_errors
+def demo_cmd(
+    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run folder; the study goes to OUT/study."),
+    config: Optional[Path] = ConfigOpt,
+    seed: Optional[int] = SeedOpt,
+    participants: Optional[int] = typer.Option(None, "--participants", "-n",
+                                               help="Synthetic participants (default: DemoStudy, 12)."),
+    video_seconds: Optional[float] = typer.Option(None, "--video-seconds",
+                                                  help="Length of each synthetic face video (default 12 s)."),
+) -> None:
+    """Synthetic study + full run with the demo profile (minutes on a laptop); prints where the report is."""
+    from eifer.pipeline.demo import DemoStudy, run_demo
+
+    cfg = cli_config(config, "demo", seed)
+    given = {"participants": participants, "video_seconds": video_seconds}
+    size = DemoStudy(**{k: v for k, v in given.items() if v is not None})
+    typer.echo(f"demo: synthetic study of {size.participants} participants x 4 videos x {size.video_seconds:g} s "
+               f"at {size.fps} fps -> {out / 'study'}; run folder {out}")
+    _, stages, seconds = run_demo(out, cfg, size)
+    _print_run(out, stages, seconds)
+
+
+@app.command("report")
+@friendly_errors
+def report_cmd(
+    run: Path = typer.Argument(..., help="Run folder of `eifer run`."),
+    include_faces: bool = typer.Option(False, "--include-faces",
+                                       help="Add example face crops (identifiable data; off by default)."),
+) -> None:
+    """(Re)build RUN/report/index.html (self-contained) and report.md from a run folder."""
+    from eifer.report import build_report
+
+    path = build_report(run, include_faces=include_faces or None)
+    typer.echo(f"report: {path}  (Markdown: {path.parent / 'report.md'})")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -72,11 +72,25 @@ def _section_study(run: RunFolder) -> list[B.Block]:
                           "significant group × emotion interaction (two-way ANOVA, Type III SS). "
                           "The chosen cutoff is marked."))
         out.append(B.Table(read_table(run.path("cutoff_sweep.csv")), "Cutoff sweep."))
+        null = run.path("cutoff_null.json")
+        if null.is_file():
+            out.append(_null_test(json.loads(null.read_text())))
     else:
         out.append(_not_run("Cutoff sweep", "cutoff", "cutoff_sweep.csv"))
     out.append(_figure(run, "figure7.png", "Figure 7. Significant interactions and group imbalance per cutoff.",
                        "cutoff"))
     return out
+
+
+def _null_test(null: dict) -> B.Block:
+    """One sentence on the permutation test of the sweep's best count (cutoff_null.json)."""
+    if not null.get("n_perm"):
+        return B.Para(f"Chosen cutoff: {null.get('chosen_cutoff', '?')} (no permutation test run).")
+    p = null.get("p_value")
+    verdict = "beyond" if null.get("beyond_chance", p is not None and p < 0.05) else "not beyond"
+    return B.Para(f"Chosen cutoff: {null.get('chosen_cutoff', '?')}. Permutation test ({null['n_perm']} "
+                  f"shuffles of the scores across participants): the best count of significant interactions "
+                  f"is {verdict} chance (p = {p if p is None else f'{p:.3g}'}).")
 
 
 def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:

@@ -1,0 +1,194 @@
+"""``eifer run``: every stage of SPEC §2 in order, cached, resumable, logged.
+
+The stages are a declarative list (:data:`STAGES`). Each stage's fingerprint
+covers its config sections (and the seed), the fingerprints of the stages it
+reads from, its input files in the study folder (name, size, mtime) and the
+eifer version. A stage whose fingerprint is unchanged and whose outputs exist
+is skipped; a changed stage is redone, and since fingerprints chain through
+``upstream``, so is everything downstream of it.
+
+Crash safety comes in two layers: runners write every unit (a video, a
+participant, a training run) atomically and skip finished units when called
+again; the pipeline marks a stage done only after its runner returned. Before
+a runner starts, the pipeline notes the fingerprint it runs under in
+``RUN/.stages/<stage>.running.json``: when a later run finds a different
+fingerprint there (or in the done record), the stage's old outputs were made
+under other settings and are removed first, so a runner never resumes from
+stale units.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from eifer.config import Config
+from eifer.errors import EiferError
+from eifer.io import write_json
+from eifer.pipeline.stages import STAGE_NAMES, STAGES, Stage, resolve_runner, stage_fingerprint, upstream_closure
+from eifer.runfolder import RunFolder
+from eifer.utils import progress
+
+
+@dataclass
+class StageResult:
+    stage: str
+    status: str  # "ran" | "skipped" | "unavailable" | "disabled" | "blocked"
+    seconds: float = 0.0
+    outputs: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def _running_file(run: RunFolder, name: str) -> Path:
+    return run.path(".stages", f"{name}.running.json")
+
+
+def _clean_stale(run: RunFolder, stage: Stage, fingerprint: str) -> bool:
+    """Remove outputs made under another fingerprint; True when something was made stale."""
+    previous = {rec.get("fingerprint") for rec in (run.stage_record(stage.name), _read(_running_file(run, stage.name)))
+                if rec}
+    if not previous or previous == {fingerprint}:
+        return False
+    recorded = (run.stage_record(stage.name) or {}).get("outputs", [])
+    for pattern in (*stage.clean, *recorded):
+        for p in run.root.glob(pattern):
+            if p.is_dir():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+    stage_file = run.path(".stages", f"{stage.name}.json")
+    if stage_file.exists():
+        stage_file.unlink()
+    run.log("stage_invalidated", stage=stage.name, removed=list(stage.clean) + list(recorded))
+    return True
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _write_study_info(run: RunFolder, study: Any) -> None:
+    info = {"name": study.meta.name, "path": str(Path(study.root).resolve()),
+            "participants": int(len(study.participants))}
+    try:
+        info["videos"] = int(len(study.videos()))
+    except Exception:  # a study without videos still gets a report
+        info["videos"] = 0
+    write_json(run.path("study.json"), info)
+
+
+def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
+                 stages: list[str] | None = None, force: list[str] | None = None,
+                 show_progress: bool = True) -> pd.DataFrame:
+    """Run (or resume) the whole pipeline on a study folder.
+
+    Parameters
+    ----------
+    study_path : path-like
+        Study folder (SPEC §1).
+    out : path-like
+        Run folder; created, or resumed when it exists.
+    config : Config
+        Full configuration (see :func:`eifer.config.load_config`).
+    stages : list of str, optional
+        Run only up to and including these stages (their upstream stages run too).
+        Default: all.
+    force : list of str, optional
+        Stages to redo even when unchanged (their downstream stages follow).
+    show_progress : bool
+        Show the overall progress bar (stages also show their own).
+
+    Returns
+    -------
+    DataFrame
+        One row per stage: stage, status (ran | skipped | unavailable | disabled |
+        blocked), seconds, outputs, note. Also appended to ``RUN/log.jsonl``.
+
+    Raises
+    ------
+    EiferError
+        For an invalid study folder (every problem listed) or an unknown stage name.
+
+    Examples
+    --------
+    >>> from eifer.config import load_config
+    >>> res = run_pipeline("study/", "runs/x", load_config(profile="demo"))   # doctest: +SKIP
+    >>> res.set_index("stage").loc["ei", "status"]                            # doctest: +SKIP
+    'ran'
+    """
+    from eifer.study import load_study
+
+    for name in (stages or []) + (force or []):
+        if name not in STAGE_NAMES:
+            raise EiferError(f"unknown stage {name!r}; stages are {', '.join(STAGE_NAMES)}")
+    # media are checked by the stages themselves, unit by unit, so one broken
+    # video does not stop the others (`eifer validate` checks everything up front)
+    study = load_study(study_path, validate_media=False, allow_incomplete_ei=config.ei.allow_incomplete)
+    run = RunFolder(out, config).init()
+    _write_study_info(run, study)
+    wanted = upstream_closure(stages, config) if stages else set(STAGE_NAMES)
+    t_start = time.perf_counter()
+    run.log("run_start", study=str(Path(study_path).resolve()), profile=config.profile, seed=config.seed,
+            stages=[s.name for s in STAGES if s.name in wanted])
+    results: list[StageResult] = []
+    failed: set[str] = set()
+    with progress() as bar:
+        todo = [s for s in STAGES if s.name in wanted]
+        task = bar.add_task("pipeline", total=len(todo), visible=show_progress)
+        for stage in todo:
+            bar.update(task, description=f"pipeline: {stage.name}")
+            res = _run_stage(run, stage, study, failed, set(force or []))
+            if res.status in ("unavailable", "disabled", "blocked"):
+                failed.add(stage.name)
+            results.append(res)
+            bar.advance(task)
+    table = pd.DataFrame([r.__dict__ for r in results])
+    run.log("run_done", seconds=round(time.perf_counter() - t_start, 3),
+            ran=[r.stage for r in results if r.status == "ran"])
+    return table
+
+
+def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], force: set[str]) -> StageResult:
+    cfg = run.config
+    if not stage.enabled(cfg):
+        run.log("stage_disabled", stage=stage.name, why=stage.why_disabled)
+        return StageResult(stage.name, "disabled", note=stage.why_disabled)
+    runner = resolve_runner(stage)
+    if runner is None:
+        run.log("stage_unavailable", stage=stage.name, runner=stage.runner)
+        return StageResult(stage.name, "unavailable", note=f"{stage.runner} is not in this install")
+    # the report is built from whatever exists; other stages need all their inputs
+    blocked = [u for u in stage.upstream(cfg) if u in missing] if stage.name != "report" else []
+    if blocked:
+        run.log("stage_blocked", stage=stage.name, missing=blocked)
+        return StageResult(stage.name, "blocked", note=f"needs {', '.join(blocked)}")
+    why = stage.missing_input(study)
+    if why:
+        run.log("stage_blocked", stage=stage.name, why=why)
+        return StageResult(stage.name, "blocked", note=why)
+    fp = stage_fingerprint(run, stage, study)
+    if stage.name not in force and run.is_done(stage.name, fp):
+        run.log("stage_skipped", stage=stage.name, reason="unchanged")
+        return StageResult(stage.name, "skipped", outputs=run.stage_record(stage.name)["outputs"])
+    if stage.name in force:
+        force.update(s.name for s in STAGES)  # everything after a forced stage is redone too
+        write_json(_running_file(run, stage.name), {"fingerprint": "forced"})
+    _clean_stale(run, stage, fp)
+    write_json(_running_file(run, stage.name), {"fingerprint": fp})
+    run.log("stage_start", stage=stage.name, fingerprint=fp)
+    t0 = time.perf_counter()
+    try:
+        outputs = list(runner(study, run) or [])
+    except BaseException as exc:  # logged, then raised: the next run resumes this stage
+        run.log("stage_failed", stage=stage.name, error=f"{type(exc).__name__}: {exc}",
+                seconds=round(time.perf_counter() - t0, 3))
+        raise
+    seconds = time.perf_counter() - t0
+    run.mark_done(stage.name, fp, outputs, seconds)
+    _running_file(run, stage.name).unlink(missing_ok=True)
+    return StageResult(stage.name, "ran", seconds=round(seconds, 3), outputs=outputs)

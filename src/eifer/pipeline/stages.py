@@ -1,0 +1,156 @@
+"""The declarative stage list of ``eifer run`` (SPEC §2).
+
+Each stage names its runner (``run_<stage>(study, run) -> list[str]``), the
+config sections and upstream stages its fingerprint covers, the study files
+it reads, and the run-folder paths it owns (removed when it must be redone
+under a different fingerprint).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import eifer
+from eifer.config import Config
+from eifer.io import hash_paths
+from eifer.runfolder import RunFolder
+
+Inputs = Callable[[Any, Config], list[Path]]
+
+
+def _files(*names: str) -> Inputs:
+    """Study-folder files (those that exist) by relative name."""
+    return lambda study, cfg: [study.root / n for n in names if (study.root / n).is_file()]
+
+
+def _tree(folder: str, *names: str) -> Inputs:
+    """Every file under a study sub-folder, plus named top-level files."""
+    def get(study: Any, cfg: Config) -> list[Path]:
+        root = study.root / folder
+        found = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        return found + _files(*names)(study, cfg)
+    return get
+
+
+def _videos(study: Any, cfg: Config) -> list[Path]:
+    return [Path(p) for p in study.videos()["path"]] + _files("study.yaml")(study, cfg)
+
+
+def _model_files(*paths: Callable[[Config], Any]) -> Inputs:
+    """Local weight files named in the config (fingerprinted so a new checkpoint reruns the stage)."""
+    def get(study: Any, cfg: Config) -> list[Path]:
+        out: list[Path] = []
+        for get_path in paths:
+            value = get_path(cfg)
+            for p in (value.values() if isinstance(value, dict) else [value]):
+                if p and Path(p).is_file():
+                    out.append(Path(p))
+        return out
+    return get
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One pipeline stage.
+
+    ``runner`` is ``"module:function"`` with the signature
+    ``run_<stage>(study, run) -> list[str]`` (docs/interfaces.md). ``sections``
+    and ``upstream`` may depend on the config (e.g. the alignment grouping
+    makes the cutoff stage read the affect estimates). ``clean`` lists the
+    run-folder paths (glob patterns) the stage owns: they are removed when the
+    stage must be redone under a different fingerprint.
+    """
+
+    name: str
+    runner: str
+    sections: Callable[[Config], tuple[str, ...]]
+    upstream: Callable[[Config], tuple[str, ...]] = lambda cfg: ()
+    inputs: Inputs = lambda study, cfg: []
+    clean: tuple[str, ...] = ()
+    enabled: Callable[[Config], bool] = lambda cfg: True
+    why_disabled: str = ""
+    missing_input: Callable[[Any], str] = lambda study: ""  # non-empty: why the stage cannot run
+
+
+def _no_videos(study: Any) -> str:
+    return "" if len(study.videos()) else "the study folder has no videos"
+
+
+def _const(*names: str) -> Callable[[Config], tuple[str, ...]]:
+    return lambda cfg: names
+
+
+def _cutoff_upstream(cfg: Config) -> tuple[str, ...]:
+    return ("ei", "hrv", "labels") + (("affect",) if cfg.cutoff.grouping == "alignment" else ())
+
+
+STAGES: list[Stage] = [
+    Stage("ei", "eifer.ei:run_ei", _const("ei"),
+          inputs=_files("study.yaml", "participants.csv", "ei_responses.csv", "ei_scores.csv"),
+          clean=("ei_scores.csv",)),
+    Stage("hrv", "eifer.physio:run_hrv", _const("hrv"), inputs=_tree("ecg", "study.yaml", "hrv.csv"),
+          clean=("hrv.parquet",)),
+    Stage("labels", "eifer.labels:run_labels", _const("labels"), inputs=_files("study.yaml", "ratings.csv"),
+          clean=("labels.csv",)),
+    Stage("frames", "eifer.frames:run_frames", _const("frames"), inputs=_videos, clean=("frames",),
+          missing_input=_no_videos),
+    Stage("affect", "eifer.affect:run_affect", _const("affect"), _const("frames"),
+          inputs=_model_files(lambda c: c.affect.path)),
+    Stage("cutoff", "eifer.ei:run_cutoff", _const("cutoff"), _cutoff_upstream,
+          clean=("cutoff_sweep.csv", "groups.csv", "cutoff_null.json", "figures/figure7.png", "tables/table1.csv",
+                 "tables/table1.md")),
+    Stage("select", "eifer.select:run_select", _const("select"), _const("affect", "labels"),
+          clean=("dataset.parquet", "test_subsets.parquet", "crops", "figures/figure4.png")),
+    Stage("split", "eifer.data:run_split", _const("split"), _const("select", "cutoff"), clean=("splits.json",)),
+    Stage("train", "eifer.train:run_train", _const("train"), _const("split"),
+          inputs=_model_files(lambda c: c.train.pretrained_path),
+          clean=("models/*/direct", "models/*/transfer", "predictions.parquet")),
+    Stage("evaluate", "eifer.evaluate:run_evaluate", _const("stats"), _const("train"),
+          clean=("tables/table2.csv", "tables/table2.md", "tables/table3.csv", "tables/table3.md")),
+    Stage("stats", "eifer.stats:run_stats", _const("stats"), _const("train"),
+          clean=("tables/table4.csv", "tables/table4.md")),
+    Stage("transfer-cv", "eifer.train:run_transfer_cv", _const("transfer_cv", "train", "stats"), _const("split"),
+          inputs=_model_files(lambda c: c.transfer_cv.pretrained_paths),
+          clean=("models_cv", "tables/table5.csv", "tables/table5.md", "tables/table6.csv", "tables/table6.md"),
+          enabled=lambda cfg: cfg.transfer_cv.enabled, why_disabled="transfer_cv.enabled is false"),
+    Stage("report", "eifer.report:run_report", _const("report"),
+          lambda cfg: tuple(s.name for s in STAGES if s.name != "report"), clean=()),
+]
+STAGE_NAMES = [s.name for s in STAGES]
+
+
+def resolve_runner(stage: Stage) -> Callable[..., list[str]] | None:
+    """The stage's runner function, or None when this install does not have it."""
+    module, func = stage.runner.split(":")
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            return None  # the stage's package is not there: not an error of the stage
+        raise
+    return getattr(mod, func, None)
+
+
+
+
+def stage_fingerprint(run: RunFolder, stage: Stage, study: Any) -> str:
+    """Fingerprint of a stage: config sections, upstream fingerprints, input file stats, eifer version."""
+    cfg = run.config
+    files = stage.inputs(study, cfg)
+    return run.fingerprint(sections=stage.sections(cfg), upstream=stage.upstream(cfg),
+                           extra={"inputs": hash_paths(files) if files else None, "eifer": eifer.__version__})
+
+
+def upstream_closure(names: list[str], cfg: Config) -> set[str]:
+    """The named stages and every stage they read from, transitively."""
+    by_name = {s.name: s for s in STAGES}
+    out: set[str] = set()
+    stack = list(names)
+    while stack:
+        n = stack.pop()
+        if n not in out:
+            out.add(n)
+            stack.extend(by_name[n].upstream(cfg))
+    return out
