@@ -72,3 +72,12 @@ def test_anova_matches_car(case):
 def test_bh_matches_p_adjust():
     ref = pd.read_csv(REF / "bh_reference.csv")
     np.testing.assert_allclose(bh_fdr(ref.p), ref.q, rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["effect", "no_effect"])
+def test_gee_fast_engine_equals_statsmodels_engine(case):
+    d = pd.read_csv(REF / f"gee_{case}.csv")
+    fast = gee_group_effects(d, engine="fast")
+    sm = gee_group_effects(d, engine="statsmodels")
+    for col in ("log_or", "se", "p", "alpha"):
+        np.testing.assert_allclose(fast[col], sm[col], rtol=1e-9)

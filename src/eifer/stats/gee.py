@@ -9,7 +9,14 @@ exchangeable correlation α from Pearson residuals divided by N (the number of
 observations), not by N − p. statsmodels divides by N − p unless
 ``fit(ddof_scale=0)``; with it the estimates, α and the robust SEs agree with
 ``geepack::geeglm(correct ~ group + factor(rep), id=item,
-family=binomial, corstr="exchangeable")`` to ~1e-8 (tests/fixtures).
+family=binomial, corstr="exchangeable")`` to ~1e-14 (tests/fixtures).
+
+Two engines solve the same estimating equations: ``"fast"`` (default) is a
+vectorised solver using the closed-form inverse of the exchangeable matrix,
+R⁻¹ = (I − c J) / (1 − α) with c = α / (1 + (n_i − 1) α), so every cluster
+sum is one ``bincount``; ``"statsmodels"`` calls ``statsmodels.GEE`` with
+``ddof_scale=0``, which loops over clusters in Python (≈ 10 s for 3,200 items
+× 15 models, versus ≈ 0.1 s). Both agree with geepack to < 1e-9.
 """
 from __future__ import annotations
 
@@ -42,9 +49,63 @@ def _validate(df: pd.DataFrame, outcome: str, group: str, reference: str, repeti
         raise EiferError(f"gee_group_effects: need ≥ 2 groups, found only {sorted(levels)}")
 
 
+def _gee_exchangeable_fast(X: np.ndarray, y: np.ndarray, groups: np.ndarray, maxiter: int = 200,
+                           tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray, float]:
+    """Binomial-logit GEE with exchangeable correlation; returns (β, robust cov, α).
+
+    Fisher scoring for β alternates with the moment estimates of φ and α
+    (divisor N, as geepack); at the fixed point this is statsmodels'
+    ``GEE(...).fit(ddof_scale=0)`` and geepack's ``geeglm``.
+    """
+    n, p = X.shape
+    k = int(groups.max()) + 1
+    n_i = np.bincount(groups, minlength=k).astype(float)
+    n_pairs = float((n_i * (n_i - 1) / 2).sum())
+
+    def gsum(v: np.ndarray) -> np.ndarray:  # per-cluster sums of a vector or of each column
+        if v.ndim == 1:
+            return np.bincount(groups, weights=v, minlength=k)
+        return np.stack([np.bincount(groups, weights=v[:, j], minlength=k) for j in range(v.shape[1])], axis=1)
+
+    def state(beta: np.ndarray):
+        mu = 1.0 / (1.0 + np.exp(-(X @ beta)))
+        sv = np.sqrt(np.clip(mu * (1 - mu), 1e-10, None))  # statsmodels clips the variance likewise
+        return (y - mu) / sv, X * sv[:, None]
+
+    def assoc(r: np.ndarray) -> float:
+        if n_pairs == 0:
+            return 0.0
+        phi = (r @ r) / n
+        sr, ssr = gsum(r), gsum(r * r)
+        return float(((sr**2 - ssr) / 2).sum() / phi / n_pairs)
+
+    beta, alpha = np.zeros(p), 0.0
+    for _ in range(maxiter):
+        r, xt = state(beta)
+        c = alpha / (1 + (n_i - 1) * alpha)
+        sx, sr = gsum(xt), gsum(r)
+        score = (xt.T @ r - (c * sr) @ sx) / (1 - alpha)
+        hess = (xt.T @ xt - sx.T @ (c[:, None] * sx)) / (1 - alpha)
+        step = np.linalg.solve(hess, score)
+        beta = beta + step
+        alpha = assoc(state(beta)[0])
+        if not np.all(np.isfinite(beta)) or np.max(np.abs(step)) < tol:
+            break
+    r, xt = state(beta)
+    c = alpha / (1 + (n_i - 1) * alpha)
+    sx, sr = gsum(xt), gsum(r)
+    hess = (xt.T @ xt - sx.T @ (c[:, None] * sx)) / (1 - alpha)
+    u = (gsum(xt * r[:, None]) - (c * sr)[:, None] * sx) / (1 - alpha)  # per-cluster scores
+    bread = np.linalg.inv(hess)
+    cov = bread @ (u.T @ u) @ bread
+    if np.max(np.abs(step)) > 1e-6:
+        cov = np.full_like(cov, np.nan)  # did not converge
+    return beta, cov, alpha
+
+
 def gee_group_effects(df: pd.DataFrame, outcome: str = "correct", group: str = "group",
                       reference: str = "High", repetition: str | None = "rep",
-                      cluster: str = "item", level: float = 0.95) -> pd.DataFrame:
+                      cluster: str = "item", level: float = 0.95, engine: str = "fast") -> pd.DataFrame:
     """Odds ratios of each group against ``reference`` from a binomial GEE.
 
     Parameters
@@ -64,6 +125,8 @@ def gee_group_effects(df: pd.DataFrame, outcome: str = "correct", group: str = "
         Cluster id (the test item); observations of one item are correlated.
     level : float
         Confidence level of the OR intervals.
+    engine : {"fast", "statsmodels"}
+        Solver (same estimates; see the module docstring).
 
     Returns
     -------
@@ -82,8 +145,6 @@ def gee_group_effects(df: pd.DataFrame, outcome: str = "correct", group: str = "
     >>> gee_group_effects(d)["level"].tolist()
     ['Low']
     """
-    import statsmodels.api as sm
-
     if not isinstance(df, pd.DataFrame):
         raise EiferError(f"gee_group_effects: expected a DataFrame, got {type(df).__name__}")
     _validate(df, outcome, group, reference, repetition, cluster)
@@ -100,17 +161,30 @@ def gee_group_effects(df: pd.DataFrame, outcome: str = "correct", group: str = "
         for r in reps[1:]:
             X[f"rep[{r}]"] = (d[repetition] == r).astype(float)
     y = d[outcome].astype(float).to_numpy()
-    model = sm.GEE(y, X, groups=pd.factorize(d[cluster])[0], family=sm.families.Binomial(),
-                   cov_struct=sm.cov_struct.Exchangeable())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter; checked below
-        res = model.fit(ddof_scale=0, maxiter=200, ctol=1e-12)
-    params, bse = np.asarray(res.params), np.asarray(res.bse)  # robust by default
+    groups = pd.factorize(d[cluster])[0]
+    if engine == "fast":
+        try:
+            params, cov, alpha = _gee_exchangeable_fast(X.to_numpy(), y, groups)
+        except np.linalg.LinAlgError:
+            params, cov, alpha = np.full(X.shape[1], np.nan), np.full((X.shape[1],) * 2, np.nan), np.nan
+        with np.errstate(invalid="ignore"):
+            bse = np.sqrt(np.diag(cov))
+    elif engine == "statsmodels":
+        import statsmodels.api as sm
+
+        model = sm.GEE(y, X, groups=groups, family=sm.families.Binomial(),
+                       cov_struct=sm.cov_struct.Exchangeable())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter; checked below
+            res = model.fit(ddof_scale=0, maxiter=200, ctol=1e-12)
+        params, bse = np.asarray(res.params), np.asarray(res.bse)  # robust by default
+        alpha = float(model.cov_struct.dep_params)
+    else:
+        raise EiferError(f"gee_group_effects: unknown engine {engine!r} (fast or statsmodels)")
     if not np.all(np.isfinite(bse)):
         raise EiferError("gee_group_effects: the GEE did not converge (a group may be "
                          "always right or always wrong)")
     zc = sps.norm.ppf(0.5 + level / 2)
-    alpha = float(model.cov_struct.dep_params)
     rows = []
     for k, lv in enumerate(levels[1:], start=1):
         b, s = float(params[k]), float(bse[k])

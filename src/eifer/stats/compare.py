@@ -1,0 +1,222 @@
+"""The paper's group comparison (§3.4, §4.3) over a predictions table.
+
+For each backbone × composition × task × condition and each comparison
+(group A vs group B):
+
+* **DeLong**: per repetition a paired DeLong test on the items both models
+  scored (matched by ``item``), then Fisher's combined p over repetitions and
+  the fixed-effect inverse-variance pooled ΔAUC = AUC_A − AUC_B with its CI;
+* **GEE**: binomial GEE of item-level correctness (``pred == y_true``) on
+  group (reference = A) and repetition, exchangeable within item; OR of B vs A;
+* **permutation** (dependence-aware alternative, :mod:`eifer.stats.permutation`):
+  the trained models' labels are permuted; p for the mean ΔAUC and for the
+  mean Δaccuracy;
+* **BH FDR** within each family = one analysis type of one backbone, across
+  compositions, tasks, conditions and comparisons (SPEC §3).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from eifer.errors import EiferError
+from eifer.stats.combine import bh_fdr, fisher_combine, pool_inverse_variance
+from eifer.stats.delong import delong_auc_ci, delong_test
+from eifer.stats.gee import gee_group_effects
+from eifer.stats.permutation import model_permutation_test
+
+DEFAULT_COMPARISONS: dict[str, list[tuple[str, str]]] = {
+    "direct": [("High", "Low"), ("High", "Total")],
+    "cv": [("High", "Low"), ("High", "Total")],
+    "transfer": [("High-Total", "Low-Total"), ("High-Total", "Total")],
+}
+REQUIRED = ["backbone", "composition", "group", "task", "condition", "rep", "item", "y_true", "prob", "pred"]
+_CELL = ["backbone", "composition", "task", "condition"]
+
+
+def _check_predictions(pred: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(pred, pd.DataFrame):
+        raise EiferError(f"compare_groups: expected a predictions DataFrame, got {type(pred).__name__}")
+    missing = [c for c in REQUIRED if c not in pred.columns]
+    if missing:
+        raise EiferError(f"predictions: missing column(s) {missing} (docs/interfaces.md)")
+    for col in ("y_true", "prob", "pred"):
+        bad = pred[col].isna() | ~np.isfinite(pd.to_numeric(pred[col], errors="coerce"))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise EiferError(f"predictions: column {col!r} has a missing or non-numeric value at row {i}")
+    key = ["backbone", "composition", "group", "task", "condition", "rep", "item"]
+    dup = pred.duplicated(key)
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise EiferError(f"predictions: row {i} repeats an item within one model "
+                         f"({dict(pred.iloc[i][key])})")
+    return pred
+
+
+def delong_by_rep(cell: pd.DataFrame, group_a: str, group_b: str) -> pd.DataFrame:
+    """Paired DeLong test of group A vs group B in each repetition.
+
+    Parameters
+    ----------
+    cell : DataFrame
+        Predictions of one backbone, composition, task and condition.
+    group_a, group_b : str
+        The groups to compare (Δ = AUC_A − AUC_B).
+
+    Returns
+    -------
+    DataFrame
+        One row per repetition present in both groups: ``rep, n_items`` and
+        the :class:`~eifer.stats.DelongResult` fields.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cell = pd.DataFrame({"group": ["H"] * 4 + ["L"] * 4, "rep": 0, "item": list("abcd") * 2,
+    ...                      "y_true": [0, 1, 0, 1] * 2, "prob": [.1, .9, .2, .8, .3, .4, .5, .6]})
+    >>> delong_by_rep(cell, "H", "L")[["rep", "auc_a", "auc_b"]].values.tolist()
+    [[0.0, 1.0, 0.75]]
+    """
+    rows = []
+    a_all = cell[cell["group"] == group_a]
+    b_all = cell[cell["group"] == group_b]
+    for rep in sorted(set(a_all["rep"]) & set(b_all["rep"])):
+        a = a_all[a_all["rep"] == rep][["item", "y_true", "prob"]]
+        b = b_all[b_all["rep"] == rep][["item", "y_true", "prob"]]
+        m = a.merge(b, on="item", suffixes=("_a", "_b"))
+        if len(m) == 0:
+            continue
+        clash = m["y_true_a"] != m["y_true_b"]
+        if clash.any():
+            raise EiferError(f"predictions: item {m.loc[clash, 'item'].iloc[0]!r} has different y_true "
+                             f"for groups {group_a!r} and {group_b!r} in rep {rep}")
+        if m["y_true_a"].nunique() < 2:
+            continue  # one class only: no AUC
+        r = delong_test(m["y_true_a"].to_numpy(), m["prob_a"].to_numpy(), m["prob_b"].to_numpy())
+        rows.append({"rep": rep, "n_items": len(m), **r.to_dict()})
+    return pd.DataFrame(rows)
+
+
+def _delong_summary(reps: pd.DataFrame) -> dict:
+    if reps.empty:
+        return {"n_reps": 0}
+    out = {"n_reps": len(reps), "auc_a": reps["auc_a"].mean(), "auc_b": reps["auc_b"].mean(),
+           "n_items": int(reps["n_items"].max()), "fisher_p": fisher_combine(reps["p"])}
+    # A repetition with SE 0 (both models perfect, or identical scores) carries
+    # no information about Δ's uncertainty and cannot be weighted; leave it out.
+    informative = reps[reps["se"] > 0]
+    out["n_reps_pooled"] = len(informative)
+    if len(informative):
+        est, se, lo, hi = pool_inverse_variance(informative["delta"], informative["se"])
+        out.update(delta_auc=est, delta_se=se, delta_ci_low=lo, delta_ci_high=hi)
+    return out
+
+
+def _permutation_summary(cell: pd.DataFrame, group_a: str, group_b: str, seed: int) -> dict:
+    per_model = []
+    for (g, rep), d in cell[cell["group"].isin([group_a, group_b])].groupby(["group", "rep"]):
+        y = d["y_true"].to_numpy()
+        auc = delong_auc_ci(y, d["prob"].to_numpy()).auc if len(np.unique(y)) == 2 else np.nan
+        per_model.append({"group": g, "auc": auc, "acc": float((d["pred"] == d["y_true"]).mean())})
+    pm = pd.DataFrame(per_model)
+    if pm.empty or not {group_a, group_b} <= set(pm["group"]):
+        return {}
+    out = {"perm_n_models_a": int((pm.group == group_a).sum()), "perm_n_models_b": int((pm.group == group_b).sum())}
+    for metric in ("auc", "acc"):
+        a = pm.loc[pm.group == group_a, metric].dropna()
+        b = pm.loc[pm.group == group_b, metric].dropna()
+        if len(a) and len(b):
+            d, p, n = model_permutation_test(a, b, seed=seed)
+            out.update({f"perm_delta_{metric}": d, f"perm_p_{metric}": p, "perm_n": n})
+    return out
+
+
+def _gee_for_reference(cell: pd.DataFrame, reference: str, others: list[str]) -> dict[str, dict]:
+    d = cell[cell["group"].isin([reference, *others])]
+    present = set(d["group"])
+    if reference not in present or not (present - {reference}):
+        return {}
+    d = d.assign(correct=(d["pred"] == d["y_true"]).astype(int))
+    try:
+        res = gee_group_effects(d, outcome="correct", group="group", reference=reference,
+                                repetition="rep" if d["rep"].nunique() > 1 else None, cluster="item")
+    except EiferError as exc:
+        # e.g. a group that is always right: no finite OR; report why, keep going
+        return {o: {"gee_note": str(exc)} for o in others}
+    except np.linalg.LinAlgError as exc:
+        return {o: {"gee_note": f"GEE failed: {exc}"} for o in others}
+    return {r["level"]: {"or_": r["or_"], "or_ci_low": r["ci_low"], "or_ci_high": r["ci_high"],
+                         "gee_p": r["p"], "gee_alpha": r["alpha"]} for _, r in res.iterrows()}
+
+
+def compare_groups(predictions: pd.DataFrame, comparisons: dict[str, list[tuple[str, str]]] | None = None,
+                   backbone: str | list[str] | None = None, seed: int = 0) -> pd.DataFrame:
+    """Group comparisons of the paper's Table 4 / Table 6 from a predictions table.
+
+    Parameters
+    ----------
+    predictions : DataFrame
+        ``predictions.parquet`` rows (docs/interfaces.md): backbone,
+        composition, group, task, condition, rep, item, y_true, prob, pred.
+    comparisons : dict, optional
+        Composition → list of (group A, group B); default
+        :data:`DEFAULT_COMPARISONS` (direct/cv: High vs Low, High vs Total;
+        transfer: High-Total vs Low-Total, High-Total vs Total).
+    backbone : str or list of str, optional
+        Only these backbones (default: all).
+    seed : int
+        Seed of the random permutations (used only with > 20,000 relabelings).
+
+    Returns
+    -------
+    DataFrame
+        One row per backbone × composition × task × condition × comparison:
+        ``group_a, group_b, comparison, n_items, n_reps, auc_a, auc_b``;
+        DeLong: ``delta_auc, delta_se, delta_ci_low, delta_ci_high, fisher_p,
+        delong_q, n_reps_pooled``; GEE (OR of B vs A): ``or_, or_ci_low,
+        or_ci_high, gee_p, gee_q, gee_alpha``; permutation:
+        ``perm_delta_auc, perm_p_auc, perm_q_auc, perm_delta_acc,
+        perm_p_acc, perm_q_acc, perm_n``. q-values are BH within each
+        family (analysis type × backbone).
+
+    Examples
+    --------
+    >>> from eifer.stats.calibration import simulate_predictions
+    >>> pred = simulate_predictions(n_items=96, reps=3, seed=1)
+    >>> compare_groups(pred)[["comparison", "n_reps"]].values.tolist()
+    [['High vs Low', 3], ['High vs Total', 3]]
+    """
+    pred = _check_predictions(predictions)
+    if backbone is not None:
+        keep = [backbone] if isinstance(backbone, str) else list(backbone)
+        pred = pred[pred["backbone"].isin(keep)]
+        if pred.empty:
+            raise EiferError(f"compare_groups: no predictions for backbone(s) {keep}")
+    comps = DEFAULT_COMPARISONS if comparisons is None else comparisons
+    rows = []
+    for key, cell in pred.groupby(_CELL, sort=True):
+        composition = key[1]
+        pairs = comps.get(composition, [])
+        gee: dict[str, dict[str, dict]] = {}
+        for ref in dict.fromkeys(a for a, _ in pairs):  # one GEE per reference group, as in the paper
+            gee[ref] = _gee_for_reference(cell, ref, [b for a, b in pairs if a == ref])
+        for a, b in pairs:
+            if not {a, b} <= set(cell["group"]):
+                continue
+            row = dict(zip(_CELL, key)) | {"group_a": a, "group_b": b, "comparison": f"{a} vs {b}"}
+            row |= _delong_summary(delong_by_rep(cell, a, b))
+            row |= gee.get(a, {}).get(b, {})
+            row |= _permutation_summary(cell, a, b, seed)
+            rows.append(row)
+    cols = _CELL + ["group_a", "group_b", "comparison", "n_items", "n_reps", "auc_a", "auc_b",
+                    "delta_auc", "delta_se", "delta_ci_low", "delta_ci_high", "fisher_p", "delong_q",
+                    "n_reps_pooled", "or_", "or_ci_low", "or_ci_high", "gee_p", "gee_q", "gee_alpha",
+                    "perm_delta_auc", "perm_p_auc", "perm_q_auc", "perm_delta_acc", "perm_p_acc",
+                    "perm_q_acc", "perm_n", "perm_n_models_a", "perm_n_models_b", "gee_note"]
+    out = pd.DataFrame(rows).reindex(columns=cols)
+    for p_col, q_col in (("fisher_p", "delong_q"), ("gee_p", "gee_q"), ("perm_p_auc", "perm_q_auc"),
+                         ("perm_p_acc", "perm_q_acc")):
+        for _, idx in out.groupby("backbone").groups.items():
+            out.loc[idx, q_col] = bh_fdr(out.loc[idx, p_col].to_numpy(dtype=float))
+    return out
