@@ -11,7 +11,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from eifer.errors import EiferError, Problem, StudyValidationError
@@ -236,7 +235,7 @@ def scan_study(path: str | Path, *, validate_media: bool = True, allow_incomplet
     listed_set = set(listed)
     if listed:
         line = dict(zip(good_parts["participant_id"], good_parts[LINE]))
-        if ecg_needed or ecg_files:
+        if ecg_files:  # with no ECG at all, the one problem above says it
             for pid in listed:
                 if pid not in ecg_files:
                     P.append(Problem(ecg_rel(meta, pid), f"ECG file not found for participant {pid!r} "
@@ -309,14 +308,9 @@ def _study_from_scan(scan: StudyScan) -> Study:
         ei_responses=typed(t["ei_responses"], ints=("stimulus", "correct")) if "ei_responses" in t else None,
         ei_scores=typed(t["ei_scores"], floats=("ei_score",)) if "ei_scores" in t else None,
         segments=typed(t["segments"], floats=("onset_s", "offset_s")) if "segments" in t else None,
-        hrv_precomputed=_typed_hrv(t["hrv_precomputed"]) if "hrv_precomputed" in t else None,
+        hrv_precomputed=(typed(t["hrv_precomputed"], floats=[c for c in t["hrv_precomputed"] if c.startswith("HRV_")])
+                         if "hrv_precomputed" in t else None),
     )
-
-
-def _typed_hrv(df: pd.DataFrame) -> pd.DataFrame:
-    hrv_cols = [c for c in df.columns if c.startswith("HRV_")]
-    out = typed(df.assign(**{c: df[c].replace("", np.nan) for c in hrv_cols}), floats=hrv_cols)
-    return out
 
 
 def validate_study(path: str | Path, *, validate_media: bool = True, allow_incomplete_ei: bool = False,

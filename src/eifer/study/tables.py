@@ -121,10 +121,10 @@ def typed(df: pd.DataFrame, ints: Iterable[str] = (), floats: Iterable[str] = ()
     for c in out.columns:
         if c in ints:
             out[c] = pd.to_numeric(out[c]).astype("int64")
-        elif c in floats:
-            out[c] = pd.to_numeric(out[c]).astype("float64")
+        elif c in floats:  # empty cells are NaN
+            out[c] = pd.to_numeric(out[c].mask(out[c] == "")).astype("float64")
         elif c not in ("participant_id", "video_id", "segment", "domain", "task", "emotion", "emotion_label"):
-            num = pd.to_numeric(out[c].replace("", np.nan), errors="coerce")
+            num = pd.to_numeric(out[c].mask(out[c] == ""), errors="coerce")
             if num.notna().sum() == (out[c] != "").sum():  # every filled cell is a number
                 out[c] = num
     return out.reset_index(drop=True)
