@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import yaml
 
 from eifer.io import atomic_path, hash_obj, write_csv, write_json, write_parquet, write_text
@@ -64,9 +66,7 @@ def _participant_job(args) -> dict:
     duration = float(seg.offset_s.iloc[-1]) + 2.0
     ecg = ecg_from_rr(rr, p.ecg_fs, rng, amplitude=rng.uniform(0.8, 1.6), duration=duration)
     n = len(ecg)
-    with atomic_path(out / "ecg" / f"{row['participant_id']}.csv") as tmp:
-        pd.DataFrame({"time_s": np.arange(n) / p.ecg_fs, "ecg": ecg}).to_csv(
-            tmp, index=False, float_format="%.4f")
+    _write_ecg_csv(out / "ecg" / f"{row['participant_id']}.csv", np.arange(n) / p.ecg_fs, ecg)
     frames = None
     if not p.no_video:
         from eifer.synth.video import write_participant_videos
@@ -77,6 +77,14 @@ def _participant_job(args) -> dict:
         "hrv_truth": hrv_truth.assign(participant_id=row["participant_id"]),
         "frames": frames,
     }
+
+
+def _write_ecg_csv(path: Path, time_s: np.ndarray, ecg: np.ndarray) -> None:
+    """``time_s,ecg`` with 4 decimals (0.1 µV); Arrow's writer is ~10x faster than pandas here."""
+    table = pa.table({"time_s": np.round(time_s, 6), "ecg": np.round(ecg, 4)})
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(b"time_s,ecg\n")
+        pa_csv.write_csv(table, fh, write_options=pa_csv.WriteOptions(include_header=False))
 
 
 def synth_study(out: str | Path, participants: int = 12, seed: int = 0, video_seconds: float = 20,
