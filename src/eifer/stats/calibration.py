@@ -9,8 +9,9 @@ group — with the dependence a real study has:
   item is, shared by every model (the same test items for all repetitions);
 * every trained model is a random draw: its skill (a multiplier of the signal)
   and its affinity for each video vary between training runs;
-* a true group difference (``effect`` > 0) makes the first group's models
-  more skilful on average.
+* a true group difference (``effect`` > 0) gives the first group's models
+  extra class signal (``effect`` on the logit scale, added with the sign of
+  the class).
 
 :func:`calibrate` simulates many such studies and reports how often each test
 that eifer reports rejects at α — the type-I error when ``effect`` = 0, the
@@ -38,13 +39,13 @@ class SimDesign:
     videos: int = 4                 # per participant; half of each participant's videos are class 1
     reps: int = 5
     groups: tuple[str, ...] = ("High", "Low", "Total")
-    effect: float = 0.0             # extra signal multiplier of the first group's models
+    effect: float = 0.0             # extra class signal (logit) of the first group's models
     signal: float = 1.0
     sd_participant: float = 0.5
     sd_video: float = 0.5
     sd_frame: float = 0.7
     sd_model: float = 0.1           # training-run variation of a model's skill
-    sd_model_video: float = 0.3     # training-run variation per video (a model likes some videos)
+    sd_model_video: float = 0.2     # training-run variation per video (a model likes some videos)
     sd_noise: float = 0.5           # model × frame noise
     threshold: float = 0.5
 
@@ -102,8 +103,9 @@ def simulate_predictions(n_items: int = 96, reps: int = 5, effect: float = 0.0, 
     out = []
     for gi, g in enumerate(d.groups):
         for r in range(d.reps):
-            skill = 1.0 + (d.effect if gi == 0 else 0.0) + rng.normal(0, d.sd_model)
-            logit = (skill * latent + rng.normal(0, d.sd_model_video, n_videos)[vid]
+            skill = 1.0 + rng.normal(0, d.sd_model)
+            extra = d.effect * (2 * y - 1) if gi == 0 else 0.0  # the first group separates the classes better
+            logit = (skill * latent + extra + rng.normal(0, d.sd_model_video, n_videos)[vid]
                      + rng.normal(0, d.sd_noise, n_items))
             prob = 1.0 / (1.0 + np.exp(-logit))
             out.append(pd.DataFrame({"group": g, "rep": r, "item": item, "participant_id": pid,

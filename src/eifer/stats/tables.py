@@ -1,0 +1,158 @@
+"""Tables 4 and 6 of the paper from :func:`eifer.stats.compare_groups` results, and the stats stage runner."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from eifer.errors import EiferError
+from eifer.io import write_csv, write_text
+
+_TITLES = {
+    4: "Table 4. Group comparisons: discrimination (paired DeLong per repetition, Fisher-combined; "
+       "inverse-variance pooled ΔAUC) and classification correctness (binomial GEE, OR vs the first group); "
+       "permutation tests over trained models (dependence-aware); q = BH within each family.",
+    6: "Table 6. Group comparisons for the additional backbones (same procedures as Table 4).",
+}
+
+
+def _p(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _ci(est: float, lo: float, hi: float) -> str:
+    if est is None or not np.isfinite(est):
+        return "–"
+    return f"{est:.4f} [{lo:.4f}, {hi:.4f}]"
+
+
+def stats_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Lay out :func:`compare_groups` results like the paper's Table 4 / Table 6.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Output of :func:`eifer.stats.compare_groups`.
+
+    Returns
+    -------
+    DataFrame of str
+        Columns (Backbone and Composition only when more than one is present):
+        Task, Condition, Comparison, ΔAUC [95% CI], Fisher p, q (DeLong),
+        OR [95% CI], p (GEE), q (GEE), Perm. p (ΔAUC), q (perm. AUC),
+        Perm. p (Δacc), q (perm. acc).
+
+    Examples
+    --------
+    >>> from eifer.stats import compare_groups
+    >>> from eifer.stats.calibration import simulate_predictions
+    >>> t = stats_table(compare_groups(simulate_predictions(n_items=96, reps=3, seed=1)))
+    >>> list(t.columns)[:4]
+    ['Task', 'Condition', 'Comparison', 'ΔAUC [95% CI]']
+    """
+    need = ["backbone", "composition", "task", "condition", "comparison", "delta_auc", "fisher_p", "delong_q",
+            "or_", "gee_p", "gee_q", "perm_p_auc", "perm_q_auc", "perm_p_acc", "perm_q_acc"]
+    missing = [c for c in need if c not in results.columns]
+    if missing:
+        raise EiferError(f"stats_table: results lack column(s) {missing}; pass compare_groups() output")
+    order = {"baseline": 0, "unambiguous": 1, "ambiguous": 2}
+    r = results.assign(_c=results["condition"].map(order).fillna(9)).sort_values(
+        ["backbone", "composition", "task", "_c", "comparison"], kind="mergesort")
+    out = pd.DataFrame(index=r.index)
+    if r["backbone"].nunique() > 1:
+        out["Backbone"] = r["backbone"]
+    if r["composition"].nunique() > 1:
+        out["Composition"] = r["composition"]
+    out["Task"] = r["task"].str.capitalize()
+    out["Condition"] = r["condition"].str.capitalize()
+    out["Comparison"] = r["comparison"]
+    out["ΔAUC [95% CI]"] = [_ci(*v) for v in zip(r["delta_auc"], r["delta_ci_low"], r["delta_ci_high"])]
+    out["Fisher p"] = r["fisher_p"].map(_p)
+    out["q (DeLong)"] = r["delong_q"].map(_p)
+    out["OR [95% CI]"] = [_ci(*v) for v in zip(r["or_"], r["or_ci_low"], r["or_ci_high"])]
+    out["p (GEE)"] = r["gee_p"].map(_p)
+    out["q (GEE)"] = r["gee_q"].map(_p)
+    out["Perm. p (ΔAUC)"] = r["perm_p_auc"].map(_p)
+    out["q (perm. AUC)"] = r["perm_q_auc"].map(_p)
+    out["Perm. p (Δacc)"] = r["perm_p_acc"].map(_p)
+    out["q (perm. acc)"] = r["perm_q_acc"].map(_p)
+    return out.reset_index(drop=True)
+
+
+def stats_markdown(table: pd.DataFrame, number: int = 4) -> str:
+    """Markdown of a :func:`stats_table` with the table's title and a note on the tests."""
+    from eifer.report.blocks import markdown_table
+
+    note = ("ΔAUC = AUC(first group) − AUC(second); OR = odds of a correct classification for the second "
+            "group relative to the first. Fisher's method and the GEE treat the repetitions' shared test "
+            "items as the only randomness; the permutation p-values permute the trained models and hold "
+            "their level under that dependence (docs/statistics.md).")
+    return f"{_TITLES.get(number, f'Table {number}.')}\n\n{markdown_table(table)}\n\n{note}\n"
+
+
+def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 4) -> list[Path]:
+    """Write ``table<number>.csv`` (formatted), ``.md`` and ``stats_table<number>_full.csv`` (all numbers).
+
+    Parameters
+    ----------
+    results : DataFrame
+        :func:`eifer.stats.compare_groups` output.
+    folder : path-like
+        Usually ``RUN/tables``.
+    number : int
+        4 (main backbone) or 6 (additional backbones).
+
+    Returns
+    -------
+    list of Path
+        The files written (atomically).
+    """
+    folder = Path(folder)
+    table = stats_table(results)
+    return [write_csv(folder / f"table{number}.csv", table),
+            write_text(folder / f"table{number}.md", stats_markdown(table, number)),
+            write_csv(folder / f"table{number}_full.csv", results)]
+
+
+def run_stats(study, run) -> list[str]:
+    """Stage runner: Table 4 from ``RUN/predictions.parquet`` (compositions direct and transfer).
+
+    Parameters
+    ----------
+    study : eifer.study.Study
+        Unused (the stage reads only the run folder); kept for the runner signature.
+    run : eifer.runfolder.RunFolder
+
+    Returns
+    -------
+    list of str
+        Outputs relative to RUN: ``tables/table4.csv``, ``.md``, ``table4_full.csv``.
+    """
+    path = run.path("predictions.parquet")
+    if not path.is_file():
+        raise EiferError(f"{path}: not found — run the train stage first")
+    pred = pd.read_parquet(path)
+    pred = pred[pred["composition"].isin(["direct", "transfer"])]
+    if pred.empty:
+        raise EiferError(f"{path}: no predictions of the direct or transfer compositions")
+    results = compare_groups_for_run(pred, run.config.seed)
+    files = write_stats_tables(results, run.path("tables"), 4)
+    return [str(Path(f).relative_to(run.root)) for f in files]
+
+
+def compare_groups_for_run(pred: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """:func:`compare_groups` with a progress note per backbone (used by the stage runners)."""
+    from eifer.stats.compare import compare_groups
+    from eifer.utils import progress
+
+    parts = []
+    backbones = sorted(pred["backbone"].unique())
+    with progress() as bar:
+        task = bar.add_task("group comparisons", total=len(backbones))
+        for b in backbones:
+            parts.append(compare_groups(pred, backbone=b, seed=seed))
+            bar.advance(task)
+    return pd.concat(parts, ignore_index=True)

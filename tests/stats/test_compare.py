@@ -1,0 +1,87 @@
+"""compare_groups on simulated predictions: planted differences found, none found where none planted."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from eifer.config import load_config
+from eifer.errors import EiferError
+from eifer.runfolder import RunFolder
+from eifer.stats import compare_groups, delong_by_rep, run_stats, stats_table
+from eifer.stats.calibration import simulate_predictions
+
+
+@pytest.fixture(scope="module")
+def planted():
+    # High's models separate the classes clearly better (+1 logit) on 800 test items
+    return simulate_predictions(n_items=800, reps=5, effect=1.0, seed=11)
+
+
+@pytest.fixture(scope="module")
+def null():
+    # no group difference and hardly any training-run variation: every test should stay quiet
+    return simulate_predictions(n_items=800, reps=5, effect=0.0, seed=12, sd_model=0.0, sd_model_video=0.0)
+
+
+def test_planted_difference_is_found_by_every_test(planted):
+    r = compare_groups(planted).set_index("comparison")
+    for comp in ("High vs Low", "High vs Total"):
+        row = r.loc[comp]
+        assert row.n_reps == 5 and row.n_items == 800
+        assert row.delta_auc > 0 and row.delta_ci_low > 0
+        assert row.delong_q < 0.001
+        assert row.or_ < 1 and row.or_ci_high < 1 and row.gee_q < 0.01  # Low/Total less often right
+        assert row.perm_delta_auc > 0 and row.perm_p_auc == pytest.approx(2 / 252)
+
+
+def test_nothing_found_where_nothing_planted(null):
+    r = compare_groups(null)
+    assert (r["delong_q"] > 0.05).all()
+    assert (r["gee_q"] > 0.05).all()
+    assert (r["perm_q_auc"] > 0.05).all()
+    assert (r["delta_ci_low"] < 0).all() and (r["delta_ci_high"] > 0).all()
+
+
+def test_delong_by_rep_matches_items_across_groups(planted):
+    cell = planted.sample(frac=1.0, random_state=0)  # order must not matter
+    cell = cell[~((cell.group == "Low") & (cell.rep == 0) & (cell.frame == 0))]  # Low misses some items
+    reps = delong_by_rep(cell, "High", "Low").set_index("rep")
+    assert reps.loc[0, "n_items"] == 800 - 16 and reps.loc[1, "n_items"] == 800
+
+
+def test_bh_families_are_per_backbone_and_analysis(planted, null):
+    both = pd.concat([planted, null.assign(backbone="other")], ignore_index=True)
+    r = compare_groups(both)
+    alone = compare_groups(planted)
+    # the planted backbone's q-values do not change when another backbone is added
+    np.testing.assert_allclose(r[r.backbone == "sim"]["delong_q"], alone["delong_q"])
+    np.testing.assert_allclose(r[r.backbone == "sim"]["gee_q"], alone["gee_q"])
+
+
+def test_transfer_default_comparisons_and_table_layout(planted):
+    tr = planted.replace({"group": {"High": "High-Total", "Low": "Low-Total"}}).assign(composition="transfer")
+    r = compare_groups(pd.concat([planted, tr], ignore_index=True))
+    assert set(r["comparison"]) == {"High vs Low", "High vs Total", "High-Total vs Low-Total",
+                                    "High-Total vs Total"}
+    t = stats_table(r)
+    assert list(t.columns[:4]) == ["Composition", "Task", "Condition", "Comparison"]
+    assert t["Fisher p"].str.contains("< 0.001").all()
+
+
+def test_bad_predictions_are_named(planted):
+    with pytest.raises(EiferError, match="missing column"):
+        compare_groups(planted.drop(columns=["prob"]))
+    bad = planted.copy()
+    bad.loc[5, "prob"] = np.nan
+    with pytest.raises(EiferError, match="row 5"):
+        compare_groups(bad)
+    with pytest.raises(EiferError, match="repeats an item"):
+        compare_groups(pd.concat([planted, planted.iloc[:1]]))
+
+
+def test_run_stats_writes_table4(tmp_path, planted):
+    run = RunFolder(tmp_path / "run", load_config(profile="demo")).init()
+    planted.to_parquet(run.path("predictions.parquet"))
+    outs = run_stats(None, run)
+    assert outs == ["tables/table4.csv", "tables/table4.md", "tables/table4_full.csv"]
+    md = run.path("tables", "table4.md").read_text()
+    assert md.startswith("Table 4.") and "| High vs Low |" in md
