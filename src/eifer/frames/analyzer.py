@@ -40,7 +40,7 @@ def _empty_record(idx: int, t: float) -> dict[str, Any]:
         "frame": idx, "time_s": t, "face_found": False, "det_score": np.nan,
         "bbox_x0": np.nan, "bbox_y0": np.nan, "bbox_x1": np.nan, "bbox_y1": np.nan,
         "landmarks_found": False, "landmark_score": np.nan, "ear_left": np.nan, "ear_right": np.nan,
-        "occluded": False, "occlusion_cue": "", "hand_checked": False,
+        "stream_cue": "", "hand_checked": False,
         "eye_lx": np.nan, "eye_ly": np.nan, "eye_rx": np.nan, "eye_ry": np.nan,
     }
     for c in GEO_COLUMNS:
@@ -129,7 +129,7 @@ class FaceAnalyzer:
                    bbox_x1=min(float(w), (bb.xmin + bb.width) * w), bbox_y1=min(float(h), (bb.ymin + bb.height) * h))
         return np.array([(k.x * w, k.y * h) for k in det.location_data.relative_keypoints[:4]])
 
-    def _mesh(self, rgb: np.ndarray, rec: dict[str, Any], keypoints: np.ndarray) -> np.ndarray | None:
+    def _mesh(self, rgb: np.ndarray, rec: dict[str, Any], keypoints: np.ndarray | None) -> np.ndarray | None:
         h, w = rgb.shape[:2]
         res = self._models["mesh"].process(rgb)
         if not res.multi_face_landmarks:
@@ -138,14 +138,21 @@ class FaceAnalyzer:
         pts = np.array([(p.x * w, p.y * h) for p in lm])
         el, er = eye_centres(pts)
         iod = float(np.hypot(*(er - el))) or 1.0
-        # Landmark confidence: agreement of the mesh with the detector's own
-        # keypoints (eyes, nose tip, mouth centre), in eye distances. The legacy
-        # mesh exposes no score; two independent models agreeing is the proxy.
-        mesh_kp = np.array([el, er, pts[NOSE_TIP], (pts[LIP_INNER_TOP] + pts[LIP_INNER_BOTTOM]) / 2])
-        eyes_det = keypoints[:2] if keypoints[0, 0] <= keypoints[1, 0] else keypoints[1::-1]
-        det_kp = np.vstack([eyes_det, keypoints[2:4]])
-        err = float(np.mean(np.linalg.norm(mesh_kp - det_kp, axis=1))) / iod
-        rec.update(landmarks_found=True, landmark_score=max(0.0, 1.0 - err),
+        score = np.nan
+        if keypoints is not None:
+            # Landmark confidence: agreement of the mesh with the detector's own
+            # keypoints (eyes, nose tip, mouth centre), in eye distances. The legacy
+            # mesh exposes no score; two independent models agreeing is the proxy.
+            mesh_kp = np.array([el, er, pts[NOSE_TIP], (pts[LIP_INNER_TOP] + pts[LIP_INNER_BOTTOM]) / 2])
+            eyes_det = keypoints[:2] if keypoints[0, 0] <= keypoints[1, 0] else keypoints[1::-1]
+            det_kp = np.vstack([eyes_det, keypoints[2:4]])
+            score = max(0.0, 1.0 - float(np.mean(np.linalg.norm(mesh_kp - det_kp, axis=1))) / iod)
+        else:
+            # The tracker still holds a face the detector lost (typically a
+            # partly covered face): a face is there, its box comes from the mesh.
+            rec.update(face_found=True, bbox_x0=float(max(0, pts[:, 0].min())), bbox_y0=float(max(0, pts[:, 1].min())),
+                       bbox_x1=float(min(w, pts[:, 0].max())), bbox_y1=float(min(h, pts[:, 1].max())))
+        rec.update(landmarks_found=True, landmark_score=score,
                    ear_left=eye_aspect_ratio(pts, EYE_IMG_LEFT), ear_right=eye_aspect_ratio(pts, EYE_IMG_RIGHT),
                    eye_lx=float(el[0]), eye_ly=float(el[1]), eye_rx=float(er[0]), eye_ry=float(er[1]))
         rec.update(geometry_features(pts))
@@ -191,8 +198,8 @@ class FaceAnalyzer:
         for idx, t, rgb in frames:
             rec = _empty_record(idx, t)
             kp = self._detect(rgb, rec)
-            pts = self._mesh(rgb, rec, kp) if kp is not None else None
-            if kp is None:
+            pts = self._mesh(rgb, rec, kp)
+            if not rec["face_found"]:
                 # No face: nothing to occlude; a new check is due when it returns.
                 yield from flush()
                 yield rec, rgb
@@ -200,17 +207,17 @@ class FaceAnalyzer:
                 continue
             box = (rec["bbox_x0"], rec["bbox_y0"], rec["bbox_x1"], rec["bbox_y1"])
             if appearance is not None and pts is not None and appearance.update(rgb, pts):
-                rec.update(occluded=True, occlusion_cue="appearance")
+                rec["stream_cue"] = "appearance"
             moved = last_box is not None and _overlap(box, last_box) < 0.8
             since_check += 1
             if hand_near or moved or since_check >= self.hand_stride:
                 found = self._hand_overlap(rgb, rec)
                 if found:
-                    rec.update(occluded=True, occlusion_cue="hand")
+                    rec["stream_cue"] = "hand"
                     if not hand_near:  # new hand: look back at the unchecked frames
                         for p in pending:
                             if not p.rec["hand_checked"] and self._hand_overlap(p.rgb, p.rec):
-                                p.rec.update(occluded=True, occlusion_cue="hand")
+                                p.rec["stream_cue"] = "hand"
                 yield from flush()
                 yield rec, rgb
                 hand_near, since_check, last_box = found, 0, box

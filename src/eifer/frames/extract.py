@@ -87,7 +87,7 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
     problem = ""
     try:
         for rec, rgb in analyzer.analyze(iter_video(path, cfg.every_nth, fps)):
-            if estimator is not None and rec["landmarks_found"] and not rec["occluded"]:
+            if estimator is not None and rec["landmarks_found"] and not rec["stream_cue"]:
                 crops.append(align_crop(rgb, (rec["eye_lx"], rec["eye_ly"]), (rec["eye_rx"], rec["eye_ry"]),
                                         estimator.input_size, cfg.crop_margin))
                 rows.append(len(records))
@@ -114,7 +114,9 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
         est[list(va)] = np.stack(list(va.values()))
     df["valence"], df["arousal"] = est[:, 0], est[:, 1]
     df["affect_source"] = estimator.key if estimator is not None else ""
-    df = apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, cfg.ear_threshold)
+    # provisional: run_frames re-applies the rule with per-participant references
+    df = apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, cfg.ear_threshold,
+                       det_drop=cfg.occlusion_det_drop)
     if not problem and not df["face_found"].any():
         problem = f"{path}: no face found in any of its {len(df)} frames"
     df.attrs["problem"] = problem
@@ -171,10 +173,11 @@ def read_frames(run, participant_id: str | None = None) -> pd.DataFrame:
 
 
 def finalize_quality(run, cfg) -> pd.DataFrame:
-    """Re-apply the quality rule per participant (adaptive EAR when configured).
+    """Re-apply the quality rule per participant: detector-score reference, adaptive EAR.
 
-    Parts are rewritten only when ``valid``/``reason`` change, so this is cheap
-    to repeat. Returns one row per participant: participant_id, ear_threshold.
+    Parts are rewritten only when ``reason`` or the references change, so this
+    is cheap to repeat. Returns one row per participant: participant_id,
+    ear_threshold, det_reference.
     """
     rows = []
     for pdir in sorted(p for p in run.path("frames").iterdir() if p.is_dir()):
@@ -182,15 +185,21 @@ def finalize_quality(run, cfg) -> pd.DataFrame:
         dfs = [pd.read_parquet(p) for p in parts]
         if not dfs:
             continue
+        both = pd.concat(dfs, ignore_index=True)
         thr = cfg.ear_threshold
         if cfg.adaptive_ear:
-            thr = adaptive_ear_threshold(pd.concat(dfs, ignore_index=True), cfg.adaptive_ear_fraction)
+            thr = adaptive_ear_threshold(both, cfg.adaptive_ear_fraction)
             thr = cfg.ear_threshold if not np.isfinite(thr) else thr
+        face = both["face_found"].astype(bool)
+        ref = float(both.loc[face, "det_score"].median()) if face.any() else np.nan
         for p, df in zip(parts, dfs):
-            new = apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, thr)
-            if not (new["reason"].equals(df["reason"]) and np.isclose(df["ear_threshold"].iloc[0], thr)):
+            new = apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, thr,
+                                det_reference=ref, det_drop=cfg.occlusion_det_drop)
+            same_ref = np.allclose(df[["ear_threshold", "det_reference"]].to_numpy(float),
+                                   new[["ear_threshold", "det_reference"]].to_numpy(float), equal_nan=True)
+            if not (new["reason"].equals(df["reason"]) and same_ref):
                 write_parquet(p, new)
-        rows.append({"participant_id": pdir.name, "ear_threshold": thr})
+        rows.append({"participant_id": pdir.name, "ear_threshold": thr, "det_reference": ref})
     return pd.DataFrame(rows)
 
 
@@ -213,6 +222,10 @@ def run_frames(study, run) -> list[str]:
     cfg = run.config.frames
     affect_cfg = run.config.affect
     in_stream = affect_cfg.estimator != "geometry"
+    if in_stream:  # fail once, here, rather than in every worker (e.g. no model file configured)
+        from eifer.affect import estimator_from_config
+
+        in_stream = estimator_from_config(affect_cfg).needs_images
     videos = study.videos()
     jobs = []
     for v in videos.itertuples(index=False):

@@ -1,10 +1,21 @@
 """Frame quality rule: ``valid`` and one ``reason`` per dropped frame.
 
 Reasons, in order of precedence (a frame gets the first that applies):
-``no_face`` (no detection), ``low_confidence`` (detector score or mesh
-agreement below threshold, or no mesh), ``occluded`` (hand or appearance cue),
-``eyes_closed`` (mean eye aspect ratio below the threshold). Occlusion comes
-before eye closure because landmarks under an occluder are guesses.
+``no_face`` (neither the detector nor the mesh tracker finds a face), ``occluded`` (any occlusion cue), ``low_confidence``
+(detector score or mesh agreement below threshold, or no mesh), ``eyes_closed``
+(mean eye aspect ratio below the threshold). An occluder is the more specific
+explanation of a low score, and landmarks under an occluder are guesses, so
+occlusion wins over both.
+
+Occlusion cues (``occlusion_cue`` names the first that fired):
+
+* ``hand`` — a hand box covers the face box (MediaPipe Hands, in-stream);
+* ``appearance`` — skin patches changed colour/texture (in-stream, see
+  :mod:`eifer.frames.occlusion`);
+* ``detector_drop`` — the face detector's score fell more than ``det_drop``
+  below the participant's median score. A partly covered face keeps its
+  landmarks (the mesh guesses them) but loses detector confidence; the
+  reference is per participant because one short video can be mostly occluded.
 """
 from __future__ import annotations
 
@@ -45,14 +56,23 @@ def adaptive_ear_threshold(frames: pd.DataFrame, fraction: float = 0.6) -> float
 
 
 def apply_quality(frames: pd.DataFrame, min_detection_confidence: float = 0.5,
-                  min_landmark_confidence: float = 0.5, ear_threshold: float = 0.18) -> pd.DataFrame:
-    """Set ``valid``, ``reason`` and ``ear_threshold``; NaN the estimates of dropped frames.
+                  min_landmark_confidence: float = 0.5, ear_threshold: float = 0.18,
+                  det_reference: float | None = None, det_drop: float = 0.06) -> pd.DataFrame:
+    """Set ``occluded``, ``occlusion_cue``, ``valid``, ``reason``; NaN the estimates of dropped frames.
+
+    A pure function of the raw columns, so it can be re-applied with
+    per-participant references (:func:`eifer.frames.finalize_quality`).
 
     Parameters
     ----------
     frames : DataFrame
-        Output of :func:`eifer.frames.extract_video` (raw detection columns).
+        Output of :func:`eifer.frames.extract_video` (raw detection columns,
+        ``stream_cue`` = in-stream occlusion cue or "").
     min_detection_confidence, min_landmark_confidence, ear_threshold : float
+    det_reference : float, optional
+        Typical detector score (default: median over these frames with a face).
+    det_drop : float
+        Detector-score drop that counts as occlusion (0 disables the cue).
 
     Returns
     -------
@@ -63,17 +83,29 @@ def apply_quality(frames: pd.DataFrame, min_detection_confidence: float = 0.5,
     >>> import pandas as pd, numpy as np
     >>> df = pd.DataFrame({"face_found": [False, True, True], "det_score": [np.nan, .9, .9],
     ...     "landmarks_found": [False, True, True], "landmark_score": [np.nan, .9, .9],
-    ...     "occluded": [False, False, False], "ear_left": [np.nan, .3, .05], "ear_right": [np.nan, .3, .05]})
+    ...     "stream_cue": "", "ear_left": [np.nan, .3, .05], "ear_right": [np.nan, .3, .05]})
     >>> apply_quality(df)["reason"].tolist()
     ['no_face', '', 'eyes_closed']
     """
     out = frames.copy()
+    face = out["face_found"].astype(bool)
+    if det_reference is None:
+        det_reference = float(out.loc[face, "det_score"].median()) if face.any() else np.nan
+    cue = out["stream_cue"].astype(str).to_numpy(object).copy()
+    if det_drop > 0 and np.isfinite(det_reference):
+        # a face only the mesh tracker still holds (detector lost it) counts as score 0
+        score = out["det_score"].fillna(0.0)
+        dropped = (score < det_reference - det_drop).to_numpy() & face.to_numpy() & (cue == "")
+        cue[dropped] = "detector_drop"
+    out["occlusion_cue"] = cue
+    out["occluded"] = cue != ""
+    out["det_reference"] = det_reference
     ear = (out["ear_left"] + out["ear_right"]) / 2
     rules = [
-        ("no_face", ~out["face_found"].astype(bool)),
+        ("no_face", ~face),
+        ("occluded", out["occluded"]),
         ("low_confidence", (out["det_score"] < min_detection_confidence) | ~out["landmarks_found"].astype(bool)
          | (out["landmark_score"] < min_landmark_confidence)),
-        ("occluded", out["occluded"].astype(bool)),
         ("eyes_closed", ear < ear_threshold),
     ]
     reason = np.full(len(out), "", dtype=object)
