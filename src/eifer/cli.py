@@ -201,6 +201,137 @@ def report_cmd(
     typer.echo(f"report: {path}  (Markdown: {path.parent / 'report.md'})")
 
 
+# --- ei / hrv / labels / cutoff (participant-level stages) ----------------------
+def _participant_stage(name: str, study: Path, out: Path, config, profile, seed, force: bool) -> None:
+    """Run one participant-level stage (and the stages it reads) into a run folder."""
+    from eifer.pipeline import run_pipeline
+
+    stages = run_pipeline(study, out, cli_config(config, profile, seed), stages=[name],
+                          force=[name] if force else None)
+    from eifer.pipeline.summary import stage_lines
+
+    for line in stage_lines(stages):
+        typer.echo(line)
+    row = stages.set_index("stage").loc[name]
+    if row["status"] not in ("ran", "skipped"):
+        raise EiferError(f"stage {name!r} did not run: {row['note'] or row['status']}")
+    for o in row["outputs"] or []:
+        typer.echo(f"  -> {out / o}")
+
+
+_StudyArg = typer.Argument(..., help="Study folder (see docs/study-folder.md).")
+_OutOpt = typer.Option(..., "--out", "-o", help="Run folder (created, or resumed if it exists).")
+_ForceOpt = typer.Option(False, "--force", help="Redo the stage even when its inputs and config are unchanged.")
+
+
+@app.command("ei")
+@friendly_errors
+def ei_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+           profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+    """Score the EI assessment (10 points per correct answer, 0-1200) -> RUN/ei_scores.csv."""
+    _participant_stage("ei", study, out, config, profile, seed, force)
+
+
+@app.command("hrv")
+@friendly_errors
+def hrv_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+            profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+    """ECG -> R-peaks -> HRV per segment with NeuroKit2 (parallel, resumable) -> RUN/hrv.parquet."""
+    _participant_stage("hrv", study, out, config, profile, seed, force)
+
+
+@app.command("labels")
+@friendly_errors
+def labels_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+               profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
+               force: bool = _ForceOpt) -> None:
+    """Likert ratings -> binary labels, neutral ratings weak-labelled from the domain -> RUN/labels.csv."""
+    _participant_stage("labels", study, out, config, profile, seed, force)
+
+
+@app.command("cutoff")
+@friendly_errors
+def cutoff_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+               profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
+               force: bool = _ForceOpt) -> None:
+    """Sweep EI cutoffs (HRV group x emotion ANOVAs), choose one -> groups.csv, Figure 7, Table 1."""
+    _participant_stage("cutoff", study, out, config, profile, seed, force)
+    null = out / "cutoff_null.json"
+    if null.is_file():
+        import json
+
+        r = json.loads(null.read_text())
+        if r.get("n_perm"):
+            typer.echo(f"chosen cutoff {r['chosen_cutoff']:g}: best count {r['observed_max']:g} significant "
+                       f"interactions of {r['n_variables']} HRV variables; permutation p = {r['p_value']:.3f} "
+                       f"({'beyond' if r['beyond_chance'] else 'not beyond'} chance)")
+
+# --- frames / affect / select (frame pipeline) ------------------------------------
+@app.command("frames")
+@friendly_errors
+def frames_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+               profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+    """Decode videos: face, landmarks, quality filter -> RUN/frames/<pid>/<vid>.parquet (problems.csv lists bad videos)."""
+    _participant_stage("frames", study, out, config, profile, seed, force)
+
+
+@app.command("affect")
+@friendly_errors
+def affect_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+               profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+    """Valence and arousal in [-1, 1] per valid frame (affect.estimator: onnx, timm, torchscript, geometry)."""
+    _participant_stage("affect", study, out, config, profile, seed, force)
+
+
+@app.command("select")
+@friendly_errors
+def select_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+               profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+    """Sign-congruent top-|arousal| then top-|valence| frames per video -> dataset.parquet, test subsets, crops, Figure 4."""
+    _participant_stage("select", study, out, config, profile, seed, force)
+
+
+# --- calibrate (statistics under the null) ----------------------------------------
+@app.command("calibrate")
+@friendly_errors
+def calibrate_cmd(
+    out: Path = typer.Option(Path("calibration"), "--out", "-o", help="Folder for calibration.csv / .md."),
+    items: Optional[list[int]] = typer.Option(None, "--items", help="Test-set size(s) in frames; repeatable. "
+                                              "Default: the config's test subsets and baseline sizes."),
+    participants: Optional[int] = typer.Option(None, "--participants", help="Test participants "
+                                               "(default: split.n_test_high + split.n_test_low)."),
+    videos: int = typer.Option(4, "--videos", help="Videos per test participant."),
+    reps: Optional[int] = typer.Option(None, "--reps", help="Repetitions per group (default: train.repetitions)."),
+    effect: Optional[list[float]] = typer.Option(None, "--effect", help="True group advantage (logit); "
+                                                 "repeatable; 0 = type-I error (default: 0)."),
+    n_sim: int = typer.Option(200, "--n-sim", help="Simulated studies per setting."),
+    candidates: bool = typer.Option(False, "--candidates/--no-candidates",
+                                    help="Also run the rejected candidate alternatives."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0 = one per core)."),
+    config: Optional[Path] = ConfigOpt, profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
+) -> None:
+    """Type-I error and power of every group-comparison test for YOUR design (simulated studies)."""
+    from eifer.io import write_csv, write_text
+    from eifer.stats.calibration import SimDesign, calibrate, calibration_markdown
+
+    cfg = cli_config(config, profile, seed)
+    n_part = participants or (len(cfg.split.test_participants) if cfg.split.test_participants
+                              else cfg.split.n_test_high + cfg.split.n_test_low)
+    per_video = [cfg.select.n_test_frames, cfg.select.n_arousal + cfg.select.n_valence]
+    sizes = items or [n_part * videos * k for k in per_video]
+    design = SimDesign(participants=n_part, videos=videos, reps=reps or cfg.train.repetitions)
+    table = calibrate(n_items=sizes, effects=effect or [0.0], n_sim=n_sim, alpha=cfg.stats.alpha,
+                      seed=cfg.seed, n_jobs=jobs, candidates=candidates, design=design)
+    md = calibration_markdown(table, cfg.stats.alpha)
+    if design.reps < 4:  # C(6, 3) = 20 relabelings: the smallest two-sided p is 0.1
+        md += (f"\nWith {design.reps} repetitions per group the permutation test cannot reach "
+               f"p < {cfg.stats.alpha}; use ≥ 4 (C(8, 4) = 70 relabelings, smallest p ≈ 0.029).\n")
+    write_csv(out / "calibration.csv", table)
+    write_text(out / "calibration.md", md)
+    sys.stdout.write(md)
+    console.print(f"written to [bold]{out}[/]/calibration.csv and calibration.md")
+
+
 def main() -> None:  # pragma: no cover
     app()
 
