@@ -74,6 +74,7 @@ class FramesConfig(_Section):
     crop_size: int = 256
     crop_margin: float = 0.35
     every_nth: int = 1
+    occlusion_det_drop: float = 0.06  # detector score this far below the participant's median = occluded (0: off)
     n_jobs: int = 0
 
     store_crops: Literal["selected", "all", "none"] = "selected"
