@@ -2,8 +2,8 @@
 
 A demo and sanity baseline, *not* a replacement for an AffectNet-trained model:
 
-* valence = mouth-corner lift (smile up, frown down), plus mouth widening;
-* arousal = mean of eye opening, brow raise and mouth opening.
+* valence = mouth-corner lift (smile up, frown down);
+* arousal = weighted mean of eye opening (½), brow raise and mouth opening.
 
 Each ``geo_*`` feature is z-scored per participant over that participant's
 valid frames (people's neutral faces differ), the weighted sums are z-scored
@@ -20,8 +20,9 @@ import pandas as pd
 from eifer.errors import EiferError
 from eifer.io import hash_obj
 
-_VALENCE = {"geo_mouth_lift": 1.0, "geo_mouth_width": 0.3}
-_AROUSAL = {"geo_eye_open": 1.0, "geo_brow_raise": 1.0, "geo_mouth_open": 1.0}
+_VALENCE = {"geo_mouth_lift": 1.0}
+# Eye opening gets half weight: eye shape varies with gaze and head pitch.
+_AROUSAL = {"geo_eye_open": 0.5, "geo_brow_raise": 1.0, "geo_mouth_open": 1.0}
 
 
 class GeometryEstimator:
@@ -29,7 +30,7 @@ class GeometryEstimator:
 
     needs_images = False
 
-    def __init__(self, temperature: float = 1.5, valence_weights: dict[str, float] | None = None,
+    def __init__(self, temperature: float = 2.0, valence_weights: dict[str, float] | None = None,
                  arousal_weights: dict[str, float] | None = None, **_ignored):
         self.temperature = float(temperature)
         self.valence_weights = dict(valence_weights or _VALENCE)

@@ -103,8 +103,9 @@ def run_affect(study, run) -> list[str]:
             lengths = [len(d) for d in dfs]
             both = est.estimate(pd.concat(dfs, ignore_index=True))
             both["affect_source"] = est.key
-            for k, chunk in zip(keys, np.split(both, np.cumsum(lengths)[:-1])):
-                write_parquet(parts[k][0], chunk.reset_index(drop=True))
+            starts = np.concatenate([[0], np.cumsum(lengths)])
+            for k, a, b in zip(keys, starts[:-1], starts[1:]):
+                write_parquet(parts[k][0], both.iloc[a:b].reset_index(drop=True))
     else:
         jobs = []
         for (pid, vid), (part, path) in parts.items():
