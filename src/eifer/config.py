@@ -54,6 +54,9 @@ class CutoffConfig(_Section):
     method: Literal["anova", "mixed"] = "anova"
     grouping: Literal["ei", "alignment"] = "ei"
     cutoff: float | None = None  # fixed cutoff: skip the choice (sweep still reported)
+    n_permutations: int = 200  # shuffles for the "more than chance?" test of the best count
+    alignment_step: float = 0.02  # cutoff step when grouping by alignment (a share in 0..1)
+    alignment_include_weak: bool = False  # count frames of neutral-rated (weak-label) videos
 
 
 class LabelsConfig(_Section):
@@ -191,6 +194,7 @@ _DEMO_OVERRIDES: dict[str, Any] = {
         "num_workers": 0,
         "cache_images": True,
     },
+    "cutoff": {"n_permutations": 50},
     "transfer_cv": {
         "backbones": ["resnet10t"],
         "folds": 3,

@@ -1,0 +1,114 @@
+"""Stage runners of the participant-level EI stages: ``run_ei`` and ``run_cutoff``."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from eifer.errors import EiferError
+from eifer.ei.alignment import alignment_scores, read_frame_tables
+from eifer.ei.figure7 import plot_figure7
+from eifer.ei.scoring import ei_scores_from_table, score_ei
+from eifer.ei.sweep import assign_groups, cutoff_sweep, sweep_permutation_test
+from eifer.ei.table1 import make_table1, table_markdown
+from eifer.io import write_csv, write_json, write_text
+
+
+def run_ei(study, run) -> list[str]:
+    """Stage runner: ``ei_responses.csv`` (or ``ei_scores.csv``) → ``RUN/ei_scores.csv``.
+
+    Parameters
+    ----------
+    study : eifer.study.Study
+    run : eifer.runfolder.RunFolder
+
+    Returns
+    -------
+    list of str
+        Outputs relative to the run folder.
+    """
+    cfg, meta = run.config.ei, study.meta
+    if study.ei_responses is not None:
+        scores = score_ei(study.ei_responses, tasks=meta.ei_tasks, emotions=meta.ei_emotions,
+                          n_stimuli=meta.ei_stimuli, points_per_correct=cfg.points_per_correct,
+                          allow_incomplete=cfg.allow_incomplete, file=str(Path(study.root, "ei_responses.csv")))
+    elif study.ei_scores is not None:
+        max_score = cfg.points_per_correct * len(meta.ei_tasks) * len(meta.ei_emotions) * meta.ei_stimuli
+        scores = ei_scores_from_table(study.ei_scores, max_score=max_score,
+                                      file=str(Path(study.root, "ei_scores.csv")))
+    else:
+        raise EiferError(f"{study.root}: neither ei_responses.csv nor ei_scores.csv found")
+    write_csv(run.path("ei_scores.csv"), scores)
+    run.log("ei", n_participants=len(scores), n_incomplete=int(scores["incomplete"].sum()))
+    return ["ei_scores.csv"]
+
+
+def _read(run, name: str, stage: str) -> pd.DataFrame:
+    path = run.path(name)
+    if not path.is_file():
+        raise EiferError(f"{path}: missing; run `eifer {stage}` first")
+    return pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path, dtype={"participant_id": str})
+
+
+def run_cutoff(study, run) -> list[str]:
+    """Stage runner: sweep, choose the cutoff, write groups, Figure 7 and Table 1.
+
+    Reads ``RUN/ei_scores.csv`` and ``RUN/hrv.parquet`` (with
+    ``cutoff.grouping = "alignment"`` also ``RUN/frames/*/*.parquet`` and
+    ``RUN/labels.csv``). Writes ``cutoff_sweep.csv``, ``groups.csv``,
+    ``cutoff_null.json`` (the permutation test of the best count),
+    ``figures/figure7.png`` and ``tables/table1.csv`` / ``.md``.
+
+    Parameters
+    ----------
+    study : eifer.study.Study
+    run : eifer.runfolder.RunFolder
+
+    Returns
+    -------
+    list of str
+    """
+    cfg = run.config.cutoff
+    hrv = _read(run, "hrv.parquet", "hrv")
+    ei = _read(run, "ei_scores.csv", "ei")
+    if cfg.grouping == "alignment":
+        labels = _read(run, "labels.csv", "labels")
+        scores = alignment_scores(read_frame_tables(run.root), labels, include_weak=cfg.alignment_include_weak)
+        score_col, step, xlabel = "alignment", cfg.alignment_step, "alignment cutoff (share of agreeing frames)"
+    else:
+        scores, score_col, step, xlabel = ei, "ei_score", cfg.step, "EI cutoff score"
+    kw = dict(score_col=score_col, step=step, min_group_size=cfg.min_group_size, alpha=cfg.alpha,
+              max_imbalance_frac=cfg.max_imbalance_frac, include_baseline=cfg.include_baseline,
+              method=cfg.method)
+    sweep = cutoff_sweep(scores, hrv, fixed_cutoff=cfg.cutoff, **kw)
+    n = sweep.attrs["n_participants"]
+    chosen = sweep.loc[sweep["chosen"]]
+    cutoff = float(cfg.cutoff) if cfg.cutoff is not None else float(chosen["cutoff"].iloc[0])
+    groups = assign_groups(scores.dropna(subset=[score_col]), cutoff, score_col)
+    null = {"n_perm": 0}
+    if cfg.n_permutations > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            null = sweep_permutation_test(scores, hrv, n_perm=cfg.n_permutations, seed=run.config.seed, **kw)
+    null.update({"chosen_cutoff": cutoff, "grouping": cfg.grouping, "method": cfg.method,
+                 "n_participants": n, "criterion": (
+                     "max n_significant over eligible cutoffs vs. its distribution when scores are "
+                     "shuffled across participants; beyond_chance = p_value < 0.05")})
+    write_csv(run.path("cutoff_sweep.csv"), sweep)
+    write_csv(run.path("groups.csv"), groups)
+    write_json(run.path("cutoff_null.json"), null)
+    plot_figure7(sweep, run.path("figures", "figure7.png"), max_imbalance=cfg.max_imbalance_frac * n,
+                 chance=null.get("chance_per_cutoff"), null_q95=null.get("null_q95"), xlabel=xlabel)
+    # Table 1 always describes the EI score within the chosen groups.
+    g1 = groups.drop(columns="score").merge(
+        ei[["participant_id", "ei_score"]].rename(columns={"ei_score": "score"}), on="participant_id", how="left")
+    t1 = make_table1(g1, study.ratings, study.participants, neutral=study.meta.likert_neutral)
+    write_csv(run.path("tables", "table1.csv"), t1.rename_axis("statistic").reset_index())
+    title = (f"Table 1. Participants per {'EI' if cfg.grouping == 'ei' else 'alignment'} group "
+             f"(cutoff {cutoff:g}; High = score > cutoff)")
+    write_text(run.path("tables", "table1.md"), table_markdown(t1, title) + "\n")
+    run.log("cutoff", cutoff=cutoff, n_high=int((groups.group == "High").sum()),
+            n_low=int((groups.group == "Low").sum()), p_value=null.get("p_value"))
+    return ["cutoff_sweep.csv", "groups.csv", "cutoff_null.json", "figures/figure7.png",
+            "tables/table1.csv", "tables/table1.md"]

@@ -1,0 +1,247 @@
+"""HRV for a whole study: one process per core, a cache file per participant.
+
+Each participant's HRV table lands in ``RUN/cache/hrv/<pid>-<key>.parquet``
+(``key`` hashes the ECG file's stat data, its segments and the HRV settings),
+so a crashed or interrupted run redoes only the participants that were not
+finished, and a broken participant does not lose the others: their results
+are cached before the error listing every failed participant is raised.
+
+Inputs, in order of preference: a precomputed ``hrv.csv`` in the study
+folder; RR-interval files ``ecg/<pid>.rr.csv`` (``rr_ms`` or ``rr_s``, optional
+``time_s`` = time of the beat that ends each interval; the time axis of
+``ecg/segments.csv``); the ECG recordings ``ecg/<pid>.*``.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from eifer.errors import EiferError
+from eifer.io import hash_obj, hash_paths, write_parquet
+from eifer.physio.hrv import drop_nan_columns, hrv_from_rr, hrv_segment, segment_emotion_labels
+from eifer.utils import n_workers, progress
+
+RR_SUFFIX = ".rr.csv"  # ecg/<pid>.rr.csv
+
+
+def hrv_settings(cfg) -> dict[str, Any]:
+    """The HRV config section as keyword arguments of :func:`hrv_segment`."""
+    return {"domains": list(cfg.domains), "min_beats": cfg.min_beats, "clean_method": cfg.clean_method,
+            "peak_method": cfg.peak_method, "correct_artifacts": cfg.correct_artifacts}
+
+
+def hrv_participant(pid: str, time_s: np.ndarray, ecg: np.ndarray, fs: float, segments: pd.DataFrame,
+                    settings: dict[str, Any]) -> pd.DataFrame:
+    """HRV of every segment of one participant's ECG.
+
+    Parameters
+    ----------
+    pid : str
+    time_s, ecg : array
+        Sample times (s) and ECG values.
+    fs : float
+        Sampling rate (Hz).
+    segments : DataFrame
+        The participant's ``segment, onset_s, offset_s`` rows.
+    settings : dict
+        Keyword arguments of :func:`eifer.physio.hrv.hrv_segment`.
+
+    Returns
+    -------
+    DataFrame
+        ``participant_id, segment, n_beats, HRV_*``, one row per segment.
+    """
+    rows = []
+    for seg in segments.itertuples(index=False):
+        lo, hi = np.searchsorted(time_s, [seg.onset_s, seg.offset_s])
+        where = f"participant {pid!r}, segment {seg.segment!r} ({seg.onset_s:g}–{seg.offset_s:g} s)"
+        rec = hrv_segment(ecg[lo:hi], fs, where=where, **settings)
+        rows.append({"participant_id": pid, "segment": str(seg.segment), **rec})
+    return pd.DataFrame(rows)
+
+
+def hrv_participant_rr(pid: str, rr: pd.DataFrame, segments: pd.DataFrame,
+                       settings: dict[str, Any]) -> pd.DataFrame:
+    """Like :func:`hrv_participant`, from an RR-interval table (``rr_ms`` and optional ``time_s``).
+
+    Parameters
+    ----------
+    pid : str
+    rr : DataFrame
+        ``rr_ms`` (or ``rr_s``), optional ``time_s`` of the beat ending each interval.
+    segments : DataFrame
+    settings : dict
+
+    Returns
+    -------
+    DataFrame
+    """
+    if "rr_ms" in rr.columns:
+        rr_ms = rr["rr_ms"].to_numpy(dtype=float)
+    elif "rr_s" in rr.columns:
+        rr_ms = rr["rr_s"].to_numpy(dtype=float) * 1000
+    else:
+        raise EiferError(f"ecg/{pid}{RR_SUFFIX}: needs a column rr_ms or rr_s")
+    t = rr["time_s"].to_numpy(dtype=float) if "time_s" in rr.columns else np.cumsum(rr_ms) / 1000
+    kw = {k: settings[k] for k in ("domains", "min_beats")}
+    rows = []
+    for seg in segments.itertuples(index=False):
+        sel = (t > seg.onset_s) & (t <= seg.offset_s)
+        where = f"participant {pid!r}, segment {seg.segment!r} ({seg.onset_s:g}–{seg.offset_s:g} s)"
+        rows.append({"participant_id": pid, "segment": str(seg.segment),
+                     **hrv_from_rr(rr_ms[sel], where=where, **kw)})
+    return pd.DataFrame(rows)
+
+
+def _read_ecg(study, pid: str) -> tuple[np.ndarray, np.ndarray, float]:
+    from eifer.study import read_ecg
+
+    df, fs = read_ecg(study, pid)
+    return df["time_s"].to_numpy(dtype=float), df["ecg"].to_numpy(dtype=float), float(fs)
+
+
+def _job(args) -> tuple[str, str | None]:
+    """Worker: compute (or find cached) one participant; returns (pid, error or None)."""
+    study, pid, segments, settings, cache_file = args
+    if Path(cache_file).is_file():
+        return pid, None
+    try:
+        rr_file = _rr_file(study, pid)
+        if rr_file.is_file():
+            table = hrv_participant_rr(pid, pd.read_csv(rr_file), segments, settings)
+        else:
+            t, ecg, fs = _read_ecg(study, pid)
+            table = hrv_participant(pid, t, ecg, fs, segments, settings)
+    except EiferError as exc:
+        return pid, str(exc)
+    write_parquet(cache_file, table)
+    return pid, None
+
+
+def _rr_file(study, pid: str) -> Path:
+    return Path(study.root, "ecg", f"{pid}{RR_SUFFIX}")
+
+
+def _source_file(study, pid: str) -> Path:
+    rr = _rr_file(study, pid)
+    return rr if rr.is_file() else Path(study.ecg_path(pid))
+
+
+def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
+              show_progress: bool = True) -> pd.DataFrame:
+    """HRV per participant and segment for a whole study (no emotion labels yet).
+
+    Parameters
+    ----------
+    study : eifer.study.Study
+    cfg : eifer.config.HRVConfig
+    cache_dir : path-like
+        Per-participant cache (``RUN/cache/hrv``).
+    n_jobs : int, optional
+        Worker processes (default ``cfg.n_jobs``; 0 = one per core, 1 = no pool).
+    show_progress : bool
+
+    Returns
+    -------
+    DataFrame
+        ``participant_id, segment, n_beats, HRV_*``.
+    """
+    if study.segments is None:
+        raise EiferError(f"{study.root}/ecg/segments.csv: missing; it is needed to compute HRV from ECG")
+    settings = hrv_settings(cfg)
+    segs = study.segments.assign(participant_id=study.segments["participant_id"].astype(str))
+    jobs = []
+    for pid, seg in segs.groupby("participant_id", sort=True):
+        seg = seg[["segment", "onset_s", "offset_s"]].reset_index(drop=True)
+        key = hash_obj({"src": hash_paths([_source_file(study, pid)]), "segments": seg.to_dict("list"),
+                        "settings": settings})
+        jobs.append((study, pid, seg, settings, str(Path(cache_dir, f"{pid}-{key}.parquet"))))
+    workers = min(n_workers(cfg.n_jobs if n_jobs is None else n_jobs), max(len(jobs), 1))
+    errors: dict[str, str] = {}
+    with progress() as bar:
+        task = bar.add_task("HRV", total=len(jobs), visible=show_progress)
+        if workers == 1:
+            results = map(_job, jobs)
+            for pid, err in results:
+                if err:
+                    errors[pid] = err
+                bar.advance(task)
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for fut in as_completed([pool.submit(_job, j) for j in jobs]):
+                    pid, err = fut.result()
+                    if err:
+                        errors[pid] = err
+                    bar.advance(task)
+    if errors:
+        lines = "\n".join(f"  - {errors[p]}" for p in sorted(errors))
+        raise EiferError(f"HRV failed for {len(errors)} participant(s) (the others are cached and will not "
+                         f"be recomputed):\n{lines}")
+    return pd.concat([pd.read_parquet(j[-1]) for j in jobs], ignore_index=True)
+
+
+def hrv_from_table(hrv: pd.DataFrame, file: str = "hrv.csv") -> pd.DataFrame:
+    """Check a precomputed HRV table (``participant_id, segment[, emotion_label], <HRV columns>``).
+
+    Columns not starting with ``HRV_`` (other than the keys) get the prefix so
+    that the sweep finds them.
+
+    Parameters
+    ----------
+    hrv : DataFrame
+    file : str
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> hrv_from_table(pd.DataFrame({"participant_id": [1], "segment": ["V1"], "RMSSD": [40.0]})).columns.tolist()
+    ['participant_id', 'segment', 'HRV_RMSSD']
+    """
+    missing = {"participant_id", "segment"} - set(hrv.columns)
+    if missing:
+        raise EiferError(f"{file}: missing column(s) {', '.join(sorted(missing))}")
+    keys = {"participant_id", "segment", "emotion_label"}
+    ren = {c: c if c.startswith("HRV_") else f"HRV_{c}" for c in hrv.columns if c not in keys}
+    out = hrv.rename(columns=ren)
+    out["participant_id"] = out["participant_id"].astype(str)
+    out["segment"] = out["segment"].astype(str)
+    for c in ren.values():
+        if not pd.api.types.is_numeric_dtype(out[c]):
+            raise EiferError(f"{file}: column {c.removeprefix('HRV_')!r} is not numeric")
+    return out
+
+
+def run_hrv(study, run, n_jobs: int | None = None) -> list[str]:
+    """Stage runner: ECG (or RR, or ``hrv.csv``) → ``RUN/hrv.parquet``.
+
+    Parameters
+    ----------
+    study : eifer.study.Study
+    run : eifer.runfolder.RunFolder
+    n_jobs : int, optional
+        Override ``hrv.n_jobs``.
+
+    Returns
+    -------
+    list of str
+    """
+    cfg = run.config.hrv
+    if getattr(study, "hrv_precomputed", None) is not None:
+        hrv = hrv_from_table(study.hrv_precomputed, file=str(Path(study.root, "hrv.csv")))
+        source = "hrv.csv"
+    else:
+        hrv = hrv_study(study, cfg, run.path("cache", "hrv"), n_jobs=n_jobs)
+        source = "ecg"
+    if "emotion_label" not in hrv.columns:
+        hrv.insert(2, "emotion_label", segment_emotion_labels(hrv, study.ratings).to_numpy())
+    hrv, dropped = drop_nan_columns(hrv)  # warns once, listing the dropped columns
+    write_parquet(run.path("hrv.parquet"), hrv)
+    run.log("hrv", source=source, n_rows=len(hrv), dropped_columns=dropped)
+    return ["hrv.parquet"]
