@@ -1,0 +1,54 @@
+"""The dependence-aware alternative (permutation over trained models) and the calibration simulator."""
+import numpy as np
+import pytest
+
+from eifer.errors import EiferError
+from eifer.stats import model_permutation_test
+from eifer.stats.calibration import SimDesign, calibrate, clopper_pearson, simulate_predictions
+
+
+def test_exact_permutation_p_values():
+    # complete separation of 5 + 5 models: only the observed split and its mirror are as extreme
+    d, p, n = model_permutation_test([5, 6, 7, 8, 9], [0, 1, 2, 3, 4])
+    assert (d, n) == (5.0, 252) and p == pytest.approx(2 / 252)
+    # identical groups: every relabeling is as extreme as the observed (zero) difference
+    assert model_permutation_test([1, 1], [1, 1])[1] == 1.0
+    # random relabelings beyond max_exact are seeded and include the observed labeling
+    a, b = np.arange(12.0), np.arange(12.0) + 0.5
+    r1 = model_permutation_test(a, b, n_perm=500, max_exact=100, seed=3)
+    r2 = model_permutation_test(a, b, n_perm=500, max_exact=100, seed=3)
+    assert r1 == r2 and r1[2] == 501 and 0.5 < r1[1] <= 1.0
+    with pytest.raises(EiferError):
+        model_permutation_test([], [1.0])
+
+
+def test_simulated_study_is_deterministic_and_clustered():
+    a = simulate_predictions(n_items=96, reps=2, seed=5)
+    b = simulate_predictions(n_items=96, reps=2, seed=5)
+    assert a.equals(b)
+    assert a.groupby(["group", "rep"]).size().eq(96).all()
+    # 4 participants × 4 videos, each video one class, both classes within each participant
+    per_video = a.groupby(["participant_id", "video_id"])["y_true"].nunique()
+    assert len(per_video) == 16 and (per_video == 1).all()
+    assert (a.groupby("participant_id")["y_true"].nunique() == 2).all()
+
+
+def test_calibration_null_vs_planted():
+    """On small fixed simulations the alternative stays quiet under the null and finds a large effect,
+    while the paper's Fisher-combined DeLong already over-rejects on a big test set."""
+    design = SimDesign(reps=5)
+    null = calibrate(n_items=[400], effects=[0.0], n_sim=16, n_jobs=1, seed=1, candidates=False,
+                     design=design).set_index("test")
+    # level 0.05 (exact): P(≥ 4 of 16 rejections) < 0.01, so more would mean a broken test
+    assert null.loc["perm_auc", "rejections"] <= 3
+    # repetitions scored on the same items are not independent: Fisher rejects most null studies
+    assert null.loc["delong_fisher", "rejections"] >= 6
+    power = calibrate(n_items=[96], effects=[1.0], n_sim=6, n_jobs=1, seed=2, candidates=False,
+                      design=design).set_index("test")
+    assert power.loc["perm_auc", "rate"] >= 0.8
+
+
+def test_clopper_pearson():
+    lo, hi = clopper_pearson(5, 100)
+    assert lo == pytest.approx(0.01643, abs=1e-4) and hi == pytest.approx(0.11284, abs=1e-4)
+    assert clopper_pearson(0, 10)[0] == 0.0 and clopper_pearson(10, 10)[1] == 1.0
