@@ -191,16 +191,24 @@ def _draw_eye(img, M, ident: FaceIdentity, sx: int, opening: float, r: float, ga
     lower = _ellipse(ex, ey, w, h * 0.7, 0, 180, 24)
     eye = np.concatenate([upper, lower])
     _fill(img, eye, M, (245, 245, 240))
-    # iris and pupil clipped to the eye opening
-    mask = np.zeros(img.shape[:2], np.uint8)
-    _fill(mask, eye, M, 255)
-    iris_layer = img.copy()
+    # iris and pupil, clipped to the eye opening (worked on the eye's bounding box only)
+    px = eye @ M[:, :2].T + M[:, 2]
+    x0, y0 = np.maximum(np.floor(px.min(0)).astype(int) - 2, 0)
+    x1, y1 = np.ceil(px.max(0)).astype(int) + 3
+    roi = img[y0:y1, x0:x1]
+    if roi.size == 0:
+        return
+    Mr = M.copy()
+    Mr[:, 2] -= (x0, y0)
+    mask = np.zeros(roi.shape[:2], np.uint8)
+    _fill(mask, eye, Mr, 255)
+    layer = roi.copy()
     ix = ex + gaze * w * 0.25
-    _fill(iris_layer, _ellipse(ix, ey, w * 0.48, w * 0.48), M, ident.iris)
-    _fill(iris_layer, _ellipse(ix, ey, w * 0.22, w * 0.22), M, (15, 12, 12))
-    _fill(iris_layer, _ellipse(ix + w * 0.15, ey - w * 0.15, w * 0.08, w * 0.08), M, (250, 250, 250))
+    _fill(layer, _ellipse(ix, ey, w * 0.48, w * 0.48), Mr, ident.iris)
+    _fill(layer, _ellipse(ix, ey, w * 0.22, w * 0.22), Mr, (15, 12, 12))
+    _fill(layer, _ellipse(ix + w * 0.15, ey - w * 0.15, w * 0.08, w * 0.08), Mr, (250, 250, 250))
     sel = mask > 0
-    img[sel] = iris_layer[sel]
+    roi[sel] = layer[sel]
     _line(img, upper, M, (35, 25, 22), max(1.5, r * 0.045))  # upper lid + lashes
     _line(img, lower, M, _shade(skin, 0.6), max(1, r * 0.015))
 
@@ -343,8 +351,8 @@ def render_face(ident: FaceIdentity, valence: float = 0.0, arousal: float = 0.0,
             elif occluder is not None:
                 raise ValueError(f"occluder must be None, 'hand' or 'object', got {occluder!r}")
     if light != 1.0 or light_side:
-        gain = light * (1 + 0.25 * light_side * _xramp(width))
-        img = np.clip(img * gain[None, :, None], 0, 255).astype(np.uint8)
+        gain = (light * (1 + 0.25 * light_side * _xramp(width)))[None, :, None]
+        img = np.clip(img * gain, 0, 255).astype(np.uint8)
     return img
 
 
@@ -363,7 +371,7 @@ def _paste_sprite(img: np.ndarray, ident: FaceIdentity, r: float, cx: float, cy:
     M[1, 2] += cy - rgb.shape[0] / 2
     # warp only the bounding box the head can reach, not the whole frame
     h, w = img.shape[:2]
-    half = int(2 * r * 1.5) + 2
+    half = int(2.05 * r) + 2  # the sprite spans ±2 r around the face centre
     x0, y0 = max(0, int(cx) - half), max(0, int(cy) - half)
     x1, y1 = min(w, int(cx) + half), min(h, int(cy) + half)
     if x0 >= x1 or y0 >= y1:
@@ -372,7 +380,6 @@ def _paste_sprite(img: np.ndarray, ident: FaceIdentity, r: float, cx: float, cy:
     M[1, 2] -= y0
     size = (x1 - x0, y1 - y0)
     warped = cv2.warpAffine(rgb, M, size, flags=cv2.INTER_LINEAR, borderValue=0)
-    a = cv2.warpAffine(alpha, M, size, flags=cv2.INTER_LINEAR, borderValue=0)
-    a = (a.astype(np.float32) / 255.0)[..., None]
+    a = cv2.warpAffine(alpha, M, size, flags=cv2.INTER_LINEAR, borderValue=0).astype(np.float32) / 255.0
     roi = img[y0:y1, x0:x1]
-    roi[:] = (warped * a + roi * (1 - a)).astype(np.uint8)
+    roi[:] = cv2.blendLinear(warped, roi, a, 1.0 - a)
