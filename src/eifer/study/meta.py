@@ -30,7 +30,8 @@ class StudyMeta(BaseModel):
     ----------
     name : str
     likert_min, likert_max, likert_neutral : int
-        Rating scale; ``likert_neutral`` may be None for scales without a midpoint.
+        Rating scale; ``likert_neutral`` may be None for scales without a midpoint
+        (its default is the midpoint of min and max, None on an even scale).
     domains : list of str
         Stimulus domains (arousal × valence quadrants).
     ei_tasks, ei_emotions : list of str
@@ -115,6 +116,8 @@ _YAML_KEYS: dict[str, tuple[str, ...]] = {
     "video_extension": ("video", "extension"),
     "columns": ("columns",),
 }
+_LIKERT = ("likert_min", "likert_max", "likert_neutral")
+_NULLABLE = {"likert_neutral", "ecg_fs", "video_fps"}
 _FREE_KEYS = {"description", "notes", "synthetic", "seed"}  # informational, never read
 
 
@@ -161,12 +164,18 @@ def _flatten(data: dict[str, Any], problems: list[Problem], lines: dict[str, int
                         f"{key}.{sub}", f"unknown key; known keys under {key!r}: {sorted(known_sections[key])}",
                         lines))
     flat: dict[str, Any] = {}
+    missing = object()
     for field, path in _YAML_KEYS.items():
         node: Any = data
         for part in path:
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is not None:
+            node = node.get(part, missing) if isinstance(node, dict) else missing
+        # an explicit null means "none" where that is allowed (neutral of an even scale), else "default"
+        if node is not missing and (node is not None or field in _NULLABLE):
             flat[field] = node
+    if "likert_neutral" not in flat and ("likert_min" in flat or "likert_max" in flat):
+        lo, hi = flat.get("likert_min", 1), flat.get("likert_max", 7)
+        if isinstance(lo, int) and isinstance(hi, int):  # the midpoint, or none on an even scale
+            flat["likert_neutral"] = (lo + hi) // 2 if (lo + hi) % 2 == 0 else None
     if isinstance(flat.get("ecg_format"), str):
         flat["ecg_format"] = flat["ecg_format"].lower()
     if isinstance(flat.get("video_extension"), str):
@@ -212,7 +221,9 @@ def meta_from_dict(data: dict[str, Any], lines: dict[str, int] | None = None) ->
                     field = field.replace("Value error, ", "").strip()
                 key = ".".join(_YAML_KEYS.get(field, (field,)))
                 problems.append(_key_problem(key, f"{msg.strip()} (got {flat.get(field)!r})", lines))
-                flat.pop(field, None)
+                # the scale is one unit: a bad part falls back to the whole default scale
+                for f in (_LIKERT if field in _LIKERT else (field,)):
+                    flat.pop(f, None)
     return StudyMeta(), problems
 
 
