@@ -130,3 +130,16 @@ def test_ambiguous_sample_depends_on_seed():
     amb = lambda t: set(t[(t.subset == "ambiguous") & (t.task == "valence")].frame)  # noqa: E731
     assert amb(a) != amb(b)
     assert len(a) == 24  # 6 frames x 2 subsets x 2 tasks
+
+
+def test_missing_label_selects_nothing_for_that_task():
+    frames = pd.DataFrame({"participant_id": "P1", "video_id": "V1", "frame": range(6), "valid": True,
+                           "valence": [0.5, -0.5, 0.2, -0.2, 0.9, -0.9], "arousal": [0.3] * 6})
+    labels = pd.DataFrame({"participant_id": ["P1"], "video_id": ["V1"], "arousal_label": pd.array([1], "Int64"),
+                           "valence_label": pd.array([pd.NA], "Int64"), "arousal_weak": [False],
+                           "valence_weak": [False]})
+    ds, short = select_frames(frames, labels, n_arousal=2, n_valence=2)
+    assert (ds.selected_by == "arousal").sum() == 2 and short.iloc[0].n_valence == 0
+    assert short.iloc[0].shortfall_valence == 2
+    sub = build_test_subsets(frames, labels, n=2)
+    assert set(sub.task) == {"arousal"}

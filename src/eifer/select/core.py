@@ -40,13 +40,16 @@ def _with_labels(frames: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
         raise EiferError(f"labels.csv: no labels for {len(unlabeled)} video(s) with frames, e.g. participant "
                          f"{first.participant_id!r} video {first.video_id!r}")
     for t in TASKS:
-        out[f"{t}_label"] = out[f"{t}_label"].astype(int)
+        # nullable: a neutral rating without weak labelling has no label for that task
+        out[f"{t}_label"] = out[f"{t}_label"].astype("Int64")
         out[f"{t}_weak"] = out[f"{t}_weak"].astype(bool)
     return out
 
 
 def _direction(label: pd.Series) -> np.ndarray:
-    return np.where(label.to_numpy() == 1, 1.0, -1.0)
+    """+1 for label 1, -1 for label 0, NaN for no label (then no frame is congruent)."""
+    lab = label.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(lab), np.nan, np.where(lab == 1, 1.0, -1.0))
 
 
 def select_frames(frames: pd.DataFrame, labels: pd.DataFrame, n_arousal: int = 100, n_valence: int = 100
@@ -158,6 +161,8 @@ def build_test_subsets(frames: pd.DataFrame, labels: pd.DataFrame, n: int = 6, t
         g = g.sort_values("frame")
         for task in TASKS:
             s = _direction(g[f"{task}_label"]) * g[task].to_numpy()
+            if np.isnan(s).all():  # no label for this task: no test frames either
+                continue
             gs = g.assign(task=task, s=s)
             unamb = gs[gs["s"] > 0].sort_values(["s", "frame"], ascending=[False, True], kind="stable").head(n)
             rest = gs[~gs["frame"].isin(unamb["frame"])]
