@@ -25,10 +25,9 @@ def test_tiny_study_is_valid_and_typed(tiny_template):
 
 
 def test_synthetic_study_without_video_is_valid(synth_novideo):
-    assert validate_study(synth_novideo) == []
-    study = load_study(synth_novideo)
-    assert not study.has_videos and study.videos().empty
-    assert len(study.participants) == 12
     res = CliRunner().invoke(app, ["validate", str(synth_novideo)])
     assert res.exit_code == 0, res.output
     assert "participants      12" in res.stdout and "OK: no problems found." in res.stdout
+    study = load_study(synth_novideo, validate_media=False)
+    assert not study.has_videos and study.videos().empty
+    assert len(study.participants) == 12 and len(study.ratings) == 48

@@ -110,12 +110,13 @@ def test_participant_in_one_table_missing_in_another(tiny):
         df = df[df.participant_id != "P02"]
         return pd.concat([df, df[df.participant_id == "P01"].assign(participant_id="P09")])
     edit(tiny, "ei_responses.csv", swap_p02_for_p09)  # P01 2..121, P03 122..241, P09 242..361
-    (tiny / "ecg" / "P03.csv").unlink()
+    (tiny / "ecg" / "P03.csv").rename(tiny / "ecg" / "P03.txt")
     edit(tiny, "ecg/segments.csv", lambda df: df[df.participant_id != "P01"])
     assert_exactly(tiny, [
         "ei_responses.csv, line 242, column 'participant_id': participant 'P09' is not listed in participants.csv",
         "ei_responses.csv: participant 'P02' (participants.csv line 3) has no rows here",
-        "ecg/P03.csv: ECG file not found for participant 'P03' (participants.csv line 4)",
+        "ecg/P03.csv: ECG file not found for participant 'P03' (participants.csv line 4); found ['P03.txt'] but "
+        "study.yaml ecg.format is 'csv'",
         "ecg/segments.csv: participant 'P01' (participants.csv line 2) has no rows here",
     ])
 
@@ -125,12 +126,14 @@ def test_missing_and_unrated_video_files(tiny):
     (tiny / "videos/P01/v2.mp4").rename(tiny / "videos/P01/v2.avi")
     shutil.copyfile(tiny / "videos/P01/v1.mp4", tiny / "videos/P01/v9.mp4")
     shutil.rmtree(tiny / "videos/P03")
+    shutil.copyfile(tiny / "videos/P01/v1.mp4", tiny / "videos/P03_v1.mp4")
     assert_exactly(tiny, [
         "ratings.csv, line 3, column 'video_id': video file videos/P01/v2.mp4 not found; found ['v2.avi']",
         "ratings.csv, line 8, column 'video_id': video file videos/P02/v3.mp4 not found",
         *(f"ratings.csv, line {line}, column 'video_id': video file videos/P03/v{k}.mp4 not found"
           for k, line in zip(range(1, 5), range(10, 14))),
         "videos/P01/v9.mp4: video has no row in ratings.csv",
+        "videos/P03_v1.mp4: video outside a participant folder",
     ])
 
 
@@ -276,3 +279,19 @@ def test_read_ecg_sample_index_and_errors(tiny):
     (tiny / "ecg/P03.csv").unlink()
     with pytest.raises(StudyValidationError, match="ecg/P03.csv: ECG file not found"):
         read_ecg(study, "P03")
+
+
+def test_malformed_csv_rows(tiny):
+    lines = (tiny / "ratings.csv").read_text().splitlines()
+    lines[4] = "P01,v4,LALV,2"  # line 5: a short row
+    (tiny / "ratings.csv").write_text("\n".join(lines) + "\n")
+    (tiny / "participants.csv").write_text("participant_id;sex;age\nP01;f;23\nP02;m;31\nP03;f;27\n")
+    ei = (tiny / "ei_responses.csv").read_text().splitlines()
+    ei[6] += ",extra"  # line 7 has a field too many
+    (tiny / "ei_responses.csv").write_text("\n".join(ei) + "\n")
+    assert_exactly(tiny, [
+        "participants.csv, line 1, column 'participant_id': required column is missing (header has: "
+        "['participant_id;sex;age']); the file looks semicolon-separated",
+        "ratings.csv, line 5, column 'valence': empty value",
+        "ei_responses.csv: cannot be parsed as CSV: Error tokenizing data. C error: Expected 5 fields in line 7, saw 6",
+    ])

@@ -88,7 +88,7 @@ def _first_line(mask: np.ndarray) -> int:
 def _check_csv(path: Path, rel: str, meta: StudyMeta) -> tuple[pd.DataFrame | None, float | None, list[Problem]]:
     problems: list[Problem] = []
     try:
-        raw = pd.read_csv(path, skip_blank_lines=False, engine="c", low_memory=False)
+        raw = pd.read_csv(path, skip_blank_lines=False, engine="c", low_memory=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         return None, None, [Problem(rel, "file is empty (expected a header and samples)")]
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

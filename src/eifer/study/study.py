@@ -238,8 +238,10 @@ def scan_study(path: str | Path, *, validate_media: bool = True, allow_incomplet
         if ecg_files:  # with no ECG at all, the one problem above says it
             for pid in listed:
                 if pid not in ecg_files:
+                    others = sorted(f.name for f in ecg_dir.glob(f"{pid}.*"))
+                    hint = f"; found {others} but study.yaml ecg.format is {meta.ecg_format!r}" if others else ""
                     P.append(Problem(ecg_rel(meta, pid), f"ECG file not found for participant {pid!r} "
-                                                         f"(participants.csv line {line[pid]})"))
+                                                         f"(participants.csv line {line[pid]}){hint}"))
         for stem in sorted(set(ecg_files) - listed_set):
             P.append(Problem(ecg_rel(meta, stem), f"ECG file of participant {stem!r}, who is not listed in "
                                                   "participants.csv"))
@@ -287,6 +289,9 @@ def _check_video_files(scan: StudyScan, ratings: pd.DataFrame | None, listed: se
         hint = f"; found {others} but study.yaml video.extension is {ext!r}" if others else ""
         P.append(Problem(C.RATINGS, f"video file {rel} not found{hint}", row=int(r[LINE]), column="video_id"))
     scan.n_videos_found = sum(len(v) for v in found.values())
+    for f in sorted(vdir.glob(f"*.{ext}")):
+        P.append(Problem(f"{VIDEO_DIR}/{f.name}", f"video outside a participant folder: expected "
+                                                  f"{VIDEO_DIR}/<participant_id>/<video_id>.{ext}"))
     for sub in sorted(p for p in vdir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if listed and sub.name not in listed:
             P.append(Problem(f"{VIDEO_DIR}/{sub.name}/", f"video folder of participant {sub.name!r}, who is not "

@@ -26,7 +26,7 @@ def read_table(root: Path, rel: str, meta: StudyMeta, required: Iterable[str],
     """
     path = root / rel
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         problems.append(Problem(rel, "file is empty (expected a header line)"))
         return None
@@ -39,12 +39,13 @@ def read_table(root: Path, rel: str, meta: StudyMeta, required: Iterable[str],
     for c in dupes:
         problems.append(Problem(rel, "column appears more than once in the header", row=1, column=c))
     missing = [c for c in required if c not in df.columns]
+    hint = "; the file looks semicolon-separated: save it comma-separated" if any(";" in c for c in df.columns) else ""
     for c in missing:
-        problems.append(Problem(rel, f"required column is missing (header has: {list(df.columns)})",
+        problems.append(Problem(rel, f"required column is missing (header has: {list(df.columns)}){hint}",
                                 row=1, column=c))
     if missing or dupes:
         return None
-    df = df.apply(lambda s: s.str.strip())
+    df = df.fillna("").apply(lambda s: s.str.strip())  # short rows leave NaN: treat as empty cells
     df[LINE] = np.arange(2, len(df) + 2)
     blank = (df.drop(columns=LINE) == "").all(axis=1)
     return df.loc[~blank].reset_index(drop=True)
