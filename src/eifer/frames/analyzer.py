@@ -72,7 +72,7 @@ class FaceAnalyzer:
     min_detection_confidence: float = 0.5
     min_landmark_confidence: float = 0.5
     occlusion_overlap: float = 0.05
-    hand_stride: int = 3
+    hand_stride: int = 6
     hand_max_side: int = 320
     appearance_cue: bool = True
     appearance_threshold: float = 4.0

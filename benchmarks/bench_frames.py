@@ -1,0 +1,137 @@
+"""Throughput of the frame stage on one synthetic study video (paper resolution by default).
+
+Prints, in one run on the same video:
+
+* decode-only fps (PyAV streaming, RGB conversion);
+* decode + detect fps (+ BlazeFace face detection on every frame);
+* decode + detect + mesh fps (+ refined face mesh; for reference);
+* full-stage fps (eifer.frames.extract_video: detection, mesh, strided hand
+  checks with look-back, appearance cue, EAR, geometry features, quality rule,
+  then the geometry affect estimator);
+* their ratios, and the full stage's throughput with a process pool
+  (one worker per core, one video per worker), which is how `eifer frames` runs.
+
+Usage::
+
+    python benchmarks/bench_frames.py [--seconds 20] [--fps 30] [--width 640] [--height 480] [--videos 4]
+
+The synthetic video (eifer.synth: faces with blinks, hand/object occlusions and
+no-face episodes) is written to a temporary folder.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+
+def _fps(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("nan")
+
+
+def bench_decode(path: Path) -> tuple[int, float]:
+    from eifer.frames.decode import iter_video
+
+    t0 = time.perf_counter()
+    n = sum(1 for _ in iter_video(path))
+    return n, time.perf_counter() - t0
+
+
+def bench_detect(path: Path, mesh: bool) -> tuple[int, float]:
+    from eifer.frames.analyzer import FaceAnalyzer, _empty_record
+    from eifer.frames.decode import iter_video
+
+    fa = FaceAnalyzer()
+    fa._reset_models()
+    t0 = time.perf_counter()
+    n = 0
+    for idx, t, rgb in iter_video(path):
+        rec = _empty_record(idx, t)
+        kp = fa._detect(rgb, rec)
+        if mesh:
+            fa._mesh(rgb, rec, kp)
+        n += 1
+    dt = time.perf_counter() - t0
+    fa.close()
+    return n, dt
+
+
+def bench_full(path: Path, cfg) -> tuple[int, float]:
+    from eifer.affect import create_estimator
+    from eifer.frames import extract_video
+
+    t0 = time.perf_counter()
+    df = extract_video(path, cfg, "P", "V")
+    create_estimator("geometry").estimate(df)
+    return len(df), time.perf_counter() - t0
+
+
+def _pool_job(job, report):
+    from eifer.config import FramesConfig
+
+    n, dt = bench_full(Path(job["path"]), FramesConfig.model_validate(job["cfg"]))
+    return {"frames": n}
+
+
+def make_video(path: Path, seconds: float, fps: int, width: int, height: int) -> Path:
+    """One synthetic study video (blinks, occlusions, no-face episodes) via eifer.synth."""
+    import numpy as np
+
+    from eifer.synth.faces import make_identity, render_face
+    from eifer.synth.video import encode_video, video_timeline
+
+    rng = np.random.default_rng(0)
+    ident = make_identity(rng)
+    _, render = video_timeline("P01", "V1", int(seconds * fps), fps, (0.6, 0.5), 0.7, rng)
+    return encode_video(path, (render_face(ident, width=width, height=height, **kw) for kw in render),
+                        fps, width, height)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--fps", type=int, default=30)
+    ap.add_argument("--width", type=int, default=640)
+    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--videos", type=int, default=4, help="videos for the process-pool measurement")
+    ap.add_argument("--workers", type=int, default=0, help="pool size (0 = one per core)")
+    args = ap.parse_args()
+    os.environ.setdefault("EIFER_NO_PROGRESS", "1")
+
+    from eifer.config import load_config
+    from eifer.frames.parallel import run_jobs
+    from eifer.utils import n_workers
+
+    cfg = load_config().frames
+    with tempfile.TemporaryDirectory() as tmp:
+        video = make_video(Path(tmp) / "bench.mp4", args.seconds, args.fps, args.width, args.height)
+        videos = [video] * args.videos  # the pool analyses copies of the same video
+        n_dec, t_dec = bench_decode(video)
+        n_det, t_det = bench_detect(video, mesh=False)
+        n_mesh, t_mesh = bench_detect(video, mesh=True)
+        n_full, t_full = bench_full(video, cfg)
+        workers = min(n_workers(args.workers), len(videos))
+        jobs = [{"key": f"{k}", "path": str(v), "cfg": cfg.model_dump(mode="json")} for k, v in enumerate(videos)]
+        t0 = time.perf_counter()
+        res = run_jobs(_pool_job, jobs, workers, desc="bench")
+        t_pool = time.perf_counter() - t0
+        n_pool = sum(r["frames"] for r in res)
+
+    dec, det, mesh, full = _fps(n_dec, t_dec), _fps(n_det, t_det), _fps(n_mesh, t_mesh), _fps(n_full, t_full)
+    pool = _fps(n_pool, t_pool)
+    print(f"video: {args.width}x{args.height} @ {args.fps} fps, {n_dec} frames ({video.name}); "
+          f"cores available: {n_workers(0)}; load average: {os.getloadavg()[0]:.1f}")
+    print(f"{'decode only':<28}{dec:8.1f} fps  (1 process)")
+    print(f"{'decode + detect':<28}{det:8.1f} fps  (1 process)")
+    print(f"{'decode + detect + mesh':<28}{mesh:8.1f} fps  (1 process)")
+    print(f"{'full stage (geometry)':<28}{full:8.1f} fps  (1 process)")
+    print(f"{'full stage, process pool':<28}{pool:8.1f} fps  ({workers} workers, {len(videos)} videos, "
+          f"{n_pool} frames, incl. worker start-up)")
+    print(f"ratios: full / decode+detect = {full / det:.2f}; full / decode+detect+mesh = {full / mesh:.2f}; "
+          f"decode+detect / decode = {det / dec:.2f}; full / decode = {full / dec:.2f}")
+
+
+if __name__ == "__main__":
+    main()

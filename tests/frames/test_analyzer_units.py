@@ -1,0 +1,65 @@
+"""Units of the frame analysis: strided hand checks with look-back, aligned crops, adaptive EAR."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eifer.frames import adaptive_ear_threshold, align_crop
+from eifer.frames.analyzer import FaceAnalyzer
+from eifer.frames.decode import iter_video
+
+
+class _PlantedHands(FaceAnalyzer):
+    """The hand model replaced by planted truth, so the stride logic is tested on its own."""
+
+    hands_at: frozenset = frozenset()
+    calls: int = 0
+
+    def _hand_overlap(self, rgb, rec):
+        rec["hand_checked"] = True
+        self.calls += 1
+        return rec["frame"] in self.hands_at
+
+
+@pytest.mark.parametrize("stride", [1, 4, 6])
+def test_strided_hand_checks_find_every_planted_frame(synth_video_small, stride):
+    video = synth_video_small / "videos" / "P01" / "V1.mp4"
+    planted = frozenset(range(8, 16)) | frozenset(range(27, 34))  # two episodes, not aligned to the stride
+    fa = _PlantedHands(hand_stride=stride, appearance_cue=False)
+    fa.hands_at = planted
+    recs = [rec for rec, _ in fa.analyze(iter_video(video))]
+    assert [r["frame"] for r in recs] == list(range(len(recs)))  # order kept despite the look-back buffer
+    faces = {r["frame"] for r in recs if r["face_found"]}
+    flagged = {r["frame"] for r in recs if r["stream_cue"] == "hand"}
+    assert flagged == planted & faces  # every planted face frame, nothing else
+    if stride > 1:
+        assert fa.calls < 0.75 * len(faces)  # the stride saves hand-model calls
+
+
+def test_align_crop_levels_the_eyes():
+    img = np.zeros((200, 300, 3), np.uint8)
+    angle = np.deg2rad(20)
+    c, d = np.array([150.0, 100.0]), 30 * np.array([np.cos(angle), np.sin(angle)])
+    el, er = c - d, c + d
+    for p in (el, er):
+        img[int(round(p[1])) - 2:int(round(p[1])) + 3, int(round(p[0])) - 2:int(round(p[0])) + 3] = 255
+    crop = align_crop(img, el, er, size=128, margin=0.35)
+    ys, xs = np.nonzero(crop[..., 0] > 127)
+    left, right = xs < 64, xs >= 64
+    assert abs(ys[left].mean() - ys[right].mean()) < 1.5  # eyes level after alignment
+    assert abs((xs[left].mean() + xs[right].mean()) / 2 - 64) < 1.5  # centred
+    big = align_crop(img, el, er, size=128, margin=1.0)
+    ys2, xs2 = np.nonzero(big[..., 0] > 127)
+    assert np.ptp(xs2) < np.ptp(xs)  # a larger margin shows more context: eyes closer together
+    with pytest.raises(ValueError, match="too close"):
+        align_crop(img, (10, 10), (10.2, 10), size=64)
+
+
+def test_adaptive_ear_threshold_follows_the_person():
+    rng = np.random.default_rng(0)
+    narrow = pd.DataFrame({"ear_left": rng.normal(0.2, 0.01, 200), "ear_right": rng.normal(0.2, 0.01, 200),
+                           "landmarks_found": True})
+    wide = narrow.assign(ear_left=narrow.ear_left * 2, ear_right=narrow.ear_right * 2)
+    t_narrow, t_wide = adaptive_ear_threshold(narrow, 0.6), adaptive_ear_threshold(wide, 0.6)
+    assert t_narrow == pytest.approx(0.12, abs=0.005) and t_wide == pytest.approx(2 * t_narrow, rel=1e-6)
