@@ -25,7 +25,7 @@ from eifer.stats.calibration import calibrate, calibration_markdown
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-sim", type=int, default=300, help="null studies per test-set size")
+    ap.add_argument("--n-sim", type=int, default=200, help="null studies per test-set size")
     ap.add_argument("--n-sim-power", type=int, default=100, help="studies per size for the power columns")
     ap.add_argument("--sizes", type=int, nargs="+", default=[96, 3200])
     ap.add_argument("--effect", type=float, default=0.3, help="true advantage (logit) for the power columns")

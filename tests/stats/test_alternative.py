@@ -52,3 +52,13 @@ def test_clopper_pearson():
     lo, hi = clopper_pearson(5, 100)
     assert lo == pytest.approx(0.01643, abs=1e-4) and hi == pytest.approx(0.11284, abs=1e-4)
     assert clopper_pearson(0, 10)[0] == 0.0 and clopper_pearson(10, 10)[1] == 1.0
+
+
+def test_calibrate_resumes_from_checkpoints(tmp_path):
+    kw = dict(n_items=[32], effects=[0.0], n_sim=12, n_jobs=1, seed=4, candidates=False, design=SimDesign(reps=3))
+    first = calibrate(checkpoint_dir=tmp_path, **kw)
+    chunks = sorted(tmp_path.glob("chunk_*.json"))
+    assert len(chunks) == 2  # chunks of 10 studies
+    chunks[1].unlink()  # as if the run had been killed before its last chunk
+    again = calibrate(checkpoint_dir=tmp_path, **kw)
+    assert again.equals(first)

@@ -19,14 +19,17 @@ power otherwise — with exact binomial (Clopper–Pearson) 95 % CIs.
 """
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+import json
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from eifer.errors import EiferError
+from eifer.io import hash_obj, write_json
 from eifer.utils import n_workers, progress
 
 
@@ -141,7 +144,7 @@ def delong_on_averaged_scores(cell: pd.DataFrame, group_a: str, group_b: str) ->
 def cluster_bootstrap_averaged(cell: pd.DataFrame, group_a: str, group_b: str, n_boot: int = 200,
                                seed: int = 0) -> float:
     """Two-sided percentile-bootstrap p of the repetition-averaged ΔAUC, resampling videos."""
-    from eifer.stats.delong import delong_auc_ci
+    from eifer.stats.delong import delong_test
 
     a, b = _averaged(cell, group_a), _averaged(cell, group_b)
     clusters = (a["pid"] + "/" + a["video"]).to_numpy()
@@ -154,7 +157,7 @@ def cluster_bootstrap_averaged(cell: pd.DataFrame, group_a: str, group_b: str, n
         idx = np.concatenate([members[k] for k in rng.integers(0, len(keys), len(keys))])
         if len(np.unique(y[idx])) < 2:
             continue
-        deltas.append(delong_auc_ci(y[idx], pa[idx]).auc - delong_auc_ci(y[idx], pb[idx]).auc)
+        deltas.append(delong_test(y[idx], pa[idx], pb[idx]).delta)
     deltas = np.asarray(deltas)
     return float(min(1.0, 2 * min((deltas <= 0).mean(), (deltas >= 0).mean())))
 
@@ -202,7 +205,7 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 
 def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[float] | tuple[float, ...] = (0.0,),
               n_sim: int = 200, alpha: float = 0.05, seed: int = 0, n_jobs: int = 0, candidates: bool = True,
-              design: SimDesign | None = None) -> pd.DataFrame:
+              design: SimDesign | None = None, checkpoint_dir: str | Path | None = None) -> pd.DataFrame:
     """Rejection rates of every group-comparison test on simulated studies.
 
     Parameters
@@ -226,6 +229,9 @@ def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[f
     design : SimDesign, optional
         Participants, videos, repetitions, groups and variance components
         (defaults: the paper's 4 test participants × 4 videos, 5 repetitions).
+    checkpoint_dir : path-like, optional
+        Finished chunks of 10 studies are saved here (atomically) and reused
+        when the same call is repeated, so an interrupted run resumes.
 
     Returns
     -------
@@ -250,27 +256,45 @@ def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[f
         for c in range(0, n_sim, 10):
             jobs.append((si, d, seeds[c:c + 10]))
     results: dict[int, list[dict[str, bool]]] = {i: [] for i in range(len(settings))}
-    workers = min(n_workers(n_jobs), len(jobs))
+
+    def chunk_file(d: SimDesign, seeds: list[int]) -> Path | None:
+        if checkpoint_dir is None:
+            return None
+        return Path(checkpoint_dir) / f"chunk_{hash_obj([asdict(d), seeds, alpha, candidates])}.json"
+
+    todo = []
+    for si, d, seeds in jobs:
+        f = chunk_file(d, seeds)
+        if f is not None and f.is_file():
+            results[si] += json.loads(f.read_text())
+        else:
+            todo.append((si, d, seeds))
+
+    def done(si: int, d: SimDesign, seeds: list[int], res: list[dict[str, bool]]) -> None:
+        results[si] += res
+        f = chunk_file(d, seeds)
+        if f is not None:
+            write_json(f, res)
+
+    workers = min(n_workers(n_jobs), max(1, len(todo)))
     with progress() as bar:
-        task = bar.add_task("simulated studies", total=len(settings) * n_sim)
+        task = bar.add_task("simulated studies", total=len(settings) * n_sim,
+                            completed=sum(len(v) for v in results.values()))
         if workers <= 1:
-            for si, d, seeds in jobs:
-                results[si] += _chunk(d, seeds, alpha, candidates)
+            for si, d, seeds in todo:
+                done(si, d, seeds, _chunk(d, seeds, alpha, candidates))
                 bar.advance(task, len(seeds))
         else:
             with ProcessPoolExecutor(workers) as pool:
-                futures = {pool.submit(_chunk, d, seeds, alpha, candidates): (si, len(seeds))
-                           for si, d, seeds in jobs}
-                from concurrent.futures import as_completed
-
+                futures = {pool.submit(_chunk, d, seeds, alpha, candidates): (si, d, seeds) for si, d, seeds in todo}
                 for f in as_completed(futures):
-                    si, k = futures[f]
-                    results[si] += f.result()
-                    bar.advance(task, k)
+                    si, d, seeds = futures[f]
+                    done(si, d, seeds, f.result())
+                    bar.advance(task, len(seeds))
     rows = []
     for si, (n, e) in enumerate(settings):
         res = pd.DataFrame(results[si])
-        for test in res.columns:
+        for test in [t for t in TESTS if t in res.columns]:  # fixed order (chunks load with sorted keys)
             k = int(res[test].sum())
             lo, hi = clopper_pearson(k, len(res))
             rows.append({"n_items": n, "effect": e, "test": test, "description": TESTS[test], "rejections": k,

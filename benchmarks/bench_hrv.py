@@ -1,0 +1,59 @@
+"""Speed of the HRV stage: participants per minute, 1 process vs the process pool.
+
+Writes a synthetic study with the paper's session layout (6-min baseline, four
+6-min stimuli, 3-min recoveries: 39 min of ECG per participant), then runs
+:func:`eifer.physio.hrv_study` twice into fresh caches — once with one process,
+once with one process per core — and prints both rates.
+
+    .venv/bin/python benchmarks/bench_hrv.py [--participants 8] [--fs 250] [--domains time,frequency,nonlinear]
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from eifer.config import load_config
+from eifer.physio import hrv_segment, hrv_study
+from eifer.study import load_study
+from eifer.synth import synth_study
+from eifer.synth.ecg import ecg_from_rr
+from eifer.utils import n_workers
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--participants", type=int, default=8)
+    ap.add_argument("--fs", type=int, default=250, help="ECG sampling rate (Hz)")
+    ap.add_argument("--domains", default="time,frequency,nonlinear")
+    ap.add_argument("--segments", default="360,360,180", help="baseline,stimulus,recovery seconds")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        seg = tuple(float(x) for x in args.segments.split(","))
+        t0 = time.perf_counter()
+        root = synth_study(tmp / "study", participants=args.participants, seed=0, no_video=True,
+                           segment_seconds=seg, ecg_fs=args.fs, show_progress=False)
+        print(f"study: {args.participants} participants, {seg[0] + 4 * seg[1] + 3 * seg[2]:.0f} s of ECG "
+              f"each at {args.fs} Hz (written in {time.perf_counter() - t0:.1f} s)")
+        study = load_study(root, validate_media=False)
+        cfg = load_config(overrides={"hrv": {"domains": args.domains.split(",")}}).hrv
+        # warm-up: import NeuroKit2 and its lazy modules before timing (forked workers inherit them)
+        hrv_segment(ecg_from_rr(np.resize([0.8, 0.85, 0.78], 80), args.fs), args.fs, domains=args.domains.split(","))
+        rates = {}
+        for label, jobs in (("1 process", 1), (f"pool of {n_workers(0)}", 0)):
+            t0 = time.perf_counter()
+            hrv = hrv_study(study, cfg, tmp / f"cache-{jobs}", n_jobs=jobs, show_progress=False)
+            sec = time.perf_counter() - t0
+            rates[label] = args.participants / sec * 60
+            print(f"{label:>12}: {sec:6.1f} s  ->  {rates[label]:6.1f} participants/minute "
+                  f"({len(hrv)} segments, {hrv.shape[1] - 2} columns)")
+        one, pool = rates.values()
+        print(f"speed-up: {pool / one:.2f}x;  a 44-participant study takes ~{44 / pool:.1f} min with the pool")
+
+
+if __name__ == "__main__":
+    main()
