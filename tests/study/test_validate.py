@@ -295,3 +295,11 @@ def test_malformed_csv_rows(tiny):
         "ratings.csv, line 5, column 'valence': empty value",
         "ei_responses.csv: cannot be parsed as CSV: Error tokenizing data. C error: Expected 5 fields in line 7, saw 6",
     ])
+
+
+def test_ecg_time_steps_must_match_the_sampling_rate(tiny):
+    meta = yaml.safe_load((tiny / "study.yaml").read_text())
+    meta["ecg"]["sampling_rate"] = 250  # the files are sampled at 100 Hz
+    (tiny / "study.yaml").write_text(yaml.safe_dump(meta))
+    assert_exactly(tiny, [f"ecg/{p}.csv, column 'time_s': time steps imply 100 Hz but study.yaml "
+                          "ecg.sampling_rate is 250 Hz" for p in ("P01", "P02", "P03")])

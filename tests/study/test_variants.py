@@ -42,7 +42,7 @@ def test_ei_scores_and_precomputed_hrv_replace_responses_and_ecg(tiny):
     assert validate_study(tiny) == []
     study = load_study(tiny)
     assert study.ei_responses is None and study.segments is None and study.ecg_path("P01") is None
-    assert study.ei_scores["ei_score"].tolist() == [850.0, 610.5, 990.0]
+    assert study.ei_scores["ei_score"].tolist() == [850.0, 610.5, 990.0] and study.hrv_file == "hrv.csv"
     assert study.hrv_precomputed["HRV_RMSSD"].dtype == "float64" and study.hrv_precomputed["HRV_SDNN"].isna().all()
     set_cell(tiny, "ei_scores.csv", 3, "ei_score", "high")
     set_cell(tiny, "hrv.csv", 5, "HRV_RMSSD", "n/a")

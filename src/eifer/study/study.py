@@ -37,6 +37,8 @@ class Study:
     ei_scores : DataFrame[participant_id, ei_score] or None
     segments : DataFrame[participant_id, segment, onset_s, offset_s] or None
     hrv_precomputed : DataFrame[participant_id, segment, emotion_label, HRV_*] or None
+    hrv_file : str or None
+        Relative path of the precomputed HRV table (``hrv.csv`` or ``ecg/hrv.csv``).
 
     Examples
     --------
@@ -52,6 +54,7 @@ class Study:
     ei_scores: pd.DataFrame | None = None
     segments: pd.DataFrame | None = None
     hrv_precomputed: pd.DataFrame | None = None
+    hrv_file: str | None = None  # where hrv_precomputed came from ("hrv.csv" or "ecg/hrv.csv"), for messages
 
     @property
     def participant_ids(self) -> list[str]:
@@ -94,6 +97,7 @@ class StudyScan:
     n_videos_found: int = 0
     n_videos_rated: int = 0
     has_video_dir: bool = False
+    hrv_file: str = "hrv.csv"
 
     def summary(self) -> pd.DataFrame:
         """Counts for a human: participants, tables found, ECG files and videos."""
@@ -101,7 +105,7 @@ class StudyScan:
         p = self.tables.get("participants")
         rows.append(("participants", 0 if p is None else len(p)))
         for key, rel in (("ratings", C.RATINGS), ("ei_responses", C.EI_RESPONSES), ("ei_scores", C.EI_SCORES),
-                         ("segments", C.SEGMENTS), ("hrv_precomputed", "hrv.csv")):
+                         ("segments", C.SEGMENTS), ("hrv_precomputed", self.hrv_file)):
             df = self.tables.get(key)
             rows.append((rel, "not found" if df is None else f"{len(df)} rows"))
         rows.append(("ECG files", self.n_ecg_files))
@@ -204,6 +208,7 @@ def scan_study(path: str | Path, *, validate_media: bool = True, allow_incomplet
         C.check_ei_scores(P, scores)
 
     hrv_rel = next((r for r in _HRV_LOCATIONS if (root / r).is_file()), None)
+    scan.hrv_file = hrv_rel or scan.hrv_file
     hrv = table("hrv_precomputed", hrv_rel, C.HRV_COLUMNS) if hrv_rel else None
     if hrv is not None:
         C.check_hrv(P, hrv, hrv_rel)
@@ -315,6 +320,7 @@ def _study_from_scan(scan: StudyScan) -> Study:
         segments=typed(t["segments"], floats=("onset_s", "offset_s")) if "segments" in t else None,
         hrv_precomputed=(typed(t["hrv_precomputed"], floats=[c for c in t["hrv_precomputed"] if c.startswith("HRV_")])
                          if "hrv_precomputed" in t else None),
+        hrv_file=scan.hrv_file if "hrv_precomputed" in t else None,
     )
 
 
