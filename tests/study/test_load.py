@@ -1,7 +1,6 @@
 """A valid study loads into typed tables and validates without problems."""
 from pathlib import Path
 
-import pandas as pd
 from typer.testing import CliRunner
 
 from eifer.cli import app

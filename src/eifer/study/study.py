@@ -179,86 +179,101 @@ def scan_study(path: str | Path, *, validate_media: bool = True, allow_incomplet
         raise EiferError(f"{root}: study folder not found")
     meta, problems = read_meta(root)
     scan = StudyScan(root=root, meta=meta, problems=problems)
-    P = scan.problems
-
-    def table(key: str, rel: str, required: list[str], optional: bool = False) -> pd.DataFrame | None:
-        if not (root / rel).is_file():
-            if not optional:
-                P.append(Problem(rel, "file not found"))
-            return None
-        df = read_table(root, rel, meta, required, P)
-        if df is not None:
-            scan.tables[key] = df
-        return df
-
-    parts = table("participants", C.PARTICIPANTS, ["participant_id"])
-    good_parts = C.check_participants(P, parts) if parts is not None else None
-
-    ratings = table("ratings", C.RATINGS, C.RATINGS_COLUMNS)
-    good_ratings = C.check_ratings(P, ratings, meta) if ratings is not None else None
-
-    has_resp, has_scores = (root / C.EI_RESPONSES).is_file(), (root / C.EI_SCORES).is_file()
-    if not (has_resp or has_scores):
-        P.append(Problem(C.EI_RESPONSES, f"file not found (nor {C.EI_SCORES}): the EI grouping needs one of them"))
-    resp = table("ei_responses", C.EI_RESPONSES, C.EI_RESPONSES_COLUMNS, optional=True)
-    if resp is not None:
-        C.check_ei_responses(P, resp, meta, allow_incomplete_ei)
-    scores = table("ei_scores", C.EI_SCORES, C.EI_SCORES_COLUMNS, optional=True)
-    if scores is not None:
-        C.check_ei_scores(P, scores)
-
-    hrv_rel = next((r for r in _HRV_LOCATIONS if (root / r).is_file()), None)
-    scan.hrv_file = hrv_rel or scan.hrv_file
-    hrv = table("hrv_precomputed", hrv_rel, C.HRV_COLUMNS) if hrv_rel else None
-    if hrv is not None:
-        C.check_hrv(P, hrv, hrv_rel)
-    ecg_dir = root / ECG_DIR
-    ecg_files = {}
-    if ecg_dir.is_dir():
-        suffix = Path(ecg_rel(meta, "x")).suffix
-        ecg_files = {f.stem: f for f in ecg_dir.glob(f"*{suffix}")
-                     if f.name not in ("segments.csv", "hrv.csv") and not f.name.startswith(".")}
-    scan.n_ecg_files = len(ecg_files)
-    ecg_needed = hrv_rel is None
-    if ecg_needed and not ecg_files:
-        P.append(Problem(f"{ECG_DIR}/", f"no ECG recordings ({ecg_rel(meta, '<participant_id>')}) and no "
-                                        "precomputed hrv.csv: HRV cannot be computed"))
-    good_seg = None
-    if ecg_files or (ecg_needed and (root / C.SEGMENTS).is_file()):
-        seg = table("segments", C.SEGMENTS, C.SEGMENTS_COLUMNS, optional=not ecg_needed)
-        if seg is not None:
-            good_seg = C.check_segments(P, seg, good_ratings)
-
-    # cross-table presence of participants
+    good_parts, good_ratings = _scan_tables(scan, allow_incomplete_ei)
+    ecg_files, good_seg = _scan_ecg_tables(scan, good_ratings)
+    listed = list(good_parts["participant_id"]) if good_parts is not None else []
     if good_parts is not None:
-        present = {k: scan.tables[k] for k in ("ratings", "ei_responses", "ei_scores", "segments", "hrv_precomputed")
-                   if k in scan.tables}
-        rels = {"ratings": C.RATINGS, "ei_responses": C.EI_RESPONSES, "ei_scores": C.EI_SCORES,
-                "segments": C.SEGMENTS, "hrv_precomputed": hrv_rel}
-        C.check_coverage(P, good_parts, {rels[k]: v for k, v in present.items()})
-    listed = list(good_parts.drop_duplicates("participant_id")["participant_id"]) if good_parts is not None else []
-    listed_set = set(listed)
-    if listed:
-        line = dict(zip(good_parts["participant_id"], good_parts[LINE]))
-        if ecg_files:  # with no ECG at all, the one problem above says it
-            for pid in listed:
-                if pid not in ecg_files:
-                    others = sorted(f.name for f in ecg_dir.glob(f"{pid}.*"))
-                    hint = f"; found {others} but study.yaml ecg.format is {meta.ecg_format!r}" if others else ""
-                    P.append(Problem(ecg_rel(meta, pid), f"ECG file not found for participant {pid!r} "
-                                                         f"(participants.csv line {line[pid]}){hint}"))
-        for stem in sorted(set(ecg_files) - listed_set):
-            P.append(Problem(ecg_rel(meta, stem), f"ECG file of participant {stem!r}, who is not listed in "
-                                                  "participants.csv"))
-
-    videos = _check_video_files(scan, good_ratings, listed_set)
+        C.check_coverage(scan.problems, good_parts, {rel: scan.tables[k] for k, rel in _table_files(scan).items()
+                                                     if k != "participants" and k in scan.tables})
+        _check_ecg_files(scan, good_parts, ecg_files)
+    videos = _check_video_files(scan, good_ratings, set(listed))
     if validate_media:  # media of unlisted participants too: their problems are problems as well
         pids = list(dict.fromkeys(listed + sorted(videos) + sorted(ecg_files)))
         ranges = _check_media(scan, pids, set(ecg_files), videos, n_jobs)
         if good_seg is not None and ranges:
-            C.check_segments_in_recording(P, good_seg, ranges)
-    scan.problems = _sorted(P)
+            C.check_segments_in_recording(scan.problems, good_seg, ranges)
+    scan.problems = _sorted(scan.problems)
     return scan
+
+
+def _table_files(scan: StudyScan) -> dict[str, str]:
+    return {"participants": C.PARTICIPANTS, "ratings": C.RATINGS, "ei_responses": C.EI_RESPONSES,
+            "ei_scores": C.EI_SCORES, "segments": C.SEGMENTS, "hrv_precomputed": scan.hrv_file}
+
+
+def _read(scan: StudyScan, key: str, required: list[str], optional: bool = False) -> pd.DataFrame | None:
+    """Read one table into ``scan.tables[key]`` (a missing file is a problem unless optional)."""
+    rel = _table_files(scan)[key]
+    if not (scan.root / rel).is_file():
+        if not optional:
+            scan.problems.append(Problem(rel, "file not found"))
+        return None
+    df = read_table(scan.root, rel, scan.meta, required, scan.problems)
+    if df is not None:
+        scan.tables[key] = df
+    return df
+
+
+def _scan_tables(scan: StudyScan, allow_incomplete_ei: bool) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """participants, ratings and EI tables; returns the participant and rating rows with usable ids."""
+    P, root = scan.problems, scan.root
+    parts = _read(scan, "participants", ["participant_id"])
+    good_parts = None
+    if parts is not None:
+        good_parts = C.check_participants(P, parts).drop_duplicates("participant_id")
+    ratings = _read(scan, "ratings", C.RATINGS_COLUMNS)
+    good_ratings = C.check_ratings(P, ratings, scan.meta) if ratings is not None else None
+    if not ((root / C.EI_RESPONSES).is_file() or (root / C.EI_SCORES).is_file()):
+        P.append(Problem(C.EI_RESPONSES, f"file not found (nor {C.EI_SCORES}): the EI grouping needs one of them"))
+    resp = _read(scan, "ei_responses", C.EI_RESPONSES_COLUMNS, optional=True)
+    if resp is not None:
+        C.check_ei_responses(P, resp, scan.meta, allow_incomplete_ei)
+    scores = _read(scan, "ei_scores", C.EI_SCORES_COLUMNS, optional=True)
+    if scores is not None:
+        C.check_ei_scores(P, scores)
+    return good_parts, good_ratings
+
+
+def _scan_ecg_tables(scan: StudyScan, good_ratings: pd.DataFrame | None) -> tuple[dict[str, Path], pd.DataFrame | None]:
+    """Precomputed hrv.csv, or ECG files + segments.csv; returns the ECG files by participant and good segments."""
+    P, root, meta = scan.problems, scan.root, scan.meta
+    hrv_rel = next((r for r in _HRV_LOCATIONS if (root / r).is_file()), None)
+    if hrv_rel:
+        scan.hrv_file = hrv_rel
+        hrv = _read(scan, "hrv_precomputed", C.HRV_COLUMNS)
+        if hrv is not None:
+            C.check_hrv(P, hrv, hrv_rel)
+    ecg_files: dict[str, Path] = {}
+    if (root / ECG_DIR).is_dir():
+        suffix = Path(ecg_rel(meta, "x")).suffix
+        ecg_files = {f.stem: f for f in (root / ECG_DIR).glob(f"*{suffix}")
+                     if f.name not in ("segments.csv", "hrv.csv") and not f.name.startswith(".")}
+    scan.n_ecg_files = len(ecg_files)
+    if hrv_rel is None and not ecg_files:
+        P.append(Problem(f"{ECG_DIR}/", f"no ECG recordings ({ecg_rel(meta, '<participant_id>')}) and no "
+                                        "precomputed hrv.csv: HRV cannot be computed"))
+    good_seg = None
+    if ecg_files or (hrv_rel is None and (root / C.SEGMENTS).is_file()):
+        seg = _read(scan, "segments", C.SEGMENTS_COLUMNS, optional=hrv_rel is not None)
+        if seg is not None:
+            good_seg = C.check_segments(P, seg, good_ratings)
+    return ecg_files, good_seg
+
+
+def _check_ecg_files(scan: StudyScan, parts: pd.DataFrame, ecg_files: dict[str, Path]) -> None:
+    """One ECG file per listed participant (when there are ECG files at all), none for others."""
+    if not ecg_files:  # with no ECG at all, one problem already says so
+        return
+    meta = scan.meta
+    for pid, line in zip(parts["participant_id"], parts[LINE]):
+        if pid not in ecg_files:
+            others = sorted(f.name for f in (scan.root / ECG_DIR).glob(f"{pid}.*"))
+            hint = f"; found {others} but study.yaml ecg.format is {meta.ecg_format!r}" if others else ""
+            scan.problems.append(Problem(ecg_rel(meta, pid), f"ECG file not found for participant {pid!r} "
+                                                             f"(participants.csv line {line}){hint}"))
+    for stem in sorted(set(ecg_files) - set(parts["participant_id"])):
+        scan.problems.append(Problem(ecg_rel(meta, stem), f"ECG file of participant {stem!r}, who is not listed "
+                                                          "in participants.csv"))
 
 
 _FILE_ORDER = ("study.yaml", C.PARTICIPANTS, C.RATINGS, C.EI_RESPONSES, C.EI_SCORES, "hrv.csv", "ecg/hrv.csv",
