@@ -303,3 +303,20 @@ def test_ecg_time_steps_must_match_the_sampling_rate(tiny):
     (tiny / "study.yaml").write_text(yaml.safe_dump(meta))
     assert_exactly(tiny, [f"ecg/{p}.csv, column 'time_s': time steps imply 100 Hz but study.yaml "
                           "ecg.sampling_rate is 250 Hz" for p in ("P01", "P02", "P03")])
+
+
+def test_edf_recordings_need_their_reader(tiny):
+    import importlib.util
+
+    meta = yaml.safe_load((tiny / "study.yaml").read_text())
+    meta["ecg"]["format"] = "edf"
+    (tiny / "study.yaml").write_text(yaml.safe_dump(meta))
+    for p in ("P01", "P02", "P03"):
+        (tiny / f"ecg/{p}.csv").unlink()
+        (tiny / f"ecg/{p}.edf").write_bytes(b"not an EDF file")
+    found = [str(p) for p in validate_study(tiny, n_jobs=1)]
+    assert len(found) == 3 and all(f.startswith(f"ecg/P0{i}.edf: ") for i, f in enumerate(found, start=1))
+    if importlib.util.find_spec("pyedflib") is None:
+        assert all("needs the Python package 'pyedflib'" in f for f in found)
+    else:
+        assert all("cannot read the EDF file" in f for f in found)

@@ -28,7 +28,7 @@ def ecg_rel(meta: StudyMeta, pid: str) -> str:
 
 def _need(module: str, fmt: str) -> None:
     if importlib.util.find_spec(module) is None:
-        raise EiferError(f"study.yaml: ecg.format is {fmt!r}, which needs the Python package {module!r}; "
+        raise EiferError(f"study.yaml ecg.format is {fmt!r}, which needs the Python package {module!r}: "
                          f"install it with `pip install {module}` or convert the recordings to CSV")
 
 
@@ -71,7 +71,12 @@ def ecg_check_file(root: Path, meta: StudyMeta, pid: str) -> tuple[pd.DataFrame 
         return None, None, [Problem(rel, f"ECG file not found for participant {pid!r}")]
     if meta.ecg_format == "csv":
         return _check_csv(path, rel, meta)
-    sig, fs = (_read_edf if meta.ecg_format == "edf" else _read_wfdb)(path)
+    try:
+        sig, fs = (_read_edf if meta.ecg_format == "edf" else _read_wfdb)(path)
+    except EiferError as exc:  # reader library not installed
+        return None, None, [Problem(rel, str(exc))]
+    except Exception as exc:  # the readers raise assorted types for damaged files
+        return None, None, [Problem(rel, f"cannot read the {meta.ecg_format.upper()} file: {exc}")]
     problems = []
     n_nan = int(np.isnan(sig).sum())
     if n_nan:
