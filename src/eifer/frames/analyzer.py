@@ -33,6 +33,7 @@ _DET_MAX_SIDE = 320
 # Face detections below this score are still recorded (det_score, bbox) and
 # then dropped as low_confidence by the quality rule; below it: no_face.
 _DET_FLOOR = 0.2
+_SHARED: dict[tuple, dict[str, Any]] = {}  # per-process MediaPipe graphs without per-video state
 
 
 def _empty_record(idx: int, t: float) -> dict[str, Any]:
@@ -88,24 +89,28 @@ class FaceAnalyzer:
 
     # -- models --------------------------------------------------------------
     def _reset_models(self) -> None:
+        """Fresh face mesh (its tracking state is per video); detector and hands reused per process."""
         import mediapipe as mp
 
-        for m in self._models.values():
-            m.close()
         sol = mp.solutions
-        self._models = {
-            "det": sol.face_detection.FaceDetection(model_selection=0, min_detection_confidence=_DET_FLOOR),
-            "mesh": sol.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True,
-                                           min_detection_confidence=_DET_FLOOR,
-                                           min_tracking_confidence=self.min_landmark_confidence),
-            # static mode: checks are strided, so there is no previous frame to track from
-            "hands": sol.hands.Hands(static_image_mode=True, max_num_hands=2, model_complexity=0,
-                                     min_detection_confidence=0.5),
-        }
+        if "mesh" in self._models:
+            self._models.pop("mesh").close()
+        key = ("det", "hands")
+        if key not in _SHARED:  # stateless in static mode: building them costs ~1 s, so build once
+            _SHARED[key] = {
+                "det": sol.face_detection.FaceDetection(model_selection=0, min_detection_confidence=_DET_FLOOR),
+                # static mode: checks are strided, so there is no previous frame to track from
+                "hands": sol.hands.Hands(static_image_mode=True, max_num_hands=2, model_complexity=0,
+                                         min_detection_confidence=0.5),
+            }
+        self._models = dict(_SHARED[key])
+        self._models["mesh"] = sol.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1,
+                                                      refine_landmarks=True, min_detection_confidence=_DET_FLOOR,
+                                                      min_tracking_confidence=self.min_landmark_confidence)
 
     def close(self) -> None:
-        for m in self._models.values():
-            m.close()
+        if "mesh" in self._models:
+            self._models.pop("mesh").close()
         self._models = {}
 
     # -- single-model steps ----------------------------------------------------
