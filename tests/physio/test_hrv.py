@@ -114,3 +114,10 @@ def test_pool_cache_resume_and_broken_participant(synth_novideo, tmp_path):
     with pytest.raises(EiferError, match=rf"(?s)HRV failed for 1 participant.*participant '{pid}', segment 'baseline'"):
         hrv_study(study, cfg, cache, n_jobs=2, show_progress=False)
     assert len(list(cache.glob("*.parquet"))) == n  # the n cached ones; the broken one added nothing
+
+
+def test_neurokit_failure_becomes_clear_error():
+    # a perfectly constant rhythm makes NeuroKit2's Poincaré asymmetry divide by zero
+    with pytest.raises(EiferError, match="participant 'P2', segment 'V1'.*nonlinear HRV indices"):
+        hrv_from_rr(np.full(100, 800.0), where="participant 'P2', segment 'V1'")
+    assert hrv_from_rr(np.full(100, 800.0), domains=["time"])["HRV_SDNN"] == 0

@@ -87,7 +87,10 @@ def run_cutoff(study, run) -> list[str]:
     cutoff = float(cfg.cutoff) if cfg.cutoff is not None else float(chosen["cutoff"].iloc[0])
     groups = assign_groups(scores.dropna(subset=[score_col]), cutoff, score_col)
     null = {"n_perm": 0}
-    if cfg.n_permutations > 0:
+    if cfg.method == "mixed":
+        # one MixedLM fit per variable × split × shuffle would take hours
+        null["note"] = "permutation test only with cutoff.method = anova"
+    elif cfg.n_permutations > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             null = sweep_permutation_test(scores, hrv, n_perm=cfg.n_permutations, seed=run.config.seed, **kw)

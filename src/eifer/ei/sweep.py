@@ -33,6 +33,7 @@ from scipy import stats as sps
 
 from eifer.errors import EiferError
 from eifer.stats import type3_anova_many
+from eifer.utils import progress
 
 SWEEP_COLUMNS = ["cutoff", "n_high", "n_low", "imbalance", "n_significant", "eligible", "chosen",
                  "significant_variables"]
@@ -335,7 +336,7 @@ def assign_groups(scores: pd.DataFrame, cutoff: float, score_col: str = "ei_scor
 
 
 def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int = 200, seed: int = 0,
-                           alpha_perm: float = 0.05, **sweep_kwargs) -> dict:
+                           alpha_perm: float = 0.05, show_progress: bool = True, **sweep_kwargs) -> dict:
     """Is the best cutoff's interaction count more than chance? (max-statistic permutation test)
 
     Parameters
@@ -347,6 +348,7 @@ def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int 
     seed : int
     alpha_perm : float
         Level for the verdict ``beyond_chance``.
+    show_progress : bool
     **sweep_kwargs
         Passed to :func:`cutoff_sweep` (step, alpha, method, ...).
 
@@ -365,7 +367,7 @@ def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int 
     >>> h = pd.DataFrame({"participant_id": np.repeat(ids, 4),
     ...                   "emotion_label": np.tile(["HAHV", "HALV", "LAHV", "LALV"], 20),
     ...                   "HRV_X": rng.normal(size=80)})
-    >>> sweep_permutation_test(sc, h, n_perm=5, step=50)["n_perm"]
+    >>> sweep_permutation_test(sc, h, n_perm=5, step=50, show_progress=False)["n_perm"]
     5
     """
     kw = dict(sweep_kwargs)
@@ -375,11 +377,15 @@ def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int 
     obs_max = _eligible_max(obs)
     rng = np.random.default_rng(seed)
     null = []
-    with warnings.catch_warnings():
+    bar = progress()
+    bar.disable = bar.disable or not show_progress
+    with warnings.catch_warnings(), bar:
         warnings.simplefilter("ignore")
+        task = bar.add_task("cutoff permutations", total=n_perm)
         for _ in range(n_perm):
             shuffled = scores.assign(**{score_col: rng.permutation(scores[score_col].to_numpy())})
             null.append(_eligible_max(cutoff_sweep(shuffled, hrv, **kw)))
+            bar.advance(task)
     null_arr = np.asarray(null, dtype=float)
     p = (1 + np.sum(null_arr >= obs_max)) / (1 + n_perm)
     alpha = kw.get("alpha", 0.05)

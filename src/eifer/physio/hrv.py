@@ -24,7 +24,8 @@ def _check_domains(domains: Sequence[str]) -> list[str]:
     return list(domains)
 
 
-def hrv_from_peaks(peaks: np.ndarray, fs: float, domains: Sequence[str] = DOMAINS) -> dict[str, float]:
+def hrv_from_peaks(peaks: np.ndarray, fs: float, domains: Sequence[str] = DOMAINS,
+                   where: str = "segment") -> dict[str, float]:
     """NeuroKit2 HRV indices of one run of R-peaks.
 
     Parameters
@@ -35,6 +36,9 @@ def hrv_from_peaks(peaks: np.ndarray, fs: float, domains: Sequence[str] = DOMAIN
         Sampling rate of the indices (Hz).
     domains : sequence of {"time", "frequency", "nonlinear"}
         Which NeuroKit2 families to compute.
+    where : str
+        Names the participant and segment when NeuroKit2 fails (e.g. on a
+        perfectly constant RR series, where some indices divide by zero).
 
     Returns
     -------
@@ -59,7 +63,11 @@ def hrv_from_peaks(peaks: np.ndarray, fs: float, domains: Sequence[str] = DOMAIN
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
             for d in _check_domains(domains):
-                res = fns[d](peaks, sampling_rate=fs)
+                try:
+                    res = fns[d](peaks, sampling_rate=fs)
+                except (ZeroDivisionError, ValueError, IndexError, np.linalg.LinAlgError) as exc:
+                    raise EiferError(f"{where}: NeuroKit2 could not compute the {d} HRV indices of "
+                                     f"{len(peaks)} beats ({type(exc).__name__}: {exc})") from exc
                 for k, v in res.iloc[0].items():
                     v = float(v) if v is not None else np.nan
                     out[str(k)] = v if np.isfinite(v) else np.nan
@@ -149,7 +157,7 @@ def hrv_segment(
     if len(peaks) < min_beats:
         raise EiferError(f"{where}: only {len(peaks)} R-peaks detected in {ecg.size / fs:.1f} s "
                          f"(need at least hrv.min_beats = {min_beats}); check the ECG or the segment times")
-    out = hrv_from_peaks(peaks, fs, domains)
+    out = hrv_from_peaks(peaks, fs, domains, where)
     out["n_beats"] = float(len(peaks))
     return out
 
@@ -185,7 +193,7 @@ def hrv_from_rr(rr_ms: np.ndarray, domains: Sequence[str] = DOMAINS, min_beats: 
         raise EiferError(f"{where}: RR intervals must be positive milliseconds")
     # Beat times at 1 kHz: peaks are integer sample indices for NeuroKit2.
     peaks = np.round(np.concatenate([[0.0], np.cumsum(rr)])).astype(int)
-    out = hrv_from_peaks(peaks, 1000.0, domains)
+    out = hrv_from_peaks(peaks, 1000.0, domains, where)
     out["n_beats"] = float(len(peaks))
     return out
 

@@ -162,21 +162,23 @@ def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
         jobs.append((study, pid, seg, settings, str(Path(cache_dir, f"{pid}-{key}.parquet"))))
     workers = min(n_workers(cfg.n_jobs if n_jobs is None else n_jobs), max(len(jobs), 1))
     errors: dict[str, str] = {}
-    with progress() as bar:
-        task = bar.add_task("HRV", total=len(jobs), visible=show_progress)
+    bar = progress()
+    bar.disable = bar.disable or not show_progress
+    with bar:
+        task = bar.add_task("HRV", total=len(jobs))
         if workers == 1:
-            results = map(_job, jobs)
-            for pid, err in results:
+            done = map(_job, jobs)
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers)
+            done = (f.result() for f in as_completed([pool.submit(_job, j) for j in jobs]))
+        try:
+            for pid, err in done:
                 if err:
                     errors[pid] = err
                 bar.advance(task)
-        else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for fut in as_completed([pool.submit(_job, j) for j in jobs]):
-                    pid, err = fut.result()
-                    if err:
-                        errors[pid] = err
-                    bar.advance(task)
+        finally:
+            if workers > 1:
+                pool.shutdown(cancel_futures=True)
     if errors:
         lines = "\n".join(f"  - {errors[p]}" for p in sorted(errors))
         raise EiferError(f"HRV failed for {len(errors)} participant(s) (the others are cached and will not "
