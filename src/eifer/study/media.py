@@ -206,7 +206,8 @@ def _check_tail(container, stream, rel: str, rate: float | None) -> list[Problem
     tb = float(stream.time_base)
     start = stream.start_time or 0
     end_expected = start + stream.duration
-    container.seek(max(start, end_expected - int(2.0 / tb)), stream=stream, backward=True, any_frame=False)
+    # packets are only demuxed, never decoded, so the seek need not land on a keyframe
+    container.seek(max(start, end_expected - int(2.0 / tb)), stream=stream, backward=True, any_frame=True)
     pts, durations = [], set()
     for packet in container.demux(stream):
         if packet.pts is not None:
@@ -218,9 +219,11 @@ def _check_tail(container, stream, rel: str, rate: float | None) -> list[Problem
         got = "no data" if last_end is None else f"data up to {(last_end - start) * tb:.2f} s"
         return [Problem(rel, f"video is truncated: the index promises {stream.duration * tb:.2f} s but the file "
                              f"has {got} near its end")]
-    if len(durations) == 1 and (d := durations.pop()) > 0:  # constant frame rate: count the tail's frames
-        expected = round((end_expected - min(pts)) / d)
-        if len(pts) < expected:
-            return [Problem(rel, f"video is truncated: {expected - len(pts)} of the last {expected} frames are "
+    if len(durations) == 1 and (d := durations.pop()) > 0:  # constant frame rate: count the last second's frames
+        # frames are stored in decode order; one second after the seek point, reordering is long over
+        tail = [p for p in pts if p >= end_expected - int(1.0 / tb)]
+        expected = round((end_expected - min(tail)) / d) if tail else 0
+        if len(tail) < expected:
+            return [Problem(rel, f"video is truncated: {expected - len(tail)} of the last {expected} frames are "
                                  "missing from the file")]
     return []
