@@ -20,6 +20,7 @@ the same arguments into the same folder skips participants already finished.
 from __future__ import annotations
 
 import json
+import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -152,6 +153,7 @@ def synth_study(out: str | Path, participants: int = 12, seed: int = 0, video_se
     responses = synth_ei_responses(truth, seed)
     ratings, ratings_truth = synth_ratings(truth, seed)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out, set(truth.participant_id), no_video)
     _write_study_yaml(out, name or f"synthetic-seed{seed}{'-null' if null else ''}", ecg_fs, fps)
     write_csv(out / "participants.csv", truth[["participant_id", "sex", "age"]])
     write_csv(out / "ei_responses.csv", responses)
@@ -209,6 +211,25 @@ def _run_jobs(jobs: list, n_jobs: int, show_progress: bool, label: str) -> list[
                     results[futures[fut]] = fut.result()
                     bar.advance(task)
     return results  # type: ignore[return-value]
+
+
+def _remove_stale(out: Path, ids: set[str], no_video: bool) -> None:
+    """Delete media of an earlier synthetic run in ``out`` that this run will not rewrite.
+
+    Only folders written by :func:`synth_study` (they carry ``_truth/truth.json``)
+    are touched, so a mistyped ``--out`` never deletes a user's files.
+    """
+    if not (out / "_truth" / "truth.json").is_file():
+        return
+    for f in (out / "ecg").glob("*.csv"):
+        if f.stem not in ids and f.name != "segments.csv":
+            f.unlink()
+    vdir = out / "videos"
+    for d in vdir.iterdir() if vdir.is_dir() else []:
+        if d.is_dir() and (no_video or d.name not in ids):
+            shutil.rmtree(d)
+    if vdir.is_dir() and no_video:
+        vdir.rmdir()
 
 
 def _write_study_yaml(out: Path, name: str, ecg_fs: int, fps: int) -> None:

@@ -1,0 +1,34 @@
+"""`eifer synth` on the command line."""
+import pandas as pd
+from typer.testing import CliRunner
+
+from eifer.cli import app
+
+
+def test_cli_writes_a_study_and_rejects_bad_sizes(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(app, ["synth", "--out", str(tmp_path / "s"), "--participants", "3", "--seed", "4",
+                              "--no-video", "--null", "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    truth = pd.read_csv(tmp_path / "s" / "_truth" / "participants.csv")
+    assert len(truth) == 3 and truth.consistency.nunique() == 1
+    assert (tmp_path / "s" / "ecg" / "P03.csv").is_file() and not (tmp_path / "s" / "videos").exists()
+
+    bad = runner.invoke(app, ["synth", "--out", str(tmp_path / "b"), "--width", "321", "--no-video"])
+    assert bad.exit_code == 1 and "width and height must be even" in bad.output
+    assert "--no-video" in runner.invoke(app, ["synth", "--help"]).output
+
+
+def test_rewriting_a_synthetic_folder_removes_stale_media(tmp_path):
+    from eifer.synth import synth_study
+
+    kw = dict(seed=0, video_seconds=0.5, fps=4, segment_seconds=(10, 10, 5), show_progress=False, n_jobs=1)
+    root = synth_study(tmp_path / "s", participants=3, **kw)
+    assert (root / "videos" / "P03").is_dir()
+    synth_study(root, participants=2, no_video=True, **kw)
+    assert not (root / "videos").exists() and not (root / "ecg" / "P03.csv").exists()
+    assert (root / "ecg" / "P02.csv").is_file() and not (root / "_truth" / "frames.parquet").exists()
+    (tmp_path / "user").mkdir()
+    (tmp_path / "user" / "videos").mkdir()  # not a synthetic folder: nothing is deleted
+    synth_study(tmp_path / "user", participants=2, no_video=True, **kw)
+    assert (tmp_path / "user" / "videos").is_dir()
