@@ -128,6 +128,11 @@ class TrainConfig(_Section):
     num_workers: int = 2
     cache_images: bool = False
     device: str = "auto"
+    # SPEC §3: stage 1 at a constant head lr; "warmup_cosine" = the paper's "in both stages" reading
+    stage1_schedule: Literal["constant", "warmup_cosine"] = "constant"
+    # the paper fine-tunes pretrained weights; random init must be asked for explicitly
+    allow_random_init: bool = False
+    n_jobs: int = 1  # training runs in parallel processes on CPU (0 = one per core); GPU: always 1
 
 
 class TransferCVConfig(_Section):
@@ -184,15 +189,17 @@ _DEMO_OVERRIDES: dict[str, Any] = {
     "affect": {"estimator": "geometry"},
     "select": {"n_arousal": 20, "n_valence": 20},
     "train": {
-        "backbone": "resnet10t",
+        "backbone": "eifer_tinycnn",
+        "allow_random_init": True,
         "image_size": 64,
         "batch_size": 16,
         "stage1_epochs": 1,
-        "stage2_epochs": 2,
+        "stage2_epochs": 3,
         "warmup_epochs": 1,
         "repetitions": 3,
         "num_workers": 0,
         "cache_images": True,
+        "n_jobs": 0,
     },
     "cutoff": {"n_permutations": 50},
     "transfer_cv": {
