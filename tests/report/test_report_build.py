@@ -34,7 +34,7 @@ def test_report_has_every_section_and_is_self_contained(handmade_run):
     html_path = build_report(handmade_run)
     html = html_path.read_text()
     for marker in ("n_high_marker", "macro_f1_marker", "roc_auc_marker", "q_value_marker",
-                   "HRV_MeanNN;HRV_SDNN", "handmade", "Frame quality", "Figure 4", "Figure 7",
+                   "chosen cutoff: HRV_MeanNN, HRV_SDNN.", "handmade", "Frame quality", "Figure 4", "Figure 7",
                    "resnet10t", "config.yaml", "numpy"):
         assert marker in html, marker
     # tables 5 and 6: transfer-CV disabled → a clear note, not a crash
@@ -76,3 +76,16 @@ def test_empty_run_gets_not_run_notes(tmp_path):
 
 def test_report_from_path(handmade_run):
     assert build_report(str(handmade_run.root)).is_file()
+
+
+def test_paper_tables_hide_raw_mean_sd_columns(handmade_run):
+    import pandas as pd
+
+    from eifer.io import write_csv
+
+    write_csv(handmade_run.path("tables", "table3.csv"), pd.DataFrame({
+        "Group": ["High"], "ROC-AUC": ["0.9100 (0.0200)"], "roc_auc_mean": [0.91], "roc_auc_sd": [0.02],
+        "n_items": [40]}))
+    html = build_report(handmade_run).read_text()
+    assert "0.9100 (0.0200)" in html and "n_items" in html
+    assert "roc_auc_mean" not in html and "roc_auc_sd" not in html

@@ -57,7 +57,8 @@ class Stage:
 
     ``runner`` is ``"module:function"`` with the signature
     ``run_<stage>(study, run) -> list[str]`` (docs/interfaces.md). ``sections``
-    and ``upstream`` may depend on the config (e.g. the alignment grouping
+    names the config sections (``"train"``) or single fields (``"train.tasks"``)
+    the stage's results depend on. ``sections`` and ``upstream`` may depend on the config (e.g. the alignment grouping
     makes the cutoff stage read the affect estimates). ``clean`` lists the
     run-folder paths (glob patterns) the stage owns: they are removed when the
     stage must be redone under a different fingerprint.
@@ -99,21 +100,20 @@ STAGES: list[Stage] = [
     Stage("affect", "eifer.affect:run_affect", _const("affect"), _const("frames"),
           inputs=_model_files(lambda c: c.affect.path)),
     Stage("cutoff", "eifer.ei:run_cutoff", _const("cutoff"), _cutoff_upstream,
-          clean=("cutoff_sweep.csv", "groups.csv", "cutoff_null.json", "figures/figure7.png", "tables/table1.csv",
-                 "tables/table1.md")),
+          clean=("cutoff_sweep.csv", "groups.csv", "cutoff_null.json", "figures/figure7.png", "tables/table1.*")),
     Stage("select", "eifer.select:run_select", _const("select"), _const("affect", "labels"),
-          clean=("dataset.parquet", "test_subsets.parquet", "crops", "figures/figure4.png")),
-    Stage("split", "eifer.data:run_split", _const("split"), _const("select", "cutoff"), clean=("splits.json",)),
+          clean=("dataset.parquet", "test_subsets.parquet", "select_shortfall.csv", "crops", "figures/figure4.png")),
+    Stage("split", "eifer.data:run_split", _const("split", "train.repetitions", "train.tasks"), _const("select", "cutoff"), clean=("splits.json",)),
     Stage("train", "eifer.train:run_train", _const("train"), _const("split"),
           inputs=_model_files(lambda c: c.train.pretrained_path),
           clean=("models/*/direct", "models/*/transfer", "predictions.parquet")),
-    Stage("evaluate", "eifer.evaluate:run_evaluate", _const("stats"), _const("train"),
-          clean=("tables/table2.csv", "tables/table2.md", "tables/table3.csv", "tables/table3.md")),
+    Stage("evaluate", "eifer.evaluate:run_evaluate", _const(), _const("train"),
+          clean=("metrics_per_run.csv", "tables/table2.*", "tables/table3.*")),
     Stage("stats", "eifer.stats:run_stats", _const("stats"), _const("train"),
-          clean=("tables/table4.csv", "tables/table4.md")),
+          clean=("tables/table4*",)),
     Stage("transfer-cv", "eifer.train:run_transfer_cv", _const("transfer_cv", "train", "stats"), _const("split"),
           inputs=_model_files(lambda c: c.transfer_cv.pretrained_paths),
-          clean=("models_cv", "tables/table5.csv", "tables/table5.md", "tables/table6.csv", "tables/table6.md"),
+          clean=("models_cv", "tables/table5*", "tables/table6*"),
           enabled=lambda cfg: cfg.transfer_cv.enabled, why_disabled="transfer_cv.enabled is false"),
     Stage("report", "eifer.report:run_report", _const("report"),
           lambda cfg: tuple(s.name for s in STAGES if s.name != "report"), clean=()),
@@ -135,12 +135,37 @@ def resolve_runner(stage: Stage) -> Callable[..., list[str]] | None:
 
 
 
+# Settings that change how fast a stage runs, never what it computes: not fingerprinted,
+# so e.g. a different worker count does not redo the frame stage.
+EXECUTION_ONLY = {"frames": {"n_jobs"}, "hrv": {"n_jobs"}, "affect": {"batch_size"},
+                  "train": {"num_workers", "n_jobs", "cache_images"}}
+
+
+def config_payload(cfg: Config, names: tuple[str, ...]) -> dict[str, Any]:
+    """The config values a stage depends on: whole sections (``"train"``) or fields (``"train.tasks"``).
+
+    Examples
+    --------
+    >>> from eifer.config import load_config
+    >>> config_payload(load_config(profile="demo"), ("train.tasks",))["train.tasks"]
+    ['arousal', 'valence']
+    """
+    out: dict[str, Any] = {"seed": cfg.seed}
+    for name in names:
+        section, _, fld = name.partition(".")
+        dump = getattr(cfg, section).model_dump(mode="json")
+        out[name] = dump[fld] if fld else {k: v for k, v in dump.items()
+                                           if k not in EXECUTION_ONLY.get(section, set())}
+    return out
+
+
 def stage_fingerprint(run: RunFolder, stage: Stage, study: Any) -> str:
-    """Fingerprint of a stage: config sections, upstream fingerprints, input file stats, eifer version."""
+    """Fingerprint of a stage: config values, upstream fingerprints, input file stats, eifer version."""
     cfg = run.config
     files = stage.inputs(study, cfg)
-    return run.fingerprint(sections=stage.sections(cfg), upstream=stage.upstream(cfg),
-                           extra={"inputs": hash_paths(files) if files else None, "eifer": eifer.__version__})
+    return run.fingerprint(upstream=stage.upstream(cfg),
+                           extra={"config": config_payload(cfg, stage.sections(cfg)),
+                                  "inputs": hash_paths(files) if files else None, "eifer": eifer.__version__})
 
 
 def upstream_closure(names: list[str], cfg: Config) -> set[str]:

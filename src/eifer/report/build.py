@@ -16,7 +16,8 @@ from eifer.config import Config
 from eifer.io import write_text
 from eifer.report import blocks as B
 from eifer.report.figures import faces_figure, frame_quality_figure, roc_figure, save_png
-from eifer.report.summaries import frame_quality_summary, read_table, stage_timings, study_summary
+from eifer.report.summaries import (display_columns, frame_quality_summary, read_table, stage_timings,
+                                    study_summary)
 from eifer.runfolder import RunFolder
 
 _TABLE_CAPTIONS = {
@@ -53,7 +54,7 @@ def _paper_table(run: RunFolder, k: int) -> list[B.Block]:
         if k in (5, 6) and not run.config.transfer_cv.enabled:
             return [B.Note(f"Table {k}: not run — transfer-CV is disabled in the config (transfer_cv.enabled).")]
         return [_not_run(f"Table {k}", _TABLE_STAGE[k], f"tables/table{k}.csv")]
-    return [B.Table(read_table(f), _TABLE_CAPTIONS[k])]
+    return [B.Table(display_columns(read_table(f)), _TABLE_CAPTIONS[k])]
 
 
 def _figure(run: RunFolder, name: str, caption: str, stage: str) -> B.Block:
@@ -71,7 +72,13 @@ def _section_study(run: RunFolder) -> list[B.Block]:
         out.append(B.Para("Per candidate cutoff: group sizes, imbalance, and the number of HRV variables with a "
                           "significant group × emotion interaction (two-way ANOVA, Type III SS). "
                           "The chosen cutoff is marked."))
-        out.append(B.Table(read_table(run.path("cutoff_sweep.csv")), "Cutoff sweep."))
+        sweep = read_table(run.path("cutoff_sweep.csv"))
+        out.append(B.Table(sweep.drop(columns=["significant_variables"], errors="ignore"),
+                           "Cutoff sweep (the variables behind each count are in cutoff_sweep.csv)."))
+        chosen = sweep[sweep.get("chosen", pd.Series(dtype=str)).str.lower() == "true"]
+        if len(chosen) and "significant_variables" in chosen:
+            names = chosen["significant_variables"].iloc[0].replace(";", ", ") or "none"
+            out.append(B.Para(f"HRV variables with a significant interaction at the chosen cutoff: {names}."))
         null = run.path("cutoff_null.json")
         if null.is_file():
             out.append(_null_test(json.loads(null.read_text())))
@@ -93,6 +100,17 @@ def _null_test(null: dict) -> B.Block:
                   f"is {verdict} chance (p = {p if p is None else f'{p:.3g}'}).")
 
 
+def _shortfall(sf: pd.DataFrame) -> B.Block:
+    """One sentence: how many videos gave fewer congruent frames than asked for (select_shortfall.csv)."""
+    parts = []
+    for task in ("arousal", "valence"):
+        col = f"shortfall_{task}"
+        if col in sf:
+            parts.append(f"{task}: {int((sf[col] > 0).sum())} of {len(sf)} videos short by "
+                         f"{int(sf[col].sum())} frames in total")
+    return B.Para("Selection shortfall (fewer sign-congruent frames than requested) — " + "; ".join(parts) + ".")
+
+
 def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:
     out: list[B.Block] = [B.Heading("Frame quality")]
     q = frame_quality_summary(run.path("frames"))
@@ -110,6 +128,9 @@ def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:
         out.append(B.Figure(fig, "Share of valid frames and of each drop reason, per participant."))
     out.append(B.Heading("Selected frames (Figure 4)"))
     out.append(_figure(run, "figure4.png", "Figure 4. Selected frames in the valence–arousal plane.", "select"))
+    short = run.path("select_shortfall.csv")
+    if short.is_file():
+        out.append(_shortfall(pd.read_csv(short)))
     faces = run.path("report", "faces.png")
     if include_faces and run.path("test_subsets.parquet").is_file():
         ts = pd.read_parquet(run.path("test_subsets.parquet"))

@@ -108,3 +108,18 @@ def study_summary(run_root: str | Path) -> pd.DataFrame:
 def read_table(path: str | Path) -> pd.DataFrame:
     """A stage's CSV table exactly as written (all cells as text, nothing re-formatted)."""
     return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def display_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Drop machine-readable ``<x>_mean`` / ``<x>_sd`` columns that a formatted ``<X>`` column already shows.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"ROC-AUC": ["0.91 (0.02)"], "roc_auc_mean": [0.91], "roc_auc_sd": [0.02], "n": [3]})
+    >>> list(display_columns(d).columns)
+    ['ROC-AUC', 'n']
+    """
+    shown = {str(c).lower().replace("-", "_").replace(" ", "_") for c in df.columns}
+    raw = [c for c in df.columns for suffix in ("_mean", "_sd")
+           if str(c).endswith(suffix) and str(c)[: -len(suffix)].lower() in shown]
+    return df.drop(columns=raw)
