@@ -32,3 +32,13 @@ def test_rewriting_a_synthetic_folder_removes_stale_media(tmp_path):
     (tmp_path / "user" / "videos").mkdir()  # not a synthetic folder: nothing is deleted
     synth_study(tmp_path / "user", participants=2, no_video=True, **kw)
     assert (tmp_path / "user" / "videos").is_dir()
+
+
+def test_stimulus_segments_are_never_shorter_than_the_videos(tmp_path):
+    from eifer.synth import synth_study
+
+    root = synth_study(tmp_path / "s", participants=2, no_video=True, video_seconds=40,
+                       segment_seconds=(10, 20, 5), show_progress=False, n_jobs=1)
+    seg = pd.read_csv(root / "ecg" / "segments.csv")
+    length = (seg.offset_s - seg.onset_s).groupby(seg.segment.str[0]).max()
+    assert length.to_dict() == {"V": 40, "b": 10, "r": 5}

@@ -19,6 +19,15 @@ def _decode(path):
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
+def _geometry(landmarks, w, h):
+    """Mouth-corner lift, mouth opening and brow height, in inter-ocular distances."""
+    p = np.array([[q.x * w, q.y * h] for q in landmarks])
+    iod = np.linalg.norm(p[33] - p[263])
+    lift = ((p[13, 1] + p[14, 1]) / 2 - (p[61, 1] + p[291, 1]) / 2) / iod
+    brow = ((p[33, 1] + p[263, 1]) / 2 - (p[105, 1] + p[334, 1]) / 2) / iod
+    return lift, np.linalg.norm(p[13] - p[14]) / iod, brow
+
+
 def _ear(landmarks, w, h):
     vals = []
     for idx in _EYES:
@@ -99,15 +108,26 @@ def test_mediapipe_finds_visible_faces_not_absent_ones_and_ear_separates_blinks(
             # mesh every blink and a sample of open-eye visible frames (mesh is the slow part)
             if row.face_visible and (row.blink or rng.uniform() < 0.15):
                 res = mesh.process(img).multi_face_landmarks
-                ears.append((row.blink, _ear(res[0].landmark, img.shape[1], img.shape[0]) if res else np.nan))
+                if res:
+                    lm, (h, w) = res[0].landmark, img.shape[:2]
+                    ears.append((row.blink, _ear(lm, w, h), row.true_valence, row.true_arousal, *_geometry(lm, w, h)))
+                else:
+                    ears.append((row.blink, np.nan) + (np.nan,) * 5)
     truth["found"] = found
     assert truth.loc[truth.face_visible, "found"].mean() >= 0.95
     assert truth.loc[truth.no_face, "found"].mean() <= 0.05
-    e = pd.DataFrame(ears, columns=["blink", "ear"]).dropna()
+    e = pd.DataFrame(ears, columns=["blink", "ear", "valence", "arousal", "lift", "mouth_open", "brow"])
+    assert e.ear.notna().mean() > 0.95
+    e = e.dropna()
     closed, open_ = e.loc[e.blink, "ear"], e.loc[~e.blink, "ear"]
     assert len(closed) >= 10 and len(open_) >= 30
     # one threshold separates (nearly) all closed from all open eyes
     assert closed.quantile(0.95) < 0.18 < open_.quantile(0.05)
+    # the mesh geometry of open-eyed faces follows the planted per-frame affect
+    o = e[~e.blink]
+    assert o.lift.corr(o.valence) > 0.9
+    assert o.mouth_open.corr(o.arousal) > 0.6 and o.brow.corr(o.arousal) > 0.6
+    assert abs(o.lift.corr(o.arousal)) < 0.5
 
 
 def test_render_face_parameters_change_the_picture():

@@ -11,8 +11,9 @@ Layout written by :func:`synth_study` (see ``docs/interfaces.md``)::
 Default segment lengths (``segment_seconds``): baseline 120 s, each stimulus
 120 s, each recovery 60 s — the paper uses 6/6/3 minutes; two minutes is the
 shortest length for which frequency-domain HRV (LF down to 0.04 Hz) is
-meaningful, and keeps the ECG small. Face videos are shorter
-(``video_seconds``) and show the start of each stimulus segment.
+meaningful, and keeps the ECG small. Face videos show the first
+``video_seconds`` of each stimulus segment; a stimulus segment is never
+shorter than its video (``--video-seconds 360`` gives the paper's 6 min).
 
 Participants are written in parallel (one process per core); a rerun with
 the same arguments into the same folder skips participants already finished.
@@ -115,7 +116,8 @@ def synth_study(out: str | Path, participants: int = 12, seed: int = 0, video_se
     planted_cutoff : float
         Expected EI score separating the true High and Low groups.
     segment_seconds : (float, float, float)
-        Baseline, stimulus and recovery segment lengths of the ECG timeline.
+        Baseline, stimulus and recovery segment lengths of the ECG timeline
+        (the stimulus length is raised to ``video_seconds`` if shorter).
     ecg_fs : int
         ECG sampling rate in Hz.
     width, height : int
@@ -146,8 +148,9 @@ def synth_study(out: str | Path, participants: int = 12, seed: int = 0, video_se
         raise ValueError(f"fps must be >= 1 and video_seconds > 0, got {fps}, {video_seconds}")
     if min(segment_seconds) <= 0:
         raise ValueError(f"segment_seconds must be positive, got {segment_seconds}")
+    base_s, stim_s, rec_s = (float(s) for s in segment_seconds)
     params = SynthParams(seed, null, float(planted_cutoff), int(ecg_fs),
-                         tuple(float(s) for s in segment_seconds), no_video, float(video_seconds),
+                         (base_s, max(stim_s, float(video_seconds)), rec_s), no_video, float(video_seconds),
                          int(fps), int(width), int(height))
     truth = synth_participants(participants, seed, planted_cutoff, null)
     responses = synth_ei_responses(truth, seed)
