@@ -164,11 +164,12 @@ def test_video_frame_rate_must_match_study_yaml(tiny):
 def test_ecg_nan_nonnumeric_duplicated_and_backwards_time(tiny):
     set_cell(tiny, "ecg/P01.csv", 50, "ecg", "")
     set_cell(tiny, "ecg/P01.csv", 60, "ecg", "nan")
+    set_cell(tiny, "ecg/P01.csv", 61, "ecg", "inf")
     set_cell(tiny, "ecg/P02.csv", 30, "time_s", "0.27")  # line 29 holds 0.27 s
     set_cell(tiny, "ecg/P02.csv", 70, "time_s", "0.1")
     set_cell(tiny, "ecg/P03.csv", 40, "ecg", "abc")
     assert_exactly(tiny, [
-        "ecg/P01.csv, line 50, column 'ecg': 2 empty or NaN value(s)",
+        "ecg/P01.csv, line 50, column 'ecg': 3 empty, NaN or infinite value(s)",
         "ecg/P02.csv, line 30, column 'time_s': duplicated time (1 time(s)); first at line 30: 0.27 s after 0.27 s",
         "ecg/P02.csv, line 70, column 'time_s': time goes backwards (1 time(s)); first at line 70: 0.1 s after 0.67 s",
         "ecg/P03.csv, line 40, column 'ecg': 1 non-numeric value(s), first 'abc'",
@@ -239,7 +240,7 @@ def test_every_problem_is_reported_when_many_are_planted(tiny):
         "ratings.csv, line 13, column 'video_id': video file videos/P03/v4.mp4 not found",
         "ei_responses.csv: participant 'P02': missing trial task='discrimination', emotion='joy', stimulus=1",
         "ecg/segments.csv, line 10, column 'offset_s': segment 'recovery_4' ends at 100.5 s",
-        "ecg/P03.csv, line 1000, column 'ecg': 1 empty or NaN value(s)",
+        "ecg/P03.csv, line 1000, column 'ecg': 1 empty, NaN or infinite value(s)",
         "videos/P02/v4.mp4: video file is empty (0 bytes)",
     ])
     # grouped by file: tables first, media after, lines ascending within a file
@@ -270,9 +271,17 @@ def test_cli_reports_missing_folder(tmp_path):
 
 def test_read_ecg_sample_index_and_errors(tiny):
     study = load_study(tiny, validate_media=False)
-    edit(tiny, "ecg/P01.csv", lambda df: df.assign(time_s=range(len(df))).rename(columns={"time_s": "sample"}))
+    for pid in ("P01", "P02", "P03"):
+        edit(tiny, f"ecg/{pid}.csv", lambda df: df.assign(time_s=range(len(df))).rename(columns={"time_s": "sample"}))
     ecg, fs = read_ecg(study, "P01")
     assert fs == 100 and ecg["time_s"].iloc[150] == pytest.approx(1.5)
+    meta = yaml.safe_load((tiny / "study.yaml").read_text())
+    del meta["ecg"]["sampling_rate"]
+    (tiny / "study.yaml").write_text(yaml.safe_dump(meta))
+    assert_exactly(tiny, ["study.yaml: key 'ecg.sampling_rate': required because the ECG files give a sample index"])
+    study = load_study(tiny, validate_media=False)  # file presence only: loads
+    edit(tiny, "ecg/P02.csv", lambda df: df.rename(columns={"sample": "time_s"}).assign(
+        time_s=lambda d: d["time_s"].astype(float) / 100))
     set_cell(tiny, "ecg/P02.csv", 12, "time_s", "0.0")
     with pytest.raises(StudyValidationError, match=r"ecg/P02.csv, line 12, column 'time_s': time goes backwards"):
         read_ecg(study, "P02")

@@ -125,19 +125,19 @@ def _check_csv(path: Path, rel: str, meta: StudyMeta) -> tuple[pd.DataFrame | No
         cols[c] = s.to_numpy(dtype=float)
     t, ecg = cols[tcol], cols["ecg"]
     for c, v in ((tcol, t), ("ecg", ecg)):
-        nan = np.isnan(v) & ~text_cells.get(c, False)  # text cells are reported above
+        nan = ~np.isfinite(v) & ~text_cells.get(c, False)  # text cells are reported above
         if nan.any():
-            problems.append(Problem(rel, f"{int(nan.sum())} empty or NaN value(s); this is the first",
+            problems.append(Problem(rel, f"{int(nan.sum())} empty, NaN or infinite value(s); this is the first",
                                     row=_first_line(nan), column=c))
     fs = meta.ecg_fs
     if tcol == "sample":
         if fs is None:
-            problems.append(Problem("study.yaml", f"ecg.sampling_rate is required because {rel} gives a sample "
-                                                  "index instead of time_s", column="ecg.sampling_rate"))
+            problems.append(Problem("study.yaml", "key 'ecg.sampling_rate': required because the ECG files give "
+                                                  "a sample index instead of time_s"))
             return None, None, problems
         t = t / fs
     d = np.diff(t)
-    ok = ~np.isnan(d)
+    ok = np.isfinite(d)
     for mask, what in ((ok & (d == 0), "duplicated time"), (ok & (d < 0), "time goes backwards")):
         if mask.any():
             line = int(np.argmax(mask)) + 3  # diff k compares lines k+2 and k+3

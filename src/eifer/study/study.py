@@ -285,7 +285,7 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     def key(p: Problem) -> tuple:
         rank = _FILE_ORDER.index(p.file) if p.file in _FILE_ORDER else len(_FILE_ORDER)
         return (rank, p.file if rank == len(_FILE_ORDER) else "", p.row is None, p.row or 0)
-    return sorted(problems, key=key)
+    return sorted(dict.fromkeys(problems), key=key)  # the same problem found twice is listed once
 
 
 def _check_video_files(scan: StudyScan, ratings: pd.DataFrame | None, listed: set[str]) -> dict[str, list[str]]:
