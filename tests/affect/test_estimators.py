@@ -8,26 +8,7 @@ import pytest
 from eifer.affect import create_estimator
 from eifer.errors import EiferError
 
-SIZE = 32
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A tiny timm model with random weights, saved three ways (nothing is downloaded)."""
-    import timm
-    import torch
-    from safetensors.torch import save_file
-
-    d = tmp_path_factory.mktemp("tiny_va")
-    torch.manual_seed(0)
-    model = timm.create_model("resnet10t", pretrained=False, num_classes=5).eval()
-    torch.save({"state_dict": model.state_dict()}, d / "va.pth")
-    save_file(model.state_dict(), str(d / "va.safetensors"))
-    x = torch.randn(2, 3, SIZE, SIZE)
-    torch.onnx.export(model, (x,), str(d / "va.onnx"), input_names=["input"], output_names=["out"],
-                      dynamic_axes={"input": {0: "n"}, "out": {0: "n"}}, dynamo=False)
-    torch.jit.save(torch.jit.trace(model, x), str(d / "va.pt"))
-    return d, model
+SIZE = 32  # input size the ``tiny_model`` fixture (conftest.py) was exported with
 
 
 def _crops(n=7, seed=0):

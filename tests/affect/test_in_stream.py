@@ -1,0 +1,61 @@
+"""Learned estimators inside the frames stage (one decode) agree with the re-read path of run_affect."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from eifer.affect import create_estimator, estimate_video, run_affect
+from eifer.config import load_config
+from eifer.frames import read_frames, run_frames
+from eifer.runfolder import RunFolder
+
+SIZE = 32  # input size the ``tiny_model`` fixture was exported with
+
+
+@dataclass
+class _Study:
+    table: pd.DataFrame
+
+    def videos(self) -> pd.DataFrame:
+        return self.table
+
+
+def test_in_stream_estimates_equal_re_read_estimates(synth_video_small, tiny_model, tmp_path):
+    d, _ = tiny_model
+    vids = [("P01", "V1"), ("P02", "V3")]
+    study = _Study(pd.DataFrame([(p, v, "HAHV", synth_video_small / "videos" / p / f"{v}.mp4") for p, v in vids],
+                                columns=["participant_id", "video_id", "domain", "path"]))
+    options = {"input_size": SIZE, "device": "cpu"}
+    cfg = load_config(profile="demo", overrides={
+        "affect": {"estimator": "onnx", "path": str(d / "va.onnx"), "options": options, "batch_size": 16},
+        "frames": {"n_jobs": 1}})
+    run = RunFolder(tmp_path / "run", cfg).init()
+    run_frames(study, run)
+    est = create_estimator("onnx", path=d / "va.onnx", batch_size=16, **options)
+    frames = read_frames(run)
+    assert (frames["affect_source"] == est.key).all()
+    ok = frames["valid"]
+    assert ok.sum() > 40 and frames.loc[ok, ["valence", "arousal"]].notna().all().all()
+    assert frames.loc[~ok, ["valence", "arousal"]].isna().all().all()
+    # the re-read path cuts the same crops with the same function: same numbers
+    part = frames[frames.video_id == "V1"].reset_index(drop=True)
+    again = estimate_video(study.table.path[0], part, est, cfg.frames.crop_margin)
+    np.testing.assert_allclose(again["valence"], part["valence"], atol=1e-5, equal_nan=True)
+    # affect stage: estimates already current -> nothing rewritten
+    p = run.path("frames", "P01", "V1.parquet")
+    mtime = p.stat().st_mtime_ns
+    run_affect(study, run)
+    assert p.stat().st_mtime_ns == mtime
+    # another head index -> the affect stage re-reads the valid frames and refreshes the estimates
+    run.config = load_config(profile="demo", overrides={
+        "affect": {"estimator": "onnx", "path": str(d / "va.onnx"), "options": {**options, "valence_index": 0},
+                   "batch_size": 16}, "frames": {"n_jobs": 1}})
+    run_affect(study, run)
+    new = read_frames(run)
+    raw = create_estimator("onnx", path=d / "va.onnx", clip=False, **options)
+    assert (new["affect_source"] != est.key).all()
+    np.testing.assert_allclose(new["arousal"], frames["arousal"], atol=1e-5, equal_nan=True)
+    assert not np.allclose(new.loc[ok, "valence"], frames.loc[ok, "valence"])
+    assert raw.input_size == SIZE
