@@ -57,18 +57,20 @@ def test_too_few_beats_names_participant_and_segment():
 
 
 def test_nan_columns_dropped_with_one_warning_and_emotion_labels():
-    hrv = pd.DataFrame({"participant_id": ["a", "a", "b", "b"], "segment": ["baseline", "V1", "baseline", "V2"],
-                        "HRV_A": [1.0, 2, 3, 4], "HRV_VLF": [0.1, np.nan, 0.2, np.nan],
-                        "HRV_B": [1.0, np.nan, 2, 3]})
+    hrv = pd.DataFrame({"participant_id": ["a", "a", "b", "b", "b"],
+                        "segment": ["baseline", "V1", "baseline", "V2", "recovery_1"],
+                        "HRV_A": [1.0, 2, 3, 4, np.nan], "HRV_VLF": [0.1, np.nan, 0.2, np.nan, 0.3],
+                        "HRV_B": [1.0, np.nan, 2, 3, 4]})
     ratings = pd.DataFrame({"participant_id": ["a", "b"], "video_id": ["V1", "V2"], "domain": ["HAHV", "HAHV"]})
     hrv.insert(2, "emotion_label", segment_emotion_labels(hrv, ratings).to_numpy())
-    assert hrv["emotion_label"].tolist() == ["baseline", "HAHV", "baseline", "HAHV"]
+    assert hrv["emotion_label"].tolist() == ["baseline", "HAHV", "baseline", "HAHV", "recovery"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out, dropped = drop_nan_columns(hrv)
     assert dropped == ["HRV_VLF"]  # NaN for every HAHV segment; HRV_B only for one participant
     assert len(caught) == 1 and "HRV_VLF" in str(caught[0].message)
     assert "HRV_B" in out.columns
+    assert "HRV_A" in out.columns  # NaN only in the (short, unanalysed) recovery segment: kept
     with pytest.raises(EiferError, match="segment 'V9' of participant 'a'"):
         segment_emotion_labels(pd.DataFrame({"participant_id": ["a"], "segment": ["V9"]}), ratings)
 

@@ -238,19 +238,22 @@ def segment_emotion_labels(segments: pd.DataFrame, ratings: pd.DataFrame) -> pd.
     return pd.Series(labels, index=segments.index, dtype=object)
 
 
-def drop_nan_columns(hrv: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def drop_nan_columns(hrv: pd.DataFrame, keep_for: Sequence[str] = ("recovery",)) -> tuple[pd.DataFrame, list[str]]:
     """Drop HRV columns that are undefined for a segment length, with one warning.
 
     A column is dropped when it is NaN in every row of some segment kind
-    (``emotion_label`` when present — baseline, a domain, recovery — else the
-    segment name), e.g.
-    ``HRV_SDANN5`` needs recordings longer than 5 min, ``HRV_VLF`` long
-    segments), so every remaining variable exists for every segment type.
+    (``emotion_label`` when present — baseline or a domain — else the segment
+    name): e.g. ``HRV_SDANN5`` needs recordings longer than 5 min. Kinds in
+    ``keep_for`` do not count: recovery periods are short (3 min in the paper)
+    and no analysis compares them, so an index such as ``HRV_VLF`` that needs
+    ≥ 5 min is kept for the 6-min stimulus segments and is NaN in recovery rows.
 
     Parameters
     ----------
     hrv : DataFrame
         ``participant_id, segment, ..., HRV_*``.
+    keep_for : sequence of str
+        Segment kinds whose NaN columns are tolerated.
 
     Returns
     -------
@@ -269,7 +272,11 @@ def drop_nan_columns(hrv: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if not cols or hrv.empty:
         return hrv, []
     kind = hrv["emotion_label"] if "emotion_label" in hrv.columns else hrv["segment"]
-    all_nan = hrv[cols].isna().groupby(kind.to_numpy()).all().any(axis=0)
+    kind = kind.astype(str).str.replace(r"^recovery_\d+$", "recovery", regex=True)
+    counted = ~kind.isin(list(keep_for)).to_numpy()
+    if not counted.any():
+        counted[:] = True
+    all_nan = hrv.loc[counted, cols].isna().groupby(kind.to_numpy()[counted]).all().any(axis=0)
     dropped = [c for c in cols if all_nan[c]]
     if dropped:
         warnings.warn(f"dropped {len(dropped)} HRV column(s) undefined for some segment length: "
