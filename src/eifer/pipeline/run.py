@@ -137,12 +137,13 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
             stages=[s.name for s in STAGES if s.name in wanted])
     results: list[StageResult] = []
     failed: set[str] = set()
+    forced = set(force or [])
     with progress() as bar:
         todo = [s for s in STAGES if s.name in wanted]
         task = bar.add_task("pipeline", total=len(todo), visible=show_progress)
         for stage in todo:
             bar.update(task, description=f"pipeline: {stage.name}")
-            res = _run_stage(run, stage, study, failed, set(force or []))
+            res = _run_stage(run, stage, study, failed, forced)
             if res.status in ("unavailable", "disabled", "blocked"):
                 failed.add(stage.name)
             results.append(res)
