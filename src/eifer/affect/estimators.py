@@ -30,9 +30,12 @@ class ImageEstimator:
     def __init__(self, path: str | Path, input_size: int = 224, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD, channel_order: str = "RGB", valence_index: int = -2,
                  arousal_index: int = -1, clip: bool = True, batch_size: int = 64, device: str = "auto"):
-        self.path = Path(path) if path is not None else None
-        if self.path is None or not self.path.is_file():
-            raise EiferError(f"{path}: affect model file not found (set affect.path to a local file)")
+        if path is None:
+            raise EiferError(f"affect.path is not set: the {type(self).__name__} needs a local model file "
+                             "(or set affect.estimator: geometry for the weight-free baseline)")
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise EiferError(f"{path}: affect model file not found (affect.path must name a local file)")
         if channel_order not in ("RGB", "BGR"):
             raise EiferError(f"affect channel_order must be 'RGB' or 'BGR', got {channel_order!r}")
         self.input_size = int(input_size)

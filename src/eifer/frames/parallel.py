@@ -15,9 +15,11 @@ from eifer.errors import EiferError
 from eifer.utils import n_workers, progress
 
 
-def _call(fn: Callable, job: dict[str, Any], q, key: str) -> dict[str, Any]:
+def _call(fn: Callable, job: dict[str, Any], q, key: str, on_report: Callable | None = None) -> dict[str, Any]:
     def report(done: int, total: int | None = None) -> None:
-        if q is not None:
+        if on_report is not None:  # in-process: update the bar directly
+            on_report(key, done, total)
+        elif q is not None:
             q.put((key, done, total))
 
     try:
@@ -69,7 +71,7 @@ def run_jobs(fn: Callable[[dict[str, Any], Callable], dict[str, Any]], jobs: lis
 
         if workers == 1:
             for job in jobs:
-                finish(_call(fn, job, None, job["key"]))
+                finish(_call(fn, job, None, job["key"], on_report))
         else:
             ctx = mp.get_context("spawn")
             with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
