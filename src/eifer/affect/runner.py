@@ -55,6 +55,7 @@ def estimate_video(path: str | Path, frames: pd.DataFrame, estimator, crop_margi
     by_frame = dict(zip(rows, va))
     est = np.array([by_frame.get(f, (np.nan, np.nan)) for f in out["frame"]], dtype=np.float64).reshape(-1, 2)
     out["valence"], out["arousal"] = est[:, 0], est[:, 1]
+    out["est_valence"], out["est_arousal"] = est[:, 0], est[:, 1]
     out["affect_source"] = estimator.key
     return out
 

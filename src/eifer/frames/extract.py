@@ -113,6 +113,8 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
     if va:
         est[list(va)] = np.stack(list(va.values()))
     df["valence"], df["arousal"] = est[:, 0], est[:, 1]
+    if estimator is not None:  # kept for frames that only become valid with per-participant references
+        df["est_valence"], df["est_arousal"] = est[:, 0], est[:, 1]
     df["affect_source"] = estimator.key if estimator is not None else ""
     # provisional: run_frames re-applies the rule with per-participant references
     df = apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, cfg.ear_threshold,

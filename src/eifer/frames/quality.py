@@ -104,8 +104,9 @@ def apply_quality(frames: pd.DataFrame, min_detection_confidence: float = 0.5,
     rules = [
         ("no_face", ~face),
         ("occluded", out["occluded"]),
-        ("low_confidence", (out["det_score"] < min_detection_confidence) | ~out["landmarks_found"].astype(bool)
-         | (out["landmark_score"] < min_landmark_confidence)),
+        # a face only the mesh tracker holds (no detector score) is never trusted on its own
+        ("low_confidence", (out["det_score"] < min_detection_confidence) | out["det_score"].isna()
+         | ~out["landmarks_found"].astype(bool) | (out["landmark_score"] < min_landmark_confidence)),
         ("eyes_closed", ear < ear_threshold),
     ]
     reason = np.full(len(out), "", dtype=object)
@@ -115,6 +116,12 @@ def apply_quality(frames: pd.DataFrame, min_detection_confidence: float = 0.5,
     out["valid"] = out["reason"] == ""
     out["ear_threshold"] = float(ear_threshold)
     for col in ("valence", "arousal"):
+        if f"est_{col}" in out:  # in-stream estimates exist for every usable frame
+            out[col] = out[f"est_{col}"]
         if col in out:
             out.loc[~out["valid"], col] = np.nan
+    # A frame that became valid (new per-participant references) without an
+    # estimate makes the stored estimates stale: the affect stage redoes them.
+    if "affect_source" in out and "valence" in out and (out["valid"] & out["valence"].isna()).any():
+        out["affect_source"] = ""
     return out
