@@ -329,3 +329,13 @@ def test_edf_recordings_need_their_reader(tiny):
         assert all("needs the Python package 'pyedflib'" in f for f in found)
     else:
         assert all("cannot read the EDF file" in f for f in found)
+
+
+def test_empty_ids_are_reported_once_on_their_line(tiny):
+    set_cell(tiny, "ecg/segments.csv", 5, "participant_id", "")
+    set_cell(tiny, "ratings.csv", 3, "video_id", "")
+    assert_exactly(tiny, [
+        "ratings.csv, line 3, column 'video_id': empty value",
+        "ecg/segments.csv, line 5, column 'participant_id': empty value",
+        "videos/P01/v2.mp4: video has no row in ratings.csv",  # its rating row has no video id
+    ])

@@ -134,7 +134,7 @@ def check_segments(problems: list[Problem], df: pd.DataFrame, ratings: pd.DataFr
     videos = (ratings.groupby("participant_id")["video_id"].agg(set).to_dict()
               if ratings is not None else None)
     if videos is not None:
-        named = df["segment"] != ""
+        named = (df["segment"] != "") & (df["participant_id"] != "")
         known = df.apply(lambda r: r["segment"] == "baseline" or bool(_RECOVERY.match(r["segment"]))
                          or r["segment"] in videos.get(r["participant_id"], set()), axis=1) if len(df) else named
         bad = named & ~known
@@ -153,7 +153,7 @@ def check_segments(problems: list[Problem], df: pd.DataFrame, ratings: pd.DataFr
 
 def _check_segment_coverage(problems: list[Problem], seg: pd.DataFrame, ratings: pd.DataFrame) -> None:
     have = set(zip(seg["participant_id"], seg["segment"]))
-    pids = set(seg["participant_id"])
+    pids = set(seg["participant_id"]) - {""}  # empty ids are reported on their own lines
     for pid in sorted(pids):
         if (pid, "baseline") not in have:
             problems.append(Problem(SEGMENTS, f"participant {pid!r} has no 'baseline' segment"))
@@ -200,8 +200,9 @@ def check_coverage(problems: list[Problem], participants: pd.DataFrame, tables: 
     listed = dict(zip(participants["participant_id"], participants[LINE]))
     for rel, df in tables.items():
         present = df.loc[df["participant_id"] != ""].drop_duplicates("participant_id")
+        ids = set(present["participant_id"])
         for pid, line in listed.items():
-            if pid not in set(present["participant_id"]):
+            if pid not in ids:
                 problems.append(Problem(rel, f"participant {pid!r} (participants.csv line {line}) has no rows here"))
         for _, r in present.loc[~present["participant_id"].isin(listed)].iterrows():
             problems.append(Problem(rel, f"participant {r['participant_id']!r} is not listed in participants.csv",
