@@ -37,7 +37,7 @@ from eifer.synth.design import (
     DOMAINS, EI_EMOTIONS, EI_STIMULI, EI_TASKS, STREAM_ECG, rng_for, synth_ei_responses,
     synth_participants, synth_ratings,
 )
-from eifer.synth.ecg import ecg_from_rr, segment_plan, synth_rr_session
+from eifer.synth.ecg import REACTIVITY, ecg_from_rr, segment_plan, synth_rr_session
 from eifer.utils import n_workers, progress
 
 
@@ -189,7 +189,8 @@ def synth_study(out: str | Path, participants: int = 12, seed: int = 0, video_se
         "params_hash": hash_obj(asdict(params)),
         "planted": {
             "ei": "p_correct = planted_cutoff/1200 + 0.14 * latent_ei; true_group High if expected score > cutoff",
-            "hrv_reactivity": None if null else "see eifer.synth.ecg.REACTIVITY (High vs Low)",
+            # per group: d_hr per arousal/valence sign, d_log_hf per arousal/valence sign, d_log_lf per arousal sign
+            "hrv_reactivity": ({"all": REACTIVITY["High"]} if null else REACTIVITY),
             "consistency": "constant" if null else "0.15 + 0.8 * sigmoid(1.8 * latent_ei)",
         },
     })

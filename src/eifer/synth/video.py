@@ -42,7 +42,22 @@ TRUTH_COLUMNS = ["participant_id", "video_id", "frame", "time_s", "true_valence"
 
 
 def smooth_noise(n: int, fps: float, tau: float, rng: np.random.Generator) -> np.ndarray:
-    """Stationary AR(1) noise with unit variance and time constant ``tau`` seconds."""
+    """Stationary AR(1) noise with unit variance and time constant ``tau`` seconds.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    fps : float
+        Samples per second.
+    tau : float
+        Time constant in seconds.
+    rng : numpy Generator
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     a = float(np.exp(-1.0 / max(fps * tau, 1e-6)))
     w = rng.normal(0, np.sqrt(1 - a * a), n)
     x0 = rng.normal()
@@ -207,6 +222,25 @@ def write_participant_videos(out: Path, index: int, row: dict, domains: dict, p)
 
     A participant whose videos were finished by an earlier run with the same
     parameters (marker in ``_truth/.parts/``) is not rendered again.
+
+    Parameters
+    ----------
+    out : Path
+        Study folder; videos go to ``out/videos/<pid>/<video_id>.mp4``.
+    index : int
+        Participant index (selects the random streams).
+    row : dict
+        Participant truth with ``participant_id``, ``consistency`` and
+        ``experienced`` (video_id -> (arousal, valence)).
+    domains : dict
+        video_id -> domain, in presentation order.
+    p : SynthParams
+        Study parameters (seed, fps, size, video_seconds).
+
+    Returns
+    -------
+    DataFrame
+        Frame truth (:data:`TRUTH_COLUMNS`) of all the participant's videos.
     """
     pid = row["participant_id"]
     parts = out / "_truth" / ".parts"
