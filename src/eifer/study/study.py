@@ -7,6 +7,7 @@ at once; :func:`validate_study` returns them.
 """
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +138,9 @@ def _check_media(scan: StudyScan, pids: list[str], ecg_pids: set[str], videos: d
     if not units:
         return ranges
     workers = min(n_workers(n_jobs), len(units))
-    pool = ProcessPoolExecutor(workers) if workers > 1 and len(units) >= 3 else None  # tiny studies: no spawn cost
+    # tiny studies: no spawn cost; inside a pool worker (daemon) no child processes are allowed
+    parallel = workers > 1 and len(units) >= 3 and not multiprocessing.current_process().daemon
+    pool = ProcessPoolExecutor(workers) if parallel else None
     try:
         with progress(transient=True) as bar:
             task = bar.add_task("checking ECG and videos", total=len(units))
