@@ -56,3 +56,11 @@ def test_hash_paths_sees_changes(tmp_path):
     h1 = hash_paths([f])
     f.write_bytes(b"xy")
     assert hash_paths([f]) != h1
+
+
+def test_atomic_write_uses_normal_permissions(tmp_path):
+    f = tmp_path / "perm.json"
+    write_json(f, {"a": 1})
+    plain = tmp_path / "plain.json"
+    plain.write_text("{}")
+    assert (f.stat().st_mode & 0o777) == (plain.stat().st_mode & 0o777)
