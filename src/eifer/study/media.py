@@ -60,6 +60,15 @@ def _read_wfdb(path: Path) -> tuple[np.ndarray, float]:
 def ecg_check_file(root: Path, meta: StudyMeta, pid: str) -> tuple[pd.DataFrame | None, float | None, list[Problem]]:
     """Read and check one participant's ECG.
 
+    Parameters
+    ----------
+    root : Path
+        The study folder.
+    meta : StudyMeta
+        Gives the format, the sampling rate and the column renames.
+    pid : str
+        Participant id (names the file ``ecg/<pid>.<ext>``).
+
     Returns
     -------
     (DataFrame[time_s, ecg] or None, sampling rate in Hz or None, list of Problem)

@@ -238,6 +238,13 @@ def read_meta(root: str | Path) -> tuple[StudyMeta, list[Problem]]:
     Returns
     -------
     (StudyMeta, list of Problem)
+        Problems name ``study.yaml``, the line and the key.
+
+    Examples
+    --------
+    >>> meta, problems = read_meta("study/")     # doctest: +SKIP
+    >>> meta.likert_neutral                      # doctest: +SKIP
+    4
     """
     path = Path(root) / STUDY_YAML
     if not path.is_file():

@@ -175,7 +175,13 @@ def scan_study(path: str | Path, *, validate_media: bool = True, allow_incomplet
     Returns
     -------
     StudyScan
-        ``.problems`` lists every problem; ``.tables`` the rows as read.
+        ``.problems`` lists every problem; ``.tables`` the rows as read; ``.summary()``
+        the counts ``eifer validate`` prints.
+
+    Examples
+    --------
+    >>> scan = scan_study("study/")              # doctest: +SKIP
+    >>> scan.summary(), len(scan.problems)       # doctest: +SKIP
     """
     root = Path(path)
     if not root.is_dir():
