@@ -70,6 +70,7 @@ class FramesConfig(_Section):
     adaptive_ear: bool = False  # per participant: fraction x median EAR of face frames
     adaptive_ear_fraction: float = 0.6
     occlusion_overlap: float = 0.05  # fraction of the face box covered by a hand box
+    refine_landmarks: bool = True  # refined eye/lip landmarks: needed for blinks (EAR); False = faster mesh
     hand_stride: int = 6  # hand model every n-th face frame (+ look-back on a new hand)
     hand_max_side: int = 320  # hand model input downscaled to this many pixels
     appearance_cue: bool = True  # also flag occlusion by skin-patch colour change
