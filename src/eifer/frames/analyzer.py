@@ -5,8 +5,9 @@ picklable and keep tracking state per video).
 
 Throughput decisions (paper scale is ~1.9 M frames):
 
-* face detection runs on a copy downscaled to ≤ 320 px (BlazeFace sees
-  128 px anyway), so its cost does not grow with the video resolution;
+* face detection runs on a copy downscaled to ≤ 640 px (BlazeFace sees
+  128 px anyway), so its cost does not grow with the video resolution (at
+  640 × 480 MediaPipe's own resize is faster than a cv2 copy, so none is made);
 * the face mesh runs in tracking mode (``static_image_mode=False``): after the
   first frame it refines the previous frame's landmarks instead of searching
   the whole image;
@@ -29,7 +30,7 @@ from eifer.frames.landmarks import EYE_IMG_LEFT, EYE_IMG_RIGHT, LIP_INNER_BOTTOM
     eye_aspect_ratio, eye_centres, geometry_features, GEO_COLUMNS
 from eifer.frames.occlusion import AppearanceTracker
 
-_DET_MAX_SIDE = 320
+_DET_MAX_SIDE = 640
 # Face detections below this score are still recorded (det_score, bbox) and
 # then dropped as low_confidence by the quality rule; below it: no_face.
 _DET_FLOOR = 0.2
@@ -74,6 +75,7 @@ class FaceAnalyzer:
     min_landmark_confidence: float = 0.5
     occlusion_overlap: float = 0.05
     hand_stride: int = 6
+    refine_landmarks: bool = True
     hand_max_side: int = 320
     appearance_cue: bool = True
     appearance_threshold: float = 4.0
@@ -84,6 +86,7 @@ class FaceAnalyzer:
         return cls(min_detection_confidence=cfg.min_detection_confidence,
                    min_landmark_confidence=cfg.min_landmark_confidence,
                    occlusion_overlap=cfg.occlusion_overlap, hand_stride=cfg.hand_stride,
+                   refine_landmarks=cfg.refine_landmarks,
                    hand_max_side=cfg.hand_max_side, appearance_cue=cfg.appearance_cue,
                    appearance_threshold=cfg.appearance_threshold)
 
@@ -105,7 +108,8 @@ class FaceAnalyzer:
             }
         self._models = dict(_SHARED[key])
         self._models["mesh"] = sol.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1,
-                                                      refine_landmarks=True, min_detection_confidence=_DET_FLOOR,
+                                                      refine_landmarks=self.refine_landmarks,
+                                                      min_detection_confidence=_DET_FLOOR,
                                                       min_tracking_confidence=self.min_landmark_confidence)
 
     def close(self) -> None:

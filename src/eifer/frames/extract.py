@@ -218,6 +218,17 @@ def run_frames(study, run) -> list[str]:
     -------
     list of str
         Outputs relative to RUN (the parts and ``frames/problems.csv``).
+
+    Notes
+    -----
+    Videos are analysed in spawned worker processes (``frames.n_jobs``; 0 =
+    one per core), so a script calling this must guard its entry point with
+    ``if __name__ == "__main__":``. An image affect estimator configured in
+    ``affect`` runs in the same pass (one decode per video).
+
+    Examples
+    --------
+    >>> run_frames(load_study("study"), RunFolder("runs/r1", load_config()).init())  # doctest: +SKIP
     """
     from eifer.frames.parallel import run_jobs
 
