@@ -188,6 +188,8 @@ def cutoff_sweep(
     method: str = "anova",
     variables: Sequence[str] | None = None,
     fixed_cutoff: float | None = None,
+    only_eligible: bool = False,
+    show_progress: bool | None = None,
 ) -> pd.DataFrame:
     """Sweep EI (or alignment) cutoffs and choose one (SPEC §3).
 
@@ -214,6 +216,11 @@ def cutoff_sweep(
         HRV variables to test (default: all that vary).
     fixed_cutoff : float, optional
         Use this cutoff instead of choosing one (the sweep is still computed).
+    only_eligible : bool
+        Run the ANOVAs only at eligible cutoffs (others get NaN); the
+        permutation test needs no more.
+    show_progress : bool, optional
+        Default: only for the (slow) mixed model.
 
     Returns
     -------
@@ -251,23 +258,15 @@ def cutoff_sweep(
     data = data.loc[data["participant_id"].isin(s.index)]
     n = len(s)
     rows, cache = [], {}
-    for c in candidate_cutoffs(s.to_numpy(), step):
-        high = s > c
-        n_high = int(high.sum())
-        n_low = n - n_high
-        rec = {"cutoff": float(c), "n_high": n_high, "n_low": n_low, "imbalance": abs(n_high - n_low),
-               "n_significant": np.nan, "significant_variables": ""}
-        if min(n_high, n_low) >= min_group_size:
-            key = high.to_numpy().tobytes()  # neighbouring cutoffs often give the same split
-            if key not in cache:
-                groups = pd.Series(np.where(high, "High", "Low"), index=s.index)
-                p = interaction_pvalues(data, groups, variables, method)
-                sig = [v for v, pv in zip(variables, p) if pv < alpha]
-                cache[key] = (len(sig), ";".join(sig))
-            rec["n_significant"], rec["significant_variables"] = cache[key]
-        rec["eligible"] = bool(min(n_high, n_low) >= min_group_size and
-                               abs(n_high - n_low) <= max_imbalance_frac * n)
-        rows.append(rec)
+    cutoffs = candidate_cutoffs(s.to_numpy(), step)
+    bar = progress()
+    bar.disable = bar.disable or not (method == "mixed" if show_progress is None else show_progress)
+    with bar:
+        task = bar.add_task(f"cutoff sweep ({method})", total=len(cutoffs))
+        for c in cutoffs:
+            rows.append(_sweep_row(c, s, n, data, variables, method, alpha, min_group_size, max_imbalance_frac,
+                                   only_eligible, cache))
+            bar.advance(task)
     sweep = pd.DataFrame(rows)
     sweep["n_significant"] = sweep["n_significant"].astype(float)
     sweep["chosen"] = False
@@ -278,6 +277,27 @@ def cutoff_sweep(
     sweep.attrs["n_variables"] = len(variables)
     sweep.attrs["n_participants"] = n
     return sweep[SWEEP_COLUMNS]
+
+
+def _sweep_row(c: float, s: pd.Series, n: int, data: pd.DataFrame, variables: list[str], method: str,
+               alpha: float, min_group_size: int, max_imbalance_frac: float, only_eligible: bool,
+               cache: dict) -> dict:
+    """One row of the sweep; ``cache`` maps a High/Low split to its result."""
+    high = s > c
+    n_high = int(high.sum())
+    n_low = n - n_high
+    rec = {"cutoff": float(c), "n_high": n_high, "n_low": n_low, "imbalance": abs(n_high - n_low),
+           "n_significant": np.nan, "significant_variables": ""}
+    rec["eligible"] = bool(min(n_high, n_low) >= min_group_size and abs(n_high - n_low) <= max_imbalance_frac * n)
+    if min(n_high, n_low) >= min_group_size and (rec["eligible"] or not only_eligible):
+        key = high.to_numpy().tobytes()  # neighbouring cutoffs often give the same split
+        if key not in cache:
+            groups = pd.Series(np.where(high, "High", "Low"), index=s.index)
+            p = interaction_pvalues(data, groups, variables, method)
+            sig = [v for v, pv in zip(variables, p) if pv < alpha]
+            cache[key] = (len(sig), ";".join(sig))
+        rec["n_significant"], rec["significant_variables"] = cache[key]
+    return rec
 
 
 def choose_cutoff(sweep: pd.DataFrame) -> int:
@@ -373,7 +393,7 @@ def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int 
     kw = dict(sweep_kwargs)
     kw.pop("fixed_cutoff", None)
     score_col = kw.get("score_col", "ei_score")
-    obs = cutoff_sweep(scores, hrv, **kw)
+    obs = cutoff_sweep(scores, hrv, show_progress=False, **kw)
     obs_max = _eligible_max(obs)
     rng = np.random.default_rng(seed)
     null = []
@@ -384,7 +404,7 @@ def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int 
         task = bar.add_task("cutoff permutations", total=n_perm)
         for _ in range(n_perm):
             shuffled = scores.assign(**{score_col: rng.permutation(scores[score_col].to_numpy())})
-            null.append(_eligible_max(cutoff_sweep(shuffled, hrv, **kw)))
+            null.append(_eligible_max(cutoff_sweep(shuffled, hrv, only_eligible=True, show_progress=False, **kw)))
             bar.advance(task)
     null_arr = np.asarray(null, dtype=float)
     p = (1 + np.sum(null_arr >= obs_max)) / (1 + n_perm)
