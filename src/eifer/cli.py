@@ -176,9 +176,9 @@ def demo_cmd(
                                                   help="Length of each synthetic face video (default 12 s)."),
 ) -> None:
     """Synthetic study + full run with the demo profile (minutes on a laptop); prints where the report is."""
-    from eifer.pipeline.demo import DemoStudy, run_demo
+    from eifer.pipeline.demo import DEMO_RUN_SEED, DemoStudy, run_demo
 
-    cfg = cli_config(config, "demo", seed)
+    cfg = cli_config(config, "demo", seed if seed is not None or config is not None else DEMO_RUN_SEED)
     given = {"participants": participants, "video_seconds": video_seconds}
     size = DemoStudy(**{k: v for k, v in given.items() if v is not None})
     typer.echo(f"demo: synthetic study of {size.participants} participants x 4 videos x {size.video_seconds:g} s "
@@ -331,6 +331,46 @@ def calibrate_cmd(
     write_text(out / "calibration.md", md)
     sys.stdout.write(md)
     console.print(f"written to [bold]{out}[/]/calibration.csv and calibration.md")
+
+
+# --- transfer-cv (alternative backbones, paper §3.5) ----------------------------
+@app.command("transfer-cv")
+@friendly_errors
+def transfer_cv_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+                    profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
+                    force: bool = _ForceOpt) -> None:
+    """ResNet50/VGG16 (transfer_cv.backbones) by stratified group k-fold CV with gradual unfreezing -> Tables 5, 6.
+
+    Needs local ImageNet checkpoints (transfer_cv.pretrained_paths: {resnet50: /path.pth, ...}); nothing is
+    downloaded. Finished folds are kept; an interrupted fold resumes at its last epoch.
+    """
+    _participant_stage("transfer-cv", study, out, config, profile, seed, force)
+
+
+# --- split / train / evaluate (training protocol, issue 6) ----------------------
+@app.command("split")
+@friendly_errors
+def split_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+              profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+    """Fixed test set (2 High + 2 Low) and per-repetition stratified group train/val splits -> RUN/splits.json."""
+    _participant_stage("split", study, out, config, profile, seed, force)
+
+
+@app.command("train")
+@friendly_errors
+def train_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+              profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+    """Two-stage fine-tuning of High/Low/Total (direct) and High->Total, Low->Total (transfer), every task and
+    repetition -> RUN/models/..., RUN/predictions.parquet. A killed run resumes from its last epoch."""
+    _participant_stage("train", study, out, config, profile, seed, force)
+
+
+@app.command("evaluate")
+@friendly_errors
+def evaluate_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+                 profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+    """Macro precision/recall/F1, accuracy, ROC-AUC, PR-AUC per run; mean (SD) over repetitions -> Tables 2 and 3."""
+    _participant_stage("evaluate", study, out, config, profile, seed, force)
 
 
 def main() -> None:  # pragma: no cover

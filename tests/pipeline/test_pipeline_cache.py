@@ -63,3 +63,11 @@ def test_unknown_stage_is_a_clear_error(novideo_run):
     study, out, cfg, _ = novideo_run
     with pytest.raises(EiferError, match="unknown stage 'trian'"):
         run_pipeline(study, out, cfg, stages=["trian"], show_progress=False)
+
+
+def test_new_seed_redoes_only_seeded_stages(novideo_run):
+    study, out, _, _ = novideo_run
+    cfg = load_config(profile="demo", seed=99, overrides={"cutoff": {"n_permutations": 0, "step": 20}})
+    res = run_pipeline(study, out, cfg, show_progress=False)
+    # ei, hrv and labels draw no random numbers: a new seed leaves them cached
+    assert {s for s, v in _status(res).items() if v == "ran"} == {"cutoff", "report"}

@@ -73,6 +73,7 @@ class Stage:
     enabled: Callable[[Config], bool] = lambda cfg: True
     why_disabled: str = ""
     missing_input: Callable[[Any], str] = lambda study: ""  # non-empty: why the stage cannot run
+    seeded: bool = True  # False: the stage draws no random numbers, so a new seed does not redo it
 
 
 def _no_videos(study: Any) -> str:
@@ -90,20 +91,21 @@ def _cutoff_upstream(cfg: Config) -> tuple[str, ...]:
 STAGES: list[Stage] = [
     Stage("ei", "eifer.ei:run_ei", _const("ei"),
           inputs=_files("study.yaml", "participants.csv", "ei_responses.csv", "ei_scores.csv"),
-          clean=("ei_scores.csv",)),
+          clean=("ei_scores.csv",), seeded=False),
     Stage("hrv", "eifer.physio:run_hrv", _const("hrv"), inputs=_tree("ecg", "study.yaml", "hrv.csv"),
-          clean=("hrv.parquet",)),
+          clean=("hrv.parquet",), seeded=False),
     Stage("labels", "eifer.labels:run_labels", _const("labels"), inputs=_files("study.yaml", "ratings.csv"),
-          clean=("labels.csv",)),
+          clean=("labels.csv",), seeded=False),
     Stage("frames", "eifer.frames:run_frames", _const("frames"), inputs=_videos, clean=("frames",),
-          missing_input=_no_videos),
+          missing_input=_no_videos, seeded=False),
     Stage("affect", "eifer.affect:run_affect", _const("affect"), _const("frames"),
-          inputs=_model_files(lambda c: c.affect.path)),
+          inputs=_model_files(lambda c: c.affect.path), seeded=False),
     Stage("cutoff", "eifer.ei:run_cutoff", _const("cutoff"), _cutoff_upstream,
           clean=("cutoff_sweep.csv", "groups.csv", "cutoff_null.json", "figures/figure7.png", "tables/table1.*")),
     Stage("select", "eifer.select:run_select", _const("select"), _const("affect", "labels"),
           clean=("dataset.parquet", "test_subsets.parquet", "select_shortfall.csv", "crops", "figures/figure4.png")),
-    Stage("split", "eifer.data:run_split", _const("split", "train.repetitions", "train.tasks"), _const("select", "cutoff"), clean=("splits.json",)),
+    Stage("split", "eifer.data:run_split", _const("split", "train.repetitions", "train.tasks"),
+          _const("select", "cutoff"), clean=("splits.json",)),
     Stage("train", "eifer.train:run_train", _const("train"), _const("split"),
           inputs=_model_files(lambda c: c.train.pretrained_path),
           clean=("models/*/direct", "models/*/transfer", "predictions.parquet")),
@@ -141,7 +143,7 @@ EXECUTION_ONLY = {"frames": {"n_jobs"}, "hrv": {"n_jobs"}, "affect": {"batch_siz
                   "train": {"num_workers", "n_jobs", "cache_images"}}
 
 
-def config_payload(cfg: Config, names: tuple[str, ...]) -> dict[str, Any]:
+def config_payload(cfg: Config, names: tuple[str, ...], seeded: bool = True) -> dict[str, Any]:
     """The config values a stage depends on: whole sections (``"train"``) or fields (``"train.tasks"``).
 
     Examples
@@ -150,7 +152,7 @@ def config_payload(cfg: Config, names: tuple[str, ...]) -> dict[str, Any]:
     >>> config_payload(load_config(profile="demo"), ("train.tasks",))["train.tasks"]
     ['arousal', 'valence']
     """
-    out: dict[str, Any] = {"seed": cfg.seed}
+    out: dict[str, Any] = {"seed": cfg.seed} if seeded else {}
     for name in names:
         section, _, fld = name.partition(".")
         dump = getattr(cfg, section).model_dump(mode="json")
@@ -164,7 +166,7 @@ def stage_fingerprint(run: RunFolder, stage: Stage, study: Any) -> str:
     cfg = run.config
     files = stage.inputs(study, cfg)
     return run.fingerprint(upstream=stage.upstream(cfg),
-                           extra={"config": config_payload(cfg, stage.sections(cfg)),
+                           extra={"config": config_payload(cfg, stage.sections(cfg), stage.seeded),
                                   "inputs": hash_paths(files) if files else None, "eifer": eifer.__version__})
 
 
