@@ -75,13 +75,13 @@ class FramesConfig(_Section):
     hand_max_side: int = 320  # hand model input downscaled to this many pixels
     appearance_cue: bool = True  # also flag occlusion by skin-patch colour change
     appearance_threshold: float = 4.0
+    occlusion_det_drop: float = 0.06  # detector score this far below the participant's median = occluded (0: off)
     crop_size: int = 256
     crop_margin: float = 0.35
+    store_crops: Literal["selected", "all", "none"] = "selected"
     every_nth: int = 1
-    occlusion_det_drop: float = 0.06  # detector score this far below the participant's median = occluded (0: off)
     n_jobs: int = 0
 
-    store_crops: Literal["selected", "all", "none"] = "selected"
 
 class AffectConfig(_Section):
     estimator: str = "onnx"
