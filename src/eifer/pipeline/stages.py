@@ -113,7 +113,7 @@ STAGES: list[Stage] = [
           clean=("metrics_per_run.csv", "tables/table2.*", "tables/table3.*")),
     Stage("stats", "eifer.stats:run_stats", _const("stats"), _const("train"),
           clean=("tables/table4*",)),
-    Stage("transfer-cv", "eifer.train:run_transfer_cv", _const("transfer_cv", "train", "stats"), _const("split"),
+    Stage("transfer-cv", "eifer.train.cv_run:run_transfer_cv", _const("transfer_cv", "train", "stats"), _const("split"),
           inputs=_model_files(lambda c: c.transfer_cv.pretrained_paths),
           clean=("models_cv", "tables/table5*", "tables/table6*"),
           enabled=lambda cfg: cfg.transfer_cv.enabled, why_disabled="transfer_cv.enabled is false"),

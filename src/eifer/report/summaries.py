@@ -119,7 +119,11 @@ def display_columns(df: pd.DataFrame) -> pd.DataFrame:
     >>> list(display_columns(d).columns)
     ['ROC-AUC', 'n']
     """
-    shown = {str(c).lower().replace("-", "_").replace(" ", "_") for c in df.columns}
+    shown = [str(c).lower().replace("-", "_").replace(" ", "_") for c in df.columns]
+
+    def formatted(base: str) -> bool:  # "f1" is shown as "F1-score", "roc_auc" as "ROC-AUC"
+        return any(s == base or s.startswith(base + "_") for s in shown if not s.endswith(("_mean", "_sd")))
+
     raw = [c for c in df.columns for suffix in ("_mean", "_sd")
-           if str(c).endswith(suffix) and str(c)[: -len(suffix)].lower() in shown]
+           if str(c).endswith(suffix) and formatted(str(c)[: -len(suffix)].lower())]
     return df.drop(columns=raw)
