@@ -201,10 +201,14 @@ _DEMO_OVERRIDES: dict[str, Any] = {
     "train": {
         "backbone": "eifer_tinycnn",
         "allow_random_init": True,
+        # random init needs larger steps than the paper's fine-tuning rates
+        "head_lr": 3e-3,
+        "backbone_lr_start": 6e-4,
+        "backbone_lr_peak": 3e-3,
         "image_size": 64,
         "batch_size": 16,
         "stage1_epochs": 1,
-        "stage2_epochs": 3,
+        "stage2_epochs": 4,
         "warmup_epochs": 1,
         "repetitions": 3,
         "num_workers": 0,

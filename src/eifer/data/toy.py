@@ -79,8 +79,9 @@ def toy_run(root: str | Path, participants: int = 12, frames_per_video: int = 40
         pid = f"P{i + 1:02d}"
         group = "High" if i < participants // 2 else "Low"
         groups.append({"participant_id": pid, "score": 900 - 20 * i, "group": group, "cutoff": 830})
-        identity = {"dx": int(rng.integers(-6, 7)), "dy": int(rng.integers(-6, 7)), "r": int(size * rng.uniform(0.32, 0.4)),
-                    "skin": rng.integers(90, 230, 3)}
+        # identity: skin tone and small shifts of face size/position (aligned crops vary little)
+        identity = {"dx": int(rng.integers(-2, 3)), "dy": int(rng.integers(-2, 3)),
+                    "r": int(size * rng.uniform(0.35, 0.39)), "skin": rng.integers(90, 230, 3)}
         for vid, (a_lab, v_lab) in DOMAINS.items():
             n_all = frames_per_video + 4 * n_test_frames
             a_dir, v_dir = 2 * a_lab - 1, 2 * v_lab - 1
