@@ -134,3 +134,18 @@ def test_missing_imagenet_weights_name_the_config_key(cv_run):
     cfg = load_config(profile="paper")
     with pytest.raises(EiferError, match=r"(?s)transfer_cv\.pretrained_paths.*'resnet50'.*allow_random_init"):
         cross_validate(run.root, cfg, {}, [], pd.DataFrame())
+
+
+def test_no_signal_no_learning(tmp_path):
+    """Faces that carry no label information (signal=0): fold models rank test frames at chance."""
+    toy_run(tmp_path, participants=8, frames_per_video=8, n_test_frames=2, seed=9, size=64, signal=0.0)
+    dataset = pd.read_parquet(tmp_path / "dataset.parquet")
+    group_of = groups_validate(pd.read_csv(tmp_path / "groups.csv", dtype={"participant_id": str}))
+    write_json(tmp_path / "splits.json", make_splits(dataset, group_of, seed=3, repetitions=1))
+    run = RunFolder(tmp_path, _cfg(None, table_conditions=["baseline"])).init()
+    run_transfer_cv(None, run)
+    folds = pd.read_csv(run.path("tables/table5_folds.csv"))
+    n_folds = folds.groupby("group")["rep"].nunique()
+    assert n_folds.to_dict() == {"High": 2, "Low": 2, "Total": 3}  # 2 per EI group left for CV: capped at 2
+    assert json.loads(run.path("models_cv/eifer_tinycnn/High/arousal/fold0/meta.json").read_text())["init"] == "random"
+    assert 0.3 < folds["roc_auc"].mean() < 0.7, folds[["group", "rep", "roc_auc"]]
