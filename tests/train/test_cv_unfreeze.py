@@ -98,3 +98,13 @@ def test_frozen_blocks_unchanged_by_a_training_step():
         if key in frozen or any(f.rsplit(".", 1)[0] == mod for f in frozen):  # params + BN buffers of frozen blocks
             assert torch.equal(v, before[name]), name
     assert any(not torch.equal(after[f"backbone.{n}"], before[f"backbone.{n}"]) for n in top)
+
+
+def test_paper_backbones_build_with_heads_and_schedule():
+    """resnet50 and vgg16 (pre-logits MLP: 4096 features) get working heads and the default 3-phase schedule."""
+    for name, tops in (("resnet50", [0, 2, 4, 5]), ("vgg16", [0, 5, 10, 14])):
+        with torch.device("meta"):
+            model = create_model(name)
+            logit, reg = model(torch.empty(2, 3, 224, 224))
+        assert logit.shape == reg.shape == (2,)
+        assert [p["n_top"] for p in phases_plan(model, TransferCVConfig())] == tops

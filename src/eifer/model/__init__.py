@@ -139,7 +139,8 @@ def create_model(backbone: str, pretrained_path: str | Path | None = None, *, al
         bb = timm.create_model(backbone, pretrained=False, num_classes=0, **timm_kwargs)
     except RuntimeError as exc:  # unknown model name
         raise EiferError(f"backbone {backbone!r}: {exc}") from exc
-    model = DualHeadModel(bb, int(bb.num_features))
+    # models with a pre-logits block (VGG's fc6/fc7, MobileNetV3's conv head) output head_hidden_size
+    model = DualHeadModel(bb, int(getattr(bb, "head_hidden_size", None) or bb.num_features))
     if pretrained_path is not None:
         weights_load(model, pretrained_path)
     return model
