@@ -135,11 +135,12 @@ def loader_make(ds: CropDataset, batch_size: int, *, shuffle: bool, seed: int = 
                       persistent_workers=False, prefetch_factor=4 if workers else None)
 
 
-def normalize_batch(x: torch.Tensor) -> torch.Tensor:
-    """float [0, 1] NCHW -> ImageNet-normalised."""
+def normalize_batch(x: torch.Tensor, inplace: bool = False, scale: float = 1.0) -> torch.Tensor:
+    """float NCHW in [0, ``scale``] -> ImageNet-normalised (one multiply-add per pixel)."""
     mean = torch.tensor(IMAGENET_MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    return (x - mean).div_(std)
+    a, b = 1.0 / (scale * std), -mean / std
+    return x.mul_(a).add_(b) if inplace else x * a + b
 
 
 def _gaussian_kernels(sigma: torch.Tensor, radius: int) -> torch.Tensor:
@@ -171,7 +172,7 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, radius: int) -> torch.Te
 
 def augment_batch(x: torch.Tensor, gen: torch.Generator, p: float = 0.5,
                   brightness: tuple[float, float] = (0.8, 1.2),
-                  blur_sigma: tuple[float, float] = (0.1, 1.5)) -> torch.Tensor:
+                  blur_sigma: tuple[float, float] = (0.1, 1.5), inplace: bool = False) -> torch.Tensor:
     """Paper §3.3 augmentation, each transform applied per image with probability ``p``.
 
     Random grayscale, brightness × U(lo, hi), Gaussian blur with σ ~ U(lo, hi).
@@ -186,6 +187,8 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, p: float = 0.5,
         CPU generator.
     p : float
     brightness, blur_sigma : (float, float)
+    inplace : bool
+        Modify ``x`` instead of a copy (the trainer's own fresh batch).
 
     Returns
     -------
@@ -203,7 +206,8 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, p: float = 0.5,
     bright = torch.empty(n).uniform_(brightness[0], brightness[1], generator=gen)
     sigma = torch.empty(n).uniform_(blur_sigma[0], blur_sigma[1], generator=gen)
     dev, dt = x.device, x.dtype
-    x = x.clone()  # augment in place on our own copy; only the selected images are touched
+    if not inplace:
+        x = x.clone()
     gray_idx = torch.nonzero(u[:, 0] < p).flatten().to(dev)
     if len(gray_idx):
         g = x[gray_idx]
@@ -222,10 +226,12 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, p: float = 0.5,
 def batch_inputs(batch: dict[str, torch.Tensor], device: str, *, train: bool, gen: torch.Generator | None,
                  aug: dict[str, Any] | None = None, channels_last: bool = False) -> torch.Tensor:
     """uint8 batch -> float, (augmented when training), normalised model input on ``device``."""
-    x = batch["image"].to(device, non_blocking=True).float().div_(255.0)
+    x = batch["image"].to(device, non_blocking=True).float()
     if train and aug is not None and gen is not None:
-        x = augment_batch(x, gen, **aug)  # on the device: free on a GPU, no worker IPC on CPU
-    x = normalize_batch(x)
+        x = augment_batch(x.div_(255.0), gen, **aug, inplace=True)  # on the device: free on a GPU
+        x = normalize_batch(x, inplace=True)
+    else:
+        x = normalize_batch(x, inplace=True, scale=255.0)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     return x

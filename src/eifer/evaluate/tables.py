@@ -15,7 +15,7 @@ RUN_KEYS = ["backbone", "composition", "group", "task", "condition", "rep"]
 _ORDER = {
     "condition": ["baseline", "unambiguous", "ambiguous"],
     "task": ["arousal", "valence"],
-    "group": ["High", "Low", "Total", "High-Total", "Low-Total"],
+    "group": ["High", "Low", "High-Total", "Low-Total", "Total"],  # the reference (Total) last
     "composition": ["direct", "transfer", "cv"],
 }
 _NAMES = {"precision": "Precision", "recall": "Recall", "f1": "F1-score", "accuracy": "Accuracy",
