@@ -20,7 +20,7 @@ import time
 import torch
 
 from eifer.config import load_config
-from eifer.data.images import CropDataset, augment_batch, batch_inputs, loader_make, normalize_batch
+from eifer.data.images import CropDataset, augment_batch, loader_make, normalize_batch
 from eifer.data.toy import toy_run
 from eifer.model import create_model
 from eifer.train.loop import epoch_train, loss_dual

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from eifer.data.splits import require_columns
-from eifer.evaluate.metrics import METRICS, metrics_binary
+from eifer.evaluate.metrics import metrics_binary
 from eifer.io import write_csv, write_text
 
 RUN_KEYS = ["backbone", "composition", "group", "task", "condition", "rep"]

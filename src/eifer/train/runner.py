@@ -21,7 +21,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -96,6 +95,9 @@ def test_items(dataset: pd.DataFrame, subsets: pd.DataFrame | None, test: list[s
     df["item"] = df["participant_id"] + "/" + df["video_id"] + "/" + df["frame"].astype(str)
     cols = ["condition", "item", "participant_id", "video_id", "frame", "crop_path", "y_true", f"{task}_label", task]
     return df[cols].reset_index(drop=True)
+
+
+test_items.__test__ = False  # not a pytest test, whatever its name
 
 
 def _inputs_read(run_root: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -217,7 +219,11 @@ def train_all(run_root: str | Path, cfg: Config, splits: dict[str, Any]) -> pd.D
     """Train every unit of :func:`units_plan` (resuming finished ones) and return all predictions.
 
     On CPU with ``train.n_jobs != 1`` the units of a phase run in parallel
-    processes, each with ``cores // n_jobs`` torch threads.
+    processes, each with ``cores // n_jobs`` torch threads (one thread per
+    process is also what small models need: several OpenMP threads per
+    process on a busy machine mostly spin). The processes are *spawned*, so a
+    plain script calling this must guard its entry point with
+    ``if __name__ == "__main__":`` (the ``eifer`` CLI does).
     """
     run_root = Path(run_root)
     device = pick_device(cfg.train.device)
