@@ -23,3 +23,9 @@ def tiny_config(tmp_path):
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(TINY))
     return path
+
+
+@pytest.fixture
+def tiny_profile():
+    """The tiny profile's overrides (a dict)."""
+    return TINY

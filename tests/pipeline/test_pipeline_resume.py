@@ -13,8 +13,6 @@ import pytest
 from eifer.config import load_config
 from eifer.pipeline import STAGES, resolve_runner, run_pipeline
 
-from conftest import TINY  # noqa: E402  (tests/pipeline/conftest.py)
-
 pytestmark = pytest.mark.slow
 
 
@@ -51,7 +49,7 @@ def _results(run):
     return {str(p.relative_to(run)): p.read_bytes() for p in files}
 
 
-def test_kill_and_resume_gives_identical_tables(synth_video_small, tiny_config, tmp_path):
+def test_kill_and_resume_gives_identical_tables(synth_video_small, tiny_config, tiny_profile, tmp_path):
     n_videos = len(list((synth_video_small / "videos").glob("*/*.mp4")))
     ref = tmp_path / "ref"
     p = _eifer_run(synth_video_small, ref, tiny_config)
@@ -92,4 +90,4 @@ def test_kill_and_resume_gives_identical_tables(synth_video_small, tiny_config, 
     assert ran == after_train
     assert set(res.loc[res["status"] == "skipped", "stage"]) >= {"ei", "hrv", "labels", "frames", "affect",
                                                                  "cutoff", "select", "split"}
-    assert TINY["train"]["stage2_epochs"] == 2  # the reference really ran with another value
+    assert tiny_profile["train"]["stage2_epochs"] == 2  # the reference really ran with another value
