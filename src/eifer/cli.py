@@ -176,9 +176,9 @@ def demo_cmd(
                                                   help="Length of each synthetic face video (default 12 s)."),
 ) -> None:
     """Synthetic study + full run with the demo profile (minutes on a laptop); prints where the report is."""
-    from eifer.pipeline.demo import DEMO_RUN_SEED, DemoStudy, run_demo
+    from eifer.pipeline.demo import DemoStudy, run_demo
 
-    cfg = cli_config(config, "demo", seed if seed is not None or config is not None else DEMO_RUN_SEED)
+    cfg = cli_config(config, "demo", seed)
     given = {"participants": participants, "video_seconds": video_seconds}
     size = DemoStudy(**{k: v for k, v in given.items() if v is not None})
     typer.echo(f"demo: synthetic study of {size.participants} participants x 4 videos x {size.video_seconds:g} s "

@@ -84,3 +84,25 @@ def test_dataset_validation_names_row():
         dataset_validate(df)
     with pytest.raises(EiferError, match="missing column"):
         dataset_validate(df.drop(columns="crop_path"))
+
+
+def test_validation_holds_both_classes_when_single_class_participants_exist():
+    # Four participants, two of whom rated every video alike (one class only):
+    # with k = 4 a fold may validate on a single-class participant, which would
+    # leave the validation threshold undefined. Every repetition must avoid it.
+    rows = []
+    for pid, labels in {"A": [1, 1, 1, 1], "B": [0, 0, 0, 0], "C": [0, 1, 0, 1], "D": [1, 0, 1, 0]}.items():
+        for v, lab in enumerate(labels):
+            rows += [{"participant_id": pid, "y": lab}] * 5
+    df = pd.DataFrame(rows)
+    for rep in range(6):
+        tr, va = train_val_split(df, "y", 0.2, rep=rep, seed=rep)
+        assert not set(tr) & set(va)
+        for members in (tr, va):
+            assert df[df["participant_id"].isin(members)]["y"].nunique() == 2, (rep, tr, va)
+
+
+def test_impossible_split_names_the_problem():
+    df = pd.DataFrame({"participant_id": ["A"] * 4 + ["B"] * 4, "y": [1] * 4 + [0] * 4})
+    with pytest.raises(EiferError, match="both hold both classes"):
+        train_val_split(df, "y", 0.2, rep=0, seed=0)

@@ -173,14 +173,36 @@ def train_val_split(frames: pd.DataFrame, label: str, val_fraction: float = 0.2,
     n_part = len(np.unique(pids))
     if n_part < 2:
         raise EiferError(f"cannot split {n_part} participant(s) into train and validation")
-    k = max(2, min(int(round(1.0 / val_fraction)), n_part))
-    sgkf = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=int(seed + rep // k) % (2**32))
     y = frames[label].to_numpy().astype(int)
-    for i, (tr, va) in enumerate(sgkf.split(np.zeros(len(y)), y, pids)):
-        if i == rep % k:
-            train, val = sorted(set(pids[tr])), sorted(set(pids[va]))
-            break
-    return train, val
+    k0 = max(2, min(int(round(1.0 / val_fraction)), n_part))
+    for train, val in _candidate_splits(y, pids, k0, rep, seed):
+        # A threshold chosen on validation needs both classes there, and the
+        # loss needs both in training; with few participants per group a fold
+        # can hold one participant who rated every video alike, so move on to
+        # the next fold (then a new shuffle, then fewer/larger folds).
+        if _both_classes(y, pids, train) and _both_classes(y, pids, val):
+            return train, val
+    raise EiferError(f"cannot split {n_part} participant(s) on {label!r} so that train and validation "
+                     "both hold both classes (too few participants with each label); "
+                     "add participants or lower the number of test participants")
+
+
+def _both_classes(y: np.ndarray, pids: np.ndarray, members: list[str]) -> bool:
+    return np.unique(y[np.isin(pids, members)]).size == 2
+
+
+def _candidate_splits(y: np.ndarray, pids: np.ndarray, k0: int, rep: int, seed: int):
+    """Splits in order of preference: fold ``rep % k`` of the paper's 8:2 k-fold
+    first (the common case), then the other folds, further shuffles, and
+    finally fewer folds (larger validation sets)."""
+    for k in range(k0, 1, -1):
+        for attempt in range(20 if k == k0 else 5):
+            rs = int(seed + rep // k + 7919 * attempt) % (2**32)
+            folds = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=rs).split(
+                np.zeros(len(y)), y, pids))
+            for j in range(k):
+                tr, va = folds[(rep + j) % k]
+                yield sorted(set(pids[tr])), sorted(set(pids[va]))
 
 
 def rep_seed(seed: int, rep: int) -> int:

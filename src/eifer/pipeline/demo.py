@@ -28,12 +28,6 @@ class DemoStudy:
     seed: int = 0
 
 
-# The run's seed when the user gives none. With 12 participants a validation split of one
-# participant can hold a single class of a task; the split stage does not yet redraw such
-# splits, and with this seed every split of the demo study has both classes.
-DEMO_RUN_SEED = 1
-
-
 def demo_study(out: str | Path, size: DemoStudy = DemoStudy()) -> Path:
     """Write the demo's synthetic study once; reuse it when it exists with the same size.
 
