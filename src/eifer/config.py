@@ -195,6 +195,7 @@ class Config(_Section):
 _DEMO_OVERRIDES: dict[str, Any] = {
     "profile": "demo",
     "hrv": {"domains": ["time", "frequency"]},
+    "cutoff": {"n_permutations": 50},
     "frames": {"crop_size": 96, "every_nth": 1},
     "affect": {"estimator": "geometry"},
     "select": {"n_arousal": 20, "n_valence": 20},
@@ -215,7 +216,6 @@ _DEMO_OVERRIDES: dict[str, Any] = {
         "cache_images": True,
         "n_jobs": 0,
     },
-    "cutoff": {"n_permutations": 50},
     "transfer_cv": {
         # no ImageNet checkpoints in the demo: a tiny backbone from random weights (recorded per fold)
         "backbones": ["eifer_tinycnn"],
