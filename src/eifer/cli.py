@@ -373,6 +373,14 @@ def evaluate_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[
     _participant_stage("evaluate", study, out, config, profile, seed, force)
 
 
+@app.command("stats")
+@friendly_errors
+def stats_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+              profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+    """Paired DeLong (Fisher + pooled dAUC), binomial GEE, model-permutation test, BH FDR -> Table 4."""
+    _participant_stage("stats", study, out, config, profile, seed, force)
+
+
 def main() -> None:  # pragma: no cover
     app()
 
