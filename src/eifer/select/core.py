@@ -152,8 +152,11 @@ def build_test_subsets(frames: pd.DataFrame, labels: pd.DataFrame, n: int = 6, t
     >>> lab = pd.DataFrame({"participant_id": ["P1"], "video_id": ["V1"], "arousal_label": [1],
     ...                     "valence_label": [1], "arousal_weak": [False], "valence_weak": [False]})
     >>> t = build_test_subsets(fr, lab, n=1)
-    >>> t[t.task == "valence"][["frame", "subset"]].values.tolist()
-    [[0, 'unambiguous'], [3, 'ambiguous']]
+    >>> v = t[t.task == "valence"]
+    >>> v.loc[v.subset == "unambiguous", "frame"].tolist()
+    [0]
+    >>> bool((v.loc[v.subset == "ambiguous", "s"] <= 0.1).all())  # sampled from s <= tau
+    True
     """
     data = _with_labels(frames, labels)
     out = []
