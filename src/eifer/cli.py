@@ -201,9 +201,9 @@ def report_cmd(
     typer.echo(f"report: {path}  (Markdown: {path.parent / 'report.md'})")
 
 
-# --- ei / hrv / labels / cutoff (participant-level stages) ----------------------
+# --- one sub-command per pipeline stage ------------------------------------------
 def _participant_stage(name: str, study: Path, out: Path, config, profile, seed, force: bool) -> None:
-    """Run one participant-level stage (and the stages it reads) into a run folder."""
+    """Run one stage (and the stages it reads) into a run folder."""
     from eifer.pipeline import run_pipeline
 
     stages = run_pipeline(study, out, cli_config(config, profile, seed), stages=[name],
@@ -224,38 +224,7 @@ _OutOpt = typer.Option(..., "--out", "-o", help="Run folder (created, or resumed
 _ForceOpt = typer.Option(False, "--force", help="Redo the stage even when its inputs and config are unchanged.")
 
 
-@app.command("ei")
-@friendly_errors
-def ei_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-           profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
-    """Score the EI assessment (10 points per correct answer, 0-1200) -> RUN/ei_scores.csv."""
-    _participant_stage("ei", study, out, config, profile, seed, force)
-
-
-@app.command("hrv")
-@friendly_errors
-def hrv_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-            profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
-    """ECG -> R-peaks -> HRV per segment with NeuroKit2 (parallel, resumable) -> RUN/hrv.parquet."""
-    _participant_stage("hrv", study, out, config, profile, seed, force)
-
-
-@app.command("labels")
-@friendly_errors
-def labels_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-               profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
-               force: bool = _ForceOpt) -> None:
-    """Likert ratings -> binary labels, neutral ratings weak-labelled from the domain -> RUN/labels.csv."""
-    _participant_stage("labels", study, out, config, profile, seed, force)
-
-
-@app.command("cutoff")
-@friendly_errors
-def cutoff_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-               profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
-               force: bool = _ForceOpt) -> None:
-    """Sweep EI cutoffs (HRV group x emotion ANOVAs), choose one -> groups.csv, Figure 7, Table 1."""
-    _participant_stage("cutoff", study, out, config, profile, seed, force)
+def _print_cutoff_null(out: Path) -> None:
     null = out / "cutoff_null.json"
     if null.is_file():
         import json
@@ -266,29 +235,49 @@ def cutoff_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Pa
                        f"interactions of {r['n_variables']} HRV variables; permutation p = {r['p_value']:.3f} "
                        f"({'beyond' if r['beyond_chance'] else 'not beyond'} chance)")
 
-# --- frames / affect / select (frame pipeline) ------------------------------------
-@app.command("frames")
-@friendly_errors
-def frames_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-               profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
-    """Decode videos: face, landmarks, quality filter -> RUN/frames/<pid>/<vid>.parquet (problems.csv lists bad videos)."""
-    _participant_stage("frames", study, out, config, profile, seed, force)
+
+def _stage_command(name: str, doc: str, after: Optional[Callable[[Path], None]] = None) -> None:
+    """Register ``eifer NAME STUDY --out RUN`` for one pipeline stage (same options for all)."""
+
+    def command(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
+                profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
+                force: bool = _ForceOpt) -> None:
+        _participant_stage(name, study, out, config, profile, seed, force)
+        if after is not None:
+            after(out)
+
+    command.__name__ = f"{name.replace('-', '_')}_cmd"
+    command.__doc__ = doc
+    app.command(name)(friendly_errors(command))
 
 
-@app.command("affect")
-@friendly_errors
-def affect_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-               profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
-    """Valence and arousal in [-1, 1] per valid frame (affect.estimator: onnx, timm, torchscript, geometry)."""
-    _participant_stage("affect", study, out, config, profile, seed, force)
+# Pipeline order (SPEC §2); the docstrings are the commands' --help.
+_stage_command("ei", "Score the EI assessment (10 points per correct answer, 0-1200) -> RUN/ei_scores.csv.")
+_stage_command("hrv", "ECG -> R-peaks -> HRV per segment with NeuroKit2 (parallel, resumable) -> RUN/hrv.parquet.")
+_stage_command("labels", "Likert ratings -> binary labels, neutral ratings weak-labelled from the domain "
+                         "-> RUN/labels.csv.")
+_stage_command("cutoff", "Sweep EI cutoffs (HRV group x emotion ANOVAs), choose one -> groups.csv, Figure 7, "
+                         "Table 1.", after=_print_cutoff_null)
+_stage_command("frames", "Decode videos: face, landmarks, quality filter -> RUN/frames/<pid>/<vid>.parquet "
+                         "(problems.csv lists bad videos).")
+_stage_command("affect", "Valence and arousal in [-1, 1] per valid frame (affect.estimator: onnx, timm, "
+                         "torchscript, geometry).")
+_stage_command("select", "Sign-congruent top-|arousal| then top-|valence| frames per video -> dataset.parquet, "
+                         "test subsets, crops, Figure 4.")
+_stage_command("split", "Fixed test set (2 High + 2 Low) and per-repetition stratified group train/val splits "
+                        "-> RUN/splits.json.")
+_stage_command("train", "Two-stage fine-tuning of High/Low/Total (direct) and High->Total, Low->Total (transfer), "
+                        "every task and repetition -> RUN/models/..., RUN/predictions.parquet. A killed run "
+                        "resumes from its last epoch.")
+_stage_command("evaluate", "Macro precision/recall/F1, accuracy, ROC-AUC, PR-AUC per run; mean (SD) over "
+                           "repetitions -> Tables 2 and 3.")
+_stage_command("stats", "Paired DeLong (Fisher + pooled dAUC), binomial GEE, model-permutation test, BH FDR "
+                        "-> Table 4.")
+_stage_command("transfer-cv", """ResNet50/VGG16 (transfer_cv.backbones) by stratified group k-fold CV with gradual unfreezing -> Tables 5, 6.
 
-
-@app.command("select")
-@friendly_errors
-def select_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-               profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
-    """Sign-congruent top-|arousal| then top-|valence| frames per video -> dataset.parquet, test subsets, crops, Figure 4."""
-    _participant_stage("select", study, out, config, profile, seed, force)
+    Needs local ImageNet checkpoints (transfer_cv.pretrained_paths: {resnet50: /path.pth, ...}); nothing is
+    downloaded. Finished folds are kept; an interrupted fold resumes at its last epoch.
+    """)
 
 
 # --- calibrate (statistics under the null) ----------------------------------------
@@ -333,52 +322,6 @@ def calibrate_cmd(
     console.print(f"written to [bold]{out}[/]/calibration.csv and calibration.md")
 
 
-# --- transfer-cv (alternative backbones, paper §3.5) ----------------------------
-@app.command("transfer-cv")
-@friendly_errors
-def transfer_cv_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-                    profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
-                    force: bool = _ForceOpt) -> None:
-    """ResNet50/VGG16 (transfer_cv.backbones) by stratified group k-fold CV with gradual unfreezing -> Tables 5, 6.
-
-    Needs local ImageNet checkpoints (transfer_cv.pretrained_paths: {resnet50: /path.pth, ...}); nothing is
-    downloaded. Finished folds are kept; an interrupted fold resumes at its last epoch.
-    """
-    _participant_stage("transfer-cv", study, out, config, profile, seed, force)
-
-
-# --- split / train / evaluate (training protocol, issue 6) ----------------------
-@app.command("split")
-@friendly_errors
-def split_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-              profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
-    """Fixed test set (2 High + 2 Low) and per-repetition stratified group train/val splits -> RUN/splits.json."""
-    _participant_stage("split", study, out, config, profile, seed, force)
-
-
-@app.command("train")
-@friendly_errors
-def train_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-              profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
-    """Two-stage fine-tuning of High/Low/Total (direct) and High->Total, Low->Total (transfer), every task and
-    repetition -> RUN/models/..., RUN/predictions.parquet. A killed run resumes from its last epoch."""
-    _participant_stage("train", study, out, config, profile, seed, force)
-
-
-@app.command("evaluate")
-@friendly_errors
-def evaluate_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-                 profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
-    """Macro precision/recall/F1, accuracy, ROC-AUC, PR-AUC per run; mean (SD) over repetitions -> Tables 2 and 3."""
-    _participant_stage("evaluate", study, out, config, profile, seed, force)
-
-
-@app.command("stats")
-@friendly_errors
-def stats_cmd(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-              profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
-    """Paired DeLong (Fisher + pooled dAUC), binomial GEE, model-permutation test, BH FDR -> Table 4."""
-    _participant_stage("stats", study, out, config, profile, seed, force)
 
 
 def main() -> None:  # pragma: no cover
