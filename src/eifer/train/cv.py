@@ -22,8 +22,6 @@ interrupted one resumes at its last epoch.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +38,7 @@ from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model
 from eifer.train.cv_fit import fit_gradual
 from eifer.train.loop import predict
-from eifer.train.runner import PRED_COLUMNS, _worker_init, test_items
+from eifer.train.runner import PRED_COLUMNS, test_items, units_map
 from eifer.utils import n_workers, pick_device, progress, seed_everything
 
 CV_DIR = "models_cv"
@@ -296,16 +294,10 @@ def cross_validate(run_root: str | Path, cfg: Config, plan: dict[str, Any], test
     preds: list[pd.DataFrame] = []
     with progress() as bar:
         overall = bar.add_task("transfer-CV folds", total=len(units))
-        if jobs > 1:
-            ctx = get_context("spawn")  # torch + fork is unsafe once threads exist
-            with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
-                                     initargs=(max(1, n_workers(0) // jobs),)) as ex:
-                args = [(str(run_root), cfg.model_dump_json(), u, test, dataset, subsets) for u in units]
-                for df in ex.map(_fold_job, args):
-                    preds.append(df)
-                    bar.advance(overall)
-        else:
-            for u in units:
-                preds.append(fold_train(run_root, cfg, u, test, dataset, subsets, device))
-                bar.advance(overall)
+        cfg_json = cfg.model_dump_json()
+        for df in units_map(units, jobs,
+                            serial=lambda u: fold_train(run_root, cfg, u, test, dataset, subsets, device),
+                            pool_job=_fold_job, pool_args=lambda u: (str(run_root), cfg_json, u, test, dataset, subsets)):
+            preds.append(df)
+            bar.advance(overall)
     return pd.concat(preds, ignore_index=True)[PRED_COLUMNS]

@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 import torch
@@ -200,6 +200,24 @@ def _worker_init(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def units_map(units: list, jobs: int, serial: Callable[[Any], pd.DataFrame],
+              pool_job: Callable[[tuple], pd.DataFrame], pool_args: Callable[[Any], tuple],
+              ) -> Iterator[pd.DataFrame]:
+    """Results of training ``units`` in order: in ``jobs`` spawned processes, or one by one.
+
+    Each process gets ``cores // jobs`` torch threads. ``pool_job`` runs in the
+    worker on ``pool_args(unit)`` (picklable); ``serial`` runs a unit here.
+    """
+    if jobs > 1 and len(units) > 1:
+        ctx = get_context("spawn")  # torch + fork is unsafe once threads exist
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(max(1, n_workers(0) // jobs),)) as ex:
+            yield from ex.map(pool_job, [pool_args(u) for u in units])
+    else:
+        for u in units:
+            yield serial(u)
+
+
 def _unit_job(args: tuple) -> pd.DataFrame:
     run_root, cfg_json, splits, unit = args
     cfg = Config.model_validate_json(cfg_json)
@@ -233,20 +251,13 @@ def train_all(run_root: str | Path, cfg: Config, splits: dict[str, Any]) -> pd.D
     preds: list[pd.DataFrame] = []
     with progress() as bar:
         overall = bar.add_task("training runs", total=sum(len(p) for p in phases))
+        cfg_json = cfg.model_dump_json()
         for phase in phases:
-            if jobs > 1 and len(phase) > 1:
-                threads = max(1, n_workers(0) // jobs)
-                ctx = get_context("spawn")  # torch + fork is unsafe once threads exist
-                with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
-                                         initargs=(threads,)) as ex:
-                    args = [(str(run_root), cfg.model_dump_json(), splits, u) for u in phase]
-                    for df in ex.map(_unit_job, args):
-                        preds.append(df)
-                        bar.advance(overall)
-            else:
-                for u in phase:
-                    preds.append(unit_train(run_root, cfg, splits, u, device, dataset, subsets))
-                    bar.advance(overall)
+            for df in units_map(phase, jobs,
+                                serial=lambda u: unit_train(run_root, cfg, splits, u, device, dataset, subsets),
+                                pool_job=_unit_job, pool_args=lambda u: (str(run_root), cfg_json, splits, u)):
+                preds.append(df)
+                bar.advance(overall)
     return predictions_collect(preds)
 
 
