@@ -71,7 +71,8 @@ class FramesConfig(_Section):
     adaptive_ear_fraction: float = 0.6
     occlusion_overlap: float = 0.05  # fraction of the face box covered by a hand box
     refine_landmarks: bool = True  # refined eye/lip landmarks: needed for blinks (EAR); False = faster mesh
-    hand_stride: int = 6  # hand model every n-th face frame (+ look-back on a new hand)
+    hand_stride: int = Field(10, ge=1)  # hand model every n-th face frame (+ look-back on a new hand; ~1/3 s at 30 fps)
+    detect_stride: int = Field(3, ge=1)  # face detector every n-th frame (+ every frame/look-back when off; 1 = all)
     hand_max_side: int = 320  # hand model input downscaled to this many pixels
     appearance_cue: bool = True  # also flag occlusion by skin-patch colour change
     appearance_threshold: float = 4.0

@@ -3,15 +3,24 @@
 One :class:`FaceAnalyzer` per worker process (MediaPipe graphs are not
 picklable and keep tracking state per video).
 
-Throughput decisions (paper scale is ~1.9 M frames):
+Throughput decisions (paper scale is ~1.9 M frames; costs per call on one
+core at 640 × 480: decode ≈ 1 ms, detector ≈ 1.7 ms, refined mesh ≈ 3 ms,
+hands ≈ 7.5 ms):
 
-* face detection runs on a copy downscaled to ≤ 640 px (BlazeFace sees
-  128 px anyway), so its cost does not grow with the video resolution (at
-  640 × 480 MediaPipe's own resize is faster than a cv2 copy, so none is made);
-* the face mesh runs in tracking mode (``static_image_mode=False``): after the
-  first frame it refines the previous frame's landmarks instead of searching
-  the whole image;
-* the hand model (~9 ms a frame even with no hand in view) runs every
+* the face mesh runs on every frame in tracking mode
+  (``static_image_mode=False``): after the first frame it refines the previous
+  frame's landmarks instead of searching the whole image. Refinement stays on:
+  without it the eyelid landmarks barely close and blink recall falls to ~4 %;
+* the face detector (score, box, keypoints for the landmark score) runs every
+  ``detect_stride``-th frame and at once when anything looks off, with a
+  look-back that finds the exact onset of a drop
+  (:class:`~eifer.frames.schedule.DetectorSchedule`); it runs on a copy
+  downscaled to ≤ 640 px (BlazeFace sees 128 px anyway), so its cost does not
+  grow with the video resolution;
+* graphs are called through :mod:`eifer.frames.mpgraph`, which skips
+  MediaPipe's per-call wrapper overhead (~0.3 ms) and reads landmarks from
+  their serialised bytes;
+* the hand model (~7.5 ms a frame even with no hand in view) runs every
   ``hand_stride``-th face frame, every frame while a hand is near the face, and
   at once when the face box jumps. When a check finds a new hand, the frames
   since the previous check are re-checked one by one ("look-back"), so the
@@ -28,7 +37,9 @@ import numpy as np
 
 from eifer.frames.landmarks import EYE_IMG_LEFT, EYE_IMG_RIGHT, LIP_INNER_BOTTOM, LIP_INNER_TOP, NOSE_TIP, \
     eye_aspect_ratio, eye_centres, geometry_features, GEO_COLUMNS
+from eifer.frames.mpgraph import landmarks_xy, run_image
 from eifer.frames.occlusion import AppearanceTracker
+from eifer.frames.schedule import DetectorSchedule
 
 _DET_MAX_SIDE = 640
 # Face detections below this score are still recorded (det_score, bbox) and
@@ -42,7 +53,7 @@ def _empty_record(idx: int, t: float) -> dict[str, Any]:
         "frame": idx, "time_s": t, "face_found": False, "det_score": np.nan,
         "bbox_x0": np.nan, "bbox_y0": np.nan, "bbox_x1": np.nan, "bbox_y1": np.nan,
         "landmarks_found": False, "landmark_score": np.nan, "ear_left": np.nan, "ear_right": np.nan,
-        "stream_cue": "", "hand_checked": False,
+        "stream_cue": "", "hand_checked": False, "det_checked": False,
         "eye_lx": np.nan, "eye_ly": np.nan, "eye_rx": np.nan, "eye_ry": np.nan,
     }
     for c in GEO_COLUMNS:
@@ -62,6 +73,7 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 class _Pending:
     rec: dict[str, Any]
     rgb: np.ndarray
+    pts: np.ndarray | None = None  # face-mesh landmarks (pixels)
 
 
 @dataclass
@@ -74,7 +86,9 @@ class FaceAnalyzer:
     min_detection_confidence: float = 0.5
     min_landmark_confidence: float = 0.5
     occlusion_overlap: float = 0.05
-    hand_stride: int = 6
+    hand_stride: int = 10
+    detect_stride: int = 3
+    occlusion_det_drop: float = 0.06
     refine_landmarks: bool = True
     hand_max_side: int = 320
     appearance_cue: bool = True
@@ -86,6 +100,7 @@ class FaceAnalyzer:
         return cls(min_detection_confidence=cfg.min_detection_confidence,
                    min_landmark_confidence=cfg.min_landmark_confidence,
                    occlusion_overlap=cfg.occlusion_overlap, hand_stride=cfg.hand_stride,
+                   detect_stride=cfg.detect_stride, occlusion_det_drop=cfg.occlusion_det_drop,
                    refine_landmarks=cfg.refine_landmarks,
                    hand_max_side=cfg.hand_max_side, appearance_cue=cfg.appearance_cue,
                    appearance_threshold=cfg.appearance_threshold)
@@ -127,57 +142,80 @@ class FaceAnalyzer:
         return cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
 
     def _detect(self, rgb: np.ndarray, rec: dict[str, Any]) -> np.ndarray | None:
+        """Face detector on this frame: score and box into ``rec``; the 4 keypoints (eyes, nose, mouth) or None."""
         h, w = rgb.shape[:2]
-        res = self._models["det"].process(self._downscale(rgb, _DET_MAX_SIDE))
-        if not res.detections:
+        rec["det_checked"] = True
+        dets = run_image(self._models["det"], self._downscale(rgb, _DET_MAX_SIDE), "detections")
+        if not dets:
             return None
-        det = max(res.detections, key=lambda d: d.score[0])
+        det = max(dets, key=lambda d: d.score[0])
         bb = det.location_data.relative_bounding_box
         rec.update(face_found=True, det_score=float(det.score[0]),
                    bbox_x0=max(0.0, bb.xmin * w), bbox_y0=max(0.0, bb.ymin * h),
                    bbox_x1=min(float(w), (bb.xmin + bb.width) * w), bbox_y1=min(float(h), (bb.ymin + bb.height) * h))
         return np.array([(k.x * w, k.y * h) for k in det.location_data.relative_keypoints[:4]])
 
-    def _mesh(self, rgb: np.ndarray, rec: dict[str, Any], keypoints: np.ndarray | None) -> np.ndarray | None:
+    def _mesh(self, rgb: np.ndarray, rec: dict[str, Any]) -> np.ndarray | None:
+        """Face mesh (tracking): landmarks, EAR, eye centres and geometry into ``rec``; (478, 2) pixels or None."""
         h, w = rgb.shape[:2]
-        res = self._models["mesh"].process(rgb)
-        if not res.multi_face_landmarks:
+        faces = run_image(self._models["mesh"], rgb, "multi_face_landmarks")
+        if not faces:
             return None
-        lm = res.multi_face_landmarks[0].landmark
-        pts = np.array([(p.x * w, p.y * h) for p in lm])
+        pts = landmarks_xy(faces[0], w, h)
         el, er = eye_centres(pts)
-        iod = float(np.hypot(*(er - el))) or 1.0
-        score = np.nan
-        if keypoints is not None:
-            # Landmark confidence: agreement of the mesh with the detector's own
-            # keypoints (eyes, nose tip, mouth centre), in eye distances. The legacy
-            # mesh exposes no score; two independent models agreeing is the proxy.
-            mesh_kp = np.array([el, er, pts[NOSE_TIP], (pts[LIP_INNER_TOP] + pts[LIP_INNER_BOTTOM]) / 2])
-            eyes_det = keypoints[:2] if keypoints[0, 0] <= keypoints[1, 0] else keypoints[1::-1]
-            det_kp = np.vstack([eyes_det, keypoints[2:4]])
-            score = max(0.0, 1.0 - float(np.mean(np.linalg.norm(mesh_kp - det_kp, axis=1))) / iod)
-        else:
-            # The tracker still holds a face the detector lost (typically a
-            # partly covered face): a face is there, its box comes from the mesh.
-            rec.update(face_found=True, bbox_x0=float(max(0, pts[:, 0].min())), bbox_y0=float(max(0, pts[:, 1].min())),
-                       bbox_x1=float(min(w, pts[:, 0].max())), bbox_y1=float(min(h, pts[:, 1].max())))
-        rec.update(landmarks_found=True, landmark_score=score,
+        rec.update(landmarks_found=True,
                    ear_left=eye_aspect_ratio(pts, EYE_IMG_LEFT), ear_right=eye_aspect_ratio(pts, EYE_IMG_RIGHT),
                    eye_lx=float(el[0]), eye_ly=float(el[1]), eye_rx=float(er[0]), eye_ry=float(er[1]))
         rec.update(geometry_features(pts))
         return pts
 
+    @staticmethod
+    def _agreement(rec: dict[str, Any], pts: np.ndarray | None, keypoints: np.ndarray | None,
+                   shape: tuple[int, ...]) -> None:
+        """Landmark score of a detector-checked frame; the mesh's box when only the mesh holds the face."""
+        if pts is None:
+            return
+        h_img, w_img = shape[:2]
+        if keypoints is None:
+            # The tracker still holds a face the detector lost (typically a
+            # partly covered face): a face is there, its box comes from the mesh.
+            rec.update(face_found=True, bbox_x0=float(max(0, pts[:, 0].min())), bbox_y0=float(max(0, pts[:, 1].min())),
+                       bbox_x1=float(min(w_img, pts[:, 0].max())), bbox_y1=float(min(h_img, pts[:, 1].max())))
+            return
+        # Landmark confidence: agreement of the mesh with the detector's own
+        # keypoints (eyes, nose tip, mouth centre), in eye distances. The legacy
+        # mesh exposes no score; two independent models agreeing is the proxy.
+        el, er = eye_centres(pts)
+        iod = float(np.hypot(*(er - el))) or 1.0
+        mesh_kp = np.array([el, er, pts[NOSE_TIP], (pts[LIP_INNER_TOP] + pts[LIP_INNER_BOTTOM]) / 2])
+        eyes_det = keypoints[:2] if keypoints[0, 0] <= keypoints[1, 0] else keypoints[1::-1]
+        det_kp = np.vstack([eyes_det, keypoints[2:4]])
+        rec["landmark_score"] = max(0.0, 1.0 - float(np.mean(np.linalg.norm(mesh_kp - det_kp, axis=1))) / iod)
+
+    def _check_face(self, item: "_Pending") -> None:
+        """Run the detector on a frame whose mesh is already known (replacing any carried values)."""
+        item.rec.update(face_found=False, det_score=np.nan, landmark_score=np.nan,
+                        bbox_x0=np.nan, bbox_y0=np.nan, bbox_x1=np.nan, bbox_y1=np.nan)
+        keypoints = self._detect(item.rgb, item.rec)
+        self._agreement(item.rec, item.pts, keypoints, item.rgb.shape)
+
+    def _detector_step(self, item: "_Pending", schedule: DetectorSchedule) -> None:
+        """Detector check on this frame; on an abnormal result, also on the frames carried since the last check."""
+        self._check_face(item)
+        if schedule.observe(item.rec, item.pts):
+            for p in schedule.take_unchecked():
+                self._check_face(p)
+
     def _hand_overlap(self, rgb: np.ndarray, rec: dict[str, Any]) -> bool:
         """Run the hand model; True when a hand box covers enough of the face box."""
         rec["hand_checked"] = True
-        small = self._downscale(rgb, self.hand_max_side)
-        res = self._models["hands"].process(small)
-        if not res.multi_hand_landmarks:
+        hands = run_image(self._models["hands"], self._downscale(rgb, self.hand_max_side), "multi_hand_landmarks")
+        if not hands:
             return False
         h, w = rgb.shape[:2]
         face = (rec["bbox_x0"], rec["bbox_y0"], rec["bbox_x1"], rec["bbox_y1"])
-        for hand in res.multi_hand_landmarks:
-            xy = np.array([(p.x * w, p.y * h) for p in hand.landmark])
+        for hand in hands:
+            xy = landmarks_xy(hand, w, h)
             pad = 0.1 * float(np.ptp(xy[:, 0]) + np.ptp(xy[:, 1])) / 2  # landmarks sit inside the hand's outline
             box = (xy[:, 0].min() - pad, xy[:, 1].min() - pad, xy[:, 0].max() + pad, xy[:, 1].max() + pad)
             if _overlap(face, box) >= self.occlusion_overlap:
@@ -194,6 +232,8 @@ class FaceAnalyzer:
         """
         self._reset_models()
         appearance = AppearanceTracker(self.appearance_threshold) if self.appearance_cue else None
+        schedule = DetectorSchedule(self.detect_stride, self.min_detection_confidence,
+                                    self.min_landmark_confidence, self.occlusion_det_drop)
         pending: list[_Pending] = []
         since_check = self.hand_stride  # check the first face frame
         hand_near = False
@@ -206,20 +246,26 @@ class FaceAnalyzer:
 
         for idx, t, rgb in frames:
             rec = _empty_record(idx, t)
-            kp = self._detect(rgb, rec)
-            pts = self._mesh(rgb, rec, kp)
+            item = _Pending(rec, rgb, self._mesh(rgb, rec))
+            if schedule.due(item.pts):
+                self._detector_step(item, schedule)
+            else:
+                schedule.carry(item)
             if not rec["face_found"]:
                 # No face: nothing to occlude; a new check is due when it returns.
                 yield from flush()
                 yield rec, rgb
                 since_check, hand_near, last_box = self.hand_stride, False, None
                 continue
-            box = (rec["bbox_x0"], rec["bbox_y0"], rec["bbox_x1"], rec["bbox_y1"])
-            if appearance is not None and pts is not None and appearance.update(rgb, pts):
+            if appearance is not None and item.pts is not None and appearance.update(rgb, item.pts):
                 rec["stream_cue"] = "appearance"
+            box = (rec["bbox_x0"], rec["bbox_y0"], rec["bbox_x1"], rec["bbox_y1"])
             moved = last_box is not None and _overlap(box, last_box) < 0.8
             since_check += 1
             if hand_near or moved or since_check >= self.hand_stride:
+                if not rec["det_checked"]:  # frames are released here: their detector values must be final
+                    self._detector_step(item, schedule)
+                    box = (rec["bbox_x0"], rec["bbox_y0"], rec["bbox_x1"], rec["bbox_y1"])
                 found = self._hand_overlap(rgb, rec)
                 if found:
                     rec["stream_cue"] = "hand"
@@ -231,5 +277,5 @@ class FaceAnalyzer:
                 yield rec, rgb
                 hand_near, since_check, last_box = found, 0, box
             else:
-                pending.append(_Pending(rec, rgb))
+                pending.append(item)
         yield from flush()

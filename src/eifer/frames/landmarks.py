@@ -5,6 +5,8 @@ Indices are those of MediaPipe Face Mesh (468 points + 10 iris points with
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # Eye contours for the EAR of Soukupová & Čech (2016): p1..p6 (corner, top, top, corner, bottom, bottom)
@@ -22,17 +24,18 @@ GEO_COLUMNS = ["geo_mouth_lift", "geo_mouth_open", "geo_mouth_width", "geo_eye_o
 
 def eye_aspect_ratio(pts: np.ndarray, idx: tuple[int, ...]) -> float:
     """EAR = (|p2-p6| + |p3-p5|) / (2 |p1-p4|) from (N, 2) pixel landmarks."""
-    p = pts[list(idx)]
-    width = np.linalg.norm(p[0] - p[3])
+    # scalar math: called several times per frame on 1.9 M frames, where numpy's per-call overhead dominates
+    (x1, y1), (x2, y2), (x3, y3), (x4, y4), (x5, y5), (x6, y6) = pts[list(idx)].tolist()
+    width = math.hypot(x1 - x4, y1 - y4)
     if width <= 0:
         return float("nan")
-    return float((np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])) / (2.0 * width))
+    return (math.hypot(x2 - x6, y2 - y6) + math.hypot(x3 - x5, y3 - y5)) / (2.0 * width)
 
 
 def eye_centres(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Image-left and image-right eye centres (corner midpoints: stable when eyes close)."""
-    left = pts[[EYE_IMG_LEFT[0], EYE_IMG_LEFT[3]]].mean(axis=0)
-    right = pts[[EYE_IMG_RIGHT[0], EYE_IMG_RIGHT[3]]].mean(axis=0)
+    left = (pts[EYE_IMG_LEFT[0]] + pts[EYE_IMG_LEFT[3]]) / 2.0
+    right = (pts[EYE_IMG_RIGHT[0]] + pts[EYE_IMG_RIGHT[3]]) / 2.0
     return left, right
 
 
