@@ -70,7 +70,9 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 
 @dataclass
-class _Pending:
+class _Frame:
+    """One analysed frame on its way out (held back while look-backs may still change it)."""
+
     rec: dict[str, Any]
     rgb: np.ndarray
     pts: np.ndarray | None = None  # face-mesh landmarks (pixels)
@@ -192,14 +194,14 @@ class FaceAnalyzer:
         det_kp = np.vstack([eyes_det, keypoints[2:4]])
         rec["landmark_score"] = max(0.0, 1.0 - float(np.mean(np.linalg.norm(mesh_kp - det_kp, axis=1))) / iod)
 
-    def _check_face(self, item: "_Pending") -> None:
+    def _check_face(self, item: _Frame) -> None:
         """Run the detector on a frame whose mesh is already known (replacing any carried values)."""
         item.rec.update(face_found=False, det_score=np.nan, landmark_score=np.nan,
                         bbox_x0=np.nan, bbox_y0=np.nan, bbox_x1=np.nan, bbox_y1=np.nan)
         keypoints = self._detect(item.rgb, item.rec)
         self._agreement(item.rec, item.pts, keypoints, item.rgb.shape)
 
-    def _detector_step(self, item: "_Pending", schedule: DetectorSchedule) -> None:
+    def _detector_step(self, item: _Frame, schedule: DetectorSchedule) -> None:
         """Detector check on this frame; on an abnormal result, also on the frames carried since the last check."""
         self._check_face(item)
         if schedule.observe(item.rec, item.pts):
@@ -234,7 +236,7 @@ class FaceAnalyzer:
         appearance = AppearanceTracker(self.appearance_threshold) if self.appearance_cue else None
         schedule = DetectorSchedule(self.detect_stride, self.min_detection_confidence,
                                     self.min_landmark_confidence, self.occlusion_det_drop)
-        pending: list[_Pending] = []
+        pending: list[_Frame] = []
         since_check = self.hand_stride  # check the first face frame
         hand_near = False
         last_box: tuple[float, ...] | None = None
@@ -246,7 +248,7 @@ class FaceAnalyzer:
 
         for idx, t, rgb in frames:
             rec = _empty_record(idx, t)
-            item = _Pending(rec, rgb, self._mesh(rgb, rec))
+            item = _Frame(rec, rgb, self._mesh(rgb, rec))
             if schedule.due(item.pts):
                 self._detector_step(item, schedule)
             else:
