@@ -18,19 +18,18 @@ off, with the same look-back rule as the hand checks:
   score, and its box moved and scaled with the mesh's eyes;
 * a check is **abnormal** when no face is detected, the score or landmark
   score is within ``margin`` of its threshold, or the score fell more than
-  ``margin`` below the video's running median (the detector-drop occlusion cue
-  fires at ``det_drop`` below the participant median; ``margin`` is half of
-  it; the running median is over normal checks only, so a long episode does
-  not become the reference). It has **jumped** when its score differs from the
-  previous normal check by more than ``det_drop``. Either way the carried
-  frames since the previous check are checked one by one ("look-back"), so the onset of a drop is found exactly. Otherwise the
-  carried frames get the lower of the two bracketing checks (the conservative
-  value for the quality rule).
+  ``margin`` below the video's running median of normal checks (the
+  detector-drop occlusion cue fires at ``det_drop`` below the participant
+  median; ``margin`` is half of it; abnormal checks stay out of the median, so
+  a long episode does not become the reference). It has **jumped** when its
+  score differs from the previous normal check by more than ``det_drop``.
+  Either way the carried frames since the previous check are checked one by
+  one ("look-back"), so the onset of a drop is found exactly. Otherwise the
+  carried frames get the lower of the two bracketing checks (the
+  conservative value for the quality rule).
 
 Only an abnormal episode that starts *and* ends between two checks (shorter
-than ``stride`` frames) can be missed; a carried frame is never more than
-``margin`` below its normal neighbours without that being an episode of that
-kind. ``det_checked`` in ``frames.parquet``
+than ``stride`` frames) can be missed. ``det_checked`` in ``frames.parquet``
 says which frames had the detector run; ``stride = 1`` checks every frame.
 
 Examples
