@@ -1,6 +1,8 @@
 """The detector schedule: strided face-detector checks with look-back, and the lean MediaPipe calls."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -26,10 +28,10 @@ class _PlantedDrops(FaceAnalyzer):
         return kp
 
 
-def _records(video, stride, drops=frozenset()):
+def _records(video, stride, drops=frozenset(), n_frames=None):
     fa = _PlantedDrops(detect_stride=stride, appearance_cue=False)
     fa.drops_at = drops
-    recs = [rec for rec, _ in fa.analyze(iter_video(video))]
+    recs = [rec for rec, _ in fa.analyze(itertools.islice(iter_video(video), n_frames))]
     fa.close()
     return recs, fa.calls
 
@@ -53,6 +55,15 @@ def test_every_planted_drop_is_found_with_its_exact_onset(video, stride):
     assert all(r["det_checked"] for r in recs if r["frame"] in dropped)
     if stride > 1:  # fewer calls even though a third of these 4 s are planted drops or a real occlusion
         assert calls < every - 5
+
+
+def test_a_drop_in_the_last_frames_is_found(video):
+    # no check follows the last frames of a video (here 21-23, after the hand check at 20):
+    # the newest carried frame is checked at the end, and its drop sends the look-back to 22
+    recs, _ = _records(video, 5, frozenset({22, 23}), n_frames=24)
+    assert [r["frame"] for r in recs] == list(range(24))
+    assert recs[-1]["det_checked"] and all(r["landmarks_found"] for r in recs[-2:])
+    assert {r["frame"] for r in recs if r["det_score"] == DROP} == {22, 23}
 
 
 def test_unchecked_frames_carry_the_bracketing_checks(video):

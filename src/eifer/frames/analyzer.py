@@ -280,4 +280,7 @@ class FaceAnalyzer:
                 hand_near, since_check, last_box = found, 0, box
             else:
                 pending.append(item)
+        last = schedule.pop_last_unchecked()
+        if last is not None:  # no later check will bracket the tail: check its newest frame now
+            self._detector_step(last, schedule)
         yield from flush()

@@ -128,6 +128,14 @@ class DetectorSchedule:
                           "box": [rec[k] for k in self._BOX]}
         return look_back
 
+    def pop_last_unchecked(self):
+        """The newest carried frame, removed from the carried list (None when there is none).
+
+        At the end of a video there is no next check to bracket the last
+        carried frames: the caller checks this one, which settles the rest.
+        """
+        return self._unchecked.pop() if self._unchecked else None
+
     def take_unchecked(self) -> list:
         """The carried frames since the last check (for look-back); the list is emptied."""
         items, self._unchecked = self._unchecked, []
