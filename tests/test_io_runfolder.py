@@ -28,6 +28,16 @@ def test_run_folder_records_config_and_versions(tmp_path):
     assert versions["numpy"] and versions["python"]
 
 
+def test_require_names_the_file_and_the_stage_to_run(tmp_path):
+    from eifer.errors import EiferError
+
+    run = RunFolder(tmp_path / "run", load_config(profile="demo")).init()
+    with pytest.raises(EiferError, match=r"groups\.csv: not found; run `eifer cutoff` first"):
+        run.require("groups.csv", stage="cutoff")
+    write_csv(run.path("groups.csv"), pd.DataFrame({"participant_id": ["p1"], "group": ["High"]}))
+    assert run.require("groups.csv", stage="cutoff") == run.path("groups.csv")
+
+
 def test_stage_fingerprint_skip_and_invalidate(tmp_path):
     cfg = load_config(profile="demo")
     run = RunFolder(tmp_path, cfg).init()

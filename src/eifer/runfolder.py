@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from eifer.config import Config
+from eifer.errors import EiferError
 from eifer.io import hash_obj, write_json, write_text
 
 _PACKAGES = (
@@ -68,6 +69,13 @@ class RunFolder:
 
     def path(self, *parts: str) -> Path:
         return self.root.joinpath(*parts)
+
+    def require(self, *parts: str, stage: str) -> Path:
+        """``path(*parts)``, a file stage ``stage`` writes; an error saying to run that stage when it is missing."""
+        path = self.path(*parts)
+        if not path.is_file():
+            raise EiferError(f"{path}: not found; run `eifer {stage}` first")
+        return path
 
     # -- log -------------------------------------------------------------
     def log(self, event: str, **fields: Any) -> None:

@@ -280,6 +280,22 @@ def splits_load(path: str | Path) -> dict[str, Any]:
     return splits
 
 
+def groups_read(run: Any) -> dict[str, str]:
+    """``RUN/groups.csv`` (written by the cutoff stage), checked: participant -> group."""
+    path = run.require("groups.csv", stage="cutoff")
+    return groups_validate(pd.read_csv(path, dtype={"participant_id": str}), str(path))
+
+
+def splits_for_run(run: Any, *, seed: int, test_participants: list[str] | None) -> dict[str, Any]:
+    """:func:`make_splits` on the run's selected frames and groups, with its ``split`` and ``train`` settings."""
+    cfg = run.config
+    dataset = pd.read_parquet(run.require("dataset.parquet", stage="select"))
+    return make_splits(dataset, groups_read(run), seed=seed, repetitions=cfg.train.repetitions,
+                       n_test_high=cfg.split.n_test_high, n_test_low=cfg.split.n_test_low,
+                       test_participants=test_participants, val_fraction=cfg.split.val_fraction,
+                       tasks=cfg.train.tasks)
+
+
 def run_split(study: Any, run: Any) -> list[str]:
     """Stage runner: ``RUN/dataset.parquet`` + ``RUN/groups.csv`` -> ``RUN/splits.json``.
 
@@ -297,15 +313,7 @@ def run_split(study: Any, run: Any) -> list[str]:
     from eifer.io import write_json
 
     cfg = run.config
-    fd, fg = run.path("dataset.parquet"), run.path("groups.csv")
-    for f, stage in ((fd, "select"), (fg, "cutoff")):
-        if not f.is_file():
-            raise EiferError(f"{f}: not found; run the {stage} stage first")
-    group_of = groups_validate(pd.read_csv(fg, dtype={"participant_id": str}), str(fg))
-    splits = make_splits(pd.read_parquet(fd), group_of, seed=cfg.seed, repetitions=cfg.train.repetitions,
-                         n_test_high=cfg.split.n_test_high, n_test_low=cfg.split.n_test_low,
-                         test_participants=cfg.split.test_participants, val_fraction=cfg.split.val_fraction,
-                         tasks=cfg.train.tasks)
+    splits = splits_for_run(run, seed=cfg.seed, test_participants=cfg.split.test_participants)
     write_json(run.path("splits.json"), splits)
     run.log("split", test=splits["test"], runs=len(splits["runs"]))
     return ["splits.json"]

@@ -45,9 +45,7 @@ def run_ei(study, run) -> list[str]:
 
 
 def _read(run, name: str, stage: str) -> pd.DataFrame:
-    path = run.path(name)
-    if not path.is_file():
-        raise EiferError(f"{path}: missing; run `eifer {stage}` first")
+    path = run.require(name, stage=stage)
     return pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path, dtype={"participant_id": str})
 
 

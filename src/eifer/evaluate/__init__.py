@@ -5,7 +5,6 @@ from typing import Any
 
 import pandas as pd
 
-from eifer.errors import EiferError
 from eifer.evaluate.metrics import METRICS, macro_f1_grid, metrics_binary
 from eifer.evaluate.tables import (RUN_KEYS, TABLE2, TABLE3, fmt_mean_sd, metrics_per_run, summary_table,
                                    table_markdown, tables_write)
@@ -26,10 +25,7 @@ def run_evaluate(study: Any, run: Any) -> list[str]:
     list of str
         Outputs relative to RUN.
     """
-    f = run.path("predictions.parquet")
-    if not f.is_file():
-        raise EiferError(f"{f}: not found; run `eifer train` first")
-    per_run = metrics_per_run(pd.read_parquet(f))
+    per_run = metrics_per_run(pd.read_parquet(run.require("predictions.parquet", stage="train")))
     out = [write_csv(run.path("metrics_per_run.csv"), per_run)]
     out += tables_write(per_run, run.path("tables"))
     run.log("evaluate", runs=len(per_run))

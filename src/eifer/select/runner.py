@@ -83,10 +83,7 @@ def run_select(study, run) -> list[str]:
     from eifer.frames import read_frames
 
     cfg = run.config.select
-    labels_path = run.path("labels.csv")
-    if not labels_path.is_file():
-        raise EiferError(f"{labels_path}: not found; run `eifer labels` first")
-    labels = pd.read_csv(labels_path, dtype={"participant_id": str, "video_id": str})
+    labels = pd.read_csv(run.require("labels.csv", stage="labels"), dtype={"participant_id": str, "video_id": str})
     frames = read_frames(run)
     if frames.empty:
         raise EiferError(f"{run.path('frames')}: no frame tables; run `eifer frames` first")

@@ -131,9 +131,7 @@ def run_stats(study, run) -> list[str]:
     list of str
         Outputs relative to RUN: ``tables/table4.csv``, ``.md``, ``table4_full.csv``.
     """
-    path = run.path("predictions.parquet")
-    if not path.is_file():
-        raise EiferError(f"{path}: not found — run the train stage first")
+    path = run.require("predictions.parquet", stage="train")
     pred = pd.read_parquet(path)
     pred = pred[pred["composition"].isin(["direct", "transfer"])]
     if pred.empty:

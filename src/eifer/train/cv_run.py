@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from eifer.data.splits import groups_validate, splits_load
+from eifer.data.splits import groups_read, splits_load
 from eifer.errors import EiferError
 from eifer.evaluate import METRICS, metrics_per_run, summary_table, table_markdown
 from eifer.io import write_csv, write_json, write_parquet, write_text
@@ -101,10 +101,7 @@ def run_transfer_cv(study: Any, run: Any) -> list[str]:
     cfg = run.config
     t0 = time.perf_counter()
     splits = splits_load(run.path("splits.json"))
-    fg = run.path("groups.csv")
-    if not fg.is_file():
-        raise EiferError(f"{fg}: not found; run the cutoff stage first")
-    group_of = groups_validate(pd.read_csv(fg, dtype={"participant_id": str}), str(fg))
+    group_of = groups_read(run)
     dataset, subsets = _inputs_read(run.root)
     plan = cv_plan(dataset, group_of, splits["test"], tasks=list(cfg.train.tasks), n_folds=cfg.transfer_cv.folds,
                    seed=cfg.seed)

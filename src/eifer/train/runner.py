@@ -273,13 +273,9 @@ def splits_ensure(run: Any) -> dict[str, Any]:
     want = {f"{g}/{task}/rep{r}" for g in GROUPS for task in t.tasks for r in range(t.repetitions)}
     if want <= set(splits["runs"]):
         return splits
-    from eifer.data.splits import groups_validate, make_splits
+    from eifer.data.splits import splits_for_run
 
-    cfg = run.config
-    group_of = groups_validate(pd.read_csv(run.path("groups.csv"), dtype={"participant_id": str}))
-    more = make_splits(pd.read_parquet(run.path("dataset.parquet")), group_of, seed=splits["seed"],
-                       repetitions=t.repetitions, n_test_high=cfg.split.n_test_high, n_test_low=cfg.split.n_test_low,
-                       test_participants=splits["test"], val_fraction=cfg.split.val_fraction, tasks=t.tasks)
+    more = splits_for_run(run, seed=splits["seed"], test_participants=splits["test"])
     splits["runs"] = {**more["runs"], **splits["runs"]}
     write_json(run.path("splits.json"), splits)
     return splits
