@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from eifer.frames.landmarks import EYE_IMG_LEFT, EYE_IMG_RIGHT, LIP_INNER_BOTTOM, LIP_INNER_TOP, NOSE_TIP, \
-    eye_aspect_ratio, eye_centres, geometry_features, GEO_COLUMNS
+    eye_aspect_ratio, eye_centres, eye_line, geometry_features, GEO_COLUMNS
 from eifer.frames.mpgraph import landmarks_xy, run_image
 from eifer.frames.occlusion import AppearanceTracker
 from eifer.frames.schedule import DetectorSchedule
@@ -187,8 +187,7 @@ class FaceAnalyzer:
         # Landmark confidence: agreement of the mesh with the detector's own
         # keypoints (eyes, nose tip, mouth centre), in eye distances. The legacy
         # mesh exposes no score; two independent models agreeing is the proxy.
-        el, er = eye_centres(pts)
-        iod = float(np.hypot(*(er - el))) or 1.0
+        el, er, iod = eye_line(pts)
         mesh_kp = np.array([el, er, pts[NOSE_TIP], (pts[LIP_INNER_TOP] + pts[LIP_INNER_BOTTOM]) / 2])
         eyes_det = keypoints[:2] if keypoints[0, 0] <= keypoints[1, 0] else keypoints[1::-1]
         det_kp = np.vstack([eyes_det, keypoints[2:4]])

@@ -39,12 +39,16 @@ def eye_centres(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return left, right
 
 
+def eye_line(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Image-left and image-right eye centres and the inter-ocular distance (1.0 when they coincide)."""
+    left, right = eye_centres(pts)
+    return left, right, float(np.hypot(*(right - left))) or 1.0
+
+
 def face_frame(pts: np.ndarray) -> np.ndarray:
     """Landmarks rotated so the eyes are level, centred between the eyes, scaled by eye distance."""
-    left, right = eye_centres(pts)
-    d = right - left
-    iod = float(np.hypot(*d)) or 1.0
-    c, s = d / iod
+    left, right, iod = eye_line(pts)
+    c, s = (right - left) / iod
     rot = np.array([[c, s], [-s, c]])  # rotates the eye line onto +x
     return ((pts - (left + right) / 2.0) @ rot.T) / iod
 

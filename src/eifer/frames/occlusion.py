@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from eifer.frames.landmarks import eye_centres
+from eifer.frames.landmarks import eye_line
 
 # forehead, between brows, nose bridge, nose side L/R, cheeks L/R (x2), chin, jaw L/R
 SKIN_POINTS = (151, 9, 6, 48, 278, 50, 280, 205, 425, 152, 172, 397)
@@ -40,8 +40,7 @@ class AppearanceTracker:
     def patch_colours(rgb: np.ndarray, pts: np.ndarray) -> np.ndarray:
         """Mean Lab colour of a small square around each skin landmark, shape (P, 3)."""
         h, w = rgb.shape[:2]
-        el, er = eye_centres(pts)
-        r = max(1, int(np.hypot(*(er - el)) / 12))
+        r = max(1, int(eye_line(pts)[2] / 12))
         xy = np.round(pts[list(SKIN_POINTS)]).astype(int)
         x0 = np.clip(xy[:, 0] - r, 0, w - 2)
         y0 = np.clip(xy[:, 1] - r, 0, h - 2)

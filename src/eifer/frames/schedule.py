@@ -45,12 +45,12 @@ from typing import Any
 
 import numpy as np
 
-from eifer.frames.landmarks import eye_centres
+from eifer.frames.landmarks import eye_line
 
 
 def _eyes(pts: np.ndarray) -> tuple[np.ndarray, float]:
-    el, er = eye_centres(pts)
-    return (el + er) / 2.0, float(np.hypot(*(er - el))) or 1.0
+    el, er, iod = eye_line(pts)
+    return (el + er) / 2.0, iod
 
 
 class DetectorSchedule:
