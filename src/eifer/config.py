@@ -67,7 +67,7 @@ class FramesConfig(_Section):
     min_detection_confidence: float = 0.5
     min_landmark_confidence: float = 0.5  # mesh/detector keypoint agreement (1 - error in eye distances)
     ear_threshold: float = 0.18  # eyes closed when mean eye aspect ratio is below
-    adaptive_ear: bool = False  # per participant: fraction x median EAR of face frames
+    adaptive_ear: bool = True  # per participant: fraction x open-eye EAR level (quality.adaptive_ear_threshold)
     adaptive_ear_fraction: float = 0.6
     occlusion_overlap: float = 0.05  # fraction of the face box covered by a hand box
     refine_landmarks: bool = True  # refined eye/lip landmarks: needed for blinks (EAR); False = faster mesh
@@ -82,6 +82,12 @@ class FramesConfig(_Section):
     store_crops: Literal["selected", "all", "none"] = "selected"
     every_nth: int = 1
     n_jobs: int = 0
+    adaptive_ear_floor: float = Field(0.08, gt=0, le=1, description="lowest adaptive eye-closure threshold")
+    adaptive_ear_ceiling: float = Field(0.22, gt=0, le=1, description="highest adaptive eye-closure threshold")
+    adaptive_ear_min_frames: int = Field(30, ge=1, description="landmark frames a participant needs for the "
+                                         "adaptive threshold (fewer: the fixed ear_threshold)")
+    hand_keep_frames: int | None = Field(None, ge=0, description="a hand near the face in frame t flags t±k; "
+                                         "None: max(1, hand_stride // 5)")
 
 
 class AffectConfig(_Section):

@@ -25,7 +25,9 @@ hands ≈ 7.5 ms):
   at once when the face box jumps. When a check finds a new hand, the frames
   since the previous check are re-checked one by one ("look-back"), so the
   onset of an occlusion is found exactly; only an occlusion that starts *and*
-  ends between two checks (< ``hand_stride`` frames) can be missed.
+  ends between two checks (< ``hand_stride`` frames) can be missed. After a
+  hand is lost the checks go on frame by frame for ``hand_keep`` more frames,
+  so one frame the hand model misses does not hide the rest of the occlusion.
 """
 from __future__ import annotations
 
@@ -36,9 +38,10 @@ import cv2
 import numpy as np
 
 from eifer.frames.landmarks import EYE_IMG_LEFT, EYE_IMG_RIGHT, LIP_INNER_BOTTOM, LIP_INNER_TOP, NOSE_TIP, \
-    eye_aspect_ratio, eye_centres, eye_line, geometry_features, GEO_COLUMNS
-from eifer.frames.mpgraph import landmarks_xy, run_image
+    eye_aspect_ratio, eye_centres, eye_line, geometry_features, GEO_COLUMNS, POSE_COLUMNS
+from eifer.frames.mpgraph import landmarks_xy, landmarks_xyz, run_image
 from eifer.frames.occlusion import AppearanceTracker
+from eifer.frames.quality import hand_keep_frames
 from eifer.frames.schedule import DetectorSchedule
 
 _DET_MAX_SIDE = 640
@@ -56,7 +59,7 @@ def _empty_record(idx: int, t: float) -> dict[str, Any]:
         "stream_cue": "", "hand_checked": False, "det_checked": False,
         "eye_lx": np.nan, "eye_ly": np.nan, "eye_rx": np.nan, "eye_ry": np.nan,
     }
-    for c in GEO_COLUMNS:
+    for c in GEO_COLUMNS + POSE_COLUMNS:
         rec[c] = np.nan
     return rec
 
@@ -95,6 +98,7 @@ class FaceAnalyzer:
     hand_max_side: int = 320
     appearance_cue: bool = True
     appearance_threshold: float = 4.0
+    hand_keep: int = 2  # after a hand is lost, check this many more frames one by one
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -105,7 +109,7 @@ class FaceAnalyzer:
                    detect_stride=cfg.detect_stride, occlusion_det_drop=cfg.occlusion_det_drop,
                    refine_landmarks=cfg.refine_landmarks,
                    hand_max_side=cfg.hand_max_side, appearance_cue=cfg.appearance_cue,
-                   appearance_threshold=cfg.appearance_threshold)
+                   appearance_threshold=cfg.appearance_threshold, hand_keep=hand_keep_frames(cfg))
 
     # -- models --------------------------------------------------------------
     def _reset_models(self) -> None:
@@ -163,12 +167,14 @@ class FaceAnalyzer:
         faces = run_image(self._models["mesh"], rgb, "multi_face_landmarks")
         if not faces:
             return None
-        pts = landmarks_xy(faces[0], w, h)
+        pts3 = landmarks_xyz(faces[0], w, h)
+        pts = np.ascontiguousarray(pts3[:, :2])
         el, er = eye_centres(pts)
         rec.update(landmarks_found=True,
                    ear_left=eye_aspect_ratio(pts, EYE_IMG_LEFT), ear_right=eye_aspect_ratio(pts, EYE_IMG_RIGHT),
                    eye_lx=float(el[0]), eye_ly=float(el[1]), eye_rx=float(er[0]), eye_ry=float(er[1]))
-        rec.update(geometry_features(pts))
+        # expression features on the landmarks with the head pose undone (3-D Procrustes fit)
+        rec.update(geometry_features(pts3))
         return pts
 
     @staticmethod
@@ -238,6 +244,7 @@ class FaceAnalyzer:
         pending: list[_Frame] = []
         since_check = self.hand_stride  # check the first face frame
         hand_near = False
+        near_left = 0  # per-frame hand checks still owed after the last hand seen
         last_box: tuple[float, ...] | None = None
 
         def flush() -> Iterator[tuple[dict[str, Any], np.ndarray]]:
@@ -256,7 +263,7 @@ class FaceAnalyzer:
                 # No face: nothing to occlude; a new check is due when it returns.
                 yield from flush()
                 yield rec, rgb
-                since_check, hand_near, last_box = self.hand_stride, False, None
+                since_check, hand_near, last_box, near_left = self.hand_stride, False, None, 0
                 continue
             if appearance is not None and item.pts is not None and appearance.update(rgb, item.pts):
                 rec["stream_cue"] = "appearance"
@@ -276,7 +283,10 @@ class FaceAnalyzer:
                                 p.rec["stream_cue"] = "hand"
                 yield from flush()
                 yield rec, rgb
-                hand_near, since_check, last_box = found, 0, box
+                # a single frame the hand model misses must not end the per-frame checks:
+                # keep checking hand_keep more frames (the quality rule fills the gap)
+                near_left = self.hand_keep + 1 if found else max(0, near_left - 1)
+                hand_near, since_check, last_box = near_left > 0, 0, box
             else:
                 pending.append(item)
         last = schedule.pop_last_unchecked()

@@ -22,7 +22,7 @@ from eifer.errors import EiferError
 from eifer.frames.analyzer import FaceAnalyzer
 from eifer.frames.crop import align_crop
 from eifer.frames.decode import iter_video
-from eifer.frames.quality import adaptive_ear_threshold, apply_quality
+from eifer.frames.quality import adaptive_ear_threshold, apply_quality, hand_keep_frames
 from eifer.io import write_csv, write_parquet, write_text
 
 _REPORT_EVERY = 60
@@ -118,7 +118,7 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
     df["affect_source"] = estimator.key if estimator is not None else ""
     # provisional: run_frames re-applies the rule with per-participant references
     df = apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, cfg.ear_threshold,
-                       det_drop=cfg.occlusion_det_drop)
+                       det_drop=cfg.occlusion_det_drop, hand_keep=hand_keep_frames(cfg))
     if not problem and not df["face_found"].any():
         problem = f"{path}: no face found in any of its {len(df)} frames"
     df.attrs["problem"] = problem
@@ -190,13 +190,14 @@ def finalize_quality(run, cfg) -> pd.DataFrame:
         both = pd.concat(dfs, ignore_index=True)
         thr = cfg.ear_threshold
         if cfg.adaptive_ear:
-            thr = adaptive_ear_threshold(both, cfg.adaptive_ear_fraction)
+            thr = adaptive_ear_threshold(both, cfg.adaptive_ear_fraction, cfg.adaptive_ear_floor,
+                                         cfg.adaptive_ear_ceiling, cfg.adaptive_ear_min_frames)
             thr = cfg.ear_threshold if not np.isfinite(thr) else thr
         face = both["face_found"].astype(bool)
         ref = float(both.loc[face, "det_score"].median()) if face.any() else np.nan
         for p, df in zip(parts, dfs):
             new = apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, thr,
-                                det_reference=ref, det_drop=cfg.occlusion_det_drop)
+                                det_reference=ref, det_drop=cfg.occlusion_det_drop, hand_keep=hand_keep_frames(cfg))
             same_ref = np.allclose(df[["ear_threshold", "det_reference"]].to_numpy(float),
                                    new[["ear_threshold", "det_reference"]].to_numpy(float), equal_nan=True)
             if not (new["reason"].equals(df["reason"]) and same_ref):

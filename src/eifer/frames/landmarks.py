@@ -20,6 +20,7 @@ LIP_OUTER_TOP, LIP_OUTER_BOTTOM = 0, 17
 NOSE_TIP = 1
 
 GEO_COLUMNS = ["geo_mouth_lift", "geo_mouth_open", "geo_mouth_width", "geo_eye_open", "geo_brow_raise"]
+POSE_COLUMNS = ["head_pitch", "head_yaw", "head_roll"]
 
 
 def eye_aspect_ratio(pts: np.ndarray, idx: tuple[int, ...]) -> float:
@@ -54,14 +55,40 @@ def face_frame(pts: np.ndarray) -> np.ndarray:
 
 
 def geometry_features(pts: np.ndarray) -> dict[str, float]:
-    """Roll- and scale-invariant expression features (image y grows downwards).
+    """Pose-, roll- and scale-invariant expression features (image y grows downwards).
 
     ``geo_mouth_lift``: mouth-corner height above the lip centre (smile > 0);
     ``geo_mouth_open``: inner-lip gap; ``geo_mouth_width``: corner distance;
     ``geo_eye_open``: mean EAR; ``geo_brow_raise``: brow height above the eye line.
     All distances are in units of the inter-ocular distance.
+
+    With 3-D landmarks ``(N, 3)`` (the face mesh's ``z``), the head pose is
+    undone first (:func:`eifer.frames.facepose.canonical_landmarks`), so head
+    pitch and yaw do not move the features, and the head pose is added
+    (``head_pitch``, ``head_yaw``, ``head_roll``, degrees); with ``(N, 2)`` only
+    the roll is undone (eyes levelled).
+
+    Examples
+    --------
+    >>> from eifer.frames.facepose import canonical_face
+    >>> c = canonical_face()
+    >>> a = np.radians(25)   # head pitched: the 2-D mouth lift moves, the 3-D one does not
+    >>> rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    >>> pitched = 30 * c @ rot.T + 200
+    >>> f2, f3 = geometry_features(pitched[:, :2]), geometry_features(pitched)
+    >>> f0 = geometry_features(c)
+    >>> abs(f3["geo_mouth_lift"] - f0["geo_mouth_lift"]) < 1e-9 < abs(f2["geo_mouth_lift"] - f0["geo_mouth_lift"])
+    True
     """
-    f = face_frame(pts)
+    pose: dict[str, float] = {}
+    if pts.shape[1] == 3:
+        from eifer.frames.facepose import canonical_landmarks, pose_angles
+
+        q, rot = canonical_landmarks(pts)
+        pose = dict(zip(POSE_COLUMNS, pose_angles(rot)))
+        f = pts = np.ascontiguousarray(q[:, :2])
+    else:
+        f = face_frame(pts)
     corners_y = f[list(MOUTH_CORNERS), 1].mean()
     centre_y = (f[LIP_INNER_TOP, 1] + f[LIP_INNER_BOTTOM, 1]) / 2.0
     brows_y = f[list(BROW_IMG_LEFT + BROW_IMG_RIGHT), 1].mean()
@@ -72,4 +99,5 @@ def geometry_features(pts: np.ndarray) -> dict[str, float]:
         "geo_mouth_width": float(np.linalg.norm(f[MOUTH_CORNERS[0]] - f[MOUTH_CORNERS[1]])),
         "geo_eye_open": (eye_aspect_ratio(pts, EYE_IMG_LEFT) + eye_aspect_ratio(pts, EYE_IMG_RIGHT)) / 2.0,
         "geo_brow_raise": float(eyes_y - brows_y),
+        **pose,
     }

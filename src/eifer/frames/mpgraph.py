@@ -70,6 +70,31 @@ def run_image(solution, rgb: np.ndarray, stream: str) -> Any:
     return packet_getter.get_proto_list(out)
 
 
+def landmarks_xyz(landmark_list, width: float, height: float) -> np.ndarray:
+    """Pixel coordinates ``(N, 3)`` float64; ``z`` (depth, smaller = nearer) is scaled like ``x``.
+
+    Parameters
+    ----------
+    landmark_list : mediapipe NormalizedLandmarkList
+    width, height : float
+
+    Returns
+    -------
+    ndarray (N, 3)
+    """
+    raw = landmark_list.SerializeToString()
+    if raw and len(raw) % _LANDMARK.itemsize == 0:
+        rec = np.frombuffer(raw, dtype=_LANDMARK)
+        if all((rec[name] == value).all() for name, value in _TAGS):
+            out = np.empty((len(rec), 3))
+            out[:, 0] = rec["x"].astype(np.float64) * width
+            out[:, 1] = rec["y"].astype(np.float64) * height
+            out[:, 2] = rec["z"].astype(np.float64) * width
+            return out
+    return np.array([(p.x * width, p.y * height, p.z * width) for p in landmark_list.landmark],
+                    dtype=float).reshape(-1, 3)
+
+
 def landmarks_xy(landmark_list, width: float, height: float) -> np.ndarray:
     """Pixel coordinates ``(N, 2)`` float64 of a ``NormalizedLandmarkList``.
 
