@@ -1,16 +1,33 @@
 """The ``geometry`` estimator: valence/arousal from face-mesh geometry, no learned weights.
 
-A demo and sanity baseline, *not* a replacement for an AffectNet-trained model:
+A documented *fallback* for studies without a learned model, and a sanity
+baseline; it does not claim to match an AffectNet-trained model:
 
 * valence = mouth-corner lift (smile up, frown down);
 * arousal = weighted mean of eye opening (½), brow raise and mouth opening.
 
-Each ``geo_*`` feature is z-scored per participant over that participant's
-valid frames (people's neutral faces differ), the weighted sums are z-scored
-again and squashed into [-1, 1] with ``tanh(z / temperature)``. Zero is
-therefore the participant's average expression, which is what a sign-based
-selection needs on a synthetic study; on a real study the sign of a learned
-estimator is absolute, which this baseline cannot offer.
+The ``geo_*`` features are measured by the frames stage on landmarks with the
+head pose undone (a 3-D Procrustes fit to MediaPipe's canonical face, see
+:mod:`eifer.frames.facepose`), so a bowed or raised head does not move them.
+
+**Centring.** Each feature is centred on a robust per-participant reference:
+the *median over all face frames* (landmarks found) of all that participant's
+videos — not only the frames that pass the quality filter, which would bias
+the reference towards whatever expression survives it (e.g. the smiles of a
+participant whose crying frames are dropped for closed eyes). For the valence
+feature the reference is further held within ``reference_band`` of the
+population-neutral value (MediaPipe's canonical neutral face,
+:data:`NEUTRAL_GEOMETRY`): faces differ at rest by about that much, so a
+participant who smiles most of the time does not get a smile as "zero".
+Participants with fewer than ``min_frames`` face frames (a single still) are
+centred on the population-neutral face itself.
+
+**Magnitude.** Centred features are divided by a robust scale (1.4826 × MAD
+over the same frames, never below a floor of landmark-jitter size, so a
+participant whose face never moves is not blown up to ±1), averaged with the
+weights and squashed with ``tanh(x / temperature)``. So ``|valence|`` grows with
+how far the face is from its reference in units comparable across
+participants, which is what the top-|V| / top-|A| selection ranks.
 """
 from __future__ import annotations
 
@@ -23,31 +40,96 @@ from eifer.io import hash_obj
 _VALENCE = {"geo_mouth_lift": 1.0}
 # Eye opening gets half weight: eye shape varies with gaze and head pitch.
 _AROUSAL = {"geo_eye_open": 0.5, "geo_brow_raise": 1.0, "geo_mouth_open": 1.0}
+# Smallest scale per feature (inter-ocular distances; EAR for eye opening): about landmark jitter.
+SCALE_FLOOR = {"geo_mouth_lift": 0.02, "geo_mouth_open": 0.03, "geo_mouth_width": 0.03, "geo_eye_open": 0.02,
+               "geo_brow_raise": 0.02}
+
+
+def neutral_geometry() -> dict[str, float]:
+    """Expression features of MediaPipe's canonical neutral face (the population-neutral reference).
+
+    Examples
+    --------
+    >>> round(neutral_geometry()["geo_mouth_lift"], 3)   # corners level with the lip centre
+    -0.012
+    """
+    from eifer.frames.facepose import canonical_face
+    from eifer.frames.landmarks import GEO_COLUMNS, geometry_features
+
+    feats = geometry_features(canonical_face())
+    return {c: feats[c] for c in GEO_COLUMNS}
+
+
+NEUTRAL_GEOMETRY = neutral_geometry()
+
+
+def geometry_reference(x: pd.Series, feature: str, min_frames: int = 30,
+                       band: float | None = None) -> tuple[float, float]:
+    """Robust centre and scale of one participant's feature over all their face frames.
+
+    Parameters
+    ----------
+    x : Series
+        The feature over the participant's face frames (NaN ignored).
+    feature : str
+        ``geo_*`` column name (selects the population-neutral value and scale floor).
+    min_frames : int
+        Fewer frames: the population-neutral value and the floor scale.
+    band : float, optional
+        Hold the centre within ``band`` of the population-neutral value.
+
+    Returns
+    -------
+    (centre, scale)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> smiles = pd.Series([0.12] * 40 + [-0.02] * 20)      # smiles most of the time
+    >>> geometry_reference(smiles, "geo_mouth_lift", band=0.03)[0] < 0.02   # zero stays near neutral
+    True
+    >>> geometry_reference(smiles.head(1), "geo_mouth_lift") == (NEUTRAL_GEOMETRY["geo_mouth_lift"], 0.02)
+    True
+    """
+    x = x.dropna()
+    floor = SCALE_FLOOR.get(feature, 0.02)
+    neutral = NEUTRAL_GEOMETRY.get(feature, np.nan)
+    if len(x) < max(1, min_frames):
+        return float(neutral), float(floor)
+    centre = float(x.median())
+    if band is not None and np.isfinite(neutral):
+        centre = float(np.clip(centre, neutral - band, neutral + band))
+    scale = max(1.4826 * float((x - x.median()).abs().median()), floor)
+    return centre, scale
 
 
 class GeometryEstimator:
-    """Per-participant normalised geometry baseline (see module docstring)."""
+    """Per-participant centred, pose-free geometry fallback (see module docstring)."""
 
     needs_images = False
 
     def __init__(self, temperature: float = 2.0, valence_weights: dict[str, float] | None = None,
-                 arousal_weights: dict[str, float] | None = None, **_ignored):
+                 arousal_weights: dict[str, float] | None = None, min_frames: int = 30,
+                 reference_band: float | None = 0.03, **_ignored):
         self.temperature = float(temperature)
         self.valence_weights = dict(valence_weights or _VALENCE)
         self.arousal_weights = dict(arousal_weights or _AROUSAL)
+        self.min_frames = int(min_frames)
+        self.reference_band = None if reference_band is None else float(reference_band)
 
     @property
     def key(self) -> str:
-        return hash_obj(["geometry", self.temperature, self.valence_weights, self.arousal_weights])
+        return hash_obj(["geometry", 2, self.temperature, self.valence_weights, self.arousal_weights,
+                         self.min_frames, self.reference_band])
 
-    @staticmethod
-    def _z(x: pd.Series) -> pd.Series:
-        sd = x.std()
-        return (x - x.mean()) / sd if sd and np.isfinite(sd) and sd > 0 else x * 0.0
-
-    def _score(self, part: pd.DataFrame, weights: dict[str, float]) -> pd.Series:
-        raw = sum(w * self._z(part[c]) for c, w in weights.items())
-        return np.tanh(self._z(raw) / self.temperature)
+    def _score(self, face: pd.DataFrame, rows: pd.DataFrame, weights: dict[str, float], band) -> np.ndarray:
+        """Weighted mean of the robustly centred and scaled features of ``rows``, squashed into [-1, 1]."""
+        raw = np.zeros(len(rows))
+        for c, w in weights.items():
+            centre, scale = geometry_reference(face[c], c, self.min_frames, band)
+            raw += w * (rows[c].to_numpy(float) - centre) / scale
+        raw /= sum(abs(w) for w in weights.values()) or 1.0
+        return np.tanh(raw / self.temperature)
 
     def estimate(self, frames: pd.DataFrame) -> pd.DataFrame:
         """Return ``frames`` with ``valence`` and ``arousal`` (NaN where not valid).
@@ -74,8 +156,10 @@ class GeometryEstimator:
         out["valence"] = np.nan
         out["arousal"] = np.nan
         valid = out["valid"].astype(bool)
-        for _pid, idx in out[valid].groupby("participant_id").groups.items():
-            part = out.loc[idx]
-            out.loc[idx, "valence"] = self._score(part, self.valence_weights).to_numpy()
-            out.loc[idx, "arousal"] = self._score(part, self.arousal_weights).to_numpy()
+        # reference over all face frames (landmarks found), valid or not
+        face = out["landmarks_found"].astype(bool) if "landmarks_found" in out else valid
+        for pid, idx in out[valid].groupby("participant_id").groups.items():
+            rows, ref = out.loc[idx], out[face & (out["participant_id"] == pid)]
+            out.loc[idx, "valence"] = self._score(ref, rows, self.valence_weights, self.reference_band)
+            out.loc[idx, "arousal"] = self._score(ref, rows, self.arousal_weights, None)
         return out
