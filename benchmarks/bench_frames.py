@@ -10,7 +10,10 @@ Prints, in one run on the same video:
   geometry features, quality rule, then the geometry affect estimator), and the
   same with the detector on every frame (the stage before the schedule);
 * their ratios, and the full stage's throughput with a process pool
-  (one worker per core, one video per worker), which is how `eifer frames` runs.
+  (one worker per core, one video per worker), which is how `eifer frames` runs;
+* the full stage on a real face clip (``--real``, default the shared
+  ``single_face.mp4``, looped to the same length), and its ratio to the
+  synthetic video (skipped when the clip is absent).
 
 Usage::
 
@@ -108,6 +111,17 @@ def make_video(path: Path, seconds: float, fps: int, width: int, height: int) ->
                         fps, width, height)
 
 
+def make_real_video(path: Path, clip: Path, n_frames: int) -> Path:
+    """A real clip looped to ``n_frames`` frames, re-encoded once (decoding cost comparable to the synthetic video)."""
+    from eifer.frames.decode import iter_video, video_fps
+    from eifer.synth.video import encode_video
+
+    frames = [rgb for _, _, rgb in iter_video(clip)]
+    h, w = frames[0].shape[:2]
+    looped = (frames[i % len(frames)] for i in range(n_frames))
+    return encode_video(path, looped, max(1, round(video_fps(clip))), w, h)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=20.0)
@@ -117,6 +131,10 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=4, help="videos for the process-pool measurement")
     ap.add_argument("--workers", type=int, default=0, help="pool size (0 = one per core)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats per single-process variant (best is kept)")
+    ap.add_argument("--real", type=Path, help="real face clip for the real-video case (default: the shared "
+                    "../shared/realdata/faces/videos/single_face.mp4)",
+                    default=Path(__file__).resolve().parents[1] / ".." / "shared" / "realdata" / "faces" / "videos"
+                    / "single_face.mp4")
     args = ap.parse_args()
     os.environ.setdefault("EIFER_NO_PROGRESS", "1")
 
@@ -138,6 +156,10 @@ def main() -> None:
             "full": lambda: bench_full(video, cfg),
             "every": lambda: bench_full(video, cfg_every),
         }
+        real = None
+        if args.real.is_file():
+            real = make_real_video(Path(tmp) / "real.mp4", args.real, int(args.seconds * args.fps))
+            runs["real"] = lambda: bench_full(real, cfg)
         best: dict[str, float] = {}
         for _ in range(args.repeats):  # interleaved, so a slow spell of the machine hits every variant alike
             for key, fn in runs.items():
@@ -168,6 +190,12 @@ def main() -> None:
     print(f"ratios (decode+detect = the faster of its two lines): full / decode+detect = {full / base:.2f}; "
           f"full / decode+detect+mesh = {full / mesh:.2f}; detector every frame / decode+detect = {every / base:.2f}; "
           f"decode+detect / decode = {base / dec:.2f}; full / decode = {full / dec:.2f}")
+    if "real" in best:
+        print(f"{'full stage, real clip':<28}{best['real']:8.1f} fps  (1 process; {args.real.name} looped to "
+              f"{n_frames} frames)")
+        print(f"ratio real / synthetic (full stage, 1 process) = {best['real'] / full:.2f}")
+    else:
+        print(f"real-video case skipped: {args.real} not found")
 
 
 if __name__ == "__main__":
