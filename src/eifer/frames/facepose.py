@@ -128,6 +128,7 @@ _CANON_BASIS = _CANON[BASIS_IDS]
 _CANON_MEAN = _W @ _CANON_BASIS
 _CANON_C = _CANON_BASIS - _CANON_MEAN
 _CANON_VAR = float(_W @ (_CANON_C ** 2).sum(axis=1))
+_CANON_CW = np.ascontiguousarray((_CANON_C * _W[:, None]).T)
 # inter-ocular distance of the canonical face (eye-corner midpoints), the unit of canonical coordinates
 _CANON_IOD = float(np.linalg.norm((_CANON[362] + _CANON[263]) / 2 - (_CANON[33] + _CANON[133]) / 2))
 
@@ -159,25 +160,34 @@ def head_pose(pts3: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     """
     p = pts3[BASIS_IDS]
     mp = _W @ p
-    y = p - mp
-    cov = (_CANON_C * _W[:, None]).T @ y  # 3 x 3: canonical -> observed
+    # 3 x 3 cross-covariance canonical -> observed; the weighted canonical points are centred,
+    # so the observed ones need not be (per-frame cost matters: scalar math where numpy is slow)
+    cov = _CANON_CW @ p
+    (a, b, c), (d_, e, f), (g, h, i) = cov.tolist()
+    det = a * (e * i - f * h) - b * (d_ * i - f * g) + c * (d_ * h - e * g)
     u, sv, vt = np.linalg.svd(cov)
-    d = 1.0 if np.linalg.det(vt.T @ u.T) >= 0 else -1.0
-    rot = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    d = 1.0 if det >= 0 else -1.0  # sign(det(V U^T)) = sign(det(cov)): no reflection
+    rot = (vt.T * (1.0, 1.0, d)) @ u.T
     s = float((sv[0] + sv[1] + d * sv[2]) / _CANON_VAR)
-    return rot, s, mp - s * rot @ _CANON_MEAN
+    return rot, s, mp - s * (rot @ _CANON_MEAN)
 
 
 def pose_angles(rot: np.ndarray) -> tuple[float, float, float]:
-    """(pitch, yaw, roll) in degrees of a head rotation from :func:`head_pose` (0, 0, 0 = frontal)."""
+    """(pitch, yaw, roll) in degrees of a head rotation from :func:`head_pose` (0, 0, 0 = frontal).
+
+    Pitch > 0: the head is bowed (chin down), the case where a 2-D mouth lift
+    reads a neutral mouth as a smile.
+    """
     pitch = math.degrees(math.atan2(rot[2, 1], rot[2, 2]))
     yaw = math.degrees(math.asin(max(-1.0, min(1.0, -rot[2, 0]))))
     roll = math.degrees(math.atan2(rot[1, 0], rot[0, 0]))
     return pitch, yaw, roll
 
 
-def canonical_landmarks(pts3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def canonical_landmarks(pts3: np.ndarray, idx: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Landmarks with the head pose undone, in canonical inter-ocular distances; and the rotation.
+
+    ``idx`` limits the work to those landmarks (the other rows are NaN).
 
     Examples
     --------
@@ -189,4 +199,8 @@ def canonical_landmarks(pts3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     True
     """
     rot, s, t = head_pose(pts3)
-    return ((pts3 - t) @ rot) / (s * _CANON_IOD), rot
+    if idx is None:
+        return ((pts3 - t) @ rot) / (s * _CANON_IOD), rot
+    out = np.full(pts3.shape, np.nan)
+    out[idx] = ((pts3[idx] - t) @ rot) / (s * _CANON_IOD)
+    return out, rot

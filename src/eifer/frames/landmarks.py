@@ -21,6 +21,9 @@ NOSE_TIP = 1
 
 GEO_COLUMNS = ["geo_mouth_lift", "geo_mouth_open", "geo_mouth_width", "geo_eye_open", "geo_brow_raise"]
 POSE_COLUMNS = ["head_pitch", "head_yaw", "head_roll"]
+# the landmarks geometry_features reads (only these are brought to the canonical pose)
+_FEATURE_IDS = np.array(sorted(set(EYE_IMG_LEFT + EYE_IMG_RIGHT + BROW_IMG_LEFT + BROW_IMG_RIGHT + MOUTH_CORNERS
+                                   + (LIP_INNER_TOP, LIP_INNER_BOTTOM))))
 
 
 def eye_aspect_ratio(pts: np.ndarray, idx: tuple[int, ...]) -> float:
@@ -84,7 +87,7 @@ def geometry_features(pts: np.ndarray) -> dict[str, float]:
     if pts.shape[1] == 3:
         from eifer.frames.facepose import canonical_landmarks, pose_angles
 
-        q, rot = canonical_landmarks(pts)
+        q, rot = canonical_landmarks(pts, _FEATURE_IDS)
         pose = dict(zip(POSE_COLUMNS, pose_angles(rot)))
         f = pts = np.ascontiguousarray(q[:, :2])
     else:

@@ -115,8 +115,8 @@ def _dilate_hand(cue: np.ndarray, frames: pd.DataFrame, keep: int) -> np.ndarray
     keys = [c for c in ("participant_id", "video_id") if c in frames]
     order = np.lexsort([frames["frame"].to_numpy()] + [frames[c].astype(str).to_numpy() for c in reversed(keys)]) \
         if "frame" in frames else np.arange(len(frames))
-    group = (frames[keys].astype(str).agg("/".join, axis=1).to_numpy()[order] if keys
-             else np.zeros(len(frames), object))
+    group = (frames.groupby(keys, sort=False).ngroup().to_numpy()[order] if keys
+             else np.zeros(len(frames), int))
     h = hand[order]
     spread = h.copy()
     for s in range(1, keep + 1):
