@@ -83,7 +83,7 @@ class FramesConfig(_Section):
     every_nth: int = 1
     n_jobs: int = 0
     adaptive_ear_floor: float = Field(0.08, gt=0, le=1, description="lowest adaptive eye-closure threshold")
-    adaptive_ear_ceiling: float = Field(0.22, gt=0, le=1, description="highest adaptive eye-closure threshold")
+    adaptive_ear_ceiling: float = Field(0.25, gt=0, le=1, description="highest adaptive eye-closure threshold")
     adaptive_ear_min_frames: int = Field(30, ge=1, description="landmark frames a participant needs for the "
                                          "adaptive threshold (fewer: the fixed ear_threshold)")
     hand_keep_frames: int | None = Field(None, ge=0, description="a hand near the face in frame t flags t±k; "

@@ -60,13 +60,14 @@ def _participant(pid, lifts, valid):
 
 def test_reference_uses_all_face_frames_not_only_valid_ones():
     # crying frames (corners down) are all dropped by the quality rule; weak and broad smiles stay
-    lifts = np.r_[np.full(40, -0.07), np.full(30, 0.03), np.full(30, 0.12)]
-    valid = np.r_[np.zeros(40, bool), np.ones(60, bool)]
-    out = GeometryEstimator().estimate(_participant("P", lifts, valid))
-    v = out["valence"].to_numpy()
-    assert np.isnan(v[:40]).all()
-    assert (v[40:] > 0).all()  # centring on the valid frames (smiles) would make the weak smiles negative
-    assert (v[70:] > v[40:70]).all()
+    lifts = np.r_[np.full(60, -0.07), np.full(30, 0.04), np.full(30, 0.12)]
+    valid = np.r_[np.zeros(60, bool), np.ones(60, bool)]
+    for band in (None, 0.03):  # None: the participant's own median alone
+        out = GeometryEstimator(reference_band=band).estimate(_participant("P", lifts, valid))
+        v = out["valence"].to_numpy()
+        assert np.isnan(v[:60]).all()
+        assert (v[60:] > 0).all()  # centring on the valid frames (smiles) would make the weak smiles negative
+        assert (v[90:] > v[60:90]).all()
 
 
 def test_reference_band_and_too_few_frames():

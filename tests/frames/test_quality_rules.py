@@ -56,7 +56,7 @@ def test_adaptive_threshold_robust_to_many_blinks_and_squinting():
     assert 0.08 <= squinter < 0.12
     # floor and ceiling hold, exactly at the bounds
     assert adaptive_ear_threshold(_participant(0.05, 100, 0.01, 0)) == 0.08
-    assert adaptive_ear_threshold(_participant(0.60, 100, 0.05, 5)) == 0.22
+    assert adaptive_ear_threshold(_participant(0.60, 100, 0.05, 5)) == 0.25
     # min_frames: 29 frames are too few, 30 are enough
     assert np.isnan(adaptive_ear_threshold(_participant(0.3, 29, 0.05, 0), min_frames=30))
     assert np.isfinite(adaptive_ear_threshold(_participant(0.3, 30, 0.05, 0), min_frames=30))

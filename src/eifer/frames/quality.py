@@ -61,7 +61,7 @@ def mean_ear(frames: pd.DataFrame) -> pd.Series:
 
 
 def adaptive_ear_threshold(frames: pd.DataFrame, fraction: float = 0.6, floor: float = 0.08,
-                           ceiling: float = 0.22, min_frames: int = 30) -> float:
+                           ceiling: float = 0.25, min_frames: int = 30) -> float:
     """Per-participant eye-closure threshold from the participant's own open-eye EAR.
 
     People's open-eye EAR differs (eye shape, camera angle, a smile narrows the
