@@ -24,7 +24,11 @@ def real_frames():
     """All clips through extract_video, then the per-participant pass (one person in all clips)."""
     from eifer.config import load_config
     from eifer.frames import extract_video
-    from eifer.frames.quality import adaptive_ear_threshold, apply_quality, hand_keep_frames
+    from eifer.frames.quality import (
+        adaptive_ear_threshold,
+        apply_quality,
+        hand_keep_frames,
+    )
 
     cfg = load_config().frames
     parts = []
