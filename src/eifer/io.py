@@ -66,6 +66,46 @@ def write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
     return Path(path)
 
 
+#: Columns that hold identifiers (study ids and the ids eifer writes). They are
+#: read as text with no missing-value conversion, so an id such as ``NA``,
+#: ``NaN``, ``null`` or ``None`` stays that string end to end.
+ID_COLUMNS: frozenset[str] = frozenset({
+    "participant_id", "video_id", "segment", "stimulus", "task", "emotion", "emotion_label", "domain",
+    "group", "condition", "composition", "training_group", "backbone",
+})
+
+# pandas' default missing-value spellings, applied to the non-id columns only
+_NA_VALUES = sorted(pd._libs.parsers.STR_NA_VALUES)
+
+
+def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
+    """Read a CSV written by eifer or a study table with every id column as text.
+
+    The one reader for id-bearing CSVs: columns named in :data:`ID_COLUMNS` are
+    read as ``str`` with no NA conversion (an empty id cell stays ``""``); every
+    other column is parsed as :func:`pandas.read_csv` would.
+
+    Examples
+    --------
+    >>> import io
+    >>> df = read_csv(io.StringIO("participant_id,score\nNA,1\nNone,NA\n"))
+    >>> df["participant_id"].tolist(), df["score"].isna().tolist()
+    (['NA', 'None'], [False, True])
+    """
+    if hasattr(path, "read"):  # a buffer: read once, parse twice
+        import io
+
+        path = io.StringIO(path.read())
+    header = pd.read_csv(path, nrows=0, **{k: v for k, v in kwargs.items() if k in ("sep", "encoding")})
+    if hasattr(path, "seek"):
+        path.seek(0)
+    ids = [c for c in header.columns if str(c).strip() in ID_COLUMNS]
+    dtype = {c: str for c in ids}
+    dtype.update(kwargs.pop("dtype", None) or {})
+    na_values = {c: _NA_VALUES for c in header.columns if c not in ids}
+    return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
+
+
 def hash_file(path: str | Path, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's bytes (hex, first 16 characters)."""
     h = hashlib.sha256()

@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 
 from eifer.config import Config
-from eifer.io import write_text
+from eifer.io import read_csv, write_text
 from eifer.report import blocks as B
 from eifer.report.figures import faces_figure, frame_quality_figure, roc_figure, save_png
 from eifer.report.summaries import (display_columns, frame_quality_summary, read_table, stage_timings,
@@ -130,7 +130,7 @@ def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:
     out.append(_figure(run, "figure4.png", "Figure 4. Selected frames in the valence–arousal plane.", "select"))
     short = run.path("select_shortfall.csv")
     if short.is_file():
-        out.append(_shortfall(pd.read_csv(short)))
+        out.append(_shortfall(read_csv(short)))
     faces = run.path("report", "faces.png")
     if include_faces and run.path("test_subsets.parquet").is_file():
         ts = pd.read_parquet(run.path("test_subsets.parquet"))
