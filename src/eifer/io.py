@@ -79,7 +79,7 @@ _NA_VALUES = sorted(pd._libs.parsers.STR_NA_VALUES)
 
 
 def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
-    """Read a CSV written by eifer or a study table with every id column as text.
+    r"""Read a CSV written by eifer or a study table with every id column as text.
 
     The one reader for id-bearing CSVs: columns named in :data:`ID_COLUMNS` are
     read as ``str`` with no NA conversion (an empty id cell stays ``""``); every
