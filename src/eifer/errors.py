@@ -55,7 +55,7 @@ class ConfigError(StudyValidationError):
 
 
 def decode_utf8(data: bytes, file: str) -> str:
-    """Decode a text file as UTF-8 (a BOM is allowed) or raise :class:`EiferError` naming the file and line.
+    """Decode a text file as UTF-8 (a BOM is allowed); else raise :class:`StudyValidationError` naming the line.
 
     Examples
     --------
@@ -64,11 +64,12 @@ def decode_utf8(data: bytes, file: str) -> str:
     >>> decode_utf8("name: caf\\xe9\\n".encode("latin-1"), "study.yaml")
     Traceback (most recent call last):
     ...
-    eifer.errors.EiferError: study.yaml, line 1: not UTF-8 text (byte 0xe9 at position 9); save the file as UTF-8
+    eifer.errors.StudyValidationError: 1 problem(s) found:
+      - study.yaml, line 1: not UTF-8 text (byte 0xe9 at position 9); save the file as UTF-8
     """
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise EiferError(f"{file}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
-                         f"{exc.start}); save the file as UTF-8") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise StudyValidationError([Problem(file, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
+                                                  f"{exc.start}); save the file as UTF-8", row=line)]) from None
