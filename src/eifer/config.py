@@ -247,6 +247,8 @@ class TransferCVConfig(_Section):
     def _check_ranges(self) -> "TransferCVConfig":
         if self.lr_start > self.lr:
             raise ValueError(f"lr_start ({self.lr_start:g}) must not exceed lr ({self.lr:g})")
+        if self.head_epochs + sum(self.unfreeze_epochs) < 1:
+            raise ValueError("head_epochs and unfreeze_epochs are all 0: nothing to train")
         return self
 
 
