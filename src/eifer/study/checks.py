@@ -31,8 +31,8 @@ _MAX_LISTED_TRIALS = 12  # more missing trials than this are listed in one probl
 
 
 MAX_ID_BYTES = 100  # ids name files (ecg/<id>.rr.csv, frames/<id>/<video>.problem.txt); 255 is the usual limit
-# names eifer itself uses beside id-named files: ecg/segments.csv, RUN/frames/problems.csv
-RESERVED_IDS = frozenset({"segments", "problems", "problems.csv"})
+# names eifer itself uses beside id-named files: ecg/segments.csv, ecg/hrv.csv, RUN/frames/problems.csv
+RESERVED_IDS = frozenset({"segments", "hrv", "problems", "problems.csv"})
 _UNSAFE_ID = re.compile(r"[/\\\x00-\x1f\x7f*?\[\]]")
 
 
@@ -46,7 +46,7 @@ def id_problem(value: str) -> str | None:
     >>> id_problem("a/b")
     "id 'a/b' cannot name a file or folder (no / \\\\ * ? [ ] or control characters such as NUL)"
     >>> id_problem("segments")
-    "id 'segments' is a name eifer uses for its own files (problems, problems.csv, segments); rename it"
+    "id 'segments' is a name eifer uses for its own files (hrv, problems, problems.csv, segments); rename it"
     """
     if value in (".", "..") or _UNSAFE_ID.search(value):
         return f"id {value!r} cannot name a file or folder (no / \\ * ? [ ] or control characters such as NUL)"
