@@ -6,9 +6,11 @@ crash (even ``kill -9``) never leaves a half-written output behind.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +36,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         # plain open() would have (0666 minus the umask).
         os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, path)
+    except RuntimeError as exc:
+        # torch.save reports a failed write (disk full) as "RuntimeError: [enforce fail at
+        # inline_container.cc:...] ... file write failed": make it the OSError it is
+        if "inline_container" not in str(exc) and "write failed" not in str(exc):
+            raise
+        full = shutil.disk_usage(path.parent).free < (64 << 20)
+        raise OSError(errno.ENOSPC if full else errno.EIO,
+                      f"writing failed ({str(exc).splitlines()[0][:200]})", str(path)) from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

@@ -366,3 +366,25 @@ def test_all_equal_ei_scores_is_a_clear_error():
         sc = pd.DataFrame({"participant_id": ids, "ei_score": score})
         with pytest.raises(EiferError, match="all 12 participants have the same ei_score"):
             cutoff_sweep(sc, h, step=10)
+
+
+@pytest.mark.parametrize("free, code", [(0, errno.ENOSPC), (1 << 40, errno.EIO)])
+def test_torch_write_failure_becomes_an_os_error(tmp_path, monkeypatch, free, code):
+    """Disk full in torch.save surfaced as ``RuntimeError: [enforce fail at inline_container.cc:672]``."""
+    import eifer.io
+    from eifer.cli import os_error_message
+
+    _count("torch write failure")
+    monkeypatch.setattr(eifer.io.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1 << 41, 0, free))
+    target = tmp_path / "model.pt"
+    with pytest.raises(OSError) as info:
+        with eifer.io.atomic_path(target):
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing "
+                               "file data/0: file write failed")
+    assert info.value.errno == code and info.value.filename == str(target)
+    assert not target.exists() and not list(tmp_path.iterdir())  # no half file, no temp file
+    if code == errno.ENOSPC:
+        assert "the disk is full" in os_error_message(info.value)
+    with pytest.raises(RuntimeError, match="a bug"):  # other RuntimeErrors stay what they are
+        with eifer.io.atomic_path(target):
+            raise RuntimeError("a bug")
