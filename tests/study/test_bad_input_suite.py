@@ -388,3 +388,14 @@ def test_torch_write_failure_becomes_an_os_error(tmp_path, monkeypatch, free, co
     with pytest.raises(RuntimeError, match="a bug"):  # other RuntimeErrors stay what they are
         with eifer.io.atomic_path(target):
             raise RuntimeError("a bug")
+
+
+@pytest.mark.parametrize("shape, needle", [("every", "ecg/P01.csv, line 2: the rows have 1 field(s) more"),
+                                           ("one", "ecg/P01.csv, line 5: the row has 3 fields but the header has 2")])
+def test_ecg_rows_with_an_extra_field_are_named(template, tmp_path, shape, needle):
+    _count("ecg csv shape")
+    root = fresh(template, tmp_path)
+    lines = (root / "ecg" / "P01.csv").read_text().splitlines()
+    lines = [lines[0]] + [ln + ",0" if shape == "every" or i == 5 else ln for i, ln in enumerate(lines[1:], start=2)]
+    (root / "ecg" / "P01.csv").write_text("\n".join(lines) + "\n")
+    assert_clear_failure(invoke("validate", root, "-j", "1"), needle)
