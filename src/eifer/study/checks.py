@@ -67,7 +67,7 @@ def check_ids(problems: list[Problem], rel: str, df: pd.DataFrame, columns: list
     for c in columns:
         why = df[c].map(lambda v: id_problem(v) if v != "" else None)
         bad = why.notna()
-        report_rows(problems, rel, df, bad, c, lambda r: why[r.name])
+        report_rows(problems, rel, df, bad, c, lambda r, why=why: why[r.name])
         ok &= ~bad
     return ok
 
