@@ -314,13 +314,13 @@ def calibrate_cmd(
     out: Path = typer.Option(Path("calibration"), "--out", "-o", help="Folder for calibration.csv / .md."),
     items: Optional[list[int]] = typer.Option(None, "--items", help="Test-set size(s) in frames; repeatable. "
                                               "Default: the config's test subsets and baseline sizes."),
-    participants: Optional[int] = typer.Option(None, "--participants", help="Test participants "
+    participants: Optional[int] = typer.Option(None, "--participants", min=2, help="Test participants "
                                                "(default: split.n_test_high + split.n_test_low)."),
-    videos: int = typer.Option(4, "--videos", help="Videos per test participant."),
-    reps: Optional[int] = typer.Option(None, "--reps", help="Repetitions per group (default: train.repetitions)."),
+    videos: int = typer.Option(4, "--videos", min=1, help="Videos per test participant."),
+    reps: Optional[int] = typer.Option(None, "--reps", min=1, help="Repetitions per group (default: train.repetitions)."),
     effect: Optional[list[float]] = typer.Option(None, "--effect", help="True group advantage (logit); "
                                                  "repeatable; 0 = type-I error (default: 0)."),
-    n_sim: int = typer.Option(200, "--n-sim", help="Simulated studies per setting."),
+    n_sim: int = typer.Option(200, "--n-sim", min=1, help="Simulated studies per setting."),
     candidates: bool = typer.Option(False, "--candidates/--no-candidates",
                                     help="Also run the rejected candidate alternatives."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0 = one per core)."),

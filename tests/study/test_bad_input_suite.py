@@ -77,9 +77,13 @@ def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    from conftest import build_study
+    import importlib.util
 
-    return build_study(tmp_path_factory.mktemp("badinput") / "study")
+    # by path: a plain `import conftest` may find another package's conftest in a whole-suite run
+    spec = importlib.util.spec_from_file_location("_study_conftest", Path(__file__).with_name("conftest.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.build_study(tmp_path_factory.mktemp("badinput") / "study")
 
 
 @pytest.fixture(scope="module", autouse=True)
