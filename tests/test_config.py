@@ -1,10 +1,14 @@
 """Config profiles, YAML merge and the `eifer config show` command."""
+import re
+import types
+
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from eifer.cli import app
 from eifer.config import Config, load_config
+from eifer.errors import EiferError
 
 
 def test_paper_profile_carries_the_papers_parameters():
@@ -32,7 +36,7 @@ def test_yaml_file_overrides_profile(tmp_path):
 def test_unknown_key_is_rejected(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text(yaml.safe_dump({"train": {"repetitons": 7}}))
-    with pytest.raises(ValueError, match="repetitons"):
+    with pytest.raises(EiferError, match="repetitons"):
         load_config(f)
 
 
@@ -53,3 +57,121 @@ def test_config_show_bad_file_exits_nonzero(tmp_path):
     res = CliRunner().invoke(app, ["config", "show", "--config", str(tmp_path / "missing.yaml")])
     assert res.exit_code == 1
     assert "missing.yaml" in res.output
+
+
+# --- ranges and descriptions (issue 13 item 7) ------------------------------------------------------------
+def _fields(model, prefix=""):
+    """(dotted key, FieldInfo, value) of every field, recursing into the sections."""
+    from pydantic import BaseModel
+
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        yield prefix + name, info, value
+        if isinstance(value, BaseModel):
+            yield from _fields(value, prefix + name + ".")
+
+
+def _constraints(metadata):
+    out = []
+    for m in metadata:
+        out += _constraints(m.metadata) if hasattr(m, "metadata") else [m]
+    return [m for m in out if type(m).__name__ in ("Ge", "Gt", "Le", "Lt")]
+
+
+def _unbounded_items(ann):
+    """Numbers inside a container annotation (tuple/list/Optional) that carry no range."""
+    import typing
+
+    bad = []
+    for a in typing.get_args(ann):
+        if typing.get_origin(a) is typing.Annotated:
+            if typing.get_args(a)[0] in (int, float) and not _constraints(a.__metadata__):
+                bad.append(a)
+        elif a in (int, float):
+            bad.append(a)
+        else:
+            bad += _unbounded_items(a)
+    return bad
+
+
+def test_every_field_has_a_description_and_every_number_a_range():
+    import typing
+
+    undescribed, unbounded = [], []
+    for key, info, value in _fields(load_config(profile="paper")):
+        if not (info.description or "").strip():
+            undescribed.append(key)
+        ann = info.annotation
+        scalar = ann in (int, float) or (typing.get_origin(ann) in (typing.Union, types.UnionType)
+                                         and set(typing.get_args(ann)) - {type(None)} <= {int, float})
+        if scalar and not _constraints(info.metadata):
+            unbounded.append(key)
+        elif not scalar and _unbounded_items(ann):
+            unbounded.append(key)
+    assert not undescribed, f"fields without description: {undescribed}"
+    assert not unbounded, f"numeric fields without a range: {unbounded}"
+
+
+@pytest.mark.parametrize("section, key, bad, good", [
+    ("train", "batch_size", 0, 1),
+    ("train", "head_lr", float("nan"), 1e-9),
+    ("train", "head_lr", float("inf"), 1e-9),
+    ("train", "head_lr", 0.0, 1e-9),
+    ("train", "repetitions", -1, 1),
+    ("train", "repetitions", 0, 1),
+    ("train", "aug_p", 1.0001, 1.0),
+    ("select", "n_arousal", -5, 1),
+    ("select", "n_arousal", 0, 1),
+    ("split", "val_fraction", 0, 0.01),
+    ("split", "val_fraction", 1, 0.99),
+    ("cutoff", "alpha", 1, 0.99),
+    ("cutoff", "step", 0, 1),
+    ("cutoff", "cutoff", float("nan"), 830.0),
+    ("cutoff", "max_imbalance_frac", -0.01, 0.0),
+    ("frames", "every_nth", 0, 1),
+    ("transfer_cv", "folds", 1, 2),
+    ("stats", "alpha", 0, 0.001),
+])
+def test_out_of_range_value_is_refused_at_the_boundary(section, key, bad, good):
+    from eifer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"{section}\.{key}"):
+        load_config(profile="demo", overrides={section: {key: bad}})
+    assert getattr(getattr(load_config(profile="demo", overrides={section: {key: good}}), section), key) == good
+
+
+@pytest.mark.parametrize("over, needle", [
+    ({"train": {"stage1_epochs": 0, "stage2_epochs": 0}}, "stage1_epochs + stage2_epochs"),
+    ({"train": {"backbone_lr_start": 2e-3, "backbone_lr_peak": 1e-3}}, "backbone_lr_start"),
+    ({"train": {"brightness": [1.2, 0.8]}}, "brightness"),
+    ({"train": {"threshold_grid": [0.8, 0.2, 0.01]}}, "threshold_grid"),
+    ({"train": {"threshold_grid": [0.2, 0.8, 0.0]}}, "threshold_grid"),
+    ({"transfer_cv": {"lr_start": 1.0, "lr": 0.1}}, "lr_start"),
+    ({"transfer_cv": {"unfreeze_epochs": [1, -1]}}, "unfreeze_epochs"),
+])
+def test_cross_field_and_item_checks(over, needle):
+    from eifer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        load_config(profile="demo", overrides=over)
+
+
+def test_bad_yaml_values_are_named_with_file_and_line(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("profile: demo\ntrain:\n  batch_size: 0\n  head_lr: .nan\n  repetitions: -1\n"
+                 "select:\n  n_arousal: -5\nsplit: {val_fraction: 0}\n")
+    res = CliRunner().invoke(app, ["config", "show", "--config", str(f)])
+    assert res.exit_code == 1 and "Traceback" not in res.output and res.exception.__class__ is SystemExit
+    out = " ".join(res.output.split())
+    for line, key in ((3, "train.batch_size"), (4, "train.head_lr"), (5, "train.repetitions"),
+                      (7, "select.n_arousal"), (8, "split.val_fraction")):
+        assert f"bad.yaml, line {line}: key '{key}'" in out, (key, out)
+
+
+def test_latin1_config_names_file_and_encoding(tmp_path):
+    f = tmp_path / "latin.yaml"
+    f.write_bytes("profile: demo\n# caf\xe9\n".encode("latin-1"))
+    res = CliRunner().invoke(app, ["config", "show", "--config", str(f)])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    out = " ".join(res.output.split())
+    assert "latin.yaml, line 2" in out and "not UTF-8" in out

@@ -13,6 +13,7 @@ from typing import Callable, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from eifer.errors import EiferError
 
@@ -33,15 +34,41 @@ ProfileOpt = typer.Option(None, "--profile", "-p", help="Base profile: paper or 
 SeedOpt = typer.Option(None, "--seed", help="Random seed (overrides the config).")
 
 
+def os_error_message(exc: OSError) -> str:
+    """An OSError as one sentence naming the file and what to do (disk full, read-only, no permission)."""
+    import errno
+
+    where = exc.filename or "a file"
+    if exc.filename2:
+        where = f"{exc.filename} -> {exc.filename2}"
+    hint = {
+        errno.ENOSPC: "the disk is full; free some space and run the same command again (finished work is kept)",
+        errno.EDQUOT: "the disk quota is exceeded; free some space and run the same command again "
+                      "(finished work is kept)",
+        errno.EROFS: "the file system is read-only; choose a writable --out folder",
+        errno.EACCES: "permission denied; choose a folder you can write to, or fix its permissions",
+        errno.EPERM: "operation not permitted; choose a folder you can write to, or fix its permissions",
+        errno.ENAMETOOLONG: "the file name is too long; use shorter ids or a shorter folder path",
+        errno.ENOENT: "no such file or folder",
+    }.get(exc.errno, exc.strerror or str(exc))
+    return f"{where}: {hint}"
+
+
 def friendly_errors(fn: Callable) -> Callable:
-    """Turn EiferError / missing files into one clear message and exit code 1."""
+    """Turn eifer's own errors and OS errors (disk full, permissions) into one clear message and exit code 1.
+
+    Anything else is a bug in eifer and keeps its traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (EiferError, FileNotFoundError, ValueError) as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        except EiferError as exc:
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
+        except OSError as exc:
+            console.print(f"[bold red]error:[/] {escape(os_error_message(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1)
 
     return wrapper
@@ -287,13 +314,13 @@ def calibrate_cmd(
     out: Path = typer.Option(Path("calibration"), "--out", "-o", help="Folder for calibration.csv / .md."),
     items: Optional[list[int]] = typer.Option(None, "--items", help="Test-set size(s) in frames; repeatable. "
                                               "Default: the config's test subsets and baseline sizes."),
-    participants: Optional[int] = typer.Option(None, "--participants", help="Test participants "
+    participants: Optional[int] = typer.Option(None, "--participants", min=2, help="Test participants "
                                                "(default: split.n_test_high + split.n_test_low)."),
-    videos: int = typer.Option(4, "--videos", help="Videos per test participant."),
-    reps: Optional[int] = typer.Option(None, "--reps", help="Repetitions per group (default: train.repetitions)."),
+    videos: int = typer.Option(4, "--videos", min=1, help="Videos per test participant."),
+    reps: Optional[int] = typer.Option(None, "--reps", min=1, help="Repetitions per group (default: train.repetitions)."),
     effect: Optional[list[float]] = typer.Option(None, "--effect", help="True group advantage (logit); "
                                                  "repeatable; 0 = type-I error (default: 0)."),
-    n_sim: int = typer.Option(200, "--n-sim", help="Simulated studies per setting."),
+    n_sim: int = typer.Option(200, "--n-sim", min=1, help="Simulated studies per setting."),
     candidates: bool = typer.Option(False, "--candidates/--no-candidates",
                                     help="Also run the rejected candidate alternatives."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0 = one per core)."),

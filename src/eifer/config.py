@@ -21,67 +21,106 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from eifer.errors import ConfigError, EiferError, Problem, decode_utf8
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # every float must be finite (.nan / .inf in a YAML file are refused)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+_Prob = Annotated[float, Field(ge=0, le=1)]
+_Positive = Annotated[float, Field(gt=0)]
 
 
 class EIConfig(_Section):
-    points_per_correct: int = 10
-    allow_incomplete: bool = False
+    points_per_correct: int = Field(10, ge=1, description="EI points per correct answer (paper §2.2.1: 10, "
+                                                          "0-1200 in all)")
+    allow_incomplete: bool = Field(False, description="score participants with missing EI trials (their score "
+                                                      "is flagged incomplete) instead of stopping")
 
 
 class HRVConfig(_Section):
-    clean_method: str = "neurokit"
-    peak_method: str = "neurokit"
-    correct_artifacts: bool = False
-    min_beats: int = 30
-    domains: list[Literal["time", "frequency", "nonlinear"]] = ["time", "frequency", "nonlinear"]
-    n_jobs: int = 0  # 0 = one process per core
+    clean_method: str = Field("neurokit", description="NeuroKit2 ECG cleaning method (ecg_clean)")
+    peak_method: str = Field("neurokit", description="NeuroKit2 R-peak detection method (ecg_peaks)")
+    correct_artifacts: bool = Field(False, description="let NeuroKit2 correct ectopic/missed beats in the R-peaks")
+    min_beats: int = Field(30, ge=3, description="segments with fewer R-peaks get no HRV values (beats)")
+    domains: list[Literal["time", "frequency", "nonlinear"]] = Field(
+        ["time", "frequency", "nonlinear"], min_length=1,
+        description="HRV variable families computed per segment (paper §2.2.2, §3.1)")
+    n_jobs: int = Field(0, ge=0, description="worker processes (0 = one process per core)")
 
 
 class CutoffConfig(_Section):
-    step: int = 10
-    min_group_size: int = 5
-    alpha: float = 0.05
-    max_imbalance_frac: float = 0.30
-    include_baseline: bool = False
-    method: Literal["anova", "mixed"] = "anova"
-    grouping: Literal["ei", "alignment"] = "ei"
-    cutoff: float | None = None  # fixed cutoff: skip the choice (sweep still reported)
-    n_permutations: int = 200  # shuffles for the "more than chance?" test of the best count
-    alignment_step: float = 0.02  # cutoff step when grouping by alignment (a share in 0..1)
-    alignment_include_weak: bool = False  # count frames of neutral-rated (weak-label) videos
+    step: int = Field(10, ge=1, le=1200, description="interval between candidate EI cutoffs (score points; "
+                                                    "paper §3.1: fixed intervals)")
+    min_group_size: int = Field(5, ge=1, description="a cutoff is eligible only if both groups have at least this "
+                                                     "many participants")
+    alpha: float = Field(0.05, gt=0, lt=1, description="significance level of the group x emotion interaction per "
+                                                       "HRV variable (paper §3.1)")
+    max_imbalance_frac: float = Field(0.30, ge=0, le=1, description="largest allowed |n_High - n_Low| as a fraction "
+                                                                    "of all participants (paper §3.1)")
+    include_baseline: bool = Field(False, description="also use the baseline segments as an emotion level in the "
+                                                      "ANOVAs")
+    method: Literal["anova", "mixed"] = Field("anova", description="two-way Type III ANOVA (paper §3.1) or a mixed "
+                                                                   "model with a participant random effect")
+    grouping: Literal["ei", "alignment"] = Field("ei", description="split participants by EI score (paper §3.1) or "
+                                                                   "by facial-label alignment")
+    cutoff: float | None = Field(None, ge=0, description="fixed cutoff: skip the choice (sweep still reported; "
+                                                         "paper §4.1: 830)")
+    n_permutations: int = Field(200, ge=0, description="shuffles for the 'more than chance?' test of the best "
+                                                       "count (0 = off)")
+    alignment_step: float = Field(0.02, gt=0, le=1, description="cutoff step when grouping by alignment (a share "
+                                                                "in 0..1)")
+    alignment_include_weak: bool = Field(False, description="count frames of neutral-rated (weak-label) videos in "
+                                                            "the alignment")
 
 
 class LabelsConfig(_Section):
-    weak_from_domain: bool = True
+    weak_from_domain: bool = Field(True, description="neutral ratings get a weak label from the video's emotion "
+                                                     "domain (paper §2.2.3)")
 
 
 class FramesConfig(_Section):
-    min_detection_confidence: float = 0.5
-    min_landmark_confidence: float = 0.5  # mesh/detector keypoint agreement (1 - error in eye distances)
-    ear_threshold: float = 0.18  # eyes closed when mean eye aspect ratio is below
-    adaptive_ear: bool = True  # per participant: fraction x open-eye EAR level (quality.adaptive_ear_threshold)
-    adaptive_ear_fraction: float = 0.6
-    occlusion_overlap: float = 0.05  # fraction of the face box covered by a hand box
-    refine_landmarks: bool = True  # refined eye/lip landmarks: needed for blinks (EAR); False = faster mesh
-    hand_stride: int = Field(10, ge=1)  # hand model every n-th face frame (+ look-back on a new hand; ~1/3 s at 30 fps)
-    detect_stride: int = Field(3, ge=1)  # face detector every n-th frame (+ every frame/look-back when off; 1 = all)
-    hand_max_side: int = 320  # hand model input downscaled to this many pixels
-    appearance_cue: bool = True  # also flag occlusion by skin-patch colour change
-    appearance_threshold: float = 4.0
-    occlusion_det_drop: float = 0.06  # detector score this far below the participant's median = occluded (0: off)
-    crop_size: int = 256
-    crop_margin: float = 0.35
-    store_crops: Literal["selected", "all", "none"] = "selected"
-    every_nth: int = 1
-    n_jobs: int = 0
+    min_detection_confidence: float = Field(0.5, ge=0, le=1, description="face detector score below which a frame "
+                                                                         "has no face (paper §3.2.1)")
+    min_landmark_confidence: float = Field(0.5, ge=0, le=1, description="mesh/detector keypoint agreement "
+                                                                        "(1 - error in eye distances) below which "
+                                                                        "landmarks are unreliable (paper §3.2.1)")
+    ear_threshold: float = Field(0.18, gt=0, lt=1, description="eyes closed when the mean eye aspect ratio is "
+                                                               "below (paper §3.2.1: eye closure)")
+    adaptive_ear: bool = Field(True, description="per participant closed-eye threshold (default): adaptive_ear_fraction "
+                                                 "x median open-eye EAR, within [adaptive_ear_floor, adaptive_ear_ceiling]")
+    adaptive_ear_fraction: float = Field(0.6, gt=0, le=1, description="fraction of the participant's median EAR "
+                                                                      "used when adaptive_ear is on")
+    occlusion_overlap: float = Field(0.05, ge=0, le=1, description="fraction of the face box covered by a hand "
+                                                                   "box that marks the face occluded (paper "
+                                                                   "§3.2.1)")
+    refine_landmarks: bool = Field(True, description="refined eye/lip landmarks: needed for blinks (EAR); False = "
+                                                     "faster mesh")
+    hand_stride: int = Field(10, ge=1, description="hand model every n-th face frame (+ look-back on a new hand; "
+                                                   "~1/3 s at 30 fps)")
+    detect_stride: int = Field(3, ge=1, description="face detector every n-th frame (+ every frame/look-back when "
+                                                    "off; 1 = all)")
+    hand_max_side: int = Field(320, ge=32, description="hand model input downscaled to this many pixels (longest "
+                                                       "side)")
+    appearance_cue: bool = Field(True, description="also flag occlusion by a skin-patch colour change")
+    appearance_threshold: float = Field(4.0, gt=0, description="colour change (in robust SDs of the participant's "
+                                                               "own frames) that flags an occlusion")
+    occlusion_det_drop: float = Field(0.06, ge=0, le=1, description="detector score this far below the "
+                                                                    "participant's median = occluded (0: off)")
+    crop_size: int = Field(256, ge=16, le=4096, description="side of the stored square face crop (pixels)")
+    crop_margin: float = Field(0.35, ge=0, le=5, description="margin added around the face box on each side, as a "
+                                                             "fraction of the box")
+    store_crops: Literal["selected", "all", "none"] = Field("selected", description="which face crops are written "
+                                                                                    "to the run folder")
+    every_nth: int = Field(1, ge=1, description="analyse every n-th video frame (1 = all; paper §3.2.1: 30 fps)")
+    n_jobs: int = Field(0, ge=0, description="worker processes (0 = one per core)")
     adaptive_ear_floor: float = Field(0.08, gt=0, le=1, description="lowest adaptive eye-closure threshold")
     adaptive_ear_ceiling: float = Field(0.25, gt=0, le=1, description="highest adaptive eye-closure threshold")
     adaptive_ear_min_frames: int = Field(30, ge=1, description="landmark frames a participant needs for the "
@@ -91,103 +130,158 @@ class FramesConfig(_Section):
 
 
 class AffectConfig(_Section):
-    estimator: str = "onnx"
-    path: str | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
-    batch_size: int = 64
+    estimator: str = Field("onnx", description="valence/arousal estimator: onnx, timm, torchscript or geometry "
+                                               "(paper §3.2.1: AffectNet-pretrained EfficientNetV2-L)")
+    path: str | None = Field(None, description="local model file of the estimator (nothing is downloaded)")
+    options: dict[str, Any] = Field(default_factory=dict, description="estimator-specific options")
+    batch_size: int = Field(64, ge=1, description="face crops per estimator call")
 
 
 class SelectConfig(_Section):
-    n_arousal: int = 100
-    n_valence: int = 100
-    n_test_frames: int = 6
-    ambiguity_tau: float = 0.1
+    n_arousal: int = Field(100, ge=1, description="top-|arousal| sign-congruent frames kept per video (paper "
+                                                  "§3.2.1: 100)")
+    n_valence: int = Field(100, ge=1, description="top-|valence| sign-congruent frames kept per video (paper "
+                                                  "§3.2.1: 100)")
+    n_test_frames: int = Field(6, ge=1, description="frames per test video in the unambiguous and ambiguous "
+                                                    "subsets (paper §3.2.2: 6)")
+    ambiguity_tau: float = Field(0.1, ge=0, le=1, description="|estimate| at or below which a frame counts as "
+                                                              "ambiguous (paper §3.2.2: smaller absolute values)")
 
 
 class SplitConfig(_Section):
-    n_test_high: int = 2
-    n_test_low: int = 2
-    test_participants: list[str] | None = None
-    val_fraction: float = 0.2
+    n_test_high: int = Field(2, ge=1, description="High-EI participants in the fixed test set (paper §3.2.2: 2)")
+    n_test_low: int = Field(2, ge=1, description="Low-EI participants in the fixed test set (paper §3.2.2: 2)")
+    test_participants: list[str] | None = Field(None, description="fixed test participants by id (overrides the "
+                                                                  "random draw)")
+    val_fraction: float = Field(0.2, gt=0, lt=1, description="share of the remaining participants in validation "
+                                                             "(paper §3.2.2: 8:2)")
 
 
 class TrainConfig(_Section):
-    backbone: str = "tf_efficientnetv2_l"
-    pretrained_path: str | None = None
-    image_size: int = 224
-    batch_size: int = 32
-    stage1_epochs: int = 4
-    stage2_epochs: int = 6
-    warmup_epochs: int = 3
-    head_lr: float = 3e-4
-    backbone_lr_start: float = 2e-5
-    backbone_lr_peak: float = 1e-4
-    weight_decay: float = 1e-2
-    grad_clip: float = 1.0
-    regression_weight: float = 0.4
-    pos_weight_mode: Literal["neg_over_pos", "none"] = "neg_over_pos"
-    aug_p: float = 0.5
-    brightness: tuple[float, float] = (0.8, 1.2)
-    blur_sigma: tuple[float, float] = (0.1, 1.5)
-    threshold_grid: tuple[float, float, float] = (0.20, 0.80, 0.01)
-    repetitions: int = 5
-    compositions: list[Literal["direct", "transfer"]] = ["direct", "transfer"]
-    tasks: list[Literal["arousal", "valence"]] = ["arousal", "valence"]
-    num_workers: int = 2
-    cache_images: bool = False
-    device: str = "auto"
+    backbone: str = Field("tf_efficientnetv2_l", description="timm backbone name (paper §3.3: EfficientNetV2-L)")
+    pretrained_path: str | None = Field(None, description="local checkpoint of the pretrained backbone (paper "
+                                                          "§3.3: AffectNet-pretrained)")
+    image_size: int = Field(224, ge=16, le=4096, description="input side in pixels (paper §3.3: 224)")
+    batch_size: int = Field(32, ge=1, description="images per optimisation step (paper §3.3: 32)")
+    stage1_epochs: int = Field(4, ge=0, description="epochs with a frozen backbone, heads only (paper §3.3: 4)")
+    stage2_epochs: int = Field(6, ge=0, description="epochs fine-tuning the whole network (paper §3.3: 6)")
+    warmup_epochs: int = Field(3, ge=0, description="linear warm-up epochs at the start of a stage (paper §3.3: 3)")
+    head_lr: float = Field(3e-4, gt=0, description="learning rate of the heads (paper §3.3: 3e-4)")
+    backbone_lr_start: float = Field(2e-5, gt=0, description="backbone learning rate at the start of stage 2's "
+                                                             "warm-up (paper §3.3: 2e-5)")
+    backbone_lr_peak: float = Field(1e-4, gt=0, description="backbone learning rate after warm-up (paper §3.3: "
+                                                            "1e-4)")
+    weight_decay: float = Field(1e-2, ge=0, description="AdamW weight decay (paper §3.3: 1e-2)")
+    grad_clip: float = Field(1.0, ge=0, description="l2-norm gradient clipping threshold (paper §3.3: 1.0; 0 = off)")
+    regression_weight: float = Field(0.4, ge=0, description="weight of the MSE regression loss (paper §3.3: 0.4)")
+    pos_weight_mode: Literal["neg_over_pos", "none"] = Field("neg_over_pos", description="class weighting of the "
+                                                                                         "BCE loss (paper §3.3)")
+    aug_p: float = Field(0.5, ge=0, le=1, description="probability of each training augmentation (paper §3.3: a "
+                                                      "fixed probability)")
+    brightness: tuple[_Positive, _Positive] = Field((0.8, 1.2), description="brightness jitter factor range "
+                                                                            "(paper §3.3: 0.8-1.2)")
+    blur_sigma: tuple[_Positive, _Positive] = Field((0.1, 1.5), description="Gaussian blur sigma range in pixels "
+                                                                            "(paper §3.3: 0.1-1.5)")
+    threshold_grid: tuple[_Prob, _Prob, _Positive] = Field((0.20, 0.80, 0.01), description="decision thresholds "
+                                                           "tried on validation: low, high, step (paper §3.3: "
+                                                           "0.2-0.8)")
+    repetitions: int = Field(5, ge=1, description="independent trainings per group and task (paper §3.4: 5)")
+    compositions: list[Literal["direct", "transfer"]] = Field(["direct", "transfer"], min_length=1,
+                                                              description="direct High/Low/Total models and "
+                                                                          "High->Total, Low->Total transfer "
+                                                                          "(paper §3.3)")
+    tasks: list[Literal["arousal", "valence"]] = Field(["arousal", "valence"], min_length=1,
+                                                       description="binary recognition tasks (paper §3.3)")
+    num_workers: int = Field(2, ge=0, description="DataLoader worker processes (0 = load in the main process)")
+    cache_images: bool = Field(False, description="keep decoded crops in memory between epochs")
+    device: str = Field("auto", description="torch device: auto (CUDA when present), cpu, cuda or cuda:N")
     # SPEC §3: stage 1 at a constant head lr; "warmup_cosine" = the paper's "in both stages" reading
-    stage1_schedule: Literal["constant", "warmup_cosine"] = "constant"
+    stage1_schedule: Literal["constant", "warmup_cosine"] = Field("constant", description="head lr schedule in "
+                                                                  "stage 1 (SPEC §3; paper §3.3 'in both stages')")
     # the paper fine-tunes pretrained weights; random init must be asked for explicitly
-    allow_random_init: bool = False
-    n_jobs: int = 1  # training runs in parallel processes on CPU (0 = one per core); GPU: always 1
+    allow_random_init: bool = Field(False, description="train from random weights when no pretrained_path is "
+                                                       "given (recorded)")
+    n_jobs: int = Field(1, ge=0, description="training runs in parallel processes on CPU (0 = one per core); GPU: "
+                                             "always 1")
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> "TrainConfig":
+        if self.stage1_epochs + self.stage2_epochs < 1:
+            raise ValueError("stage1_epochs + stage2_epochs must be at least 1")
+        if self.backbone_lr_start > self.backbone_lr_peak:
+            raise ValueError(f"backbone_lr_start ({self.backbone_lr_start:g}) must not exceed backbone_lr_peak "
+                             f"({self.backbone_lr_peak:g})")
+        for name in ("brightness", "blur_sigma"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"{name}: the low end ({lo:g}) must not exceed the high end ({hi:g})")
+        lo, hi, _ = self.threshold_grid
+        if lo > hi:
+            raise ValueError(f"threshold_grid: low ({lo:g}) must not exceed high ({hi:g})")
+        return self
 
 
 class TransferCVConfig(_Section):
     """Paper §3.5. Batch size, weight decay, clipping, loss weights, augmentation, threshold grid,
     workers and device are shared with the ``train`` section."""
 
-    enabled: bool = True
-    backbones: list[str] = ["resnet50", "vgg16"]
-    pretrained_paths: dict[str, str] = Field(default_factory=dict)  # backbone -> local ImageNet checkpoint
-    allow_random_init: bool = False  # train a backbone without a checkpoint from random weights (recorded)
-    folds: int = 5
-    image_size: int = 224
-    head_epochs: int = 2
-    unfreeze_epochs: list[int] = [2, 2, 2]  # epochs per unfreezing phase, top-down
-    unfreeze_groups: list[int] | None = None  # top blocks trainable per phase; None = evenly, last = all
-    lr: float = 1e-4  # backbone peak lr in the unfreezing phases
-    lr_start: float = 2e-5  # backbone lr at the start of each phase's warm-up
-    warmup_epochs: int = 1  # linear warm-up per unfreezing phase, then cosine decay (per batch)
-    head_lr: float = 1e-3
-    table_conditions: list[Literal["baseline", "unambiguous", "ambiguous"]] = ["baseline"]  # §4.4: baseline
-    keep_models: bool = False  # keep each fold's model.pt (VGG16: ~0.5 GB per fold)
+    enabled: bool = Field(True, description="run the alternative-backbone cross-validation (paper §3.5, §4.4)")
+    backbones: list[str] = Field(["resnet50", "vgg16"], description="timm backbones compared (paper §4.4: ResNet50, "
+                                                                    "VGG16)")
+    pretrained_paths: dict[str, str] = Field(default_factory=dict, description="backbone -> local ImageNet "
+                                                                               "checkpoint (paper §3.5)")
+    allow_random_init: bool = Field(False, description="train a backbone without a checkpoint from random weights "
+                                                       "(recorded)")
+    folds: int = Field(5, ge=2, description="stratified group k-fold CV folds (paper §3.5: 5)")
+    image_size: int = Field(224, ge=16, le=4096, description="input side in pixels (paper §3.5: a fixed "
+                                                             "resolution)")
+    head_epochs: int = Field(2, ge=0, description="epochs training the new heads on a frozen backbone (paper §3.5)")
+    unfreeze_epochs: list[Annotated[int, Field(ge=0)]] = Field(
+        [2, 2, 2], description="epochs per unfreezing phase, top-down (paper §3.5: gradual unfreezing)")
+    unfreeze_groups: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None, description="top blocks trainable per phase; None = evenly, last = all")
+    lr: float = Field(1e-4, gt=0, description="backbone peak lr in the unfreezing phases")
+    lr_start: float = Field(2e-5, gt=0, description="backbone lr at the start of each phase's warm-up")
+    warmup_epochs: int = Field(1, ge=0, description="linear warm-up per unfreezing phase, then cosine decay (per "
+                                                    "batch; epochs)")
+    head_lr: float = Field(1e-3, gt=0, description="learning rate of the heads")
+    table_conditions: list[Literal["baseline", "unambiguous", "ambiguous"]] = Field(
+        ["baseline"], min_length=1, description="evaluation conditions in Tables 5 and 6 (paper §4.4: baseline)")
+    keep_models: bool = Field(False, description="keep each fold's model.pt (VGG16: ~0.5 GB per fold)")
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> "TransferCVConfig":
+        if self.lr_start > self.lr:
+            raise ValueError(f"lr_start ({self.lr_start:g}) must not exceed lr ({self.lr:g})")
+        if self.head_epochs + sum(self.unfreeze_epochs) < 1:
+            raise ValueError("head_epochs and unfreeze_epochs are all 0: nothing to train")
+        return self
 
 
 class StatsConfig(_Section):
-    alpha: float = 0.05
-    fdr: Literal["bh"] = "bh"
+    alpha: float = Field(0.05, gt=0, lt=1, description="significance level of the group comparisons (paper §3.4)")
+    fdr: Literal["bh"] = Field("bh", description="multiple-testing correction: Benjamini-Hochberg (paper §3.4)")
 
 
 class ReportConfig(_Section):
-    include_faces: bool = False
+    include_faces: bool = Field(False, description="add example face crops to the report (identifiable data)")
 
 
 class Config(_Section):
-    profile: str = "paper"
-    seed: int = 20240917
-    ei: EIConfig = Field(default_factory=EIConfig)
-    hrv: HRVConfig = Field(default_factory=HRVConfig)
-    cutoff: CutoffConfig = Field(default_factory=CutoffConfig)
-    labels: LabelsConfig = Field(default_factory=LabelsConfig)
-    frames: FramesConfig = Field(default_factory=FramesConfig)
-    affect: AffectConfig = Field(default_factory=AffectConfig)
-    select: SelectConfig = Field(default_factory=SelectConfig)
-    split: SplitConfig = Field(default_factory=SplitConfig)
-    train: TrainConfig = Field(default_factory=TrainConfig)
-    transfer_cv: TransferCVConfig = Field(default_factory=TransferCVConfig)
-    stats: StatsConfig = Field(default_factory=StatsConfig)
-    report: ReportConfig = Field(default_factory=ReportConfig)
+    profile: str = Field("paper", description="base profile the file was merged over: paper or demo")
+    seed: int = Field(20240917, ge=0, description="random seed: same seed + config -> same numbers on CPU")
+    ei: EIConfig = Field(default_factory=EIConfig, description="EI scoring (paper §2.2.1)")
+    hrv: HRVConfig = Field(default_factory=HRVConfig, description="ECG -> HRV per segment (paper §3.1)")
+    cutoff: CutoffConfig = Field(default_factory=CutoffConfig, description="EI cutoff sweep and choice (paper §3.1, §4.1)")
+    labels: LabelsConfig = Field(default_factory=LabelsConfig, description="Likert ratings -> binary labels (paper §2.2.3)")
+    frames: FramesConfig = Field(default_factory=FramesConfig, description="face detection and frame quality filter (paper §3.2.1)")
+    affect: AffectConfig = Field(default_factory=AffectConfig, description="valence/arousal per valid frame (paper §3.2.1)")
+    select: SelectConfig = Field(default_factory=SelectConfig, description="frame selection and test subsets (paper §3.2.1-3.2.2)")
+    split: SplitConfig = Field(default_factory=SplitConfig, description="fixed test set and train/validation splits (paper §3.2.2)")
+    train: TrainConfig = Field(default_factory=TrainConfig, description="two-stage fine-tuning (paper §3.3)")
+    transfer_cv: TransferCVConfig = Field(default_factory=TransferCVConfig, description="alternative backbones by k-fold CV (paper §3.5)")
+    stats: StatsConfig = Field(default_factory=StatsConfig, description="group comparisons (paper §3.4)")
+    report: ReportConfig = Field(default_factory=ReportConfig, description="the HTML/Markdown report")
 
     def section_hash(self, *sections: str) -> str:
         """Stable hash of the named sections (plus the seed), for stage fingerprints."""
@@ -275,23 +369,83 @@ def load_config(
     Config
     """
     data: dict[str, Any] = {}
+    text = None
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: config file not found")
+        text = decode_utf8(path.read_bytes(), str(path))
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+            raise EiferError(f"{path}: not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
-            raise ValueError(f"{path}: top level must be a mapping of sections")
+            raise EiferError(f"{path}: top level must be a mapping of sections")
     name = data.get("profile") or profile or "paper"
     if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+        raise EiferError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     merged = deep_merge(Config().model_dump(mode="json"), PROFILES[name])
     merged = deep_merge(merged, data)
     if overrides:
         merged = deep_merge(merged, overrides)
     if seed is not None:
         merged["seed"] = seed
-    return Config.model_validate(merged)
+    return config_validate(merged, path, text)
+
+
+def _yaml_key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """1-based line of every key path in a YAML mapping (``("train", "batch_size") -> 3``)."""
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node: yaml.Node, prefix: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                here = prefix + (str(key.value),)
+                lines[here] = key.start_mark.line + 1
+                walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[prefix + (str(i),)] = item.start_mark.line + 1
+                walk(item, prefix + (str(i),))
+
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def config_validate(data: dict[str, Any], path: str | Path | None = None, text: str | None = None) -> Config:
+    """Validate a merged config mapping; every bad value becomes one problem naming its key.
+
+    ``path`` and ``text`` (the YAML file the values came from) let each problem
+    name the file and line of the key; keys not set in the file are named as
+    coming from the profile or the command line.
+
+    Examples
+    --------
+    >>> config_validate({"train": {"batch_size": 0}})
+    Traceback (most recent call last):
+    ...
+    eifer.errors.ConfigError: invalid configuration, 1 problem(s):
+      - configuration: key 'train.batch_size': Input should be greater than or equal to 1 (got 0)
+    """
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = _yaml_key_lines(text) if text is not None else {}
+        problems = []
+        for err in exc.errors():
+            loc = tuple(str(x) for x in err["loc"])
+            key = ".".join(loc)
+            line = next((lines[loc[:k]] for k in range(len(loc), 0, -1) if loc[:k] in lines), None)
+            where = str(path) if line is not None else "configuration"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling; `eifer config show` lists every key)"
+            elif "input" in err and not isinstance(err["input"], (dict, list)):
+                msg += f" (got {err['input']!r})"
+            problems.append(Problem(where, f"key {key!r}: {msg}", row=line))
+        raise ConfigError(problems) from None

@@ -43,3 +43,33 @@ class StudyValidationError(EiferError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{len(self.problems)} problem(s) found:\n{lines}")
+
+
+class ConfigError(StudyValidationError):
+    """A configuration value is out of range or of the wrong type (each problem names the key)."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        self.args = (f"invalid configuration, {len(self.problems)} problem(s):\n{lines}",)
+
+
+def decode_utf8(data: bytes, file: str) -> str:
+    """Decode a text file as UTF-8 (a BOM is allowed); else raise :class:`StudyValidationError` naming the line.
+
+    Examples
+    --------
+    >>> decode_utf8("fps: 30\\n".encode(), "study.yaml")
+    'fps: 30\\n'
+    >>> decode_utf8("name: caf\\xe9\\n".encode("latin-1"), "study.yaml")
+    Traceback (most recent call last):
+    ...
+    eifer.errors.StudyValidationError: 1 problem(s) found:
+      - study.yaml, line 1: not UTF-8 text (byte 0xe9 at position 9); save the file as UTF-8
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise StudyValidationError([Problem(file, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
+                                                  f"{exc.start}); save the file as UTF-8", row=line)]) from None

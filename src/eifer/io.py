@@ -6,9 +6,11 @@ crash (even ``kill -9``) never leaves a half-written output behind.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +36,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         # plain open() would have (0666 minus the umask).
         os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, path)
+    except RuntimeError as exc:
+        # torch.save reports a failed write (disk full) as "RuntimeError: [enforce fail at
+        # inline_container.cc:...] ... file write failed": make it the OSError it is
+        if "inline_container" not in str(exc) and "write failed" not in str(exc):
+            raise
+        full = shutil.disk_usage(path.parent).free < (64 << 20)
+        raise OSError(errno.ENOSPC if full else errno.EIO,
+                      f"writing failed ({str(exc).splitlines()[0][:200]})", str(path)) from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -64,6 +74,46 @@ def write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
     return Path(path)
+
+
+#: Columns that hold identifiers (study ids and the ids eifer writes). They are
+#: read as text with no missing-value conversion, so an id such as ``NA``,
+#: ``NaN``, ``null`` or ``None`` stays that string end to end.
+ID_COLUMNS: frozenset[str] = frozenset({
+    "participant_id", "video_id", "segment", "stimulus", "task", "emotion", "emotion_label", "domain",
+    "group", "condition", "composition", "training_group", "backbone",
+})
+
+# pandas' default missing-value spellings, applied to the non-id columns only
+_NA_VALUES = sorted(pd._libs.parsers.STR_NA_VALUES)
+
+
+def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
+    r"""Read a CSV written by eifer or a study table with every id column as text.
+
+    The one reader for id-bearing CSVs: columns named in :data:`ID_COLUMNS` are
+    read as ``str`` with no NA conversion (an empty id cell stays ``""``); every
+    other column is parsed as :func:`pandas.read_csv` would.
+
+    Examples
+    --------
+    >>> import io
+    >>> df = read_csv(io.StringIO("participant_id,score\nNA,1\nNone,NA\n"))
+    >>> df["participant_id"].tolist(), df["score"].isna().tolist()
+    (['NA', 'None'], [False, True])
+    """
+    if hasattr(path, "read"):  # a buffer: read once, parse twice
+        import io
+
+        path = io.StringIO(path.read())
+    header = pd.read_csv(path, nrows=0, **{k: v for k, v in kwargs.items() if k in ("sep", "encoding")})
+    if hasattr(path, "seek"):
+        path.seek(0)
+    ids = [c for c in header.columns if str(c).strip() in ID_COLUMNS]
+    dtype = {c: str for c in ids}
+    dtype.update(kwargs.pop("dtype", None) or {})
+    na_values = {c: _NA_VALUES for c in header.columns if c not in ids}
+    return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
 
 
 def hash_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -302,7 +302,7 @@ def test_malformed_csv_rows(tiny):
         "participants.csv, line 1, column 'participant_id': required column is missing (header has: "
         "['participant_id;sex;age']); the file looks semicolon-separated",
         "ratings.csv, line 5, column 'valence': empty value",
-        "ei_responses.csv: cannot be parsed as CSV: Error tokenizing data. C error: Expected 5 fields in line 7, saw 6",
+        "ei_responses.csv, line 7: the row has 6 fields but the header has 5; quote values that contain a comma",
     ])
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
 from eifer.errors import EiferError
+from eifer.io import read_csv
 
 GROUPS = ("High", "Low", "Total")
 TASKS = ("arousal", "valence")
@@ -283,7 +284,7 @@ def splits_load(path: str | Path) -> dict[str, Any]:
 def groups_read(run: Any) -> dict[str, str]:
     """``RUN/groups.csv`` (written by the cutoff stage), checked: participant -> group."""
     path = run.require("groups.csv", stage="cutoff")
-    return groups_validate(pd.read_csv(path, dtype={"participant_id": str}), str(path))
+    return groups_validate(read_csv(path), str(path))
 
 
 def splits_for_run(run: Any, *, seed: int, test_participants: list[str] | None) -> dict[str, Any]:

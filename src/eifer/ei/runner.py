@@ -12,7 +12,7 @@ from eifer.ei.figure7 import plot_figure7
 from eifer.ei.scoring import ei_scores_from_table, score_ei
 from eifer.ei.sweep import assign_groups, cutoff_sweep, sweep_permutation_test
 from eifer.ei.table1 import make_table1, table_markdown
-from eifer.io import write_csv, write_json, write_text
+from eifer.io import read_csv, write_csv, write_json, write_text
 
 
 def run_ei(study, run) -> list[str]:
@@ -46,7 +46,7 @@ def run_ei(study, run) -> list[str]:
 
 def _read(run, name: str, stage: str) -> pd.DataFrame:
     path = run.require(name, stage=stage)
-    return pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path, dtype={"participant_id": str})
+    return pd.read_parquet(path) if name.endswith(".parquet") else read_csv(path)
 
 
 def run_cutoff(study, run) -> list[str]:

@@ -257,6 +257,10 @@ def cutoff_sweep(
     s = sc.set_index("participant_id")[score_col].astype(float)
     data = data.loc[data["participant_id"].isin(s.index)]
     n = len(s)
+    if s.nunique() < 2:
+        raise EiferError(f"cutoff sweep: all {n} participants have the same {score_col} ({s.iloc[0]:g}), so no "
+                         f"cutoff can split them into High and Low groups; check the study's EI "
+                         f"responses or scores")
     rows, cache = [], {}
     cutoffs = candidate_cutoffs(s.to_numpy(), step)
     bar = progress()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from eifer.io import read_csv
+
 
 def headline_results(run_root: str | Path) -> list[str]:
     """A few lines with the run's key numbers (those whose stages ran).
@@ -27,7 +29,7 @@ def headline_results(run_root: str | Path) -> list[str]:
     root = Path(run_root)
     lines: list[str] = []
     if (root / "groups.csv").is_file():
-        g = pd.read_csv(root / "groups.csv")
+        g = read_csv(root / "groups.csv")
         n = g["group"].value_counts()
         line = f"EI cutoff {g['cutoff'].iloc[0]:g}: High {n.get('High', 0)}, Low {n.get('Low', 0)} participants"
         truth = root / "study" / "_truth" / "truth.json"

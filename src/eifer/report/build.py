@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from eifer.config import Config
-from eifer.io import write_text
+from eifer.config import config_validate
+from eifer.errors import decode_utf8
+from eifer.io import read_csv, write_text
 from eifer.report import blocks as B
 from eifer.report.figures import faces_figure, frame_quality_figure, roc_figure, save_png
 from eifer.report.summaries import (display_columns, frame_quality_summary, read_table, stage_timings,
@@ -41,7 +42,8 @@ def _as_run(run: RunFolder | str | Path) -> RunFolder:
         from eifer.errors import EiferError
 
         raise EiferError(f"{root}: not a run folder (no config.yaml); run `eifer run` first")
-    return RunFolder(root, Config.model_validate(yaml.safe_load(cfg_file.read_text())))
+    text = decode_utf8(cfg_file.read_bytes(), str(cfg_file))
+    return RunFolder(root, config_validate(yaml.safe_load(text), cfg_file, text))
 
 
 def _not_run(what: str, stage: str, expected: str) -> B.Note:
@@ -130,7 +132,7 @@ def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:
     out.append(_figure(run, "figure4.png", "Figure 4. Selected frames in the valence–arousal plane.", "select"))
     short = run.path("select_shortfall.csv")
     if short.is_file():
-        out.append(_shortfall(pd.read_csv(short)))
+        out.append(_shortfall(read_csv(short)))
     faces = run.path("report", "faces.png")
     if include_faces and run.path("test_subsets.parquet").is_file():
         ts = pd.read_parquet(run.path("test_subsets.parquet"))

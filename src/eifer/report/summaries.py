@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from eifer.errors import EiferError
+from eifer.io import read_csv
 
 DROP_REASONS = ("no_face", "low_confidence", "eyes_closed", "occluded")
 
@@ -82,16 +83,16 @@ def study_summary(run_root: str | Path) -> pd.DataFrame:
             if key in meta:
                 rows.append((key.replace("_", " "), str(meta[key])))
     if (root / "ei_scores.csv").is_file():
-        ei = pd.read_csv(root / "ei_scores.csv")
+        ei = read_csv(root / "ei_scores.csv")
         rows.append(("EI score range", f"{ei['ei_score'].min():g} – {ei['ei_score'].max():g} "
                      f"(mean {ei['ei_score'].mean():.1f}, n = {len(ei)})"))
     if (root / "groups.csv").is_file():
-        g = pd.read_csv(root / "groups.csv")
+        g = read_csv(root / "groups.csv")
         n = g["group"].value_counts()
         rows.append(("groups", f"High {n.get('High', 0)}, Low {n.get('Low', 0)}; "
                      f"cutoff {g['cutoff'].iloc[0]:g} (High = score > cutoff)"))
     if (root / "labels.csv").is_file():
-        lab = pd.read_csv(root / "labels.csv")
+        lab = read_csv(root / "labels.csv")
         weak = int(lab["arousal_weak"].sum() + lab["valence_weak"].sum())
         rows.append(("rated videos", f"{len(lab)} ({weak} neutral ratings given weak labels)"))
     if (root / "dataset.parquet").is_file():

@@ -8,7 +8,7 @@ import cv2
 import pandas as pd
 
 from eifer.errors import EiferError
-from eifer.io import write_bytes, write_csv, write_parquet
+from eifer.io import read_csv, write_bytes, write_csv, write_parquet
 from eifer.select.core import build_test_subsets, crop_relpath, select_frames
 from eifer.select.figure import plot_figure4
 
@@ -83,7 +83,7 @@ def run_select(study, run) -> list[str]:
     from eifer.frames import read_frames
 
     cfg = run.config.select
-    labels = pd.read_csv(run.require("labels.csv", stage="labels"), dtype={"participant_id": str, "video_id": str})
+    labels = read_csv(run.require("labels.csv", stage="labels"))
     frames = read_frames(run)
     if frames.empty:
         raise EiferError(f"{run.path('frames')}: no frame tables; run `eifer frames` first")

@@ -30,12 +30,44 @@ _RECOVERY = re.compile(r"^recovery_[1-9][0-9]*$")
 _MAX_LISTED_TRIALS = 12  # more missing trials than this are listed in one problem per participant
 
 
+MAX_ID_BYTES = 100  # ids name files (ecg/<id>.rr.csv, frames/<id>/<video>.problem.txt); 255 is the usual limit
+# names eifer itself uses beside id-named files: ecg/segments.csv, ecg/hrv.csv, RUN/frames/problems.csv
+RESERVED_IDS = frozenset({"segments", "hrv", "problems", "problems.csv"})
+_UNSAFE_ID = re.compile(r"[/\\\x00-\x1f\x7f*?\[\]]")
+
+
+def id_problem(value: str) -> str | None:
+    """Why ``value`` cannot serve as an id (it names files and folders), or None when it can.
+
+    Examples
+    --------
+    >>> id_problem("P01") is None, id_problem("NA") is None
+    (True, True)
+    >>> id_problem("a/b")
+    "id 'a/b' cannot name a file or folder (no / \\\\ * ? [ ] or control characters such as NUL)"
+    >>> id_problem("segments")
+    "id 'segments' is a name eifer uses for its own files (hrv, problems, problems.csv, segments); rename it"
+    """
+    if value in (".", "..") or _UNSAFE_ID.search(value):
+        return f"id {value!r} cannot name a file or folder (no / \\ * ? [ ] or control characters such as NUL)"
+    if value.startswith("."):
+        return f"id {value!r} starts with '.', which hides the file it names; rename it"
+    if len(value.encode("utf-8")) > MAX_ID_BYTES:
+        return (f"id {value[:20]!r}... is {len(value.encode('utf-8'))} bytes long; at most {MAX_ID_BYTES} "
+                f"(ids name files)")
+    if value.lower() in RESERVED_IDS or value.lower().endswith(".rr"):
+        return (f"id {value!r} is a name eifer uses for its own files ({', '.join(sorted(RESERVED_IDS))}"
+                f"{', *.rr' if value.lower().endswith('.rr') else ''}); rename it")
+    return None
+
+
 def check_ids(problems: list[Problem], rel: str, df: pd.DataFrame, columns: list[str]) -> pd.Series:
     """Ids must be present and usable as file names (they name ECG files and video folders)."""
     ok = check_present(problems, rel, df, columns)
     for c in columns:
-        bad = (df[c] != "") & (df[c].str.contains(r"[/\\]", regex=True) | df[c].isin([".", ".."]))
-        report_rows(problems, rel, df, bad, c, lambda r, c=c: f"id {r[c]!r} cannot name a file or folder")
+        why = df[c].map(lambda v: id_problem(v) if v != "" else None)
+        bad = why.notna()
+        report_rows(problems, rel, df, bad, c, lambda r, why=why: why[r.name])
         ok &= ~bad
     return ok
 

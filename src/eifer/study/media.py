@@ -15,6 +15,7 @@ import pandas as pd
 
 from eifer.errors import EiferError, Problem
 from eifer.study.meta import StudyMeta
+from eifer.study.tables import csv_parser_problem
 
 ECG_DIR = "ecg"
 VIDEO_DIR = "videos"
@@ -105,8 +106,14 @@ def _check_csv(path: Path, rel: str, meta: StudyMeta) -> tuple[pd.DataFrame | No
         raw = pd.read_csv(path, skip_blank_lines=False, engine="c", low_memory=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         return None, None, [Problem(rel, "file is empty (expected a header and samples)")]
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        return None, None, [Problem(rel, f"cannot be parsed as CSV: {exc}")]
+    except pd.errors.ParserError as exc:
+        return None, None, [csv_parser_problem(rel, exc)]
+    except UnicodeDecodeError as exc:
+        return None, None, [Problem(rel, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8")]
+    if not isinstance(raw.index, pd.RangeIndex):  # rows longer than the header: pandas shifts the columns
+        return None, None, [Problem(rel, f"the rows have {raw.index.nlevels} field(s) more than the header "
+                                         f"({len(raw.columns)}); remove the extra field or add its column name",
+                                    row=2)]
     raw.columns = [str(c).strip() for c in raw.columns]
     raw = raw.rename(columns=meta.renames_for(list(raw.columns)))
     tcol = "time_s" if "time_s" in raw.columns else "sample" if "sample" in raw.columns else None

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from eifer.errors import Problem
+from eifer.errors import Problem, StudyValidationError, decode_utf8
 
 STUDY_YAML = "study.yaml"
 
@@ -53,7 +53,7 @@ class StudyMeta(BaseModel):
     4
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # fps: .nan is refused
 
     name: str = "study"
     likert_min: int = 1
@@ -249,7 +249,10 @@ def read_meta(root: str | Path) -> tuple[StudyMeta, list[Problem]]:
     path = Path(root) / STUDY_YAML
     if not path.is_file():
         return StudyMeta(), []
-    text = path.read_text()
+    try:
+        text = decode_utf8(path.read_bytes(), STUDY_YAML)
+    except StudyValidationError as exc:
+        return StudyMeta(), exc.problems
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

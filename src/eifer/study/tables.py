@@ -6,13 +6,15 @@ column ``_line`` keeps the 1-based line of each row (header = line 1).
 """
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from eifer.errors import Problem
+from eifer.errors import Problem, StudyValidationError, decode_utf8
 from eifer.study.meta import StudyMeta
 
 LINE = "_line"
@@ -26,12 +28,30 @@ def read_table(root: Path, rel: str, meta: StudyMeta, required: Iterable[str],
     """
     path = root / rel
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig")
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(rel, f"cannot be read: {exc.strerror or exc}"))
+        return None
+    if b"\x00" in data:  # pandas would silently cut the cell at the NUL
+        for line in sorted({data.count(b"\n", 0, m.start()) + 1 for m in re.finditer(b"\x00", data)})[:5]:
+            problems.append(Problem(rel, "contains a NUL byte (\\x00); save the file as plain text", row=line))
+        return None
+    try:
+        text = decode_utf8(data, rel)
+    except StudyValidationError as exc:
+        problems.extend(exc.problems)
+        return None
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         problems.append(Problem(rel, "file is empty (expected a header line)"))
         return None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        problems.append(Problem(rel, f"cannot be parsed as CSV: {exc}"))
+    except pd.errors.ParserError as exc:
+        problems.append(csv_parser_problem(rel, exc))
+        return None
+    if not isinstance(df.index, pd.RangeIndex):  # rows longer than the header: pandas shifts the columns
+        problems.append(Problem(rel, f"the rows have {df.index.nlevels} field(s) more than the header "
+                                     f"({len(df.columns)}); remove the extra field or add its column name", row=2))
         return None
     df.columns = [str(c).strip() for c in df.columns]
     df = df.rename(columns=meta.renames_for(list(df.columns)))
@@ -49,6 +69,16 @@ def read_table(root: Path, rel: str, meta: StudyMeta, required: Iterable[str],
     df[LINE] = np.arange(2, len(df) + 2)
     blank = (df.drop(columns=LINE) == "").all(axis=1)
     return df.loc[~blank].reset_index(drop=True)
+
+
+def csv_parser_problem(rel: str, exc: Exception) -> Problem:
+    """pandas' tokenizer error as a problem naming the line ("Expected 5 fields in line 7, saw 6")."""
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if m is None:
+        return Problem(rel, f"cannot be parsed as CSV: {exc}")
+    want, line, saw = (int(x) for x in m.groups())
+    return Problem(rel, f"the row has {saw} fields but the header has {want}; quote values that contain a comma",
+                   row=line)
 
 
 def report_rows(problems: list[Problem], rel: str, df: pd.DataFrame, mask: pd.Series, column: str | None,

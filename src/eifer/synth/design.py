@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from eifer.errors import EiferError
+
 DOMAINS = ("HAHV", "HALV", "LAHV", "LALV")
 EI_TASKS = ("self_awareness", "others_awareness", "discrimination")
 EI_EMOTIONS = ("joy", "anger", "sadness", "calm")
@@ -82,9 +84,9 @@ def synth_participants(n: int, seed: int = 0, planted_cutoff: float = 830.0,
     [('High', 2), ('Low', 2)]
     """
     if n < 2:
-        raise ValueError(f"need at least 2 participants, got {n}")
+        raise EiferError(f"need at least 2 participants, got {n}")
     if not 0 < planted_cutoff < MAX_SCORE:
-        raise ValueError(f"planted_cutoff must be inside (0, {MAX_SCORE}), got {planted_cutoff}")
+        raise EiferError(f"planted_cutoff must be inside (0, {MAX_SCORE}), got {planted_cutoff}")
     rng = rng_for(seed, -1, STREAM_DESIGN)
     # stratified normal draws: one per quantile band, then shuffled over participants
     u = (np.arange(n) + rng.uniform(0.05, 0.95, n)) / n

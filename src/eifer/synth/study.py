@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import yaml
 
+from eifer.errors import EiferError
 from eifer.io import atomic_path, hash_obj, write_csv, write_json, write_parquet, write_text
 from eifer.synth.design import (
     DOMAINS, EI_EMOTIONS, EI_STIMULI, EI_TASKS, STREAM_ECG, rng_for, synth_ei_responses,
@@ -143,11 +144,11 @@ def synth_study(out: str | Path, participants: int = 12, seed: int = 0, video_se
     """
     out = Path(out)
     if width % 2 or height % 2 or width < 64 or height < 64:
-        raise ValueError(f"width and height must be even and >= 64, got {width}x{height}")
+        raise EiferError(f"width and height must be even and >= 64, got {width}x{height}")
     if fps < 1 or video_seconds <= 0:
-        raise ValueError(f"fps must be >= 1 and video_seconds > 0, got {fps}, {video_seconds}")
+        raise EiferError(f"fps must be >= 1 and video_seconds > 0, got {fps}, {video_seconds}")
     if min(segment_seconds) <= 0:
-        raise ValueError(f"segment_seconds must be positive, got {segment_seconds}")
+        raise EiferError(f"segment_seconds must be positive, got {segment_seconds}")
     base_s, stim_s, rec_s = (float(s) for s in segment_seconds)
     params = SynthParams(seed, null, float(planted_cutoff), int(ecg_fs),
                          (base_s, max(stim_s, float(video_seconds)), rec_s), no_video, float(video_seconds),
