@@ -87,7 +87,7 @@ h1{border-bottom:2px solid #345;padding-bottom:.2em}h2{margin-top:2em;border-bot
 table{border-collapse:collapse;font-size:.84em;max-width:100%}
 th,td{border:1px solid #ccd;padding:.22em .55em;text-align:left;vertical-align:top}
 th{background:#eef1f5;vertical-align:bottom}
-td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.grp{font-weight:600;background:#f8f9fb}tr.start td{border-top:2px solid #8a94a6}
 .caption{font-weight:600;margin:.8em 0 .2em;max-width:120ch}.foot{font-size:.85em;color:#445;margin-top:.3em}
 figure{margin:1em 0 2em}figure img{max-width:100%;height:auto;border:1px solid #dde}
@@ -134,12 +134,15 @@ def _grouped_cells(df: pd.DataFrame, group_cols: int) -> tuple[list[list[str]], 
     for r in rows:
         level = next((k for k in range(group_cols) if prev is None or r[k] != prev[k]), group_cols)
         starts.append(level)
-        shown = list(r)
+        prev = list(r)
         for k in range(min(level, group_cols)):
-            shown[k] = ""
-        prev = r
-        r[:] = shown
+            r[k] = ""
     return rows, starts
+
+
+def _num_html(v: str) -> str:
+    """A number may wrap only before its (SD) or [CI]: every other space is non-breaking."""
+    return "&nbsp;".join(html.escape(v).split(" ")).replace("&nbsp;(", " (").replace("&nbsp;[", " [")
 
 
 def _html_table(t: Table) -> str:
@@ -153,7 +156,7 @@ def _html_table(t: Table) -> str:
         tds = []
         for k, (v, c) in enumerate(zip(r, cls)):
             c = ' class="grp"' if k < t.group_cols else c
-            tds.append(f"<td{c}>{html.escape(v)}</td>")
+            tds.append(f"<td{c}>{_num_html(v) if num[k] else html.escape(v)}</td>")
         body.append(f"<tr{tr}>{''.join(tds)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 

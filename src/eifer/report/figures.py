@@ -285,10 +285,11 @@ def participant_frames_figure(frames: pd.DataFrame, title: str = "") -> plt.Figu
         frames["reason"].fillna("").astype(str).replace("", "valid"))]
     names = [r for r in colours if r in set(frames["reason"].fillna("").astype(str).replace("", "valid"))]
     lines = [plt.Line2D([], [], color="#1b6ca8"), plt.Line2D([], [], color="#d1495b")]
-    fig.legend(handles + lines, names + ["valence", "arousal"], ncol=len(names) + 2, fontsize=7,
-               loc="upper center", frameon=False)
+    # the legend sits above the first strip; saving with bbox_inches="tight" keeps it in the PNG
+    axes[0][0].legend(handles + lines, names + ["valence", "arousal"], ncol=len(names) + 2, fontsize=7,
+                      loc="lower center", bbox_to_anchor=(0.5, 1.15), frameon=False)
     axes[-1][0].set_xlabel("time in video (s)", fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=10, y=1.0 + 0.25 / (1.75 * len(videos) + 0.4))
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (1.75 * len(videos) + 0.4)))
+        axes[0][0].set_title(title, fontsize=9, loc="left", pad=22)
+    fig.tight_layout(h_pad=0.3)
     return fig
