@@ -102,7 +102,7 @@ def _page(path):
 
 def _html_cells(html):
     """The cells of every table row of a page, as text."""
-    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, flags=re.S)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, flags=re.DOTALL)
     return [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows]
 
 

@@ -16,10 +16,22 @@ from eifer.config import Config
 from eifer.io import write_text
 from eifer.report import blocks as B
 from eifer.report import layout as L
-from eifer.report.figures import (faces_figure, frame_quality_figure, hrv_interaction_figure,
-                                  participant_frames_figure, roc_figure, save_png)
-from eifer.report.summaries import (display_columns, frame_quality_summary, hrv_quality_summary, read_table,
-                                    stage_timings, study_summary)
+from eifer.report.figures import (
+    faces_figure,
+    frame_quality_figure,
+    hrv_interaction_figure,
+    participant_frames_figure,
+    roc_figure,
+    save_png,
+)
+from eifer.report.summaries import (
+    display_columns,
+    frame_quality_summary,
+    hrv_quality_summary,
+    read_table,
+    stage_timings,
+    study_summary,
+)
 from eifer.runfolder import RunFolder
 
 _TABLE_CAPTIONS = {
@@ -188,20 +200,26 @@ def _section_hrv(run: RunFolder, sweep: pd.DataFrame | None) -> list[B.Block]:
         more = f" (the first 8 of {len(names)})" if len(names) > 8 else ""
         out.append(B.Figure(fig, f"HRV variables with a significant group × emotion interaction at the chosen "
                                  f"cutoff{more}: mean ± SE over participants per EI group and emotion "
-                                 "(video domain; baseline = the rest segment)."))
+                                 "(video domain). The rest segment (baseline) is drawn for reference; it enters the "
+                                 "ANOVA only with cutoff.include_baseline."))
     q, source = hrv_quality_summary(run.root)
     if len(q):
         out.append(B.Table(q, f"HRV data per participant, from {source}."))
     return out
 
 
+def _num(v: object) -> str:
+    """A number as a reader writes it (810, not 810.0); '?' when absent."""
+    return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else ("?" if v is None else str(v))
+
+
 def _null_test(null: dict) -> B.Block:
     """One sentence on the permutation test of the sweep's best count (cutoff_null.json)."""
     if not null.get("n_perm"):
-        return B.Para(f"Chosen cutoff: {null.get('chosen_cutoff', '?')} (no permutation test run).")
+        return B.Para(f"Chosen cutoff: {_num(null.get('chosen_cutoff'))} (no permutation test run).")
     p = null.get("p_value")
     verdict = "beyond" if null.get("beyond_chance", p is not None and p < 0.05) else "not beyond"
-    return B.Para(f"Chosen cutoff: {null.get('chosen_cutoff', '?')}. Permutation test ({null['n_perm']} "
+    return B.Para(f"Chosen cutoff: {_num(null.get('chosen_cutoff'))}. Permutation test ({null['n_perm']} "
                   f"shuffles of the scores across participants): the best count of significant interactions "
                   f"is {verdict} chance (p = {p if p is None else f'{p:.3g}'}).")
 
@@ -332,38 +350,38 @@ def _stats_explanation(run: RunFolder, full_name: str) -> list[B.Block]:
 
 def _section_glossary() -> list[B.Block]:
     terms = (
-        ("direct / transfer / cv (composition)", "How the models of a table were trained. " + " ".join(
-            f"{c}: {t}." for c, t in L.COMPOSITIONS.items())),
-        ("High EI, Low EI, Total EI (training group)", "The participants whose training data a model saw: EI "
+        ("direct / transfer / cv (composition)", ("How the models of a table were trained. " + " ".join(
+            f"{c}: {t}." for c, t in L.COMPOSITIONS.items()))),
+        ("High EI, Low EI, Total EI (training group)", ("The participants whose training data a model saw: EI "
          "score above the cutoff (High), at or below it (Low), or all training participants (Total). The test "
-         "participants are the same fixed set for every model."),
-        ("High-Total, Low-Total", "Transfer models: the direct High (Low) model fine-tuned on the Total group's "
-         "data; compared with the Total model and with each other."),
-        ("baseline / unambiguous / ambiguous (condition)", "Test sets: all selected frames of the test "
+         "participants are the same fixed set for every model.")),
+        ("High-Total, Low-Total", ("Transfer models: the direct High (Low) model fine-tuned on the Total group's "
+         "data; compared with the Total model and with each other.")),
+        ("baseline / unambiguous / ambiguous (condition)", ("Test sets: all selected frames of the test "
          "participants (baseline); per test video the 6 frames whose estimated affect agrees most strongly with "
-         "the video's label (unambiguous); 6 frames that disagree or are weak (ambiguous)."),
-        ("arousal / valence (task)", "Binary recognition of low vs high arousal (LA–HA) and low vs high valence "
-         "(LV–HV); class 1 = high."),
-        ("repetition", "One training run of a group (own seed and validation split); tables give mean (SD) over "
-         "repetitions (over folds for cv)."),
+         "the video's label (unambiguous); 6 frames that disagree or are weak (ambiguous).")),
+        ("arousal / valence (task)", ("Binary recognition of low vs high arousal (LA–HA) and low vs high valence "
+         "(LV–HV); class 1 = high.")),
+        ("repetition", ("One training run of a group (own seed and validation split); tables give mean (SD) over "
+         "repetitions (over folds for cv).")),
         ("macro precision / recall / F1", "Unweighted mean over the two classes."),
         ("ROC-AUC, PR-AUC", "Area under the ROC and precision–recall curves of the predicted probability."),
-        ("ΔAUC", "AUC of the first-named group minus AUC of the second (pooled over repetitions); > 0 favours the "
-         "first."),
-        ("DeLong test, Fisher's method", "A paired test of two AUCs on the same items; Fisher's method combines "
-         "the repetitions' p-values into one."),
-        ("GEE, OR", "Binomial generalised estimating equations of item-level correctness; OR = odds of a "
-         "correct classification of the second-named group relative to the first; < 1 favours the first."),
-        ("permutation test over trained models", "Relabels the trained models between the two groups; exact "
-         "whatever the dependence between test items; smallest p = 2 / C(2R, R) with R models per group."),
+        ("ΔAUC", ("AUC of the first-named group minus AUC of the second (pooled over repetitions); > 0 favours the "
+         "first.")),
+        ("DeLong test, Fisher's method", ("A paired test of two AUCs on the same items; Fisher's method combines "
+         "the repetitions' p-values into one.")),
+        ("GEE, OR", ("Binomial generalised estimating equations of item-level correctness; OR = odds of a "
+         "correct classification of the second-named group relative to the first; < 1 favours the first.")),
+        ("permutation test over trained models", ("Relabels the trained models between the two groups; exact "
+         "whatever the dependence between test items; smallest p = 2 / C(2R, R) with R models per group.")),
         ("q (BH)", "Benjamini–Hochberg false-discovery-rate adjusted p-value within one test family."),
         ("type-I error", "How often a test rejects when there is no true difference; it should be α (5 %)."),
-        ("cutoff, eligible, imbalance", "EI score splitting High from Low; a cutoff is eligible when both groups "
-         "are large enough; imbalance = |n High − n Low|."),
-        ("HRV", "Heart-rate variability variables (NeuroKit2 HRV_*) per participant and segment; "
-         "emotion = the video's domain (e.g. HAHV = high arousal, high valence)."),
-        ("valid frame, drop reasons", "A frame with one face, confident landmarks, open eyes and no occlusion; "
-         "otherwise dropped as no_face, low_confidence, eyes_closed or occluded."),
+        ("cutoff, eligible, imbalance", ("EI score splitting High from Low; a cutoff is eligible when both groups "
+         "are large enough; imbalance = |n High − n Low|.")),
+        ("HRV", ("Heart-rate variability variables (NeuroKit2 HRV_*) per participant and segment; "
+         "emotion = the video's domain (e.g. HAHV = high arousal, high valence).")),
+        ("valid frame, drop reasons", ("A frame with one face, confident landmarks, open eyes and no occlusion; "
+         "otherwise dropped as no_face, low_confidence, eyes_closed or occluded.")),
     )
     return [B.Heading("Glossary", anchor="glossary"), B.Terms(terms, anchor="glossary-terms")]
 

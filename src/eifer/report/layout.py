@@ -223,8 +223,8 @@ def type1_table(calibration: pd.DataFrame | None, alpha: float = 0.05) -> tuple[
                     f"measured by `eifer calibrate` for this run ({n_sim} simulated null studies per size)")
     rows = [(TEST_NAMES[t], f"{100 * a:.1f} %", f"{100 * b:.1f} %") for t, (a, b) in DOCUMENTED_TYPE1.items()]
     return (pd.DataFrame(rows, columns=["test", "type-I error, N = 96 items", "type-I error, N = 3200 items"]),
-            "eifer's own calibration documented in docs/statistics.md §5 (400 simulated null studies per size: "
-            "4 test participants × 4 videos, 5 repetitions; no calibration was run for this run folder)")
+            ("eifer's own calibration documented in docs/statistics.md §5 (400 simulated null studies per size: "
+             "4 test participants × 4 videos, 5 repetitions; no calibration was run for this run folder)"))
 
 
 def type1_range(calibration: pd.DataFrame | None, test: str) -> str:
@@ -233,7 +233,7 @@ def type1_range(calibration: pd.DataFrame | None, test: str) -> str:
     Examples
     --------
     >>> type1_range(None, "delong_fisher"), type1_range(None, "perm_auc")
-    ('20–99 %', '4–6 %')
+    ('20–99 %', '5–6 %')
     """
     rates: list[float] = []
     if calibration is not None and {"test", "effect", "rate"} <= set(calibration.columns):
@@ -243,7 +243,7 @@ def type1_range(calibration: pd.DataFrame | None, test: str) -> str:
         rates = list(DOCUMENTED_TYPE1.get(test, ()))
     if not rates:
         return "?"
-    lo, hi = round(100 * min(rates)), round(100 * max(rates))
+    lo, hi = int(100 * min(rates) + 0.5), int(100 * max(rates) + 0.5)  # half up: 4.5 % → 5 %
     return f"{lo} %" if lo == hi else f"{lo}–{hi} %"
 
 
