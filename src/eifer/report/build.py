@@ -293,7 +293,12 @@ def _section_results(run: RunFolder) -> list[B.Block]:
     out += _stats_explanation(run, "table4_full.csv")
     out += _paper_table(run, 4)
     out.append(B.Heading("Alternative backbones (Tables 5 and 6)"))
-    out += _paper_table(run, 5) + _paper_table(run, 6)
+    out += _paper_table(run, 5)
+    if run.path("tables", "table6_full.csv").is_file():
+        out.append(B.Para("Table 6 applies the tests of Table 4 to the alternative backbones, the cross-validation "
+                          "folds playing the part of repetitions; the caveat above applies alike."))
+        out += _min_p_notes(run, "table6_full.csv")
+    out += _paper_table(run, 6)
     return out
 
 
@@ -329,6 +334,13 @@ def _stats_explanation(run: RunFolder, full_name: str) -> list[B.Block]:
                "(test frames, videos, participants) travels with each model, so the test is exact; it asks "
                "whether models trained on A score differently on this fixed test set than models trained on B."),
     ]
+    return out + _min_p_notes(run, full_name)
+
+
+def _min_p_notes(run: RunFolder, full_name: str) -> list[B.Block]:
+    """What the permutation test can reach with the models of each comparison (2 / C(2R, R))."""
+    alpha = run.config.stats.alpha
+    out: list[B.Block] = []
     full = run.path("tables", full_name)
     if full.is_file():
         d = pd.read_csv(full)
