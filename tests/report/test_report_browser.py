@@ -35,7 +35,7 @@ window.addEventListener('load', function () {
                 cells: document.querySelectorAll('td').length, inner: window.innerWidth,
                 page_scroll: doc.scrollWidth > doc.clientWidth, wide: wide, widths: widths,
                 content: document.body.clientWidth,
-                caveat: document.body.textContent.indexOf("Caveat — the paper's tests over-reject") >= 0,
+                caveat: document.body.innerText.indexOf("Caveat — the paper's tests over-reject") >= 0,
                 glossary: document.getElementById('glossary') !== null,
                 num_right: Array.prototype.every.call(document.querySelectorAll('td.num'),
                   function (td) { return getComputedStyle(td).textAlign === 'right'; }),
@@ -83,6 +83,7 @@ def test_participants_page_in_chromium(paper_run, tmp_path):
     r = _probe(page.read_text(), tmp_path, 1280)
     assert r["images"] == 2 and r["broken"] == 0  # one figure per participant (P01, P02)
     assert r["wide"] == [] and not r["page_scroll"]
+    assert not r["caveat"] and not r["glossary"]  # the probe's own text does not count as the page's
 
 
 def test_report_screenshot(paper_run, tmp_path):

@@ -101,11 +101,11 @@ def _stats_blocks(run: RunFolder, k: int, full: pd.DataFrame) -> list[B.Block]:
     out: list[B.Block] = []
     for bb, comp, paper, perm in L.stats_paper_layout(full):
         paper = paper.rename(columns={
-            "ΔAUC [95% CI]": f"ΔAUC [95% CI] (CI type-I {t1['pooled_ci']})",
-            "Fisher p": f"Fisher p (type-I {t1['delong_fisher']})",
+            "ΔAUC [95% CI]": f"ΔAUC [95% CI] (CI type-I\u00a0{t1['pooled_ci']})",
+            "Fisher p": f"Fisher p (type-I\u00a0{t1['delong_fisher']})",
             "q (DeLong)": "q (DeLong)",
             "OR [95% CI]": "OR [95% CI]",
-            "p (GEE)": f"p (GEE) (type-I {t1['gee']})"})
+            "p (GEE)": f"p (GEE) (type-I\u00a0{t1['gee']})"})
         favoured = _favoured(full[(full["backbone"].astype(str) == bb) & (full["composition"].astype(str) == comp)])
         if favoured is not None:
             paper.insert(3, "better (AUC / correct)", favoured)
@@ -115,8 +115,8 @@ def _stats_blocks(run: RunFolder, k: int, full: pd.DataFrame) -> list[B.Block]:
                                   "first, < 1 favours the first.", group_cols=2,
                            footnote=f"type-I = share of simulated studies without any group difference in "
                                     f"which the test rejected at α = {alpha:g} (eifer's calibration).")) 
-        perm = perm.rename(columns={"p (ΔAUC)": f"p (ΔAUC) (type-I {t1['perm_auc']})",
-                                    "p (Δacc.)": f"p (Δacc.) (type-I {t1['perm_acc']})"})
+        perm = perm.rename(columns={"p (ΔAUC)": f"p (ΔAUC) (type-I\u00a0{t1['perm_auc']})",
+                                    "p (Δacc.)": f"p (Δacc.) (type-I\u00a0{t1['perm_acc']})"})
         out.append(B.Table(perm, f"Table {k} (continued) — {bb}, “{comp}”: permutation tests over trained "
                                  "models (eifer's dependence-aware test). Δ = mean of the first group's models "
                                  "− mean of the second's.", group_cols=2))

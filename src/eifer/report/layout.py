@@ -23,8 +23,8 @@ COMPOSITIONS = {
     "direct": "High, Low and Total each trained from the initial weights — the paper's Tables 2–4",
     "transfer": "the direct High and Low models fine-tuned on Total (High-Total, Low-Total) and compared with "
                 "Total — an addition of eifer, not in the paper",
-    "cv": "the additional backbones trained by stratified group 5-fold cross-validation (folds play the part "
-          "of repetitions) — the paper's Tables 5–6",
+    "cv": "the additional backbones trained by stratified group k-fold cross-validation (transfer_cv.folds; the "
+          "paper uses 5; folds play the part of repetitions) — the paper's Tables 5–6",
 }
 
 # Type-I error at α = 0.05 documented in docs/statistics.md §5 (400 simulated null studies per size,
@@ -233,7 +233,7 @@ def type1_range(calibration: pd.DataFrame | None, test: str) -> str:
     Examples
     --------
     >>> type1_range(None, "delong_fisher"), type1_range(None, "perm_auc")
-    ('20–99 %', '5–6 %')
+    ('20–99\xa0%', '5–6\xa0%')
     """
     rates: list[float] = []
     if calibration is not None and {"test", "effect", "rate"} <= set(calibration.columns):
@@ -244,7 +244,7 @@ def type1_range(calibration: pd.DataFrame | None, test: str) -> str:
     if not rates:
         return "?"
     lo, hi = int(100 * min(rates) + 0.5), int(100 * max(rates) + 0.5)  # half up: 4.5 % → 5 %
-    return f"{lo} %" if lo == hi else f"{lo}–{hi} %"
+    return f"{lo}\u00a0%" if lo == hi else f"{lo}–{hi}\u00a0%"  # non-breaking: a header wraps before, not inside
 
 
 def read_calibration(run_root: str | Path) -> pd.DataFrame | None:
