@@ -232,3 +232,17 @@ def test_participants_page_linked_with_one_figure_each_and_no_faces(paper_run):
     md = paper_run.path("report", "participants.md").read_text()
     assert "../figures/participants/P01.png" in md and "(report.md)" in md
     assert "[Per-participant quality page" in paper_run.path("report", "report.md").read_text()
+
+
+def test_participant_strip_draws_one_bar_per_run_of_outcomes():
+    from eifer.report.figures import participant_frames_figure
+
+    reasons = [""] * 5 + ["no_face"] * 3 + [""] * 2 + ["occluded"]  # planted runs: valid 2, no_face 1, occluded 1
+    f = pd.DataFrame({"video_id": "V1", "time_s": np.arange(11) / 10, "reason": reasons,
+                      "valence": 0.1, "arousal": -0.1})
+    strip = participant_frames_figure(f).axes[0]
+    bars = {c.get_label(): c.get_paths() for c in strip.collections}
+    assert {k: len(v) for k, v in bars.items()} == {"valid": 2, "no_face": 1, "occluded": 1}
+    # the no_face run covers frames 5–7: from 0.5 s for 3 frames of 0.1 s
+    x = bars["no_face"][0].vertices[:, 0]
+    assert np.isclose(x.min(), 0.5) and np.isclose(x.max(), 0.8)

@@ -268,11 +268,14 @@ def participant_frames_figure(frames: pd.DataFrame, title: str = "") -> plt.Figu
         t = f["time_s"].to_numpy(float)
         dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.1
         reason = f["reason"].fillna("").astype(str).replace("", "valid").to_numpy()
+        # one bar per run of frames with the same outcome (a long video has tens of thousands of frames)
+        start = np.flatnonzero(np.r_[True, reason[1:] != reason[:-1]]) if len(reason) else np.array([], int)
+        stop = np.r_[start[1:], len(reason)]
         for r in pd.unique(reason):
             if r not in colours:
                 colours[r] = next(others)
-            sel = reason == r
-            strip.broken_barh([(tt, dt) for tt in t[sel]], (0, 1), color=colours[r], label=r)
+            runs = [(t[a], t[b - 1] - t[a] + dt) for a, b in zip(start, stop) if reason[a] == r]
+            strip.broken_barh(runs, (0, 1), color=colours[r], label=r)
         strip.set(yticks=[], ylim=(0, 1))
         strip.set_ylabel(vid, rotation=0, ha="right", va="center", fontsize=8)
         for col, c in (("valence", "#1b6ca8"), ("arousal", "#d1495b")):
