@@ -260,7 +260,7 @@ def participant_frames_figure(frames: pd.DataFrame, title: str = "") -> plt.Figu
     videos = sorted(frames["video_id"].astype(str).unique())
     fig, axes = plt.subplots(2 * len(videos), 1, figsize=(9, 1.75 * len(videos) + 0.4), squeeze=False,
                              gridspec_kw={"height_ratios": [1, 4] * len(videos)}, sharex=True)
-    others = iter(plt.get_cmap("Dark2").colors)
+    others = iter(plt.get_cmap("Dark2")(np.arange(8)))
     colours = dict(REASON_COLOURS)
     for i, vid in enumerate(videos):
         strip, trace = axes[2 * i][0], axes[2 * i + 1][0]

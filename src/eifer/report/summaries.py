@@ -163,10 +163,8 @@ def hrv_quality_summary(run_root: str | Path) -> tuple[pd.DataFrame, str]:
         for c in q.columns:
             if c in _HRV_KEYS:
                 continue
-            if pd.api.types.is_bool_dtype(q[c]):
-                agg[c] = "sum"
-            elif pd.api.types.is_integer_dtype(q[c]):
-                agg[c] = "sum"
+            if pd.api.types.is_bool_dtype(q[c]) or pd.api.types.is_integer_dtype(q[c]):
+                agg[c] = "sum"  # counts (beats detected, flagged, ...)
             elif pd.api.types.is_numeric_dtype(q[c]):
                 agg[c] = "mean"
             else:
