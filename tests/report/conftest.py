@@ -100,3 +100,38 @@ def handmade_run(tmp_path):
         "crop_path": crops}))
     run.mark_done("cutoff", "fp-cutoff", ["groups.csv"], 1.5)
     return run
+
+
+def _transfer(pred):
+    """Transfer-composition rows: High-Total and Low-Total (fine-tuned) against Total, same test items."""
+    t = pred[pred["group"].isin(["High", "Low", "Total"])].copy()
+    t["composition"] = "transfer"
+    t["group"] = t["group"].map({"High": "High-Total", "Low": "Low-Total", "Total": "Total"})
+    return t
+
+
+@pytest.fixture
+def paper_run(handmade_run):
+    """The handmade run with Tables 2–4 written by the real stage code (evaluate, stats) from its predictions,
+    a direct and a transfer composition, and an HRV table with a planted group × emotion interaction."""
+    from eifer.evaluate.tables import metrics_per_run, tables_write
+    from eifer.stats.compare import compare_groups
+    from eifer.stats.tables import write_stats_tables
+
+    run = handmade_run
+    pred = pd.read_parquet(run.path("predictions.parquet"))
+    pred = pd.concat([pred, _transfer(pred)], ignore_index=True)
+    write_parquet(run.path("predictions.parquet"), pred)
+    tables_write(metrics_per_run(pred), run.path("tables"))
+    write_stats_tables(compare_groups(pred, seed=0), run.path("tables"), 4)
+    rng = np.random.default_rng(3)
+    rows = []
+    for pid, group in (("P01", "High"), ("P02", "Low")):
+        for emo, bump in (("HAHV", 10.0), ("LALV", -10.0)):
+            sign = 1.0 if group == "High" else -1.0  # planted: the groups react in opposite directions
+            rows.append({"participant_id": pid, "segment": f"V-{emo}", "emotion_label": emo,
+                         "HRV_MeanNN": 800 + sign * bump * 5 + rng.normal(0, 1), "HRV_SDNN": 50 + rng.normal(0, 1)})
+        rows.append({"participant_id": pid, "segment": "baseline", "emotion_label": "baseline",
+                     "HRV_MeanNN": 800.0, "HRV_SDNN": 50.0})
+    write_parquet(run.path("hrv.parquet"), pd.DataFrame(rows))
+    return run

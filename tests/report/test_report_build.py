@@ -89,3 +89,160 @@ def test_paper_tables_hide_raw_mean_sd_columns(handmade_run):
     html = build_report(handmade_run).read_text()
     assert "0.9100 (0.0200)" in html and "n_items" in html
     assert "roc_auc_mean" not in html and "roc_auc_sd" not in html
+
+
+# --- the paper's layout, the Table 4 caveat, compact cutoff tables, HRV and participant pages (issue 18) ---
+
+def _page(path):
+    """The page's HTML with entities resolved (&#x27; → ', &nbsp; → space), for text checks."""
+    from html import unescape
+
+    return unescape(path.read_text()).replace("\xa0", " ")
+
+
+def _html_cells(html):
+    """The cells of every table row of a page, as text."""
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, flags=re.DOTALL)
+    return [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows]
+
+
+def test_tables_2_3_grouped_by_condition_and_task_with_groups_as_columns(paper_run):
+    from eifer.report.layout import metrics_paper_layout
+    from eifer.report.summaries import read_table
+
+    laid = {comp: wide for _, comp, _, wide in metrics_paper_layout(read_table(paper_run.path("tables",
+                                                                                              "table3.csv")))}
+    assert list(laid) == ["direct", "transfer"]
+    direct = laid["direct"]
+    assert list(direct.columns) == ["Condition", "Task", "Metric", "High EI", "Low EI", "Total EI"]
+    assert list(laid["transfer"].columns)[3:] == ["High-Total", "Low-Total", "Total EI"]
+    assert len(direct) == 3 * 2 * 2  # condition × task × (ROC-AUC, PR-AUC)
+    row = direct[(direct["Condition"] == "Baseline") & (direct["Task"] == "Arousal")
+                 & (direct["Metric"] == "ROC-AUC")].iloc[0]
+    # planted: High's scores separate the classes, Low's are noise
+    assert float(row["High EI"].split()[0]) > 0.95 and 0.3 < float(row["Low EI"].split()[0]) < 0.7
+    html = _page(build_report(paper_run))
+    assert "composition “direct” (High, Low and Total each trained from the initial weights — the paper's " \
+           "Tables 2–4)" in html
+    # the backbone is named once per table, not on every row
+    assert html.count("resnet10t") < 20
+    # numbers right-aligned, text left: a mean (SD) cell carries class num, a group label does not
+    assert re.search(r'<td class="num">1\.0000 \((0\.0000)\)</td>', html)
+    assert '<td class="grp">Baseline</td>' in html and "<td>ROC-AUC</td>" in html
+
+
+def test_table4_states_caveat_calibrated_error_directions_and_min_p(paper_run):
+    html = _page(build_report(paper_run))
+    assert "Caveat — the paper's tests over-reject" in html
+    assert "DeLong + Fisher rejected in 20–99 % of the studies" in html  # documented calibration
+    assert "docs/statistics.md §5" in html and "no calibration was run for this run folder" in html
+    assert "Fisher p (type-I 20–99 %)" in html and "p (GEE) (type-I 7–56 %)" in html
+    assert "ΔAUC = AUC(A) − AUC(B), positive favours A" in html and "below 1 favours A" in html
+    # planted: High beats Low, so ΔAUC > 0 and OR < 1 both name High
+    rows = _html_cells(html)
+    hl = [r for r in rows if "High vs Low" in r and r[4].startswith("+0.") and "[" in r[4]]  # paper's tests
+    assert hl and all(r[3] == "High / High" or r[3] == "High / –" for r in hl)
+    # 3 + 3 models: the permutation test cannot reach p < 0.05
+    assert "With 3 + 3 trained models per comparison the permutation test's smallest attainable p is 0.1: " \
+           "it cannot reach p < 0.05" in html
+    md = paper_run.path("report", "report.md").read_text()
+    assert "Caveat — the paper's tests over-reject" in md and "## Glossary" in md
+
+
+def test_min_p_note_at_the_threshold(paper_run):
+    """2 / C(6, 3) = 0.1: with α = 0.1 the test still cannot reach p < α; just above α it can."""
+    from eifer.config import load_config
+
+    for alpha, blocked in ((0.1, True), (0.1001, False)):
+        cfg = load_config(profile="demo", overrides={"transfer_cv": {"enabled": False}, "stats": {"alpha": alpha}})
+        html = _page(build_report(RunFolder(paper_run.root, cfg)))
+        assert (f"cannot reach p < {alpha:g}" in html) is blocked, alpha
+        assert ("smallest attainable permutation p is 0.1." in html) is not blocked
+
+
+def test_measured_calibration_replaces_the_documented_figures(paper_run):
+    from eifer.io import write_csv
+
+    rows = [{"n_items": n, "effect": 0.0, "test": t, "description": t, "rejections": 0, "n_sim": 50,
+             "rate": rate, "ci_low": rate / 2, "ci_high": min(1, rate * 2)}
+            for n, rates in ((96, (0.42, 0.3, 0.2, 0.06, 0.04)), (3200, (0.5, 0.4, 0.3, 0.05, 0.03)))
+            for t, rate in zip(("delong_fisher", "pooled_ci", "gee", "perm_auc", "perm_acc"), rates)]
+    write_csv(paper_run.path("calibration", "calibration.csv"), pd.DataFrame(rows))
+    html = _page(build_report(paper_run))
+    assert "DeLong + Fisher rejected in 42–50 % of the studies" in html
+    assert "measured by `eifer calibrate` for this run (50 simulated null studies per size)" in html
+    assert "42.0 % [21.0, 84.0]" in html
+    assert "no calibration was run" not in html
+
+
+def test_cutoff_sweep_is_compact():
+    from eifer.report.layout import cutoff_neighbours, cutoff_runs
+
+    cut = np.arange(500, 1010, 10).astype(float)  # 51 cutoffs, as the issue's raw dump
+    n_sig = np.where(cut < 700, 0, np.where(cut < 830, 2, np.where(cut == 830, 7, 1))).astype(float)
+    sweep = pd.DataFrame({"cutoff": cut, "n_high": 60 - np.arange(51), "n_low": np.arange(51),
+                          "imbalance": abs(60 - 2 * np.arange(51)), "n_significant": n_sig,
+                          "eligible": [str(900 > c > 520) for c in cut], "chosen": [str(c == 830) for c in cut]})
+    runs = cutoff_runs(sweep)
+    assert runs.values.tolist() == [["500–520", 3, 0, "no", ""], ["530–690", 17, 0, "yes", ""],
+                                    ["700–820", 13, 2, "yes", ""], ["830", 1, 7, "yes", "830"],
+                                    ["840–890", 6, 1, "yes", ""], ["900–1000", 11, 1, "no", ""]]
+    near = cutoff_neighbours(sweep)
+    assert near["cutoff"].tolist() == ["800", "810", "820", "830", "840", "850", "860"]
+    assert near.iloc[3].tolist()[-1] == "◀ chosen" and near.iloc[3]["significant HRV variables"] == "7"
+    assert not near.isin(["830.0", "True", "False"]).any().any()
+
+
+def test_hrv_section_plots_the_significant_variables(paper_run):
+    html = _page(build_report(paper_run))
+    assert paper_run.path("figures", "hrv_interactions.png").is_file()
+    assert "HRV variables with a significant group × emotion interaction at the chosen cutoff:" in html
+    assert "from hrv.parquet (the HRV stage wrote no per-segment quality record)" in html
+    # no significant variable at the chosen cutoff: a sentence, no figure
+    from eifer.io import write_csv
+
+    sweep = pd.read_csv(paper_run.path("cutoff_sweep.csv"))
+    sweep["significant_variables"] = sweep["significant_variables"].fillna("").where(~sweep["chosen"], "")
+    write_csv(paper_run.path("cutoff_sweep.csv"), sweep)
+    html = _page(build_report(paper_run))
+    assert "No HRV variable has a significant group × emotion interaction at the chosen cutoff" in html
+
+
+def test_hrv_quality_record_is_summarised_per_participant(paper_run):
+    from eifer.io import write_parquet
+    from eifer.report.summaries import hrv_quality_summary
+
+    write_parquet(paper_run.path("hrv_quality.parquet"), pd.DataFrame({
+        "participant_id": ["P01", "P01", "P02"], "segment": ["V1", "V2", "V1"], "beats_detected": [100, 120, 90],
+        "beats_flagged": [2, 0, 9], "removed_share": [0.01, 0.03, 0.2], "polarity": ["+", "+", "-"]}))
+    q, source = hrv_quality_summary(paper_run.root)
+    q = q.set_index("participant_id")
+    assert q.loc["P01", "beats_detected"] == 220 and q.loc["P01", "beats_flagged"] == 2
+    assert q.loc["P01", "removed_share"] == 0.02 and q.loc["P02", "polarity"] == "-"
+    assert q.loc["P01", "segments"] == 2 and source.startswith("hrv_quality.parquet")
+    assert "beats_flagged" in _page(build_report(paper_run))
+
+
+def test_participants_page_linked_with_one_figure_each_and_no_faces(paper_run):
+    html = _page(build_report(paper_run))
+    assert 'href="participants.html"' in html
+    page = paper_run.path("report", "participants.html").read_text()
+    assert page.count("<img ") == 2 and "Participant P01" in page and "Participant P02" in page
+    assert 'href="index.html"' in page and "crops/" not in page
+    md = paper_run.path("report", "participants.md").read_text()
+    assert "../figures/participants/P01.png" in md and "(report.md)" in md
+    assert "[Per-participant quality page" in paper_run.path("report", "report.md").read_text()
+
+
+def test_participant_strip_draws_one_bar_per_run_of_outcomes():
+    from eifer.report.figures import participant_frames_figure
+
+    reasons = [""] * 5 + ["no_face"] * 3 + [""] * 2 + ["occluded"]  # planted runs: valid 2, no_face 1, occluded 1
+    f = pd.DataFrame({"video_id": "V1", "time_s": np.arange(11) / 10, "reason": reasons,
+                      "valence": 0.1, "arousal": -0.1})
+    strip = participant_frames_figure(f).axes[0]
+    bars = {c.get_label(): c.get_paths() for c in strip.collections}
+    assert {k: len(v) for k, v in bars.items()} == {"valid": 2, "no_face": 1, "occluded": 1}
+    # the no_face run covers frames 5–7: from 0.5 s for 3 frames of 0.1 s
+    x = bars["no_face"][0].vertices[:, 0]
+    assert np.isclose(x.min(), 0.5) and np.isclose(x.max(), 0.8)

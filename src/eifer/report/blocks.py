@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pandas as pd
 class Heading:
     text: str
     level: int = 2
+    anchor: str = ""  # id for links within the page (``#anchor``)
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,12 @@ class Note:
 
 @dataclass(frozen=True)
 class Table:
+    """A table; the first ``group_cols`` columns are row groups (a repeated value is shown once)."""
+
     df: pd.DataFrame
     caption: str = ""
+    group_cols: int = 0
+    footnote: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,21 +59,106 @@ class Pre:
     summary: str = ""  # non-empty: collapsed under a <details> heading in HTML
 
 
-Block = Heading | Para | Note | Table | Figure | Pre
+@dataclass(frozen=True)
+class Link:
+    """A link to another page of the report (``href`` relative to the report folder)."""
+
+    text: str
+    href: str
+    md_href: str = ""  # the Markdown twin's target (default: ``href``)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A list of (term, definition) pairs: a glossary or a legend."""
+
+    items: tuple[tuple[str, str], ...]
+    anchor: str = ""
+
+
+Block = Heading | Para | Note | Table | Figure | Pre | Link | Terms
 
 _CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#1d232a;line-height:1.45}
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1680px;margin:1.5em auto;
+padding:0 1.5em;color:#1d232a;line-height:1.45}
+p,dl,details{max-width:120ch}
 h1{border-bottom:2px solid #345;padding-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ccd}
-.tbl{overflow-x:auto;margin:.4em 0 1.4em}table{border-collapse:collapse;font-size:.86em}
-th,td{border:1px solid #ccd;padding:.25em .6em;text-align:right;white-space:nowrap}
-th{background:#eef1f5}td:first-child,th:first-child{text-align:left}
-.caption{font-weight:600;margin:.8em 0 .2em}
+.tbl{overflow-x:auto;max-width:100%;margin:.4em 0 1.4em}
+table{border-collapse:collapse;font-size:.84em;max-width:100%}
+th,td{border:1px solid #ccd;padding:.22em .55em;text-align:left;vertical-align:top}
+th{background:#eef1f5;vertical-align:bottom}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.grp{font-weight:600;background:#f8f9fb}tr.start td{border-top:2px solid #8a94a6}
+.caption{font-weight:600;margin:.8em 0 .2em;max-width:120ch}.foot{font-size:.85em;color:#445;margin-top:.3em}
 figure{margin:1em 0 2em}figure img{max-width:100%;height:auto;border:1px solid #dde}
-figcaption{font-size:.9em;color:#445}
+figcaption{font-size:.9em;color:#445;max-width:120ch}
 .note{background:#fff7e0;border-left:4px solid #e0a800;padding:.5em .9em;margin:.8em 0}
-pre{background:#f5f7fa;padding:.8em;overflow-x:auto;font-size:.82em}
+pre{background:#f5f7fa;padding:.8em;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.82em}
+dt{font-weight:600;margin-top:.4em}dd{margin:0 0 0 1.6em}
 """
+
+# a cell that reads as a number: 0.91, -0.0107, 0.9105 (0.0237), 0.0123 [-0.01, 0.03], < 0.001, 12.5 %, –
+_NUMERIC = re.compile(r"^\s*(?:[<>≤≥]\s*)?[-−+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:e[-+]?\d+)?\s*%?"
+                      r"(?:\s*[–-]\s*[-−+]?\d[\d,.]*)?(?:\s*[(\[][^()\[\]]*[)\]])?\s*[*†]*\s*$",
+                      re.IGNORECASE)
+_BLANK = {"", "–", "—", "-", "n/a", "nan", "None"}
+
+
+def numeric_columns(df: pd.DataFrame) -> list[bool]:
+    """Per column: do all its non-blank cells read as numbers (right-aligned in HTML)?
+
+    Examples
+    --------
+    >>> numeric_columns(pd.DataFrame({"a": ["High", "Low"], "b": ["0.91 (0.02)", "< 0.001"], "c": [1, None]}))
+    [False, True, True]
+    """
+    out = []
+    for c in df.columns:
+        cells = [_cell_text(v) for v in df[c]]
+        filled = [v for v in cells if v not in _BLANK]
+        out.append(bool(filled) and all(_NUMERIC.match(v) for v in filled))
+    return out
+
+
+def _cell_text(v: object) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    return str(v)
+
+
+def _grouped_cells(df: pd.DataFrame, group_cols: int) -> tuple[list[list[str]], list[int]]:
+    """Cell texts with repeated row-group values blanked, and the level at which each row starts a group."""
+    rows = [[_cell_text(v) for v in r] for r in df.itertuples(index=False)]
+    starts = []
+    prev: list[str] | None = None
+    for r in rows:
+        level = next((k for k in range(group_cols) if prev is None or r[k] != prev[k]), group_cols)
+        starts.append(level)
+        prev = list(r)
+        for k in range(min(level, group_cols)):
+            r[k] = ""
+    return rows, starts
+
+
+def _num_html(v: str) -> str:
+    """A number may wrap only before its (SD) or [CI]: every other space is non-breaking."""
+    return "&nbsp;".join(html.escape(v).split(" ")).replace("&nbsp;(", " (").replace("&nbsp;[", " [")
+
+
+def _html_table(t: Table) -> str:
+    num = numeric_columns(t.df)
+    cls = [' class="num"' if n else "" for n in num]
+    head = "".join(f"<th{c}>{html.escape(_cell_text(h))}</th>" for h, c in zip(t.df.columns, cls))
+    rows, starts = _grouped_cells(t.df, t.group_cols)
+    body = []
+    for i, (r, level) in enumerate(zip(rows, starts)):
+        tr = ' class="start"' if t.group_cols and i and level == 0 else ""
+        tds = []
+        for k, (v, c) in enumerate(zip(r, cls)):
+            c = ' class="grp"' if k < t.group_cols else c
+            tds.append(f"<td{c}>{_num_html(v) if num[k] else html.escape(v)}</td>")
+        body.append(f"<tr{tr}>{''.join(tds)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _img_tag(path: Path, alt: str) -> str:
@@ -77,21 +168,28 @@ def _img_tag(path: Path, alt: str) -> str:
 
 def _html_block(b: Block) -> str:
     if isinstance(b, Heading):
-        return f"<h{b.level}>{html.escape(b.text)}</h{b.level}>"
+        anchor = f' id="{html.escape(b.anchor)}"' if b.anchor else ""
+        return f"<h{b.level}{anchor}>{html.escape(b.text)}</h{b.level}>"
     if isinstance(b, Para):
         return f"<p>{html.escape(b.text)}</p>"
     if isinstance(b, Note):
         return f'<p class="note">{html.escape(b.text)}</p>'
     if isinstance(b, Table):
-        body = b.df.to_html(index=False, border=0, na_rep="", escape=True)
         cap = f'<p class="caption">{html.escape(b.caption)}</p>' if b.caption else ""
-        return f'{cap}<div class="tbl">{body}</div>'
+        foot = f'<p class="foot">{html.escape(b.footnote)}</p>' if b.footnote else ""
+        return f'{cap}<div class="tbl">{_html_table(b)}{foot}</div>'
     if isinstance(b, Figure):
         cap = f"<figcaption>{html.escape(b.caption)}</figcaption>" if b.caption else ""
         return f"<figure>{_img_tag(b.path, b.caption or b.path.name)}{cap}</figure>"
     if isinstance(b, Pre):
         pre = f"<pre>{html.escape(b.text)}</pre>"
         return f"<details><summary>{html.escape(b.summary)}</summary>{pre}</details>" if b.summary else pre
+    if isinstance(b, Link):
+        return f'<p><a href="{html.escape(b.href)}">{html.escape(b.text)}</a></p>'
+    if isinstance(b, Terms):
+        anchor = f' id="{html.escape(b.anchor)}"' if b.anchor else ""
+        items = "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(d)}</dd>" for t, d in b.items)
+        return f"<dl{anchor}>{items}</dl>"
     raise TypeError(f"unknown report block {b!r}")
 
 
@@ -104,15 +202,27 @@ def render_html(blocks: list[Block], title: str) -> str:
             f"<body>\n<h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
 
 
-def markdown_table(df: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (no external dependency)."""
-    def cell(v: object) -> str:
-        s = "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+def markdown_table(df: pd.DataFrame, group_cols: int = 0) -> str:
+    """A GitHub-flavoured Markdown table (no external dependency); numbers right-aligned.
+
+    The first ``group_cols`` columns are row groups: a value repeated from the row above is left blank.
+
+    Examples
+    --------
+    >>> print(markdown_table(pd.DataFrame({"Task": ["a", "a"], "F1": ["0.9", "0.8"]}), group_cols=1))
+    | Task | F1 |
+    |---|---:|
+    | a | 0.9 |
+    |  | 0.8 |
+    """
+    def cell(s: str) -> str:
         return s.replace("|", "\\|").replace("\n", " ")
 
-    cols = [cell(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    cols = [cell(_cell_text(c)) for c in df.columns]
+    align = ["---:" if n else "---" for n in numeric_columns(df)]
+    rows, _ = _grouped_cells(df, group_cols)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -124,10 +234,15 @@ def _md_block(b: Block, base: Path) -> str:
     if isinstance(b, Note):
         return f"> **Note:** {b.text}"
     if isinstance(b, Table):
-        return (f"**{b.caption}**\n\n" if b.caption else "") + markdown_table(b.df)
+        return ((f"**{b.caption}**\n\n" if b.caption else "") + markdown_table(b.df, b.group_cols)
+                + (f"\n\n{b.footnote}" if b.footnote else ""))
     if isinstance(b, Figure):
         rel = Path(_relpath(b.path, base)).as_posix()
         return f"![{b.caption or b.path.name}]({rel})" + (f"\n\n*{b.caption}*" if b.caption else "")
+    if isinstance(b, Link):
+        return f"[{b.text}]({b.md_href or b.href})"
+    if isinstance(b, Terms):
+        return "\n".join(f"- **{t}**: {d}" for t, d in b.items)
     if isinstance(b, Pre):
         return (f"<details><summary>{b.summary}</summary>\n\n" if b.summary else "") + \
             f"```\n{b.text.rstrip()}\n```" + ("\n\n</details>" if b.summary else "")

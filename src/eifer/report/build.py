@@ -16,9 +16,23 @@ from eifer.config import config_validate
 from eifer.errors import decode_utf8
 from eifer.io import read_csv, write_text
 from eifer.report import blocks as B
-from eifer.report.figures import faces_figure, frame_quality_figure, roc_figure, save_png
-from eifer.report.summaries import (display_columns, frame_quality_summary, read_table, stage_timings,
-                                    study_summary)
+from eifer.report import layout as L
+from eifer.report.figures import (
+    faces_figure,
+    frame_quality_figure,
+    hrv_interaction_figure,
+    participant_frames_figure,
+    roc_figure,
+    save_png,
+)
+from eifer.report.summaries import (
+    display_columns,
+    frame_quality_summary,
+    hrv_quality_summary,
+    read_table,
+    stage_timings,
+    study_summary,
+)
 from eifer.runfolder import RunFolder
 
 _TABLE_CAPTIONS = {
@@ -56,7 +70,73 @@ def _paper_table(run: RunFolder, k: int) -> list[B.Block]:
         if k in (5, 6) and not run.config.transfer_cv.enabled:
             return [B.Note(f"Table {k}: not run — transfer-CV is disabled in the config (transfer_cv.enabled).")]
         return [_not_run(f"Table {k}", _TABLE_STAGE[k], f"tables/table{k}.csv")]
-    return [B.Table(display_columns(read_table(f)), _TABLE_CAPTIONS[k])]
+    table = read_table(f)
+    if k in (2, 3, 5):
+        laid = L.metrics_paper_layout(table)
+        if laid:
+            return [_metrics_block(k, bb, comp, reps, wide) for bb, comp, reps, wide in laid]
+    if k in (4, 6):
+        full = run.path("tables", f"table{k}_full.csv")
+        if full.is_file():
+            return _stats_blocks(run, k, pd.read_csv(full))
+    return [B.Table(display_columns(table), _TABLE_CAPTIONS[k])]
+
+
+def _composition_note(comp: str) -> str:
+    return L.COMPOSITIONS.get(comp, "a training composition eifer does not describe")
+
+
+def _metrics_block(k: int, backbone: str, comp: str, reps: int, wide: pd.DataFrame) -> B.Table:
+    what = {2: "Macro precision, recall, F1-score and accuracy", 3: "ROC-AUC and PR-AUC",
+            5: "Alternative backbone: metrics"}[k]
+    unit = "folds" if comp == "cv" else "repetitions"
+    cap = (f"Table {k} — {backbone}, composition “{comp}” ({_composition_note(comp)}). {what}, "
+           f"mean (SD) over {reps} {unit} on the fixed test set; columns: the training group.")
+    return B.Table(wide, cap, group_cols=2)
+
+
+def _stats_blocks(run: RunFolder, k: int, full: pd.DataFrame) -> list[B.Block]:
+    """Table 4 / 6: the paper's tests with their calibrated type-I error, then the permutation tests."""
+    cal = L.read_calibration(run.root)
+    t1 = {t: L.type1_range(cal, t) for t in L.TEST_NAMES}
+    alpha = run.config.stats.alpha
+    out: list[B.Block] = []
+    for bb, comp, paper, perm in L.stats_paper_layout(full):
+        paper = paper.rename(columns={
+            "ΔAUC [95% CI]": f"ΔAUC [95% CI] (CI type-I\u00a0{t1['pooled_ci']})",
+            "Fisher p": f"Fisher p (type-I\u00a0{t1['delong_fisher']})",
+            "q (DeLong)": "q (DeLong)",
+            "OR [95% CI]": "OR [95% CI]",
+            "p (GEE)": f"p (GEE) (type-I\u00a0{t1['gee']})"})
+        favoured = _favoured(full[(full["backbone"].astype(str) == bb) & (full["composition"].astype(str) == comp)])
+        if favoured is not None:
+            paper.insert(3, "better (AUC / correct)", favoured)
+        out.append(B.Table(paper, f"Table {k} — {bb}, composition “{comp}” ({_composition_note(comp)}): the "
+                                  "paper's tests. ΔAUC = AUC(first group) − AUC(second), > 0 favours the first; "
+                                  "OR = odds of a correct classification of the second group relative to the "
+                                  "first, < 1 favours the first.", group_cols=2,
+                           footnote=f"type-I = share of simulated studies without any group difference in "
+                                    f"which the test rejected at α = {alpha:g} (eifer's calibration).")) 
+        perm = perm.rename(columns={"p (ΔAUC)": f"p (ΔAUC) (type-I\u00a0{t1['perm_auc']})",
+                                    "p (Δacc.)": f"p (Δacc.) (type-I\u00a0{t1['perm_acc']})"})
+        out.append(B.Table(perm, f"Table {k} (continued) — {bb}, “{comp}”: permutation tests over trained "
+                                 "models (eifer's dependence-aware test). Δ = mean of the first group's models "
+                                 "− mean of the second's.", group_cols=2))
+    return out
+
+
+def _favoured(d: pd.DataFrame) -> list[str] | None:
+    """Per comparison, the group the ΔAUC and the OR favour, in :func:`L.stats_paper_layout` row order."""
+    if not {"group_a", "group_b", "delta_auc", "or_"} <= set(d.columns):
+        return None
+    d = d.assign(_c=L._rank(d["condition"], L.CONDITION_ORDER), _t=L._rank(d["task"], L.TASK_ORDER))
+    d = d.sort_values(["_c", "condition", "_t", "task", "comparison"], kind="mergesort")
+    out = []
+    for a, b, dauc, or_ in zip(d["group_a"], d["group_b"], d["delta_auc"], d["or_"]):
+        auc = "–" if not pd.notna(dauc) or dauc == 0 else (a if dauc > 0 else b)
+        cor = "–" if not pd.notna(or_) or or_ == 1 else (a if or_ < 1 else b)
+        out.append(f"{auc} / {cor}")
+    return out
 
 
 def _figure(run: RunFolder, name: str, caption: str, stage: str) -> B.Block:
@@ -70,13 +150,21 @@ def _section_study(run: RunFolder) -> list[B.Block]:
     out.append(B.Table(s) if len(s) else B.Note("No study summary: no stage has run yet."))
     out += [B.Heading("EI groups (Table 1)"), *_paper_table(run, 1)]
     out.append(B.Heading("EI cutoff sweep (Figure 7)"))
+    sweep = None
     if run.path("cutoff_sweep.csv").is_file():
-        out.append(B.Para("Per candidate cutoff: group sizes, imbalance, and the number of HRV variables with a "
-                          "significant group × emotion interaction (two-way ANOVA, Type III SS). "
-                          "The chosen cutoff is marked."))
+        out.append(B.Para("Per candidate cutoff (High = EI score above the cutoff): group sizes, imbalance, and "
+                          "the number of HRV variables with a significant group × emotion interaction "
+                          "(two-way ANOVA, Type III SS). Eligible cutoffs leave both groups large enough; the "
+                          "chosen cutoff has the most significant interactions among them (or is fixed by "
+                          "cutoff.cutoff)."))
         sweep = read_table(run.path("cutoff_sweep.csv"))
-        out.append(B.Table(sweep.drop(columns=["significant_variables"], errors="ignore"),
-                           "Cutoff sweep (the variables behind each count are in cutoff_sweep.csv)."))
+        if {"cutoff", "n_significant"} <= set(sweep.columns):
+            out.append(B.Table(L.cutoff_neighbours(sweep), "The chosen cutoff and its neighbours."))
+            out.append(B.Table(L.cutoff_runs(sweep), f"All {len(sweep)} candidate cutoffs, consecutive cutoffs "
+                                                     "with the same count and eligibility in one row (every "
+                                                     "number is in cutoff_sweep.csv)."))
+        else:
+            out.append(B.Table(sweep.drop(columns=["significant_variables"], errors="ignore"), "Cutoff sweep."))
         chosen = sweep[sweep.get("chosen", pd.Series(dtype=str)).str.lower() == "true"]
         if len(chosen) and "significant_variables" in chosen:
             names = chosen["significant_variables"].iloc[0].replace(";", ", ") or "none"
@@ -88,16 +176,52 @@ def _section_study(run: RunFolder) -> list[B.Block]:
         out.append(_not_run("Cutoff sweep", "cutoff", "cutoff_sweep.csv"))
     out.append(_figure(run, "figure7.png", "Figure 7. Significant interactions and group imbalance per cutoff.",
                        "cutoff"))
+    return out + _section_hrv(run, sweep)
+
+
+def _section_hrv(run: RunFolder, sweep: pd.DataFrame | None) -> list[B.Block]:
+    """Group × emotion plot of the significant HRV variables at the chosen cutoff, and beat quality."""
+    out: list[B.Block] = [B.Heading("HRV")]
+    hrv_file, groups_file = run.path("hrv.parquet"), run.path("groups.csv")
+    if not hrv_file.is_file():
+        return out + [_not_run("HRV", "hrv", "hrv.parquet")]
+    names: list[str] = []
+    if sweep is not None and {"chosen", "significant_variables"} <= set(sweep.columns):
+        chosen = sweep[sweep["chosen"].str.lower() == "true"]
+        if len(chosen):
+            names = [v for v in chosen["significant_variables"].iloc[0].split(";") if v]
+    if not groups_file.is_file():
+        out.append(_not_run("HRV by group", "cutoff", "groups.csv"))
+    elif not names:
+        out.append(B.Para("No HRV variable has a significant group × emotion interaction at the chosen cutoff, "
+                          "so there is no interaction to plot."))
+    else:
+        hrv, groups = pd.read_parquet(hrv_file), pd.read_csv(groups_file)
+        shown = names[:8]
+        fig = save_png(hrv_interaction_figure(hrv, groups, shown), run.path("figures", "hrv_interactions.png"))
+        more = f" (the first 8 of {len(names)})" if len(names) > 8 else ""
+        out.append(B.Figure(fig, f"HRV variables with a significant group × emotion interaction at the chosen "
+                                 f"cutoff{more}: mean ± SE over participants per EI group and emotion "
+                                 "(video domain). The rest segment (baseline) is drawn for reference; it enters the "
+                                 "ANOVA only with cutoff.include_baseline."))
+    q, source = hrv_quality_summary(run.root)
+    if len(q):
+        out.append(B.Table(q, f"HRV data per participant, from {source}."))
     return out
+
+
+def _num(v: object) -> str:
+    """A number as a reader writes it (810, not 810.0); '?' when absent."""
+    return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else ("?" if v is None else str(v))
 
 
 def _null_test(null: dict) -> B.Block:
     """One sentence on the permutation test of the sweep's best count (cutoff_null.json)."""
     if not null.get("n_perm"):
-        return B.Para(f"Chosen cutoff: {null.get('chosen_cutoff', '?')} (no permutation test run).")
+        return B.Para(f"Chosen cutoff: {_num(null.get('chosen_cutoff'))} (no permutation test run).")
     p = null.get("p_value")
     verdict = "beyond" if null.get("beyond_chance", p is not None and p < 0.05) else "not beyond"
-    return B.Para(f"Chosen cutoff: {null.get('chosen_cutoff', '?')}. Permutation test ({null['n_perm']} "
+    return B.Para(f"Chosen cutoff: {_num(null.get('chosen_cutoff'))}. Permutation test ({null['n_perm']} "
                   f"shuffles of the scores across participants): the best count of significant interactions "
                   f"is {verdict} chance (p = {p if p is None else f'{p:.3g}'}).")
 
@@ -128,6 +252,8 @@ def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:
         out.append(B.Table(q, "Frames per participant and drop reasons."))
         fig = save_png(frame_quality_figure(q, reasons), run.path("figures", "frame_quality.png"))
         out.append(B.Figure(fig, "Share of valid frames and of each drop reason, per participant."))
+        out.append(B.Link("Per-participant view: frame quality over time and valence/arousal per video →",
+                          "participants.html", "participants.md"))
     out.append(B.Heading("Selected frames (Figure 4)"))
     out.append(_figure(run, "figure4.png", "Figure 4. Selected frames in the valence–arousal plane.", "select"))
     short = run.path("select_shortfall.csv")
@@ -146,7 +272,13 @@ def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:
 
 
 def _section_results(run: RunFolder) -> list[B.Block]:
-    out: list[B.Block] = [B.Heading("Recognition performance (Tables 2 and 3)")]
+    out: list[B.Block] = [B.Heading("Recognition performance (Tables 2 and 3)", anchor="results")]
+    out.append(B.Para("Each table is one backbone and one training composition; rows are the evaluation "
+                      "condition × task (× metric), columns the training group. Compositions: "
+                      + "; ".join(f"“{c}” = {t}" for c, t in L.COMPOSITIONS.items()) + ". Training groups: "
+                      "High EI / Low EI = the participants above / at or below the cutoff, Total EI = all "
+                      "training participants; High-Total / Low-Total = the High / Low model fine-tuned on "
+                      "Total. Definitions are in the glossary at the end."))
     out += _paper_table(run, 2) + _paper_table(run, 3)
     out.append(B.Heading("ROC curves"))
     pred_file = run.path("predictions.parquet")
@@ -159,14 +291,113 @@ def _section_results(run: RunFolder) -> list[B.Block]:
                                    "group; legend: ROC-AUC mean ± SD."))
     else:
         out.append(_not_run("ROC curves", "train", "predictions.parquet"))
-    out.append(B.Heading("Statistics (Table 4)"))
-    out.append(B.Para("Paired DeLong tests per repetition, combined with Fisher's method and pooled by inverse "
-                      "variance; binomial GEE on item-level correctness (exchangeable, clustered by test item). "
-                      "q = Benjamini–Hochberg FDR within each family (one analysis type of one backbone)."))
+    out.append(B.Heading("Statistics (Table 4)", anchor="table4"))
+    out += _stats_explanation(run, "table4_full.csv")
     out += _paper_table(run, 4)
     out.append(B.Heading("Alternative backbones (Tables 5 and 6)"))
-    out += _paper_table(run, 5) + _paper_table(run, 6)
+    out += _paper_table(run, 5)
+    if run.path("tables", "table6_full.csv").is_file():
+        out.append(B.Para("Table 6 applies the tests of Table 4 to the alternative backbones, the cross-validation "
+                          "folds playing the part of repetitions; the caveat above applies alike."))
+        out += _min_p_notes(run, "table6_full.csv")
+    out += _paper_table(run, 6)
     return out
+
+
+def _stats_explanation(run: RunFolder, full_name: str) -> list[B.Block]:
+    """The caveat on the paper's tests, each test's calibrated type-I error, and what the permutation test can reach."""
+    cal = L.read_calibration(run.root)
+    alpha = run.config.stats.alpha
+    t1, source = L.type1_table(cal, alpha)
+    out: list[B.Block] = [
+        B.Para("Per task, condition and comparison (“A vs B”): the paper's paired DeLong test per repetition, its "
+               "p-values combined with Fisher's method and ΔAUC pooled by inverse variance; a binomial GEE of "
+               "item-level correctness (exchangeable, clustered by test item); and eifer's permutation test over "
+               "trained models. q = Benjamini–Hochberg FDR within each family (one test of one backbone). "
+               "Directions: ΔAUC = AUC(A) − AUC(B), positive favours A; OR = odds that B classifies an item "
+               "correctly relative to A, below 1 favours A. The column “better” names the group each favours, "
+               "so a ΔAUC of +0.3 beside an OR of 0.2 is one and the same direction."),
+        B.Note(f"Caveat — the paper's tests over-reject. They treat the test frames as the only randomness and the "
+               f"repetitions, scored on the same frames, as independent. In eifer's calibration (simulated studies "
+               f"with NO difference between the training groups) DeLong + Fisher rejected in "
+               f"{L.type1_range(cal, 'delong_fisher')} of the studies at α = {alpha:g}, the pooled-ΔAUC CI in "
+               f"{L.type1_range(cal, 'pooled_ci')} and the GEE in {L.type1_range(cal, 'gee')} — the more, the "
+               f"larger the test set. A “q < 0.001” in those columns is therefore no evidence that the training "
+               f"composition matters. The permutation test over trained models held its level "
+               f"({L.type1_range(cal, 'perm_auc')} for ΔAUC)."),
+        B.Table(t1, f"Type-I error of each test at α = {alpha:g}: {source}.", footnote=(
+            "N = test items per comparison: 96 ≈ the (un)ambiguous subsets, 3,200 ≈ the baseline of the paper. "
+            "Re-measure for your design with `eifer calibrate --out RUN/calibration`; the report then shows "
+            "those rates.")),
+        B.Para("The permutation test over trained models: under “the training composition makes no "
+               "difference” the trained models of the two groups are exchangeable, so the test recomputes the "
+               "difference of the groups' mean per-model ROC-AUC (or accuracy) for every way of relabelling the "
+               "models and reports the share at least as large as the observed one. Everything the models share "
+               "(test frames, videos, participants) travels with each model, so the test is exact; it asks "
+               "whether models trained on A score differently on this fixed test set than models trained on B."),
+    ]
+    return out + _min_p_notes(run, full_name)
+
+
+def _min_p_notes(run: RunFolder, full_name: str) -> list[B.Block]:
+    """What the permutation test can reach with the models of each comparison (2 / C(2R, R))."""
+    alpha = run.config.stats.alpha
+    out: list[B.Block] = []
+    full = run.path("tables", full_name)
+    if full.is_file():
+        d = pd.read_csv(full)
+        if {"perm_n_models_a", "perm_n_models_b"} <= set(d.columns) and len(d):
+            pairs = sorted({(int(a), int(b)) for a, b in zip(d["perm_n_models_a"], d["perm_n_models_b"])
+                            if pd.notna(a) and pd.notna(b)})
+            for ra, rb in pairs:
+                pmin = L.min_permutation_p(ra, rb)
+                if pmin >= alpha:
+                    out.append(B.Note(f"With {ra} + {rb} trained models per comparison the permutation test's "
+                                      f"smallest attainable p is {pmin:.3g}: it cannot reach p < {alpha:g} "
+                                      f"whatever the data. Run more repetitions (train.repetitions; 5 + 5 models "
+                                      f"reach {L.min_permutation_p(5, 5):.3f})."))
+                else:
+                    out.append(B.Para(f"With {ra} + {rb} trained models per comparison the smallest attainable "
+                                      f"permutation p is {pmin:.3g}."))
+    return out
+
+
+def _section_glossary() -> list[B.Block]:
+    terms = (
+        ("direct / transfer / cv (composition)", ("How the models of a table were trained. " + " ".join(
+            f"{c}: {t}." for c, t in L.COMPOSITIONS.items()))),
+        ("High EI, Low EI, Total EI (training group)", ("The participants whose training data a model saw: EI "
+         "score above the cutoff (High), at or below it (Low), or all training participants (Total). The test "
+         "participants are the same fixed set for every model.")),
+        ("High-Total, Low-Total", ("Transfer models: the direct High (Low) model fine-tuned on the Total group's "
+         "data; compared with the Total model and with each other.")),
+        ("baseline / unambiguous / ambiguous (condition)", ("Test sets: all selected frames of the test "
+         "participants (baseline); per test video the 6 frames whose estimated affect agrees most strongly with "
+         "the video's label (unambiguous); 6 frames that disagree or are weak (ambiguous).")),
+        ("arousal / valence (task)", ("Binary recognition of low vs high arousal (LA–HA) and low vs high valence "
+         "(LV–HV); class 1 = high.")),
+        ("repetition", ("One training run of a group (own seed and validation split); tables give mean (SD) over "
+         "repetitions (over folds for cv).")),
+        ("macro precision / recall / F1", "Unweighted mean over the two classes."),
+        ("ROC-AUC, PR-AUC", "Area under the ROC and precision–recall curves of the predicted probability."),
+        ("ΔAUC", ("AUC of the first-named group minus AUC of the second (pooled over repetitions); > 0 favours the "
+         "first.")),
+        ("DeLong test, Fisher's method", ("A paired test of two AUCs on the same items; Fisher's method combines "
+         "the repetitions' p-values into one.")),
+        ("GEE, OR", ("Binomial generalised estimating equations of item-level correctness; OR = odds of a "
+         "correct classification of the second-named group relative to the first; < 1 favours the first.")),
+        ("permutation test over trained models", ("Relabels the trained models between the two groups; exact "
+         "whatever the dependence between test items; smallest p = 2 / C(2R, R) with R models per group.")),
+        ("q (BH)", "Benjamini–Hochberg false-discovery-rate adjusted p-value within one test family."),
+        ("type-I error", "How often a test rejects when there is no true difference; it should be α (5 %)."),
+        ("cutoff, eligible, imbalance", ("EI score splitting High from Low; a cutoff is eligible when both groups "
+         "are large enough; imbalance = |n High − n Low|.")),
+        ("HRV", ("Heart-rate variability variables (NeuroKit2 HRV_*) per participant and segment; "
+         "emotion = the video's domain (e.g. HAHV = high arousal, high valence).")),
+        ("valid frame, drop reasons", ("A frame with one face, confident landmarks, open eyes and no occlusion; "
+         "otherwise dropped as no_face, low_confidence, eyes_closed or occluded.")),
+    )
+    return [B.Heading("Glossary", anchor="glossary"), B.Terms(terms, anchor="glossary-terms")]
 
 
 def _section_run(run: RunFolder) -> list[B.Block]:
@@ -179,6 +410,34 @@ def _section_run(run: RunFolder) -> list[B.Block]:
     if ver.is_file():
         v = json.loads(ver.read_text())
         out.append(B.Table(pd.DataFrame(sorted(v.items()), columns=["package", "version"]), "Versions."))
+    return out
+
+
+def _participants_page(run: RunFolder) -> list[B.Block] | None:
+    """Per participant: frame outcome over time and the valence/arousal traces of each video (no images of faces)."""
+    files = sorted(run.path("frames").glob("*/*.parquet"))
+    if not files:
+        return None
+    cols = ["participant_id", "video_id", "time_s", "reason", "valence", "arousal"]
+    frames = pd.concat([pd.read_parquet(f, columns=cols) for f in files], ignore_index=True)
+    frames["participant_id"] = frames["participant_id"].astype(str)
+    out: list[B.Block] = [
+        B.Link("← back to the report", "index.html", "report.md"),
+        B.Para("Per participant and video: the strip shows each decoded frame's outcome (valid or the reason it "
+               "was dropped) over time; below it the valence (blue) and arousal (red) estimates of the valid "
+               "frames (−1 to 1; gaps = frames without an estimate). Figures only: no face images."),
+    ]
+    q = frame_quality_summary(run.path("frames")).set_index("participant_id")
+    fig_dir = run.path("figures", "participants")
+    for pid, d in frames.groupby("participant_id", sort=True):
+        out.append(B.Heading(f"Participant {pid}", level=2, anchor=f"p-{pid}"))
+        if pid in q.index:
+            r = q.loc[pid]
+            out.append(B.Para(f"{int(r['videos'])} videos, {int(r['frames'])} decoded frames, "
+                              f"{int(r['valid'])} valid ({r['pct_valid']:.1f} %)."))
+        name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in pid)
+        f = save_png(participant_frames_figure(d, f"Participant {pid}"), fig_dir / f"{name}.png", dpi=90)
+        out.append(B.Figure(f, f"Participant {pid}: frame outcome and valence/arousal over time, per video."))
     return out
 
 
@@ -206,18 +465,38 @@ def build_report(run: RunFolder | str | Path, include_faces: bool | None = None)
     """
     run = _as_run(run)
     faces = run.config.report.include_faces if include_faces is None else include_faces
-    blocks = _section_study(run) + _section_frames(run, faces) + _section_results(run) + _section_run(run)
+    intro: list[B.Block] = [B.Para(
+        "The study pipeline of the paper run on this study: EI groups and the cutoff (Table 1, Figure 7), HRV, "
+        "frame quality and selection (Figure 4), recognition performance (Tables 2–3: composition “direct” "
+        "corresponds to the paper's Tables 2–4), the group comparisons (Table 4, with the calibrated type-I "
+        "error of each test), the alternative backbones (Tables 5–6), a glossary and the run's settings.")]
+    report_dir = run.path("report")
+    pages = _participants_page(run)
+    if pages is not None:
+        intro.append(B.Link("Per-participant quality page (frame quality and valence/arousal over time) →",
+                            "participants.html", "participants.md"))
+    intro.append(B.Link("Glossary of the terms used →", "#glossary", "#glossary"))
+    blocks = (intro + _section_study(run) + _section_frames(run, faces) + _section_results(run)
+              + _section_glossary() + _section_run(run))
     name = "study"
     if run.path("study.json").is_file():
         name = json.loads(run.path("study.json").read_text()).get("name") or name
     title = f"eifer report — {name}"
-    report_dir = run.path("report")
     html_path = write_text(report_dir / "index.html", B.render_html(blocks, title))
     write_text(report_dir / "report.md", B.render_markdown(blocks, title, report_dir))
+    for suffix in (".html", ".md"):
+        stale = report_dir / f"participants{suffix}"
+        if pages is None and stale.exists():
+            stale.unlink()  # no frame tables (any more): no page that describes older ones
+    if pages is not None:
+        ptitle = f"eifer report — {name}: participants"
+        write_text(report_dir / "participants.html", B.render_html(pages, ptitle))
+        write_text(report_dir / "participants.md", B.render_markdown(pages, ptitle, report_dir))
     return html_path
 
 
 def run_report(study: object, run: RunFolder) -> list[str]:
     """Pipeline runner: build the report; returns its files relative to RUN."""
     build_report(run)
-    return ["report/index.html", "report/report.md"]
+    files = ["report/index.html", "report/report.md"]
+    return files + [f"report/{n}" for n in ("participants.html", "participants.md") if run.path("report", n).is_file()]

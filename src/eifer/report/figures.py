@@ -175,3 +175,124 @@ def faces_figure(examples: pd.DataFrame, run_root: Path) -> plt.Figure:
                         ha="right", va="center", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def hrv_interaction_figure(hrv: pd.DataFrame, groups: pd.DataFrame, variables: list[str],
+                           max_panels: int = 8) -> plt.Figure:
+    """Group × emotion plot: mean ± SE of each HRV variable per EI group and emotion label.
+
+    Parameters
+    ----------
+    hrv : DataFrame
+        ``hrv.parquet``: participant_id, emotion_label and the ``HRV_*`` columns.
+    groups : DataFrame
+        ``groups.csv``: participant_id, group.
+    variables : list of str
+        The variables to draw (e.g. those significant at the chosen cutoff); at most ``max_panels``.
+    max_panels : int
+        Panels drawn at most.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"participant_id": ["a", "a", "b", "b"], "emotion_label": ["HAHV", "LALV"] * 2,
+    ...                   "HRV_RMSSD": [30.0, 40.0, 50.0, 45.0]})
+    >>> g = pd.DataFrame({"participant_id": ["a", "b"], "group": ["High", "Low"]})
+    >>> hrv_interaction_figure(h, g, ["HRV_RMSSD"]).axes[0].get_title()
+    'HRV_RMSSD'
+    """
+    variables = [v for v in variables if v in hrv.columns][:max_panels]
+    d = hrv.assign(participant_id=hrv["participant_id"].astype(str)).merge(
+        groups.assign(participant_id=groups["participant_id"].astype(str))[["participant_id", "group"]],
+        on="participant_id", how="inner")
+    labels = sorted(set(d["emotion_label"].astype(str)) - {"baseline", "recovery"})
+    labels = (["baseline"] if "baseline" in set(d["emotion_label"]) else []) + labels
+    d = d[d["emotion_label"].isin(labels)]
+    ncol = min(4, max(1, len(variables)))
+    nrow = max(1, -(-len(variables) // ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.9 * nrow), squeeze=False)
+    x = np.arange(len(labels))
+    for k, ax in enumerate(axes.ravel()):
+        if k >= len(variables):
+            ax.axis("off")
+            continue
+        v = variables[k]
+        for j, (group, g) in enumerate(sorted(d.groupby("group"), key=lambda kv: kv[0])):
+            # one value per participant and label first, so a participant counts once per cell
+            per = g.groupby(["emotion_label", "participant_id"])[v].mean().groupby("emotion_label")
+            mean, se = per.mean().reindex(labels), (per.std(ddof=1) / np.sqrt(per.count())).reindex(labels)
+            ax.errorbar(x + (j - 0.5) * 0.08, mean.to_numpy(float), yerr=se.to_numpy(float), marker="o", ms=4,
+                        capsize=2, lw=1.4, color=GROUP_COLOURS.get(str(group)), label=f"{group} EI")
+        ax.set_xticks(x, labels, fontsize=8)
+        ax.set_title(v, fontsize=9)
+        ax.tick_params(axis="y", labelsize=8)
+        if k == 0:
+            ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def participant_frames_figure(frames: pd.DataFrame, title: str = "") -> plt.Figure:
+    """One participant: per video a strip of frame outcomes over time and the valence/arousal traces.
+
+    Parameters
+    ----------
+    frames : DataFrame
+        The participant's ``frames/<pid>/*.parquet`` rows: video_id, time_s, reason ("" = valid),
+        valence, arousal (NaN where not estimated).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"video_id": "V1", "time_s": [0.0, 0.1, 0.2], "reason": ["", "no_face", ""],
+    ...                   "valence": [0.2, np.nan, 0.3], "arousal": [-0.1, np.nan, 0.0]})
+    >>> len(participant_frames_figure(f, "P01").axes)
+    2
+    """
+    videos = sorted(frames["video_id"].astype(str).unique())
+    fig, axes = plt.subplots(2 * len(videos), 1, figsize=(9, 1.75 * len(videos) + 0.4), squeeze=False,
+                             gridspec_kw={"height_ratios": [1, 4] * len(videos)}, sharex=True)
+    others = iter(plt.get_cmap("Dark2")(np.arange(8)))
+    colours = dict(REASON_COLOURS)
+    for i, vid in enumerate(videos):
+        strip, trace = axes[2 * i][0], axes[2 * i + 1][0]
+        f = frames[frames["video_id"].astype(str) == vid].sort_values("time_s")
+        t = f["time_s"].to_numpy(float)
+        dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.1
+        reason = f["reason"].fillna("").astype(str).replace("", "valid").to_numpy()
+        # one bar per run of frames with the same outcome (a long video has tens of thousands of frames)
+        start = np.flatnonzero(np.r_[True, reason[1:] != reason[:-1]]) if len(reason) else np.array([], int)
+        stop = np.r_[start[1:], len(reason)]
+        for r in pd.unique(reason):
+            if r not in colours:
+                colours[r] = next(others)
+            runs = [(t[a], t[b - 1] - t[a] + dt) for a, b in zip(start, stop) if reason[a] == r]
+            strip.broken_barh(runs, (0, 1), color=colours[r], label=r)
+        strip.set(yticks=[], ylim=(0, 1))
+        strip.set_ylabel(vid, rotation=0, ha="right", va="center", fontsize=8)
+        for col, c in (("valence", "#1b6ca8"), ("arousal", "#d1495b")):
+            if col in f:
+                trace.plot(t, f[col].to_numpy(float), color=c, lw=1.2, label=col)
+        trace.axhline(0, color="#999", lw=0.6, ls=":")
+        trace.set_ylim(-1.05, 1.05)
+        trace.tick_params(labelsize=7)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[r]) for r in colours if r in set(
+        frames["reason"].fillna("").astype(str).replace("", "valid"))]
+    names = [r for r in colours if r in set(frames["reason"].fillna("").astype(str).replace("", "valid"))]
+    lines = [plt.Line2D([], [], color="#1b6ca8"), plt.Line2D([], [], color="#d1495b")]
+    # the legend sits above the first strip; saving with bbox_inches="tight" keeps it in the PNG
+    axes[0][0].legend(handles + lines, names + ["valence", "arousal"], ncol=len(names) + 2, fontsize=7,
+                      loc="lower center", bbox_to_anchor=(0.5, 1.15), frameon=False)
+    axes[-1][0].set_xlabel("time in video (s)", fontsize=8)
+    if title:
+        axes[0][0].set_title(title, fontsize=9, loc="left", pad=22)
+    fig.tight_layout(h_pad=0.3)
+    return fig

@@ -128,3 +128,67 @@ def display_columns(df: pd.DataFrame) -> pd.DataFrame:
     raw = [c for c in df.columns for suffix in ("_mean", "_sd")
            if str(c).endswith(suffix) and formatted(str(c)[: -len(suffix)].lower())]
     return df.drop(columns=raw)
+
+
+_HRV_KEYS = ("participant_id", "segment", "emotion_label")
+
+
+def hrv_quality_summary(run_root: str | Path) -> tuple[pd.DataFrame, str]:
+    """Beat and artifact quality per participant, from the HRV stage's quality record if it wrote one.
+
+    Reads ``RUN/hrv_quality.parquet`` (or ``.csv``): one row per participant × segment; per
+    participant, count columns (integers) are summed, shares and other numbers averaged,
+    text columns (e.g. polarity) listed. Without that record it falls back to ``hrv.parquet``:
+    segments, segments with a missing HRV value, and mean heart rate from ``HRV_MeanNN``.
+
+    Returns
+    -------
+    (DataFrame, str)
+        The per-participant table (empty when neither file exists) and its source.
+
+    Examples
+    --------
+    >>> hrv_quality_summary("/nonexistent")[0].empty
+    True
+    """
+    root = Path(run_root)
+    q = None
+    for f in (root / "hrv_quality.parquet", root / "hrv_quality.csv"):
+        if f.is_file():
+            q = pd.read_parquet(f) if f.suffix == ".parquet" else pd.read_csv(f)
+            source = f.name
+            break
+    if q is not None and "participant_id" in q.columns and len(q):
+        q = q.assign(participant_id=q["participant_id"].astype(str))
+        agg: dict[str, object] = {}
+        for c in q.columns:
+            if c in _HRV_KEYS:
+                continue
+            if pd.api.types.is_bool_dtype(q[c]) or pd.api.types.is_integer_dtype(q[c]):
+                agg[c] = "sum"  # counts (beats detected, flagged, ...)
+            elif pd.api.types.is_numeric_dtype(q[c]):
+                agg[c] = "mean"
+            else:
+                agg[c] = lambda s: ", ".join(sorted({str(v) for v in s.dropna() if str(v)}))
+        out = q.groupby("participant_id").agg(agg) if agg else q.groupby("participant_id").size().to_frame("rows")
+        out.insert(0, "segments", q.groupby("participant_id").size())
+        for c in out.columns:
+            if pd.api.types.is_float_dtype(out[c]):
+                out[c] = out[c].round(3)
+        return out.reset_index(), f"{source} (counts summed and other numbers averaged over segments)"
+    f = root / "hrv.parquet"
+    if not f.is_file():
+        return pd.DataFrame(), ""
+    h = pd.read_parquet(f)
+    h["participant_id"] = h["participant_id"].astype(str)
+    hrv_cols = [c for c in h.columns if c.startswith("HRV_")]
+    g = h.groupby("participant_id")
+    out = pd.DataFrame({"segments": g.size(),
+                        "segments with a missing HRV value": g.apply(
+                            lambda d: int(d[hrv_cols].isna().any(axis=1).sum()), include_groups=False)})
+    if "HRV_MeanNN" in h:
+        hr = 60000.0 / h["HRV_MeanNN"].where(h["HRV_MeanNN"] > 0)
+        out["mean HR (bpm)"] = hr.groupby(h["participant_id"]).mean().round(1)
+        out["HR range (bpm)"] = [f"{lo:.0f}–{hi:.0f}" for lo, hi in zip(hr.groupby(h["participant_id"]).min(),
+                                                                      hr.groupby(h["participant_id"]).max())]
+    return out.reset_index(), "hrv.parquet (the HRV stage wrote no per-segment quality record)"
