@@ -13,8 +13,13 @@ from typing import Callable, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperOption
 
 from eifer.errors import EiferError
+
+# typer shows "<bool>" beside on/off flags as if they took a value (`--skip-media true` then fails): show none
+_display_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else _display_type(self, ctx)
 
 app = typer.Typer(
     name="eifer",
@@ -23,7 +28,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-config_app = typer.Typer(help="Show and check run configurations.", no_args_is_help=True)
+config_app = typer.Typer(help="Show, check and document run configurations (settings).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 console = Console(stderr=True)
@@ -41,10 +46,50 @@ def friendly_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except (EiferError, FileNotFoundError, ValueError) as exc:
+            from eifer.logs import log_level
+
+            if log_level() == "verbose":
+                console.print_exception()
             console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1)
 
     return wrapper
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        import eifer
+
+        typer.echo(f"eifer {eifer.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version_flag: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                      help="Print eifer's version and exit."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the final summary "
+                               "(no progress bars, no warnings)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print third-party log lines (MediaPipe, "
+                                 "TensorFlow Lite), warnings with their source, and tracebacks of errors."),
+) -> None:
+    """EI-stratified facial expression recognition: from a study folder to the paper's tables.
+
+    Progress bars are hidden with --quiet or the environment variable EIFER_NO_PROGRESS=1.
+    """
+    from eifer.logs import configure_output
+
+    if quiet and verbose:
+        raise typer.BadParameter("--quiet and --verbose exclude each other")
+    configure_output("quiet" if quiet else "verbose" if verbose else "normal")
+
+
+def info(message: str) -> None:
+    """A progress line on stdout that --quiet hides (results and errors are always printed)."""
+    from eifer.logs import log_level
+
+    if log_level() != "quiet":
+        typer.echo(message)
 
 
 def cli_config(config: Optional[Path], profile: Optional[str], seed: Optional[int]):
@@ -56,9 +101,50 @@ def cli_config(config: Optional[Path], profile: Optional[str], seed: Optional[in
 @config_app.command("show")
 @friendly_errors
 def config_show(config: Optional[Path] = ConfigOpt, profile: Optional[str] = ProfileOpt,
-                seed: Optional[int] = SeedOpt) -> None:
-    """Print the full configuration (profile + your file) as YAML."""
-    sys.stdout.write(cli_config(config, profile, seed).to_yaml())
+                seed: Optional[int] = SeedOpt,
+                plain: bool = typer.Option(False, "--plain", help="YAML without the descriptions.")) -> None:
+    """Print the full configuration (profile + your file) as YAML, by section, each key with its description."""
+    from eifer.config import config_yaml_annotated
+
+    cfg = cli_config(config, profile, seed)
+    sys.stdout.write(cfg.to_yaml() if plain else config_yaml_annotated(cfg))
+
+
+@config_app.command("check")
+@friendly_errors
+def config_check(
+    file: Path = typer.Argument(..., help="Your config YAML."),
+    profile: Optional[str] = ProfileOpt,
+) -> None:
+    """Check a config YAML: every unknown key or bad value with file, line and a suggestion; exit 1 if any."""
+    from eifer.config import check_config_file
+
+    problems = check_config_file(file, profile=profile)
+    if not problems:
+        typer.echo(f"OK: {file} is a valid configuration.")
+        return
+    typer.echo(f"{len(problems)} problem(s):")
+    for p in problems:
+        typer.echo(f"  - {p}")
+    raise typer.Exit(1)
+
+
+@config_app.command("docs")
+@friendly_errors
+def config_docs(out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                                   help="Write the Markdown here (e.g. docs/settings.md); "
+                                                        "default: print it.")) -> None:
+    """The settings reference (every key, type, range, default, description) as Markdown."""
+    from eifer.config import config_reference_markdown
+
+    text = config_reference_markdown()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from eifer.io import write_text
+
+    write_text(out, text)
+    typer.echo(f"settings reference written to {out}")
 
 
 @app.command("version")
@@ -106,7 +192,8 @@ def validate(
     study: Path = typer.Argument(..., help="Study folder (see docs/study-folder.md)."),
     config: Optional[Path] = ConfigOpt,
     profile: Optional[str] = ProfileOpt,
-    skip_media: bool = typer.Option(False, "--skip-media", help="Only check that ECG and video files exist."),
+    skip_media: bool = typer.Option(False, "--skip-media/--check-media",
+                                    help="Only check that ECG and video files exist (faster), or also open them."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for media checks (0 = one per core)."),
 ) -> None:
     """Check a study folder and list every problem (file, line, column); exit code 1 if any."""
@@ -122,10 +209,35 @@ def validate(
     if not scan.problems:
         typer.echo("OK: no problems found.")
         return
+    from eifer.study import problems_grouped
+
     typer.echo(f"\n{len(scan.problems)} problem(s):")
-    for i, p in enumerate(scan.problems, start=1):
-        typer.echo(f"{i:>4}. {p}")
+    for i, line in enumerate(problems_grouped(scan.problems), start=1):
+        typer.echo(f"{i:>4}. {line}")
     raise typer.Exit(1)
+
+
+# --- check (preflight) ---------------------------------------------------------------
+@app.command("check")
+@friendly_errors
+def check_cmd(
+    study: Path = typer.Argument(..., help="Study folder (see docs/study-folder.md)."),
+    config: Optional[Path] = ConfigOpt,
+    profile: Optional[str] = ProfileOpt,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (checked for write access)."),
+) -> None:
+    """Check the study's tables and every configured file and setting a run needs, without running anything."""
+    from eifer.pipeline.preflight import check_before_run
+
+    problems = check_before_run(study, cli_config(config, profile, None), out)
+    if problems.empty:
+        typer.echo("OK: the study's tables and every configured file and setting are in order.")
+        return
+    for r in problems.itertuples():
+        value = f" = {r.value}" if r.value else ""
+        typer.echo(f"{r.severity}: {r.key}{value}: {r.problem}")
+    if (problems["severity"] == "error").any():
+        raise typer.Exit(1)
 
 
 # --- run / demo / report (pipeline) ---------------------------------------------
@@ -171,7 +283,7 @@ def demo_cmd(
     config: Optional[Path] = ConfigOpt,
     seed: Optional[int] = SeedOpt,
     participants: Optional[int] = typer.Option(None, "--participants", "-n",
-                                               help="Synthetic participants (default: DemoStudy, 12)."),
+                                               help="Synthetic participants (default: 12)."),
     video_seconds: Optional[float] = typer.Option(None, "--video-seconds",
                                                   help="Length of each synthetic face video (default 12 s)."),
 ) -> None:
@@ -181,7 +293,7 @@ def demo_cmd(
     cfg = cli_config(config, "demo", seed)
     given = {"participants": participants, "video_seconds": video_seconds}
     size = DemoStudy(**{k: v for k, v in given.items() if v is not None})
-    typer.echo(f"demo: synthetic study of {size.participants} participants x 4 videos x {size.video_seconds:g} s "
+    info(f"demo: synthetic study of {size.participants} participants x 4 videos x {size.video_seconds:g} s "
                f"at {size.fps} fps -> {out / 'study'}; run folder {out}")
     _, stages, seconds = run_demo(out, cfg, size)
     _print_run(out, stages, seconds)
@@ -191,7 +303,7 @@ def demo_cmd(
 @friendly_errors
 def report_cmd(
     run: Path = typer.Argument(..., help="Run folder of `eifer run`."),
-    include_faces: bool = typer.Option(False, "--include-faces",
+    include_faces: bool = typer.Option(False, "--include-faces/--no-faces",
                                        help="Add example face crops (identifiable data; off by default)."),
 ) -> None:
     """(Re)build RUN/report/index.html (self-contained) and report.md from a run folder."""

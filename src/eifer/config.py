@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from eifer.errors import ConfigError, Problem
 
 
 class _Section(BaseModel):
@@ -288,4 +290,264 @@ def load_config(
         merged = deep_merge(merged, overrides)
     if seed is not None:
         merged["seed"] = seed
-    return Config.model_validate(merged)
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:  # one message with file, line and a suggestion per problem
+        problems = config_problems_from(exc, path, data)
+        where = path if path is not None else "configuration"
+        raise ConfigError(f"{where}: {len(problems)} problem(s) in the settings:\n"
+                          + "\n".join(f"  - {p}" for p in problems), problems) from None
+
+
+# --- messages, reference and annotated YAML ----------------------------------------------------------
+_SECTION_TITLES = {
+    "": "General",
+    "ei": "EI assessment scoring",
+    "hrv": "ECG -> HRV",
+    "cutoff": "EI cutoff (High/Low groups)",
+    "labels": "Labels from the ratings",
+    "frames": "Video frames: face, landmarks, quality filter",
+    "affect": "Valence/arousal estimator",
+    "select": "Frame selection",
+    "split": "Test set and train/validation splits",
+    "train": "Training (Tables 2-4)",
+    "transfer_cv": "Transfer learning by cross-validation (Tables 5-6)",
+    "stats": "Group comparison statistics",
+    "report": "Report",
+}
+
+
+def _sections() -> list[tuple[str, type[BaseModel]]]:
+    """(name, model) of every section of :class:`Config`, in file order."""
+    out = []
+    for name, f in Config.model_fields.items():
+        ann = f.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.append((name, ann))
+    return out
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The section model a location ``("train",)`` points into (None below a plain value)."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        f = model.model_fields.get(str(part))
+        ann = f.annotation if f is not None else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model = ann
+    return model
+
+
+def config_problems_from(exc: ValidationError, path: str | Path | None = None,
+                         data: dict[str, Any] | None = None) -> list[Problem]:
+    """Turn pydantic's validation errors into problems with file, line, key and a suggestion.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+        Raised by ``Config.model_validate``.
+    path : path-like, optional
+        The YAML file the user wrote (for the file name and line numbers).
+    data : dict, optional
+        What the file held (a key that is not in it came from the profile).
+
+    Returns
+    -------
+    list of Problem
+
+    Examples
+    --------
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     Config.model_validate({"train": {"batch_sise": 8}})
+    ... except ValidationError as exc:
+    ...     print(config_problems_from(exc)[0])
+    config: train.batch_sise: unknown setting; did you mean 'batch_size'?
+    """
+    import difflib
+
+    lines: dict[str, int] = {}
+    if path is not None and Path(path).is_file():
+        from eifer.study.meta import _key_lines  # the same line finder study.yaml messages use
+
+        lines = _key_lines(Path(path).read_text())
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc)
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            known = list(parent.model_fields) if parent is not None else []
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+            if close:
+                message = f"unknown setting; did you mean {close[0]!r}?"
+            else:
+                message = f"unknown setting; settings here: {', '.join(known)}"
+        else:
+            message = f"{err['msg']} (got {err.get('input')!r})"
+            if err["type"] == "literal_error" and isinstance(err.get("input"), str):
+                choices = [c.strip(" '") for c in err["msg"].split("should be", 1)[-1].replace(" or ", ",").split(",")]
+                close = difflib.get_close_matches(err["input"], choices, n=1, cutoff=0.6)
+                if close:
+                    message += f"; did you mean {close[0]!r}?"
+        row = None
+        for i in range(len(loc), 0, -1):  # the key's own line, else its section's
+            row = lines.get(".".join(str(p) for p in loc[:i]))
+            if row is not None:
+                break
+        file = str(path) if path is not None else "config"
+        problems.append(Problem(file, f"{key}: {message}", row=row))
+    return problems
+
+
+def check_config_file(path: str | Path, profile: str | None = None) -> list[Problem]:
+    """Every problem of a config YAML (file, line, key, suggestion); empty when it loads.
+
+    Examples
+    --------
+    >>> _ = Path("my.yaml").write_text("train:\\n  repetitons: 3\\n")
+    >>> for p in check_config_file("my.yaml"):
+    ...     print(p)
+    my.yaml, line 2: train.repetitons: unknown setting; did you mean 'repetitions'?
+    """
+    try:
+        load_config(path, profile=profile)
+    except ConfigError as exc:
+        return exc.problems or [Problem(str(path), str(exc))]
+    except (ValueError, FileNotFoundError) as exc:  # not YAML, not a mapping, no such file
+        return [Problem(str(path), str(exc))]
+    return []
+
+
+def _type_name(ann: Any) -> str:
+    """A short, user-readable type: ``int``, ``one of: anova, mixed``, ``list of text``."""
+    import typing
+
+    names = {int: "integer", float: "number", str: "text", bool: "true/false", type(None): "null"}
+    origin = typing.get_origin(ann)
+    args = typing.get_args(ann)
+    if ann in names:
+        return names[ann]
+    if origin is Literal:
+        return "one of: " + ", ".join(str(a) for a in args)
+    if origin in (list, tuple):
+        inner = [a for a in args if a is not Ellipsis]
+        kind = "list" if origin is list else f"{len(inner)} numbers" if origin is tuple else "list"
+        if origin is list and inner:
+            return f"list of {_type_name(inner[0]).replace('one of: ', '')}"
+        return kind
+    if origin is dict:
+        return "mapping"
+    if args and type(None) in args:  # X | None
+        rest = [a for a in args if a is not type(None)]
+        return " or ".join(_type_name(a) for a in rest) + " or null"
+    return getattr(ann, "__name__", str(ann))
+
+
+def _range(field: Any) -> str:
+    """``≥ 1``, ``0 < x ≤ 1`` ... from a field's ge/gt/le/lt constraints ('' when none)."""
+    lo = hi = ""
+    for m in field.metadata:
+        for attr, sign in (("ge", "≥"), ("gt", ">")):
+            if getattr(m, attr, None) is not None:
+                lo = f"{sign} {getattr(m, attr)}"
+        for attr, sign in (("le", "≤"), ("lt", "<")):
+            if getattr(m, attr, None) is not None:
+                hi = f"{sign} {getattr(m, attr)}"
+    return ", ".join(x for x in (lo, hi) if x)
+
+
+def _yaml_value(value: Any) -> str:
+    """One value as inline YAML (``[time, frequency]``, ``null``)."""
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000).strip()
+    return text[:-3].strip() if text.endswith("...") else text
+
+
+def config_reference() -> pd.DataFrame:
+    """Every setting: key, section, type, range, paper default, demo value and description.
+
+    Built from the config models themselves (field descriptions and ge/le
+    constraints), so the settings reference cannot drift from the code.
+
+    Returns
+    -------
+    DataFrame
+        Columns: section, key, type, range, default (paper profile), demo (demo
+        profile, where it differs), description ('—' where a field has none).
+
+    Examples
+    --------
+    >>> ref = config_reference().set_index("key")
+    >>> ref.loc["cutoff.method", "type"]
+    'one of: anova, mixed'
+    >>> ref.loc["train.backbone", ["default", "demo"]].tolist()
+    ['tf_efficientnetv2_l', 'eifer_tinycnn']
+    """
+    import pandas as pd
+
+    paper = load_config(profile="paper").model_dump(mode="json")
+    demo = load_config(profile="demo").model_dump(mode="json")
+    rows = []
+    groups = [("", [(n, f) for n, f in Config.model_fields.items() if n not in dict(_sections())])]
+    groups += [(name, list(model.model_fields.items())) for name, model in _sections()]
+    for section, fields in groups:
+        for name, f in fields:
+            key = f"{section}.{name}" if section else name
+            p = paper[section][name] if section else paper[name]
+            d = demo[section][name] if section else demo[name]
+            rows.append({"section": section or "general", "key": key, "type": _type_name(f.annotation),
+                         "range": _range(f), "default": _yaml_value(p), "demo": "" if d == p else _yaml_value(d),
+                         "description": (f.description or "—").strip()})
+    return pd.DataFrame(rows)
+
+
+def config_reference_markdown() -> str:
+    """The settings reference (``docs/settings.md``) as Markdown, one table per section."""
+    ref = config_reference()
+    out = ["# Settings reference", "",
+           "Generated from eifer's configuration by `eifer config docs` — do not edit by hand.",
+           "Write only the keys you change into a YAML file and pass it with `--config`; "
+           "`eifer config show` prints every value in effect, `eifer config check FILE` checks a file.",
+           "Defaults are the `paper` profile; the `demo` column shows where the demo profile differs.", ""]
+    for section, rows in ref.groupby("section", sort=False):
+        title = _SECTION_TITLES.get("" if section == "general" else section, section)
+        out += [f"## `{section}` — {title}" if section != "general" else f"## {title}", "",
+                "| key | type | range | default | demo | description |",
+                "|---|---|---|---|---|---|"]
+        for r in rows.itertuples():
+            cells = [f"`{r.key}`", r.type, r.range, f"`{r.default}`", f"`{r.demo}`" if r.demo else "",
+                     r.description]
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def config_yaml_annotated(config: Config) -> str:
+    """The configuration as YAML grouped by section, each key with its one-line description.
+
+    The text loads back to the same configuration (descriptions are YAML comments).
+
+    Examples
+    --------
+    >>> text = config_yaml_annotated(load_config(profile="demo"))
+    >>> Config.model_validate(yaml.safe_load(text)) == load_config(profile="demo")
+    True
+    """
+    ref = config_reference().set_index("key")["description"]
+    dump = config.model_dump(mode="json")
+    sections = dict(_sections())
+
+    def line(indent: str, key: str, name: str, value: Any) -> str:
+        text = f"{indent}{name}: {_yaml_value(value)}"
+        desc = ref.get(key, "—").splitlines()[0] if ref.get(key, "—") != "—" else ""
+        return f"{text:<44}  # {desc}" if desc else text
+
+    out = []
+    for name, value in dump.items():
+        if name not in sections:
+            out.append(line("", name, name, value))
+    for name in sections:
+        out += ["", f"# {_SECTION_TITLES.get(name, name)}", f"{name}:"]
+        out += [line("  ", f"{name}.{k}", k, v) for k, v in dump[name].items()]
+    return "\n".join(out) + "\n"

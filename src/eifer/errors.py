@@ -43,3 +43,11 @@ class StudyValidationError(EiferError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{len(self.problems)} problem(s) found:\n{lines}")
+
+
+class ConfigError(EiferError, ValueError):
+    """A configuration value or key that is wrong; the message names file, line and key."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        self.problems = list(problems or [])
+        super().__init__(message)
