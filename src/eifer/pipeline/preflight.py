@@ -53,7 +53,9 @@ def _check_folders(rows: list[dict[str, Any]], study: Path, out: Path | None) ->
     probe = out
     while not probe.exists() and probe != probe.parent:  # the folder is created: its nearest parent must be writable
         probe = probe.parent
-    if not os.access(probe, os.W_OK | os.X_OK):
+    if not probe.is_dir():
+        _row(rows, "--out", out, f"run folder cannot be created: {probe} is a file")
+    elif not os.access(probe, os.W_OK | os.X_OK):
         _row(rows, "--out", out, f"run folder cannot be written: {probe} is not writable")
 
 
