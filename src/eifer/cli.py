@@ -348,12 +348,23 @@ def _print_cutoff_null(out: Path) -> None:
                        f"({'beyond' if r['beyond_chance'] else 'not beyond'} chance)")
 
 
-def _stage_command(name: str, doc: str, after: Optional[Callable[[Path], None]] = None) -> None:
-    """Register ``eifer NAME STUDY --out RUN`` for one pipeline stage (same options for all)."""
+_StudyOptionalArg = typer.Argument(None, help="Study folder; default: the one the run folder was made from.")
 
-    def command(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-                profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
-                force: bool = _ForceOpt) -> None:
+
+def _stage_command(name: str, doc: str, after: Optional[Callable[[Path], None]] = None,
+                   study_optional: bool = False) -> None:
+    """Register ``eifer NAME STUDY --out RUN`` for one pipeline stage (same options for all).
+
+    ``study_optional``: stages that only read the run folder take the study the run was made from.
+    """
+
+    def command(study: Optional[Path] = _StudyOptionalArg if study_optional else _StudyArg, out: Path = _OutOpt,
+                config: Optional[Path] = ConfigOpt, profile: Optional[str] = ProfileOpt,
+                seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+        if study is None:
+            from eifer.pipeline.run import study_of_run
+
+            study = study_of_run(out)
         _participant_stage(name, study, out, config, profile, seed, force)
         if after is not None:
             after(out)
@@ -363,7 +374,7 @@ def _stage_command(name: str, doc: str, after: Optional[Callable[[Path], None]] 
     app.command(name)(friendly_errors(command))
 
 
-# Pipeline order (SPEC §2); the docstrings are the commands' --help.
+# Pipeline order (docs/pipeline.md); the docstrings are the commands' --help.
 _stage_command("ei", "Score the EI assessment (10 points per correct answer, 0-1200) -> RUN/ei_scores.csv.")
 _stage_command("hrv", "ECG -> R-peaks -> HRV per segment with NeuroKit2 (parallel, resumable) -> RUN/hrv.parquet.")
 _stage_command("labels", "Likert ratings -> binary labels, neutral ratings weak-labelled from the domain "
@@ -382,9 +393,9 @@ _stage_command("train", "Two-stage fine-tuning of High/Low/Total (direct) and Hi
                         "every task and repetition -> RUN/models/..., RUN/predictions.parquet. A killed run "
                         "resumes from its last epoch.")
 _stage_command("evaluate", "Macro precision/recall/F1, accuracy, ROC-AUC, PR-AUC per run; mean (SD) over "
-                           "repetitions -> Tables 2 and 3.")
+                           "repetitions -> Tables 2 and 3.", study_optional=True)
 _stage_command("stats", "Paired DeLong (Fisher + pooled dAUC), binomial GEE, model-permutation test, BH FDR "
-                        "-> Table 4.")
+                        "-> Table 4.", study_optional=True)
 _stage_command("transfer-cv", """ResNet50/VGG16 (transfer_cv.backbones) by stratified group k-fold CV with gradual unfreezing -> Tables 5, 6.
 
     Needs local ImageNet checkpoints (transfer_cv.pretrained_paths: {resnet50: /path.pth, ...}); nothing is

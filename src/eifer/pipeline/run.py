@@ -84,6 +84,23 @@ def _write_study_info(run: RunFolder, study: Any) -> None:
     write_json(run.path("study.json"), info)
 
 
+def study_of_run(out: str | Path) -> Path:
+    """The study folder a run folder was made from (``RUN/study.json``).
+
+    Raises
+    ------
+    EiferError
+        When the run folder has no record of its study (or the folder is gone).
+    """
+    info = _read(Path(out) / "study.json")
+    if not info:
+        raise EiferError(f"{out}: no study.json; give the study folder: eifer <stage> STUDY --out {out}")
+    path = Path(info["path"])
+    if not path.is_dir():
+        raise EiferError(f"{out}/study.json names the study folder {path}, which no longer exists; give STUDY")
+    return path
+
+
 def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
                  stages: list[str] | None = None, force: list[str] | None = None,
                  show_progress: bool = True) -> pd.DataFrame:
