@@ -19,7 +19,8 @@ from eifer.errors import EiferError
 
 # typer shows "<bool>" beside on/off flags as if they took a value (`--skip-media true` then fails): show none
 _display_type = TyperOption.display_type_rich
-TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else _display_type(self, ctx)
+TyperOption.display_type_rich = (  # type: ignore[method-assign]
+    lambda self, ctx: None if self.is_flag else _display_type(self, ctx))
 
 app = typer.Typer(
     name="eifer",

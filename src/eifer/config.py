@@ -21,12 +21,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eifer.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class _Section(BaseModel):

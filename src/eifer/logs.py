@@ -23,6 +23,7 @@ import re
 import sys
 import threading
 import warnings
+from typing import Any
 
 LEVEL_ENV = "EIFER_LOG_LEVEL"
 LEVELS = ("quiet", "normal", "verbose")
@@ -33,7 +34,7 @@ NATIVE_NOISE = re.compile(
     rb"|INFO: Created TensorFlow Lite"
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called)")
 
-_state: dict[str, object] = {}
+_state: dict[str, Any] = {}
 
 
 def log_level() -> str:

@@ -509,8 +509,8 @@ def problems_grouped(problems: list[Problem], max_examples: int = 3) -> list[str
             continue
         files = list(dict.fromkeys(p.file for p in members))
         col = f", column {column!r}" if column is not None else ""
-        if len(files) == 1:  # many lines of one file
-            rows = [str(p.row) for p in members if p.row is not None]
+        rows = [str(p.row) for p in members if p.row is not None]
+        if len(files) == 1 and rows:  # many lines of one file
             shown = ", ".join(rows[:max_examples]) + (", ..." if len(rows) > max_examples else "")
             out.append(f"{files[0]}, {len(members)} lines ({shown}){col}: {message}")
         else:
