@@ -30,7 +30,7 @@ LEVELS = ("quiet", "normal", "verbose")
 
 # absl/glog info and warning lines, and the two TFLite/absl banners MediaPipe prints
 NATIVE_NOISE = re.compile(
-    rb"^(?:[IW]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.\-]+:\d+\] "
+    rb"^(?:[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.\-]+:\d+\] "
     rb"|INFO: Created TensorFlow Lite"
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called)")
 
@@ -98,6 +98,12 @@ def filter_native_logs() -> None:
     Active only when the command line set a level other than ``verbose``, so a
     library user's or test runner's stderr is never touched. Call it before
     importing a library that logs from C++ (MediaPipe).
+
+    Examples
+    --------
+    >>> line = b"W0000 00:00:1796137411.092522    7870 inference_feedback_manager.cc:114] Feedback ..."
+    >>> bool(NATIVE_NOISE.match(line)), bool(NATIVE_NOISE.match(b"E0000 00:00:17.1  7 x.cc:1] failed"))
+    (True, False)
     """
     if "thread" in _state or log_level() in ("", "verbose"):
         return
