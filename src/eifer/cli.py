@@ -70,7 +70,8 @@ def main_options(
     version_flag: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                       help="Print eifer's version and exit."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the final summary "
-                               "(no progress bars, no warnings)."),
+                               "(no progress bars, no warnings). The environment variable EIFER_NO_PROGRESS=1 "
+                               "hides only the progress bars."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print third-party log lines (MediaPipe, "
                                  "TensorFlow Lite), warnings with their source, and tracebacks of errors."),
 ) -> None:
