@@ -378,7 +378,8 @@ def config_problems_from(exc: ValidationError, path: str | Path | None = None,
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        key = ".".join(str(p) for p in loc)
+        key = ".".join(str(p) for p in loc if not isinstance(p, int))
+        key += "".join(f" (item {p + 1})" for p in loc if isinstance(p, int))
         if err["type"] == "extra_forbidden":
             parent = _model_at(loc[:-1])
             known = list(parent.model_fields) if parent is not None else []
@@ -395,13 +396,14 @@ def config_problems_from(exc: ValidationError, path: str | Path | None = None,
                 if close:
                     message += f"; did you mean {close[0]!r}?"
         row = None
-        for i in range(len(loc), 0, -1):  # the key's own line, else its section's
-            row = lines.get(".".join(str(p) for p in loc[:i]))
+        names = [str(p) for p in loc if not isinstance(p, int)]
+        for i in range(len(names), 0, -1):  # the key's own line, else its section's
+            row = lines.get(".".join(names[:i]))
             if row is not None:
                 break
         file = str(path) if path is not None else "config"
         problems.append(Problem(file, f"{key}: {message}", row=row))
-    return problems
+    return sorted(problems, key=lambda p: (p.row is None, p.row or 0))
 
 
 def check_config_file(path: str | Path, profile: str | None = None) -> list[Problem]:
