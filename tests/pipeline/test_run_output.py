@@ -51,13 +51,13 @@ def test_quiet_prints_only_the_summary(synth_novideo, tiny_config, tmp_path):
     quiet = _eifer("--quiet", "run", synth_novideo, "--out", tmp_path / "b", "--config", tiny_config)
     assert quiet.returncode == 0
     assert quiet.stderr == ""
-    assert quiet.stdout == normal.stdout.replace(str(tmp_path / "a"), str(tmp_path / "b")).replace(
-        _total(normal.stdout), _total(quiet.stdout))
+    # the same summary as without --quiet (timings differ), and nothing else
+    assert _masked(quiet.stdout, tmp_path / "b") == _masked(normal.stdout, tmp_path / "a")
     assert quiet.stdout.startswith("stages:")
 
 
-def _total(text):
-    return re.search(r"total time: \d+ s", text).group(0)
+def _masked(text, run):
+    return re.sub(r"\d+(\.\d+)?", "N", text.replace(str(run), "RUN"))
 
 
 def test_quiet_still_prints_errors(tmp_path):
