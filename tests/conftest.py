@@ -19,6 +19,16 @@ os.environ.setdefault("EIFER_NO_PROGRESS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True)
+def _cli_output_level(monkeypatch):
+    """An `eifer` command invoked in-process sets the output level for the whole process
+    (eifer.logs.configure_output): undo it after each test, so no other test runs under it."""
+    import warnings
+
+    monkeypatch.setenv("EIFER_LOG_LEVEL", "")
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+
+
 @pytest.fixture(scope="session")
 def synth_novideo(tmp_path_factory):
     """Path to a 12-participant synthetic study without videos (seed 0)."""

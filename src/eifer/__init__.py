@@ -11,3 +11,19 @@ _os.environ.setdefault("HF_HUB_OFFLINE", "1")
 _os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
+
+# the output level chosen on the command line (--quiet/--verbose) also holds in worker processes
+if _os.environ.get("EIFER_LOG_LEVEL"):
+    from eifer.logs import apply_output_settings as _apply_output_settings
+
+    _apply_output_settings()
+
+
+
+def __getattr__(name: str):
+    # eifer.load_run without importing pandas on `import eifer` (worker processes import eifer too)
+    if name in ("load_run", "RunResults"):
+        from eifer import results
+
+        return getattr(results, name)
+    raise AttributeError(f"module 'eifer' has no attribute {name!r}")

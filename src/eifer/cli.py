@@ -14,8 +14,14 @@ from typing import Callable, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperOption
 
 from eifer.errors import EiferError
+
+# typer shows "<bool>" beside on/off flags as if they took a value (`--skip-media true` then fails): show none
+_display_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = (  # type: ignore[method-assign]
+    lambda self, ctx: None if self.is_flag else _display_type(self, ctx))
 
 app = typer.Typer(
     name="eifer",
@@ -24,7 +30,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-config_app = typer.Typer(help="Show and check run configurations.", no_args_is_help=True)
+config_app = typer.Typer(help="Show, check and document run configurations (settings).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 console = Console(stderr=True)
@@ -64,14 +70,53 @@ def friendly_errors(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except EiferError as exc:
-            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1)
-        except OSError as exc:
-            console.print(f"[bold red]error:[/] {escape(os_error_message(exc))}", highlight=False, soft_wrap=True)
+        except (EiferError, OSError) as exc:
+            from eifer.logs import log_level
+
+            if log_level() == "verbose":
+                console.print_exception()
+            text = str(exc) if isinstance(exc, EiferError) else os_error_message(exc)
+            console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
             raise typer.Exit(1)
 
     return wrapper
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        import eifer
+
+        typer.echo(f"eifer {eifer.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version_flag: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                      help="Print eifer's version and exit."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the final summary "
+                               "(no progress bars, no warnings). The environment variable EIFER_NO_PROGRESS=1 "
+                               "hides only the progress bars."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print third-party log lines (MediaPipe, "
+                                 "TensorFlow Lite), warnings with their source, and tracebacks of errors."),
+) -> None:
+    """EI-stratified facial expression recognition: from a study folder to the paper's tables.
+
+    Progress bars are hidden with --quiet or the environment variable EIFER_NO_PROGRESS=1.
+    """
+    from eifer.logs import configure_output
+
+    if quiet and verbose:
+        raise typer.BadParameter("--quiet and --verbose exclude each other")
+    configure_output("quiet" if quiet else "verbose" if verbose else "normal")
+
+
+def info(message: str) -> None:
+    """A progress line on stdout that --quiet hides (results and errors are always printed)."""
+    from eifer.logs import log_level
+
+    if log_level() != "quiet":
+        typer.echo(message)
 
 
 def cli_config(config: Optional[Path], profile: Optional[str], seed: Optional[int]):
@@ -83,9 +128,50 @@ def cli_config(config: Optional[Path], profile: Optional[str], seed: Optional[in
 @config_app.command("show")
 @friendly_errors
 def config_show(config: Optional[Path] = ConfigOpt, profile: Optional[str] = ProfileOpt,
-                seed: Optional[int] = SeedOpt) -> None:
-    """Print the full configuration (profile + your file) as YAML."""
-    sys.stdout.write(cli_config(config, profile, seed).to_yaml())
+                seed: Optional[int] = SeedOpt,
+                plain: bool = typer.Option(False, "--plain", help="YAML without the descriptions.")) -> None:
+    """Print the full configuration (profile + your file) as YAML, by section, each key with its description."""
+    from eifer.config import config_yaml_annotated
+
+    cfg = cli_config(config, profile, seed)
+    sys.stdout.write(cfg.to_yaml() if plain else config_yaml_annotated(cfg))
+
+
+@config_app.command("check")
+@friendly_errors
+def config_check(
+    file: Path = typer.Argument(..., help="Your config YAML."),
+    profile: Optional[str] = ProfileOpt,
+) -> None:
+    """Check a config YAML: every unknown key or bad value with file, line and a suggestion; exit 1 if any."""
+    from eifer.config import check_config_file
+
+    problems = check_config_file(file, profile=profile)
+    if not problems:
+        typer.echo(f"OK: {file} is a valid configuration.")
+        return
+    typer.echo(f"{len(problems)} problem(s):")
+    for p in problems:
+        typer.echo(f"  - {p}")
+    raise typer.Exit(1)
+
+
+@config_app.command("docs")
+@friendly_errors
+def config_docs(out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                                   help="Write the Markdown here (e.g. docs/settings.md); "
+                                                        "default: print it.")) -> None:
+    """The settings reference (every key, type, range, default, description) as Markdown."""
+    from eifer.config import config_reference_markdown
+
+    text = config_reference_markdown()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from eifer.io import write_text
+
+    write_text(out, text)
+    typer.echo(f"settings reference written to {out}")
 
 
 @app.command("version")
@@ -133,7 +219,8 @@ def validate(
     study: Path = typer.Argument(..., help="Study folder (see docs/study-folder.md)."),
     config: Optional[Path] = ConfigOpt,
     profile: Optional[str] = ProfileOpt,
-    skip_media: bool = typer.Option(False, "--skip-media", help="Only check that ECG and video files exist."),
+    skip_media: bool = typer.Option(False, "--skip-media/--check-media",
+                                    help="Only check that ECG and video files exist (faster), or also open them."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for media checks (0 = one per core)."),
 ) -> None:
     """Check a study folder and list every problem (file, line, column); exit code 1 if any."""
@@ -149,10 +236,35 @@ def validate(
     if not scan.problems:
         typer.echo("OK: no problems found.")
         return
+    from eifer.study import problems_grouped
+
     typer.echo(f"\n{len(scan.problems)} problem(s):")
-    for i, p in enumerate(scan.problems, start=1):
-        typer.echo(f"{i:>4}. {p}")
+    for i, line in enumerate(problems_grouped(scan.problems), start=1):
+        typer.echo(f"{i:>4}. {line}")
     raise typer.Exit(1)
+
+
+# --- check (preflight) ---------------------------------------------------------------
+@app.command("check")
+@friendly_errors
+def check_cmd(
+    study: Path = typer.Argument(..., help="Study folder (see docs/study-folder.md)."),
+    config: Optional[Path] = ConfigOpt,
+    profile: Optional[str] = ProfileOpt,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (checked for write access)."),
+) -> None:
+    """Check the study's tables and every configured file and setting a run needs, without running anything."""
+    from eifer.pipeline.preflight import check_before_run
+
+    problems = check_before_run(study, cli_config(config, profile, None), out)
+    if problems.empty:
+        typer.echo("OK: the study's tables and every configured file and setting are in order.")
+        return
+    for r in problems.itertuples():
+        value = f" = {r.value}" if r.value else ""
+        typer.echo(f"{r.severity}: {r.key}{value}: {r.problem}")
+    if (problems["severity"] == "error").any():
+        raise typer.Exit(1)
 
 
 # --- run / demo / report (pipeline) ---------------------------------------------
@@ -198,7 +310,7 @@ def demo_cmd(
     config: Optional[Path] = ConfigOpt,
     seed: Optional[int] = SeedOpt,
     participants: Optional[int] = typer.Option(None, "--participants", "-n",
-                                               help="Synthetic participants (default: DemoStudy, 12)."),
+                                               help="Synthetic participants (default: 12)."),
     video_seconds: Optional[float] = typer.Option(None, "--video-seconds",
                                                   help="Length of each synthetic face video (default 12 s)."),
 ) -> None:
@@ -208,7 +320,7 @@ def demo_cmd(
     cfg = cli_config(config, "demo", seed)
     given = {"participants": participants, "video_seconds": video_seconds}
     size = DemoStudy(**{k: v for k, v in given.items() if v is not None})
-    typer.echo(f"demo: synthetic study of {size.participants} participants x 4 videos x {size.video_seconds:g} s "
+    info(f"demo: synthetic study of {size.participants} participants x 4 videos x {size.video_seconds:g} s "
                f"at {size.fps} fps -> {out / 'study'}; run folder {out}")
     _, stages, seconds = run_demo(out, cfg, size)
     _print_run(out, stages, seconds)
@@ -218,7 +330,7 @@ def demo_cmd(
 @friendly_errors
 def report_cmd(
     run: Path = typer.Argument(..., help="Run folder of `eifer run`."),
-    include_faces: bool = typer.Option(False, "--include-faces",
+    include_faces: bool = typer.Option(False, "--include-faces/--no-faces",
                                        help="Add example face crops (identifiable data; off by default)."),
 ) -> None:
     """(Re)build RUN/report/index.html (self-contained) and report.md from a run folder."""
@@ -263,12 +375,23 @@ def _print_cutoff_null(out: Path) -> None:
                        f"({'beyond' if r['beyond_chance'] else 'not beyond'} chance)")
 
 
-def _stage_command(name: str, doc: str, after: Optional[Callable[[Path], None]] = None) -> None:
-    """Register ``eifer NAME STUDY --out RUN`` for one pipeline stage (same options for all)."""
+_StudyOptionalArg = typer.Argument(None, help="Study folder; default: the one the run folder was made from.")
 
-    def command(study: Path = _StudyArg, out: Path = _OutOpt, config: Optional[Path] = ConfigOpt,
-                profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
-                force: bool = _ForceOpt) -> None:
+
+def _stage_command(name: str, doc: str, after: Optional[Callable[[Path], None]] = None,
+                   study_optional: bool = False) -> None:
+    """Register ``eifer NAME STUDY --out RUN`` for one pipeline stage (same options for all).
+
+    ``study_optional``: stages that only read the run folder take the study the run was made from.
+    """
+
+    def command(study: Optional[Path] = _StudyOptionalArg if study_optional else _StudyArg, out: Path = _OutOpt,
+                config: Optional[Path] = ConfigOpt, profile: Optional[str] = ProfileOpt,
+                seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+        if study is None:
+            from eifer.pipeline.run import study_of_run
+
+            study = study_of_run(out)
         _participant_stage(name, study, out, config, profile, seed, force)
         if after is not None:
             after(out)
@@ -278,7 +401,7 @@ def _stage_command(name: str, doc: str, after: Optional[Callable[[Path], None]] 
     app.command(name)(friendly_errors(command))
 
 
-# Pipeline order (SPEC §2); the docstrings are the commands' --help.
+# Pipeline order (docs/pipeline.md); the docstrings are the commands' --help.
 _stage_command("ei", "Score the EI assessment (10 points per correct answer, 0-1200) -> RUN/ei_scores.csv.")
 _stage_command("hrv", "ECG -> R-peaks -> HRV per segment with NeuroKit2 (parallel, resumable) -> RUN/hrv.parquet.")
 _stage_command("labels", "Likert ratings -> binary labels, neutral ratings weak-labelled from the domain "
@@ -297,9 +420,9 @@ _stage_command("train", "Two-stage fine-tuning of High/Low/Total (direct) and Hi
                         "every task and repetition -> RUN/models/..., RUN/predictions.parquet. A killed run "
                         "resumes from its last epoch.")
 _stage_command("evaluate", "Macro precision/recall/F1, accuracy, ROC-AUC, PR-AUC per run; mean (SD) over "
-                           "repetitions -> Tables 2 and 3.")
+                           "repetitions -> Tables 2 and 3.", study_optional=True)
 _stage_command("stats", "Paired DeLong (Fisher + pooled dAUC), binomial GEE, model-permutation test, BH FDR "
-                        "-> Table 4.")
+                        "-> Table 4.", study_optional=True)
 _stage_command("transfer-cv", """ResNet50/VGG16 (transfer_cv.backbones) by stratified group k-fold CV with gradual unfreezing -> Tables 5, 6.
 
     Needs local ImageNet checkpoints (transfer_cv.pretrained_paths: {resnet50: /path.pth, ...}); nothing is

@@ -18,15 +18,20 @@ Examples
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from eifer.errors import ConfigError, EiferError, Problem, decode_utf8
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class _Section(BaseModel):
@@ -417,6 +422,20 @@ def _yaml_key_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
+def _did_you_mean(word: str, known: list[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest known name, or ''."""
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown_key_message(loc: tuple[str, ...]) -> str:
+    """Message for a key no section has, with the closest real key."""
+    parent = _model_at(loc[:-1])
+    known = list(parent.model_fields) if parent is not None else []
+    hint = _did_you_mean(loc[-1], known)
+    return "unknown setting" + (hint or "; `eifer config show` lists every setting")
+
+
 def config_validate(data: dict[str, Any], path: str | Path | None = None, text: str | None = None) -> Config:
     """Validate a merged config mapping; every bad value becomes one problem naming its key.
 
@@ -444,8 +463,202 @@ def config_validate(data: dict[str, Any], path: str | Path | None = None, text: 
             where = str(path) if line is not None else "configuration"
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                msg = "unknown key (check the spelling; `eifer config show` lists every key)"
+                msg = _unknown_key_message(loc)
             elif "input" in err and not isinstance(err["input"], (dict, list)):
                 msg += f" (got {err['input']!r})"
+                if err["type"] == "literal_error" and isinstance(err["input"], str):
+                    msg += _did_you_mean(err["input"], re.findall(r"'([^']*)'", err["msg"]))
             problems.append(Problem(where, f"key {key!r}: {msg}", row=line))
         raise ConfigError(problems) from None
+
+
+# --- messages, reference and annotated YAML ----------------------------------------------------------
+_SECTION_TITLES = {
+    "": "General",
+    "ei": "EI assessment scoring",
+    "hrv": "ECG -> HRV",
+    "cutoff": "EI cutoff (High/Low groups)",
+    "labels": "Labels from the ratings",
+    "frames": "Video frames: face, landmarks, quality filter",
+    "affect": "Valence/arousal estimator",
+    "select": "Frame selection",
+    "split": "Test set and train/validation splits",
+    "train": "Training (Tables 2-4)",
+    "transfer_cv": "Transfer learning by cross-validation (Tables 5-6)",
+    "stats": "Group comparison statistics",
+    "report": "Report",
+}
+
+
+def _sections() -> list[tuple[str, type[BaseModel]]]:
+    """(name, model) of every section of :class:`Config`, in file order."""
+    out = []
+    for name, f in Config.model_fields.items():
+        ann = f.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.append((name, ann))
+    return out
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The section model a location ``("train",)`` points into (None below a plain value)."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        f = model.model_fields.get(str(part))
+        ann = f.annotation if f is not None else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model = ann
+    return model
+
+
+def check_config_file(path: str | Path, profile: str | None = None) -> list[Problem]:
+    """Every problem of a config YAML (file, line, key, suggestion); empty when it loads.
+
+    Examples
+    --------
+    >>> _ = Path("my.yaml").write_text("train:\\n  repetitons: 3\\n")
+    >>> for p in check_config_file("my.yaml"):
+    ...     print(p)
+    my.yaml, line 2: key 'train.repetitons': unknown setting; did you mean 'repetitions'?
+    """
+    try:
+        load_config(path, profile=profile)
+    except ConfigError as exc:
+        return exc.problems or [Problem(str(path), str(exc))]
+    except (EiferError, FileNotFoundError) as exc:  # not UTF-8/YAML, not a mapping, no such file
+        return [Problem(str(path), str(exc))]
+    return []
+
+
+def _type_name(ann: Any) -> str:
+    """A short, user-readable type: ``int``, ``one of: anova, mixed``, ``list of text``."""
+    import typing
+
+    names = {int: "integer", float: "number", str: "text", bool: "true/false", type(None): "null"}
+    origin = typing.get_origin(ann)
+    args = typing.get_args(ann)
+    if ann in names:
+        return names[ann]
+    if origin is Literal:
+        return "one of: " + ", ".join(str(a) for a in args)
+    if origin in (list, tuple):
+        inner = [a for a in args if a is not Ellipsis]
+        kind = "list" if origin is list else f"{len(inner)} numbers" if origin is tuple else "list"
+        if origin is list and inner:
+            return f"list of {_type_name(inner[0]).replace('one of: ', '')}"
+        return kind
+    if origin is dict:
+        return "mapping"
+    if args and type(None) in args:  # X | None
+        rest = [a for a in args if a is not type(None)]
+        return " or ".join(_type_name(a) for a in rest) + " or null"
+    return getattr(ann, "__name__", str(ann))
+
+
+def _range(field: Any) -> str:
+    """``≥ 1``, ``0 < x ≤ 1`` ... from a field's ge/gt/le/lt constraints ('' when none)."""
+    lo = hi = ""
+    for m in field.metadata:
+        for attr, sign in (("ge", "≥"), ("gt", ">")):
+            if getattr(m, attr, None) is not None:
+                lo = f"{sign} {getattr(m, attr)}"
+        for attr, sign in (("le", "≤"), ("lt", "<")):
+            if getattr(m, attr, None) is not None:
+                hi = f"{sign} {getattr(m, attr)}"
+    return ", ".join(x for x in (lo, hi) if x)
+
+
+def _yaml_value(value: Any) -> str:
+    """One value as inline YAML (``[time, frequency]``, ``null``)."""
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000).strip()
+    return text[:-3].strip() if text.endswith("...") else text
+
+
+def config_reference() -> pd.DataFrame:
+    """Every setting: key, section, type, range, paper default, demo value and description.
+
+    Built from the config models themselves (field descriptions and ge/le
+    constraints), so the settings reference cannot drift from the code.
+
+    Returns
+    -------
+    DataFrame
+        Columns: section, key, type, range, default (paper profile), demo (demo
+        profile, where it differs), description ('—' where a field has none).
+
+    Examples
+    --------
+    >>> ref = config_reference().set_index("key")
+    >>> ref.loc["cutoff.method", "type"]
+    'one of: anova, mixed'
+    >>> ref.loc["train.backbone", ["default", "demo"]].tolist()
+    ['tf_efficientnetv2_l', 'eifer_tinycnn']
+    """
+    import pandas as pd
+
+    paper = load_config(profile="paper").model_dump(mode="json")
+    demo = load_config(profile="demo").model_dump(mode="json")
+    rows = []
+    groups = [("", [(n, f) for n, f in Config.model_fields.items() if n not in dict(_sections())])]
+    groups += [(name, list(model.model_fields.items())) for name, model in _sections()]
+    for section, fields in groups:
+        for name, f in fields:
+            key = f"{section}.{name}" if section else name
+            p = paper[section][name] if section else paper[name]
+            d = demo[section][name] if section else demo[name]
+            rows.append({"section": section or "general", "key": key, "type": _type_name(f.annotation),
+                         "range": _range(f), "default": _yaml_value(p), "demo": "" if d == p else _yaml_value(d),
+                         "description": (f.description or "—").strip()})
+    return pd.DataFrame(rows)
+
+
+def config_reference_markdown() -> str:
+    """The settings reference (``docs/settings.md``) as Markdown, one table per section."""
+    ref = config_reference()
+    out = ["# Settings reference", "",
+           "Generated from eifer's configuration by `eifer config docs` — do not edit by hand.",
+           "Write only the keys you change into a YAML file and pass it with `--config`; "
+           "`eifer config show` prints every value in effect, `eifer config check FILE` checks a file.",
+           "Defaults are the `paper` profile; the `demo` column shows where the demo profile differs.", ""]
+    for section, rows in ref.groupby("section", sort=False):
+        title = _SECTION_TITLES.get("" if section == "general" else section, section)
+        out += [f"## `{section}` — {title}" if section != "general" else f"## {title}", "",
+                "| key | type | range | default | demo | description |",
+                "|---|---|---|---|---|---|"]
+        for r in rows.itertuples():
+            cells = [f"`{r.key}`", r.type, r.range, f"`{r.default}`", f"`{r.demo}`" if r.demo else "",
+                     r.description]
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def config_yaml_annotated(config: Config) -> str:
+    """The configuration as YAML grouped by section, each key with its one-line description.
+
+    The text loads back to the same configuration (descriptions are YAML comments).
+
+    Examples
+    --------
+    >>> text = config_yaml_annotated(load_config(profile="demo"))
+    >>> Config.model_validate(yaml.safe_load(text)) == load_config(profile="demo")
+    True
+    """
+    ref = config_reference().set_index("key")["description"]
+    dump = config.model_dump(mode="json")
+    sections = dict(_sections())
+
+    def line(indent: str, key: str, name: str, value: Any) -> str:
+        text = f"{indent}{name}: {_yaml_value(value)}"
+        desc = ref.get(key, "—").splitlines()[0] if ref.get(key, "—") != "—" else ""
+        return f"{text:<44}  # {desc}" if desc else text
+
+    out = []
+    for name, value in dump.items():
+        if name not in sections:
+            out.append(line("", name, name, value))
+    for name in sections:
+        out += ["", f"# {_SECTION_TITLES.get(name, name)}", f"{name}:"]
+        out += [line("  ", f"{name}.{k}", k, v) for k, v in dump[name].items()]
+    return "\n".join(out) + "\n"

@@ -45,7 +45,7 @@ class StudyValidationError(EiferError):
         super().__init__(f"{len(self.problems)} problem(s) found:\n{lines}")
 
 
-class ConfigError(StudyValidationError):
+class ConfigError(StudyValidationError, ValueError):
     """A configuration value is out of range or of the wrong type (each problem names the key)."""
 
     def __init__(self, problems: list[Problem]):

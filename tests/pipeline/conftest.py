@@ -25,7 +25,7 @@ def tiny_config(tmp_path):
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_profile():
     """The tiny profile's overrides (a dict)."""
     return TINY

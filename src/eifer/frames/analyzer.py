@@ -114,6 +114,9 @@ class FaceAnalyzer:
     # -- models --------------------------------------------------------------
     def _reset_models(self) -> None:
         """Fresh face mesh (its tracking state is per video); detector and hands reused per process."""
+        from eifer.logs import filter_native_logs
+
+        filter_native_logs()  # MediaPipe's C++ info/warning lines (command line only, not --verbose)
         import mediapipe as mp
 
         sol = mp.solutions

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import pandas as pd
 from eifer.config import Config
 from eifer.errors import EiferError
 from eifer.io import write_json
+from eifer.pipeline.preflight import preflight_check, preflight_raise
 from eifer.pipeline.stages import STAGE_NAMES, STAGES, Stage, resolve_runner, stage_fingerprint, upstream_closure
 from eifer.runfolder import RunFolder
 from eifer.utils import progress
@@ -82,6 +84,23 @@ def _write_study_info(run: RunFolder, study: Any) -> None:
     write_json(run.path("study.json"), info)
 
 
+def study_of_run(out: str | Path) -> Path:
+    """The study folder a run folder was made from (``RUN/study.json``).
+
+    Raises
+    ------
+    EiferError
+        When the run folder has no record of its study (or the folder is gone).
+    """
+    info = _read(Path(out) / "study.json")
+    if not info:
+        raise EiferError(f"{out}: no study.json; give the study folder: eifer <stage> STUDY --out {out}")
+    path = Path(info["path"])
+    if not path.is_dir():
+        raise EiferError(f"{out}/study.json names the study folder {path}, which no longer exists; give STUDY")
+    return path
+
+
 def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
                  stages: list[str] | None = None, force: list[str] | None = None,
                  show_progress: bool = True) -> pd.DataFrame:
@@ -112,7 +131,9 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
     Raises
     ------
     EiferError
-        For an invalid study folder (every problem listed) or an unknown stage name.
+        For an invalid study folder (every problem listed), an unknown stage name, or a
+        configured file or setting that a stage would fail on (:func:`preflight_check`),
+        before any stage runs.
 
     Examples
     --------
@@ -129,6 +150,11 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
     # media are checked by the stages themselves, unit by unit, so one broken
     # video does not stop the others (`eifer validate` checks everything up front)
     study = load_study(study_path, validate_media=False, allow_incomplete_ei=config.ei.allow_incomplete)
+    # every configured file and setting is checked before any stage runs (or the run folder is made)
+    problems = preflight_check(study_path, config, out, stages, loaded=study)
+    preflight_raise(problems)
+    for r in problems.itertuples():
+        warnings.warn(f"{r.key}: {r.problem}", stacklevel=2)
     run = RunFolder(out, config).init()
     _write_study_info(run, study)
     wanted = upstream_closure(stages, config) if stages else set(STAGE_NAMES)

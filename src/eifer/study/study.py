@@ -17,6 +17,7 @@ import pandas as pd
 from eifer.errors import EiferError, Problem, StudyValidationError
 from eifer.study import checks as C
 from eifer.study.media import ECG_DIR, VIDEO_DIR, ecg_check_file, ecg_range, ecg_rel, video_check
+from eifer.study.meta import CANONICAL_COLUMNS as C_CANONICAL
 from eifer.study.meta import StudyMeta, read_meta
 from eifer.study.tables import LINE, read_table, typed
 from eifer.utils import n_workers, progress
@@ -201,8 +202,45 @@ def scan_study(path: str | Path, *, validate_media: bool = True, allow_incomplet
         ranges = _check_media(scan, pids, set(ecg_files), videos, n_jobs)
         if good_seg is not None and ranges:
             C.check_segments_in_recording(scan.problems, good_seg, ranges)
-    scan.problems = _sorted(scan.problems)
+    scan.problems = _sorted(_user_columns(scan))
     return scan
+
+
+def _raw_header(path: Path) -> list[str]:
+    try:
+        return [str(c).strip() for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
+        return []
+
+
+def _user_columns(scan: StudyScan) -> list[Problem]:
+    """Problems name the user's column where study.yaml `columns:` renamed it; entries matching nothing are problems.
+
+    Checks run on eifer's column names after renaming; a user looking at ratings.csv
+    sees their own header, so that is the name a message must use.
+    """
+    import difflib
+
+    from eifer.study.meta import STUDY_YAML, _key_lines
+
+    headers = {rel: _raw_header(scan.root / rel) for rel in _table_files(scan).values() if (scan.root / rel).is_file()}
+    for csv in sorted((scan.root / "ecg").glob("*.csv"))[:5] if scan.meta.columns else []:  # ECG headers too
+        headers[str(csv.relative_to(scan.root))] = _raw_header(csv)
+    out = []
+    for p in scan.problems:
+        back = {ours: user for user, ours in scan.meta.renames_for(headers.get(p.file, [])).items()}
+        out.append(Problem(p.file, p.message, p.row, back[p.column]) if p.column in back else p)
+    seen = {c for h in headers.values() for c in h}
+    lines = _key_lines((scan.root / STUDY_YAML).read_bytes().decode("utf-8", "replace")) if (scan.root / STUDY_YAML).is_file() else {}
+    for a, b in scan.meta.columns.items():
+        user = b if a in C_CANONICAL and b not in C_CANONICAL else a
+        if user in seen:
+            continue
+        close = difflib.get_close_matches(user, sorted(seen), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        out.append(Problem(STUDY_YAML, f"columns: {a!r}: {b!r} matches no column of any table: no file has a "
+                                       f"column {user!r}{hint}", row=lines.get(f"columns.{a}")))
+    return out
 
 
 def _table_files(scan: StudyScan) -> dict[str, str]:
@@ -437,3 +475,48 @@ def read_ecg(study: Study, pid: str) -> tuple[pd.DataFrame, float]:
     if problems or df is None or fs is None:
         raise StudyValidationError(problems or [Problem(ecg_rel(study.meta, pid), "cannot determine sampling rate")])
     return df, fs
+
+
+def problems_grouped(problems: list[Problem], max_examples: int = 3) -> list[str]:
+    """Problems as lines for a person: the same message in many places becomes one line with examples.
+
+    Parameters
+    ----------
+    problems : list of Problem
+    max_examples : int
+        A message found in more places than this is summarised, naming this many of them.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> ps = [Problem(f"videos/p{i}/v1.mp4", "video runs at 25 fps but study.yaml video.fps is 10")
+    ...       for i in range(1, 49)] + [Problem("ratings.csv", "bad value", row=7, column="arousal")]
+    >>> for line in problems_grouped(ps):
+    ...     print(line)
+    48 files: video runs at 25 fps but study.yaml video.fps is 10 (e.g. videos/p1/v1.mp4, videos/p2/v1.mp4, videos/p3/v1.mp4, ...)
+    ratings.csv, line 7, column 'arousal': bad value
+    """
+    groups: dict[tuple[str, str | None], list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.message, p.column), []).append(p)
+    out = []
+    for (message, column), members in groups.items():
+        if len(members) <= max_examples:
+            out += [str(p) for p in members]
+            continue
+        files = list(dict.fromkeys(p.file for p in members))
+        col = f", column {column!r}" if column is not None else ""
+        rows = [str(p.row) for p in members if p.row is not None]
+        if len(files) == 1 and rows:  # many lines of one file
+            shown = ", ".join(rows[:max_examples]) + (", ..." if len(rows) > max_examples else "")
+            out.append(f"{files[0]}, {len(members)} lines ({shown}){col}: {message}")
+        else:
+            # examples keep their line: a summary must still say where to look
+            places = [f"{p.file}, line {p.row}" if p.row is not None else p.file for p in members]
+            sep = "; " if rows else ", "
+            shown = sep.join(places[:max_examples]) + (f"{sep}..." if len(places) > max_examples else "")
+            out.append(f"{len(files)} files{col}: {message} (e.g. {shown})")
+    return out

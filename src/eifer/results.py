@@ -1,0 +1,153 @@
+"""A finished run folder as Python objects, for notebooks: :func:`load_run`.
+
+``run_pipeline`` returns the status of each stage; the results themselves are
+files in the run folder (``tables/table<k>.csv``, ``cutoff_sweep.csv``,
+``predictions.parquet`` ...). :func:`load_run` reads them back as DataFrames,
+so a notebook can continue from ``eifer run`` without knowing the file names.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from eifer.errors import EiferError
+
+# the data behind each figure and table, by name -> file in the run folder
+DATA_FILES = {
+    "ei_scores": "ei_scores.csv",            # EI score per participant (Table 1)
+    "groups": "groups.csv",                  # High/Low group per participant at the chosen cutoff
+    "cutoff_sweep": "cutoff_sweep.csv",      # Figure 7: significant HRV interactions per candidate cutoff
+    "hrv": "hrv.parquet",                    # HRV variables per participant and segment
+    "labels": "labels.csv",                  # binary arousal/valence labels per video
+    "dataset": "dataset.parquet",            # Figure 4: the selected frames with valence/arousal
+    "test_subsets": "test_subsets.parquet",  # the fixed test frames (baseline/unambiguous/ambiguous)
+    "metrics_per_run": "metrics_per_run.csv",  # one row per trained model and test condition (Tables 2-3)
+    "predictions": "predictions.parquet",    # test-frame scores of every model (ROC curves, Table 4)
+}
+
+# which stage writes each paper table (for the message when one is missing)
+_TABLE_STAGE = {1: "cutoff", 2: "evaluate", 3: "evaluate", 4: "stats", 5: "transfer-cv", 6: "transfer-cv"}
+
+
+@dataclass
+class RunResults:
+    """The results of one run folder.
+
+    Attributes
+    ----------
+    root : Path
+        The run folder.
+    tables : dict of str to DataFrame
+        Every ``tables/*.csv`` by file stem: ``table1`` ... ``table6`` (those the
+        run made) and their companions such as ``table4_full``.
+    figures : dict of str to Path
+        Every ``figures/*.png`` by file stem.
+    stages : DataFrame
+        stage, seconds, outputs of every finished stage.
+    """
+
+    root: Path
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Path] = field(default_factory=dict)
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def table(self, k: int) -> pd.DataFrame:
+        """Table ``k`` (1-6) of the paper as made by this run.
+
+        Raises
+        ------
+        EiferError
+            When the run did not make it (naming the stage that does).
+        """
+        name = f"table{k}"
+        if name not in self.tables:
+            stage = _TABLE_STAGE.get(k, "?")
+            raise EiferError(f"{self.root / 'tables' / (name + '.csv')}: Table {k} was not made by this run "
+                             f"(stage {stage!r}; see `eifer run` output or RUN/log.jsonl)")
+        return self.tables[name]
+
+    def data(self, name: str) -> pd.DataFrame:
+        """The data behind a figure or table: one of :data:`DATA_FILES` (read on demand)."""
+        if name not in DATA_FILES:
+            raise EiferError(f"unknown result {name!r}; choose one of {', '.join(DATA_FILES)}")
+        path = self.root / DATA_FILES[name]
+        if not path.is_file():
+            raise EiferError(f"{path}: not in this run folder (its stage did not run)")
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+    def available(self) -> list[str]:
+        """Names of :data:`DATA_FILES` that this run folder holds."""
+        return [n for n, f in DATA_FILES.items() if (self.root / f).is_file()]
+
+    @property
+    def config(self):
+        """The configuration the run was made with (``RUN/config.yaml``)."""
+        from eifer.config import load_config
+
+        return load_config(self.root / "config.yaml")
+
+    @property
+    def cutoff_null(self) -> dict[str, Any]:
+        """The permutation test of the chosen cutoff (``cutoff_null.json``; empty when absent)."""
+        path = self.root / "cutoff_null.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def load_run(run: str | Path) -> RunResults:
+    """Read a run folder's result tables and figures' data for use in Python.
+
+    Parameters
+    ----------
+    run : path-like
+        A run folder of ``eifer run`` / ``eifer demo`` (finished or partial).
+
+    Returns
+    -------
+    RunResults
+        ``.tables`` (Tables 1-6 as DataFrames, equal to ``RUN/tables/*.csv``),
+        ``.table(k)``, ``.data(name)`` for the data behind the figures
+        (``cutoff_sweep``, ``predictions`` ...), ``.figures`` (PNG paths),
+        ``.stages``, ``.config``.
+
+    Raises
+    ------
+    EiferError
+        When ``run`` is not a run folder.
+
+    Examples
+    --------
+    A run folder that has no results yet:
+
+    >>> from eifer.config import load_config
+    >>> from eifer.runfolder import RunFolder
+    >>> _ = RunFolder("runs/empty", load_config(profile="demo")).init()
+    >>> res = load_run("runs/empty")
+    >>> sorted(res.tables), res.available()
+    ([], [])
+
+    After ``eifer demo --out runs/demo``:
+
+    >>> res = load_run("runs/demo")                                   # doctest: +SKIP
+    >>> res.table(2).head()                                           # doctest: +SKIP
+    >>> sweep = res.data("cutoff_sweep")  # Figure 7's data            # doctest: +SKIP
+    """
+    root = Path(run)
+    if not (root / "config.yaml").is_file():
+        raise EiferError(f"{root}: not a run folder (no config.yaml); make one with `eifer run STUDY --out {root}`")
+    tables = {p.stem: pd.read_csv(p) for p in sorted((root / "tables").glob("*.csv"))}
+    figures = {p.stem: p for p in sorted((root / "figures").glob("*.png"))}
+    from eifer.pipeline.stages import STAGE_NAMES
+
+    records = []
+    order = {n: i for i, n in enumerate(STAGE_NAMES)}
+    for p in sorted((root / ".stages").glob("*.json"), key=lambda p: order.get(p.stem, len(order))):
+        if p.name.endswith(".running.json"):
+            continue
+        rec = json.loads(p.read_text())
+        records.append({"stage": p.stem, "seconds": rec.get("seconds"), "outputs": rec.get("outputs", [])})
+    return RunResults(root=root, tables=tables, figures=figures,
+                      stages=pd.DataFrame(records, columns=["stage", "seconds", "outputs"]))
