@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,8 +17,55 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from eifer.errors import EiferError
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+def path_inside(root: str | Path, rel: str | Path, *, source: str = "") -> Path:
+    """``root / rel``, proven to lie inside ``root``; :class:`EiferError` otherwise.
+
+    ``rel`` must be relative with no ``..`` part, and neither the path nor any
+    folder on the way may be a symlink that leads out of ``root``. Every path
+    eifer takes from a file it did not just compute (a stage record) goes
+    through here before anything is deleted or written. ``source`` names the
+    file the path came from, for the message.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> path_inside(root, "tables/table1.csv") == root / "tables" / "table1.csv"
+    True
+    >>> path_inside(root, "../victim", source="RUN/.stages/ei.json")
+    Traceback (most recent call last):
+    ...
+    eifer.errors.EiferError: RUN/.stages/ei.json: path '../victim' leads outside the run folder ...
+    """
+    where = f"{source}: " if source else ""
+    rel_s = str(rel)
+    pure = Path(rel_s)
+    if not rel_s or pure.is_absolute() or ".." in pure.parts or "\0" in rel_s:
+        raise EiferError(f"{where}path {rel_s!r} leads outside the run folder {root}; eifer only deletes or "
+                         "writes inside it. The file was edited by hand or comes from elsewhere: delete it "
+                         "to let the stage run again.")
+    root_r = Path(root).resolve()
+    target = Path(root) / pure
+    # resolve() follows every symlink on the way, including the last part
+    if not target.resolve().is_relative_to(root_r) or not target.parent.resolve().is_relative_to(root_r):
+        raise EiferError(f"{where}path {rel_s!r} is (or passes through) a symlink that leads outside the run "
+                         f"folder {root}; eifer only deletes or writes inside it. Remove the link.")
+    return target
+
+
+def remove_inside(root: str | Path, rel: str | Path, *, source: str = "") -> None:
+    """Delete ``root / rel`` (a file, a symlink or a whole folder) after :func:`path_inside` proved it inside."""
+    path = path_inside(root, rel, source=source)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 @contextmanager

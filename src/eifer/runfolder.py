@@ -19,7 +19,7 @@ from typing import Any
 
 from eifer.config import Config
 from eifer.errors import EiferError
-from eifer.io import hash_obj, write_json, write_text
+from eifer.io import hash_obj, path_inside, write_json, write_text
 
 _PACKAGES = (
     "eifer", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "torch", "torchvision",
@@ -100,11 +100,22 @@ class RunFolder:
         rec = self.stage_record(name)
         return None if rec is None else rec["fingerprint"]
 
+    def stage_outputs(self, name: str) -> list[str]:
+        """The outputs a stage record lists, each checked to lie inside the run folder (:func:`path_inside`)."""
+        rec = self.stage_record(name) or {}
+        outputs = rec.get("outputs", [])
+        source = str(self._stage_file(name))
+        if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
+            raise EiferError(f"{source}: 'outputs' must be a list of paths; delete the file to rerun the stage")
+        for o in outputs:
+            path_inside(self.root, o, source=source)
+        return outputs
+
     def is_done(self, name: str, fingerprint: str) -> bool:
         rec = self.stage_record(name)
         if rec is None or rec["fingerprint"] != fingerprint:
             return False
-        return all((self.root / o).exists() for o in rec.get("outputs", []))
+        return all((self.root / o).exists() for o in self.stage_outputs(name))
 
     def mark_done(self, name: str, fingerprint: str, outputs: list[str], seconds: float) -> None:
         write_json(self._stage_file(name), {

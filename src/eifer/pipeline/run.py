@@ -19,7 +19,6 @@ stale units.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ import pandas as pd
 
 from eifer.config import Config
 from eifer.errors import EiferError
-from eifer.io import write_json
+from eifer.io import remove_inside, write_json
 from eifer.pipeline.stages import STAGE_NAMES, STAGES, Stage, resolve_runner, stage_fingerprint, upstream_closure
 from eifer.runfolder import RunFolder
 from eifer.utils import progress
@@ -54,13 +53,11 @@ def _clean_stale(run: RunFolder, stage: Stage, fingerprint: str) -> bool:
                 if rec}
     if not previous or previous == {fingerprint}:
         return False
-    recorded = (run.stage_record(stage.name) or {}).get("outputs", [])
+    recorded = run.stage_outputs(stage.name)  # each proven inside the run folder, or an error before any delete
+    source = str(run.path(".stages", f"{stage.name}.json"))
     for pattern in (*stage.clean, *recorded):
         for p in run.root.glob(pattern):
-            if p.is_dir():
-                shutil.rmtree(p)
-            else:
-                p.unlink()
+            remove_inside(run.root, p.relative_to(run.root), source=source)
     stage_file = run.path(".stages", f"{stage.name}.json")
     if stage_file.exists():
         stage_file.unlink()
