@@ -128,6 +128,52 @@ def hash_obj(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def hash_contents(paths: list[str | Path], root: str | Path | None = None,
+                  cache_file: str | Path | None = None) -> str:
+    """Fingerprint of files by content identity: name relative to ``root``, size and SHA-256 of the bytes.
+
+    The study folder's location does not enter it, so running the same study
+    by a relative path, an absolute path or from a copy (with or without its
+    modification times) gives the same fingerprint, and no finished work is
+    thrown away. Files outside ``root`` (local weight files) are named by their
+    file name. Hashing a video costs about a second per GB, so each digest is
+    kept in ``cache_file`` (JSON) under (resolved path, size, mtime_ns) and a
+    file is read again only when one of those changes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> a, b = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+    >>> for d in (a, b):
+    ...     _ = write_text(d / "ratings.csv", "participant_id\\nP01\\n")
+    >>> hash_contents([a / "ratings.csv"], a) == hash_contents([b / "ratings.csv"], b)
+    True
+    """
+    root_r = Path(root).resolve() if root is not None else None
+    cache_path = Path(cache_file) if cache_file is not None else None
+    try:
+        cache = json.loads(cache_path.read_text()) if cache_path is not None and cache_path.is_file() else {}
+    except ValueError:  # a damaged cache is only a cache
+        cache = {}
+    if not isinstance(cache, dict):
+        cache = {}
+    items, changed = [], False
+    for p in paths:
+        real = Path(p).resolve()
+        st = os.stat(real)
+        key = f"{real}|{st.st_size}|{st.st_mtime_ns}"
+        digest = cache.get(key)
+        if not isinstance(digest, str):
+            digest, changed = hash_file(real), True
+            cache[key] = digest
+        name = real.relative_to(root_r).as_posix() if root_r is not None and real.is_relative_to(root_r) \
+            else real.name
+        items.append((name, st.st_size, digest))
+    if changed and cache_path is not None:
+        write_json(cache_path, cache)
+    return hash_obj(sorted(items))
+
+
 def hash_paths(paths: list[str | Path]) -> str:
     """Cheap fingerprint of many (possibly large) files: name, size and mtime_ns.
 

@@ -2,6 +2,7 @@
 re-typed or copied study, one run at a time, stale temp files removed."""
 import json
 import os
+import shutil
 
 import pytest
 
@@ -53,3 +54,32 @@ def test_symlink_out_of_the_run_folder_is_not_followed(ei_run, tmp_path):
     with pytest.raises(EiferError, match="symlink that leads outside the run folder"):
         run_pipeline(study, out, CFG, stages=["ei"], show_progress=False)
     assert (victim / "precious.txt").read_text() == "keep me"
+
+
+def test_same_study_by_relative_absolute_and_copied_path_reruns_nothing(synth_novideo, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    first = run_pipeline(synth_novideo, out, CFG, stages=["cutoff"], show_progress=False)
+    assert {s for s, v in _status(first).items() if v == "ran"} == {"ei", "hrv", "labels", "cutoff"}
+    before = (out / "groups.csv").read_bytes()
+    monkeypatch.chdir(synth_novideo.parent)
+    again = run_pipeline(synth_novideo.name, out, CFG, stages=["cutoff"], show_progress=False)  # relative
+    assert {s for s, v in _status(again).items() if v == "ran"} == set()
+    # a copy without its modification times (copytree with a plain byte copy), then every file touched
+    copy = tmp_path / "elsewhere" / "study copy"
+    shutil.copytree(synth_novideo, copy, copy_function=shutil.copyfile)
+    for p in copy.rglob("*"):
+        if p.is_file():
+            os.utime(p, ns=(1_000_000_000, 1_000_000_000))
+    again = run_pipeline(copy.resolve(), out, CFG, stages=["cutoff"], show_progress=False)  # absolute
+    assert {s for s, v in _status(again).items() if v == "ran"} == set()
+    assert (out / "groups.csv").read_bytes() == before
+    # a real change of content still reruns the stage that reads it, and what follows
+    ratings = copy / "ratings.csv"
+    lines = ratings.read_text().splitlines()
+    head, row = lines[0].split(","), lines[1].split(",")
+    k = head.index("arousal")
+    row[k] = "1" if row[k] != "1" else "2"
+    ratings.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+    changed = run_pipeline(copy, out, CFG, stages=["cutoff"], show_progress=False)
+    ran = {s for s, v in _status(changed).items() if v == "ran"}
+    assert "labels" in ran and "ei" not in ran and "hrv" not in ran

@@ -2,7 +2,8 @@
 
 The stages are a declarative list (:data:`STAGES`). Each stage's fingerprint
 covers its config sections (and the seed), the fingerprints of the stages it
-reads from, its input files in the study folder (name, size, mtime) and the
+reads from, its input files in the study folder (path relative to the study, size and
+content hash: moving, re-typing or copying the study reruns nothing) and the
 eifer version. A stage whose fingerprint is unchanged and whose outputs exist
 is skipped; a changed stage is redone, and since fingerprints chain through
 ``upstream``, so is everything downstream of it.
