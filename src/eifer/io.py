@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -66,6 +67,10 @@ def remove_inside(root: str | Path, rel: str | Path, *, source: str = "") -> Non
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+# the names mkstemp gives in atomic_path: ".<target name>.<8 random characters>.tmp"
+TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 @contextmanager

@@ -11,15 +11,23 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.metadata as _md
 import json
+import os
 import platform
+import re
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks, runs are not serialised
+    fcntl = None  # type: ignore[assignment]
 
 from eifer.config import Config
 from eifer.errors import EiferError
-from eifer.io import hash_obj, path_inside, write_json, write_text
+from eifer.io import TEMP_NAME, hash_obj, path_inside, write_json, write_text
 
 _PACKAGES = (
     "eifer", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "torch", "torchvision",
@@ -76,6 +84,66 @@ class RunFolder:
         if not path.is_file():
             raise EiferError(f"{path}: not found; run `eifer {stage}` first")
         return path
+
+    # -- one run at a time ------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator["RunFolder"]:
+        """Hold an exclusive lock on the run folder (``RUN/.lock``, the holder's pid inside).
+
+        A second run into the same folder stops at once with an error naming
+        the holder's pid, so two runs never mix their tables. The lock is an
+        OS lock (``flock``): it is released when the process ends, even by
+        ``kill -9``, so a crashed run never leaves the folder locked.
+
+        Examples
+        --------
+        >>> from eifer.config import load_config
+        >>> run = RunFolder("/tmp/eifer-doctest-lock", load_config(profile="demo"))
+        >>> with run.lock():
+        ...     (run.root / ".lock").read_text().strip() == str(os.getpid())
+        True
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:  # pragma: no cover
+            yield self
+            return
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                raise EiferError(f"{self.root}: another eifer run (pid {holder}) is writing to this run folder; "
+                                 "wait until it has finished (or stop it), then run again, or choose another "
+                                 "--out") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            try:
+                yield self
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def remove_stale_temp(self) -> list[str]:
+        """Delete the temporary files of atomic writes a killed run left behind; their run-relative paths.
+
+        Only eifer's own pattern (``.<name>.<8 random>.tmp``, see
+        :func:`eifer.io.atomic_path`), only regular files, only inside the run
+        folder (links are not followed). Call it while holding :meth:`lock`:
+        then no other eifer process is writing here.
+        """
+        removed: list[str] = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                p = Path(dirpath) / name
+                if TEMP_NAME.fullmatch(name) and p.is_file() and not p.is_symlink():
+                    p.unlink()
+                    removed.append(p.relative_to(self.root).as_posix())
+        if removed:
+            self.log("stale_temp_removed", files=sorted(removed))
+        return sorted(removed)
 
     # -- log -------------------------------------------------------------
     def log(self, event: str, **fields: Any) -> None:

@@ -3,6 +3,8 @@ re-typed or copied study, one run at a time, stale temp files removed."""
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -83,3 +85,50 @@ def test_same_study_by_relative_absolute_and_copied_path_reruns_nothing(synth_no
     changed = run_pipeline(copy, out, CFG, stages=["cutoff"], show_progress=False)
     ran = {s for s, v in _status(changed).items() if v == "ran"}
     assert "labels" in ran and "ei" not in ran and "hrv" not in ran
+
+
+_HOLDER = """
+import sys, time
+from eifer.config import load_config
+from eifer.runfolder import RunFolder
+with RunFolder(sys.argv[1], load_config(profile="demo")).lock():
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_second_run_into_a_locked_folder_stops_naming_the_holder(ei_run):
+    study, out = ei_run
+    config_before = (out / "config.yaml").read_bytes()
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        other = load_config(profile="demo", seed=2, overrides={"cutoff": {"n_permutations": 0}})
+        with pytest.raises(EiferError, match=rf"another eifer run \(pid {holder.pid}\) is writing to this run"):
+            run_pipeline(study, out, other, stages=["ei"], show_progress=False)
+        assert (out / "config.yaml").read_bytes() == config_before  # nothing written
+    finally:
+        holder.kill()
+        holder.wait()
+    # the lock dies with its holder (even by kill -9): the next run proceeds
+    res = run_pipeline(study, out, CFG, stages=["ei"], show_progress=False)
+    assert _status(res)["ei"] == "skipped"
+
+
+def test_stale_temp_files_are_removed_at_the_next_run(ei_run, tmp_path):
+    study, out = ei_run
+    stale = [out / ".ei_scores.csv.k3x_9qzp.tmp", out / "cache" / "hrv" / ".P01-ab12.parquet.a1b2c3d4.tmp"]
+    keep = [out / ".notes.tmp", out / "mine.a1b2c3d4.tmp", out / ".x.csv.TOOLONG12.tmp"]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    keep.append(outside / ".ei_scores.csv.k3x_9qzp.tmp")
+    (out / "linked").symlink_to(outside)  # not followed
+    for p in stale + keep:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("half-written")
+    run_pipeline(study, out, CFG, stages=["ei"], show_progress=False)
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in keep)
+    log = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    removed = [r["files"] for r in log if r["event"] == "stale_temp_removed"]
+    assert removed == [sorted(str(p.relative_to(out)) for p in stale)]

@@ -127,29 +127,32 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
     # media are checked by the stages themselves, unit by unit, so one broken
     # video does not stop the others (`eifer validate` checks everything up front)
     study = load_study(study_path, validate_media=False, allow_incomplete_ei=config.ei.allow_incomplete)
-    run = RunFolder(out, config).init()
-    _write_study_info(run, study)
-    wanted = upstream_closure(stages, config) if stages else set(STAGE_NAMES)
-    t_start = time.perf_counter()
-    run.log("run_start", study=str(Path(study_path).resolve()), profile=config.profile, seed=config.seed,
-            stages=[s.name for s in STAGES if s.name in wanted])
-    results: list[StageResult] = []
-    failed: set[str] = set()
-    forced = set(force or [])
-    with progress() as bar:
-        todo = [s for s in STAGES if s.name in wanted]
-        task = bar.add_task("pipeline", total=len(todo), visible=show_progress)
-        for stage in todo:
-            bar.update(task, description=f"pipeline: {stage.name}")
-            res = _run_stage(run, stage, study, failed, forced)
-            if res.status in ("unavailable", "disabled", "blocked"):
-                failed.add(stage.name)
-            results.append(res)
-            bar.advance(task)
-    table = pd.DataFrame([r.__dict__ for r in results])
-    run.log("run_done", seconds=round(time.perf_counter() - t_start, 3),
-            ran=[r.stage for r in results if r.status == "ran"])
-    return table
+    run = RunFolder(out, config)
+    with run.lock():  # one run at a time per run folder; taken before anything is written
+        run.init()
+        run.remove_stale_temp()  # temp files of writes a killed run left behind
+        _write_study_info(run, study)
+        wanted = upstream_closure(stages, config) if stages else set(STAGE_NAMES)
+        t_start = time.perf_counter()
+        run.log("run_start", study=str(Path(study_path).resolve()), profile=config.profile, seed=config.seed,
+                stages=[s.name for s in STAGES if s.name in wanted])
+        results: list[StageResult] = []
+        failed: set[str] = set()
+        forced = set(force or [])
+        with progress() as bar:
+            todo = [s for s in STAGES if s.name in wanted]
+            task = bar.add_task("pipeline", total=len(todo), visible=show_progress)
+            for stage in todo:
+                bar.update(task, description=f"pipeline: {stage.name}")
+                res = _run_stage(run, stage, study, failed, forced)
+                if res.status in ("unavailable", "disabled", "blocked"):
+                    failed.add(stage.name)
+                results.append(res)
+                bar.advance(task)
+        table = pd.DataFrame([r.__dict__ for r in results])
+        run.log("run_done", seconds=round(time.perf_counter() - t_start, 3),
+                ran=[r.stage for r in results if r.status == "ran"])
+        return table
 
 
 def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], force: set[str]) -> StageResult:
