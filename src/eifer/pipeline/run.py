@@ -110,7 +110,8 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
     Raises
     ------
     EiferError
-        For an invalid study folder (every problem listed) or an unknown stage name.
+        For an invalid study folder (every problem listed, media included: the
+        same check as ``eifer validate``) or an unknown stage name.
 
     Examples
     --------
@@ -124,9 +125,10 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
     for name in (stages or []) + (force or []):
         if name not in STAGE_NAMES:
             raise EiferError(f"unknown stage {name!r}; stages are {', '.join(STAGE_NAMES)}")
-    # media are checked by the stages themselves, unit by unit, so one broken
-    # video does not stop the others (`eifer validate` checks everything up front)
-    study = load_study(study_path, validate_media=False, allow_incomplete_ei=config.ei.allow_incomplete)
+    # the media check of `eifer validate` (every video opens, is not truncated and runs at
+    # study.yaml's fps; every ECG file reads): a run stops here, before any stage, with
+    # the same messages, rather than process half a truncated video without a note
+    study = load_study(study_path, validate_media=True, allow_incomplete_ei=config.ei.allow_incomplete)
     run = RunFolder(out, config)
     with run.lock():  # one run at a time per run folder; taken before anything is written
         run.init()
