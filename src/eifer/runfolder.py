@@ -47,6 +47,16 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 class RunFolder:
     """A run folder ``RUN/`` (see SPEC §6 for the names other parts read).
 
@@ -113,9 +123,12 @@ class RunFolder:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-                raise EiferError(f"{self.root}: another eifer run (pid {holder}) is writing to this run folder; "
-                                 "wait until it has finished (or stop it), then run again, or choose another "
-                                 "--out") from None
+                gone = holder.isdigit() and not _pid_alive(int(holder))
+                extra = " (that process has ended, but worker processes it started still hold the lock)" \
+                    if gone else ""
+                raise EiferError(f"{self.root}: another eifer run (pid {holder}){extra} is writing to this run "
+                                 "folder; wait until it has finished (or stop it), then run again, or choose "
+                                 "another --out") from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             try:
