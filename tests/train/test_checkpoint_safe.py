@@ -73,3 +73,14 @@ def test_checkpoint_round_trip_keeps_optimizer_state_exactly(tmp_path):
     assert np.array_equal(back["best"]["val_prob"], state["best"]["val_prob"])
     assert all(torch.equal(v, back["model"][k]) for k, v in model.state_dict().items())
     assert checkpoint_load(tmp_path / "missing.safetensors") is None
+
+
+def test_malicious_model_pt_of_a_finished_run_is_refused(tmp_path):
+    # models/<...>/model.pt is read back as the source of transfer runs: weights only, no pickle code
+    from eifer.model import state_dict_read
+
+    marker = tmp_path / "pwned"
+    _plant(tmp_path / "model.pt", marker)
+    with pytest.raises(EiferError, match="cannot read weights"):
+        state_dict_read(tmp_path / "model.pt")
+    assert not marker.exists()
