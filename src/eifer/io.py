@@ -10,6 +10,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -18,8 +19,59 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from eifer.errors import EiferError
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+def path_inside(root: str | Path, rel: str | Path, *, source: str = "") -> Path:
+    """``root / rel``, proven to lie inside ``root``; :class:`EiferError` otherwise.
+
+    ``rel`` must be relative with no ``..`` part, and neither the path nor any
+    folder on the way may be a symlink that leads out of ``root``. Every path
+    eifer takes from a file it did not just compute (a stage record) goes
+    through here before anything is deleted or written. ``source`` names the
+    file the path came from, for the message.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> path_inside(root, "tables/table1.csv") == root / "tables" / "table1.csv"
+    True
+    >>> path_inside(root, "../victim", source="RUN/.stages/ei.json")
+    Traceback (most recent call last):
+    ...
+    eifer.errors.EiferError: RUN/.stages/ei.json: path '../victim' leads outside the run folder ...
+    """
+    where = f"{source}: " if source else ""
+    rel_s = str(rel)
+    pure = Path(rel_s)
+    if not rel_s or pure.is_absolute() or ".." in pure.parts or "\0" in rel_s:
+        raise EiferError(f"{where}path {rel_s!r} leads outside the run folder {root}; eifer only deletes or "
+                         "writes inside it. The file was edited by hand or comes from elsewhere: delete it "
+                         "to let the stage run again.")
+    root_r = Path(root).resolve()
+    target = Path(root) / pure
+    # resolve() follows every symlink on the way, including the last part
+    if not target.resolve().is_relative_to(root_r) or not target.parent.resolve().is_relative_to(root_r):
+        raise EiferError(f"{where}path {rel_s!r} is (or passes through) a symlink that leads outside the run "
+                         f"folder {root}; eifer only deletes or writes inside it. Remove the link.")
+    return target
+
+
+def remove_inside(root: str | Path, rel: str | Path, *, source: str = "") -> None:
+    """Delete ``root / rel`` (a file, a symlink or a whole folder) after :func:`path_inside` proved it inside."""
+    path = path_inside(root, rel, source=source)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+# the names mkstemp gives in atomic_path: ".<target name>.<8 random characters>.tmp"
+TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 @contextmanager
@@ -128,6 +180,52 @@ def hash_file(path: str | Path, chunk: int = 1 << 20) -> str:
 def hash_obj(obj: Any) -> str:
     """Stable hash of a JSON-serialisable object."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def hash_contents(paths: list[str | Path], root: str | Path | None = None,
+                  cache_file: str | Path | None = None) -> str:
+    """Fingerprint of files by content identity: name relative to ``root``, size and SHA-256 of the bytes.
+
+    The study folder's location does not enter it, so running the same study
+    by a relative path, an absolute path or from a copy (with or without its
+    modification times) gives the same fingerprint, and no finished work is
+    thrown away. Files outside ``root`` (local weight files) are named by their
+    file name. Hashing a video costs about a second per GB, so each digest is
+    kept in ``cache_file`` (JSON) under (resolved path, size, mtime_ns) and a
+    file is read again only when one of those changes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> a, b = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+    >>> for d in (a, b):
+    ...     _ = write_text(d / "ratings.csv", "participant_id\\nP01\\n")
+    >>> hash_contents([a / "ratings.csv"], a) == hash_contents([b / "ratings.csv"], b)
+    True
+    """
+    root_r = Path(root).resolve() if root is not None else None
+    cache_path = Path(cache_file) if cache_file is not None else None
+    try:
+        cache = json.loads(cache_path.read_text()) if cache_path is not None and cache_path.is_file() else {}
+    except ValueError:  # a damaged cache is only a cache
+        cache = {}
+    if not isinstance(cache, dict):
+        cache = {}
+    items, changed = [], False
+    for p in paths:
+        real = Path(p).resolve()
+        st = os.stat(real)
+        key = f"{real}|{st.st_size}|{st.st_mtime_ns}"
+        digest = cache.get(key)
+        if not isinstance(digest, str):
+            digest, changed = hash_file(real), True
+            cache[key] = digest
+        name = real.relative_to(root_r).as_posix() if root_r is not None and real.is_relative_to(root_r) \
+            else real.name
+        items.append((name, st.st_size, digest))
+    if changed and cache_path is not None:
+        write_json(cache_path, cache)
+    return hash_obj(sorted(items))
 
 
 def hash_paths(paths: list[str | Path]) -> str:

@@ -11,15 +11,23 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.metadata as _md
 import json
+import os
 import platform
+import re
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks, runs are not serialised
+    fcntl = None  # type: ignore[assignment]
 
 from eifer.config import Config
 from eifer.errors import EiferError
-from eifer.io import hash_obj, write_json, write_text
+from eifer.io import TEMP_NAME, hash_obj, path_inside, write_json, write_text
 
 _PACKAGES = (
     "eifer", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "torch", "torchvision",
@@ -37,6 +45,16 @@ def package_versions() -> dict[str, str]:
         except _md.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 class RunFolder:
@@ -77,6 +95,69 @@ class RunFolder:
             raise EiferError(f"{path}: not found; run `eifer {stage}` first")
         return path
 
+    # -- one run at a time ------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator["RunFolder"]:
+        """Hold an exclusive lock on the run folder (``RUN/.lock``, the holder's pid inside).
+
+        A second run into the same folder stops at once with an error naming
+        the holder's pid, so two runs never mix their tables. The lock is an
+        OS lock (``flock``): it is released when the process ends, even by
+        ``kill -9``, so a crashed run never leaves the folder locked.
+
+        Examples
+        --------
+        >>> from eifer.config import load_config
+        >>> run = RunFolder("/tmp/eifer-doctest-lock", load_config(profile="demo"))
+        >>> with run.lock():
+        ...     (run.root / ".lock").read_text().strip() == str(os.getpid())
+        True
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:  # pragma: no cover
+            yield self
+            return
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                gone = holder.isdigit() and not _pid_alive(int(holder))
+                extra = " (that process has ended, but worker processes it started still hold the lock)" \
+                    if gone else ""
+                raise EiferError(f"{self.root}: another eifer run (pid {holder}){extra} is writing to this run "
+                                 "folder; wait until it has finished (or stop it), then run again, or choose "
+                                 "another --out") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            try:
+                yield self
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def remove_stale_temp(self) -> list[str]:
+        """Delete the temporary files of atomic writes a killed run left behind; their run-relative paths.
+
+        Only eifer's own pattern (``.<name>.<8 random>.tmp``, see
+        :func:`eifer.io.atomic_path`), only regular files, only inside the run
+        folder (links are not followed). Call it while holding :meth:`lock`:
+        then no other eifer process is writing here.
+        """
+        removed: list[str] = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                p = Path(dirpath) / name
+                if TEMP_NAME.fullmatch(name) and p.is_file() and not p.is_symlink():
+                    p.unlink()
+                    removed.append(p.relative_to(self.root).as_posix())
+        if removed:
+            self.log("stale_temp_removed", files=sorted(removed))
+        return sorted(removed)
+
     # -- log -------------------------------------------------------------
     def log(self, event: str, **fields: Any) -> None:
         """Append one JSON line to ``RUN/log.jsonl`` (append is atomic per line)."""
@@ -100,11 +181,22 @@ class RunFolder:
         rec = self.stage_record(name)
         return None if rec is None else rec["fingerprint"]
 
+    def stage_outputs(self, name: str) -> list[str]:
+        """The outputs a stage record lists, each checked to lie inside the run folder (:func:`path_inside`)."""
+        rec = self.stage_record(name) or {}
+        outputs = rec.get("outputs", [])
+        source = str(self._stage_file(name))
+        if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
+            raise EiferError(f"{source}: 'outputs' must be a list of paths; delete the file to rerun the stage")
+        for o in outputs:
+            path_inside(self.root, o, source=source)
+        return outputs
+
     def is_done(self, name: str, fingerprint: str) -> bool:
         rec = self.stage_record(name)
         if rec is None or rec["fingerprint"] != fingerprint:
             return False
-        return all((self.root / o).exists() for o in rec.get("outputs", []))
+        return all((self.root / o).exists() for o in self.stage_outputs(name))
 
     def mark_done(self, name: str, fingerprint: str, outputs: list[str], seconds: float) -> None:
         write_json(self._stage_file(name), {

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from eifer.data.toy import toy_run
+from eifer.train.fit import CHECKPOINT, checkpoint_load
 
 SCRIPT = Path(__file__).with_name("_fit_script.py")
 
@@ -29,13 +29,13 @@ def test_killed_fit_resumes_to_identical_predictions(tmp_path):
     ck = tmp_path / "ck"
     p = _run(root, ck, tmp_path / "res.npy", slow=True)
     deadline = time.time() + 600
-    while not (ck / "checkpoint.pt").is_file():  # first epoch finished ...
+    while not (ck / CHECKPOINT).is_file():  # first epoch finished ...
         assert p.poll() is None and time.time() < deadline
         time.sleep(0.05)
     time.sleep(0.6)  # ... and the second one under way (each batch takes >= 0.15 s, an epoch ~2 s)
     p.send_signal(signal.SIGKILL)
     assert p.wait() == -signal.SIGKILL
-    state = torch.load(ck / "checkpoint.pt", weights_only=False)
+    state = checkpoint_load(ck / CHECKPOINT)
     assert 1 <= state["epoch_done"] < 3  # killed before the end
     assert not (tmp_path / "res.npy").exists()
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from eifer.errors import EiferError
-from eifer.io import hash_obj, hash_paths, write_parquet
+from eifer.io import hash_contents, hash_obj, write_parquet
 from eifer.physio.hrv import drop_nan_columns, hrv_from_rr, hrv_segment, segment_emotion_labels
 from eifer.utils import n_workers, progress
 
@@ -155,10 +155,11 @@ def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
     settings = hrv_settings(cfg)
     segs = study.segments.assign(participant_id=study.segments["participant_id"].astype(str))
     jobs = []
+    hashes = Path(cache_dir) / "input_hashes.json"  # content hashes of the ECG files, each computed once
     for pid, seg in segs.groupby("participant_id", sort=True):
         seg = seg[["segment", "onset_s", "offset_s"]].reset_index(drop=True)
-        key = hash_obj({"src": hash_paths([_source_file(study, pid)]), "segments": seg.to_dict("list"),
-                        "settings": settings})
+        src = hash_contents([_source_file(study, pid)], study.root, hashes)
+        key = hash_obj({"src": src, "segments": seg.to_dict("list"), "settings": settings})
         jobs.append((study, pid, seg, settings, str(Path(cache_dir, f"{pid}-{key}.parquet"))))
     workers = min(n_workers(cfg.n_jobs if n_jobs is None else n_jobs), max(len(jobs), 1))
     errors: dict[str, str] = {}

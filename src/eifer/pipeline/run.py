@@ -2,7 +2,8 @@
 
 The stages are a declarative list (:data:`STAGES`). Each stage's fingerprint
 covers its config sections (and the seed), the fingerprints of the stages it
-reads from, its input files in the study folder (name, size, mtime) and the
+reads from, its input files in the study folder (path relative to the study, size and
+content hash: moving, re-typing or copying the study reruns nothing) and the
 eifer version. A stage whose fingerprint is unchanged and whose outputs exist
 is skipped; a changed stage is redone, and since fingerprints chain through
 ``upstream``, so is everything downstream of it.
@@ -19,7 +20,6 @@ stale units.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -30,7 +30,7 @@ import pandas as pd
 
 from eifer.config import Config
 from eifer.errors import EiferError
-from eifer.io import write_json
+from eifer.io import remove_inside, write_json
 from eifer.pipeline.preflight import preflight_check, preflight_raise
 from eifer.pipeline.stages import STAGE_NAMES, STAGES, Stage, resolve_runner, stage_fingerprint, upstream_closure
 from eifer.runfolder import RunFolder
@@ -56,13 +56,11 @@ def _clean_stale(run: RunFolder, stage: Stage, fingerprint: str) -> bool:
                 if rec}
     if not previous or previous == {fingerprint}:
         return False
-    recorded = (run.stage_record(stage.name) or {}).get("outputs", [])
+    recorded = run.stage_outputs(stage.name)  # each proven inside the run folder, or an error before any delete
+    source = str(run.path(".stages", f"{stage.name}.json"))
     for pattern in (*stage.clean, *recorded):
         for p in run.root.glob(pattern):
-            if p.is_dir():
-                shutil.rmtree(p)
-            else:
-                p.unlink()
+            remove_inside(run.root, p.relative_to(run.root), source=source)
     stage_file = run.path(".stages", f"{stage.name}.json")
     if stage_file.exists():
         stage_file.unlink()
@@ -131,8 +129,9 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
     Raises
     ------
     EiferError
-        For an invalid study folder (every problem listed), an unknown stage name, or a
-        configured file or setting that a stage would fail on (:func:`preflight_check`),
+        For an invalid study folder (every problem listed, media included: the
+        same check as ``eifer validate``), an unknown stage name, or a configured
+        file or setting that a stage would fail on (:func:`preflight_check`),
         before any stage runs.
 
     Examples
@@ -147,37 +146,41 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
     for name in (stages or []) + (force or []):
         if name not in STAGE_NAMES:
             raise EiferError(f"unknown stage {name!r}; stages are {', '.join(STAGE_NAMES)}")
-    # media are checked by the stages themselves, unit by unit, so one broken
-    # video does not stop the others (`eifer validate` checks everything up front)
-    study = load_study(study_path, validate_media=False, allow_incomplete_ei=config.ei.allow_incomplete)
+    # the media check of `eifer validate` (every video opens, is not truncated and runs at
+    # study.yaml's fps; every ECG file reads): a run stops here, before any stage, with
+    # the same messages, rather than process half a truncated video without a note
+    study = load_study(study_path, validate_media=True, allow_incomplete_ei=config.ei.allow_incomplete)
     # every configured file and setting is checked before any stage runs (or the run folder is made)
     problems = preflight_check(study_path, config, out, stages, loaded=study)
     preflight_raise(problems)
     for r in problems.itertuples():
         warnings.warn(f"{r.key}: {r.problem}", stacklevel=2)
-    run = RunFolder(out, config).init()
-    _write_study_info(run, study)
-    wanted = upstream_closure(stages, config) if stages else set(STAGE_NAMES)
-    t_start = time.perf_counter()
-    run.log("run_start", study=str(Path(study_path).resolve()), profile=config.profile, seed=config.seed,
-            stages=[s.name for s in STAGES if s.name in wanted])
-    results: list[StageResult] = []
-    failed: set[str] = set()
-    forced = set(force or [])
-    with progress() as bar:
-        todo = [s for s in STAGES if s.name in wanted]
-        task = bar.add_task("pipeline", total=len(todo), visible=show_progress)
-        for stage in todo:
-            bar.update(task, description=f"pipeline: {stage.name}")
-            res = _run_stage(run, stage, study, failed, forced)
-            if res.status in ("unavailable", "disabled", "blocked"):
-                failed.add(stage.name)
-            results.append(res)
-            bar.advance(task)
-    table = pd.DataFrame([r.__dict__ for r in results])
-    run.log("run_done", seconds=round(time.perf_counter() - t_start, 3),
-            ran=[r.stage for r in results if r.status == "ran"])
-    return table
+    run = RunFolder(out, config)
+    with run.lock():  # one run at a time per run folder; taken before anything is written
+        run.init()
+        run.remove_stale_temp()  # temp files of writes a killed run left behind
+        _write_study_info(run, study)
+        wanted = upstream_closure(stages, config) if stages else set(STAGE_NAMES)
+        t_start = time.perf_counter()
+        run.log("run_start", study=str(Path(study_path).resolve()), profile=config.profile, seed=config.seed,
+                stages=[s.name for s in STAGES if s.name in wanted])
+        results: list[StageResult] = []
+        failed: set[str] = set()
+        forced = set(force or [])
+        with progress() as bar:
+            todo = [s for s in STAGES if s.name in wanted]
+            task = bar.add_task("pipeline", total=len(todo), visible=show_progress)
+            for stage in todo:
+                bar.update(task, description=f"pipeline: {stage.name}")
+                res = _run_stage(run, stage, study, failed, forced)
+                if res.status in ("unavailable", "disabled", "blocked"):
+                    failed.add(stage.name)
+                results.append(res)
+                bar.advance(task)
+        table = pd.DataFrame([r.__dict__ for r in results])
+        run.log("run_done", seconds=round(time.perf_counter() - t_start, 3),
+                ran=[r.stage for r in results if r.status == "ran"])
+        return table
 
 
 def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], force: set[str]) -> StageResult:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import eifer
 from eifer.config import Config
-from eifer.io import hash_paths
+from eifer.io import hash_contents
 from eifer.runfolder import RunFolder
 
 Inputs = Callable[[Any, Config], list[Path]]
@@ -162,12 +162,18 @@ def config_payload(cfg: Config, names: tuple[str, ...], seeded: bool = True) -> 
 
 
 def stage_fingerprint(run: RunFolder, stage: Stage, study: Any) -> str:
-    """Fingerprint of a stage: config values, upstream fingerprints, input file stats, eifer version."""
+    """Fingerprint of a stage: config values, upstream fingerprints, input file contents, eifer version."""
     cfg = run.config
     files = stage.inputs(study, cfg)
     return run.fingerprint(upstream=stage.upstream(cfg),
                            extra={"config": config_payload(cfg, stage.sections(cfg), stage.seeded),
-                                  "inputs": hash_paths(files) if files else None, "eifer": eifer.__version__})
+                                  "inputs": hash_contents(files, study.root, input_hash_cache(run)) if files else None,
+                                  "eifer": eifer.__version__})
+
+
+def input_hash_cache(run: RunFolder) -> Path:
+    """Where the content hashes of study files are kept (:func:`eifer.io.hash_contents`)."""
+    return run.path("cache", "input_hashes.json")
 
 
 def upstream_closure(names: list[str], cfg: Config) -> set[str]:

@@ -202,10 +202,30 @@ def render_html(blocks: list[Block], title: str) -> str:
             f"<body>\n<h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
 
 
+_MD_SPECIAL = re.compile(r"([\\`\[\]|])")
+
+
+def md_escape(text: object) -> str:
+    """``text`` as literal Markdown: ``& < >`` become entities; backslash, backtick, brackets and ``|`` are escaped.
+
+    Study strings (ids, names, file names) end up in ``report.md``; escaped, a
+    ``<script>`` or ``<img onerror=...>`` in an id shows as text, and a ``|`` cannot
+    break a table.
+
+    Examples
+    --------
+    >>> print(md_escape('<img src=x onerror="alert(1)"> a|b [x](javascript:y)'))
+    &lt;img src=x onerror="alert(1)"&gt; a\\|b \\[x\\](javascript:y)
+    """
+    s = html.escape(str(text), quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", s).replace("\r", " ").replace("\n", " ")
+
+
 def markdown_table(df: pd.DataFrame, group_cols: int = 0) -> str:
-    """A GitHub-flavoured Markdown table (no external dependency); numbers right-aligned.
+    """A GitHub-flavoured Markdown table (no external dependency); numbers right-aligned, every cell escaped.
 
     The first ``group_cols`` columns are row groups: a value repeated from the row above is left blank.
+    Cells go through :func:`md_escape`, so study strings cannot inject HTML or break the table.
 
     Examples
     --------
@@ -215,8 +235,8 @@ def markdown_table(df: pd.DataFrame, group_cols: int = 0) -> str:
     | a | 0.9 |
     |  | 0.8 |
     """
-    def cell(s: str) -> str:
-        return s.replace("|", "\\|").replace("\n", " ")
+    def cell(v: object) -> str:
+        return "" if v is None or (isinstance(v, float) and pd.isna(v)) else md_escape(v)
 
     cols = [cell(_cell_text(c)) for c in df.columns]
     align = ["---:" if n else "---" for n in numeric_columns(df)]
@@ -228,24 +248,27 @@ def markdown_table(df: pd.DataFrame, group_cols: int = 0) -> str:
 
 def _md_block(b: Block, base: Path) -> str:
     if isinstance(b, Heading):
-        return "#" * b.level + " " + b.text
+        return "#" * b.level + " " + md_escape(b.text)
     if isinstance(b, Para):
-        return b.text
+        return md_escape(b.text)
     if isinstance(b, Note):
-        return f"> **Note:** {b.text}"
+        return f"> **Note:** {md_escape(b.text)}"
     if isinstance(b, Table):
-        return ((f"**{b.caption}**\n\n" if b.caption else "") + markdown_table(b.df, b.group_cols)
-                + (f"\n\n{b.footnote}" if b.footnote else ""))
+        return ((f"**{md_escape(b.caption)}**\n\n" if b.caption else "") + markdown_table(b.df, b.group_cols)
+                + (f"\n\n{md_escape(b.footnote)}" if b.footnote else ""))
     if isinstance(b, Figure):
         rel = Path(_relpath(b.path, base)).as_posix()
-        return f"![{b.caption or b.path.name}]({rel})" + (f"\n\n*{b.caption}*" if b.caption else "")
+        cap = md_escape(b.caption or b.path.name)
+        return f"![{cap}](<{rel}>)" + (f"\n\n*{cap}*" if b.caption else "")
     if isinstance(b, Link):
-        return f"[{b.text}]({b.md_href or b.href})"
+        return f"[{md_escape(b.text)}]({b.md_href or b.href})"
     if isinstance(b, Terms):
-        return "\n".join(f"- **{t}**: {d}" for t, d in b.items)
+        return "\n".join(f"- **{md_escape(t)}**: {md_escape(d)}" for t, d in b.items)
     if isinstance(b, Pre):
-        return (f"<details><summary>{b.summary}</summary>\n\n" if b.summary else "") + \
-            f"```\n{b.text.rstrip()}\n```" + ("\n\n</details>" if b.summary else "")
+        # a fence longer than any backtick run inside, so the text cannot close it
+        fence = "`" * max(3, 1 + max((len(r) for r in re.findall("`+", b.text)), default=0))
+        return (f"<details><summary>{html.escape(b.summary)}</summary>\n\n" if b.summary else "") + \
+            f"{fence}\n{b.text.rstrip()}\n{fence}" + ("\n\n</details>" if b.summary else "")
     raise TypeError(f"unknown report block {b!r}")
 
 
@@ -257,4 +280,4 @@ def _relpath(path: Path, base: Path) -> str:
 
 def render_markdown(blocks: list[Block], title: str, base: Path) -> str:
     """Markdown rendering; figure links are relative to ``base`` (the report folder)."""
-    return f"# {title}\n\n" + "\n\n".join(_md_block(b, base) for b in blocks) + "\n"
+    return f"# {md_escape(title)}\n\n" + "\n\n".join(_md_block(b, base) for b in blocks) + "\n"

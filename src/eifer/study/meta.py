@@ -6,6 +6,7 @@ the defaults of the paper's study. Problems name ``study.yaml`` and the key.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +22,9 @@ CANONICAL_COLUMNS = (
     "participant_id", "video_id", "domain", "arousal", "valence", "task", "emotion", "stimulus",
     "correct", "ei_score", "segment", "onset_s", "offset_s", "emotion_label", "time_s", "sample", "ecg",
 )
+
+
+_EXTENSION = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 
 class StudyMeta(BaseModel):
@@ -85,6 +89,15 @@ class StudyMeta(BaseModel):
             raise ValueError("ecg_fs: must be positive")
         if self.video_fps is not None and self.video_fps <= 0:
             raise ValueError("video_fps: must be positive")
+        return self
+
+    @model_validator(mode="after")
+    def _extension_is_no_path(self) -> "StudyMeta":
+        # a path here ("d/../../outside/V1.mp4") would make every video be read from outside the study
+        if not _EXTENSION.fullmatch(self.video_extension):
+            raise ValueError("video_extension: must be a plain file extension such as 'mp4' (letters, digits, "
+                             "'_', '-', inner dots); no '/', '\\' or '..': videos are read only from the "
+                             "study's videos/ folder")
         return self
 
     def renames_for(self, header: list[str]) -> dict[str, str]:

@@ -8,6 +8,7 @@ at once; :func:`validate_study` returns them.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,6 +188,9 @@ def scan_study(path: str | Path, *, validate_media: bool = True, allow_incomplet
     root = Path(path)
     if not root.is_dir():
         raise EiferError(f"{root}: study folder not found")
+    links = _outside_links(root)
+    if links:  # refused before anything is read through them
+        return StudyScan(root=root, meta=StudyMeta(), problems=links)
     meta, problems = read_meta(root)
     scan = StudyScan(root=root, meta=meta, problems=problems)
     good_parts, good_ratings = _scan_tables(scan, allow_incomplete_ei)
@@ -241,6 +245,26 @@ def _user_columns(scan: StudyScan) -> list[Problem]:
         out.append(Problem(STUDY_YAML, f"columns: {a!r}: {b!r} matches no column of any table: no file has a "
                                        f"column {user!r}{hint}", row=lines.get(f"columns.{a}")))
     return out
+
+
+def _outside_links(root: Path) -> list[Problem]:
+    """One problem per symlink in the study folder that leads out of it (links within it are fine).
+
+    A study folder received from elsewhere could link ``ecg/P01.csv`` to any file
+    of the machine; eifer reads nothing outside the study folder, so such links
+    are refused (docs/study-folder.md) and nothing is read through them.
+    """
+    root_r = root.resolve()
+    problems: list[Problem] = []
+    for dirpath, dirnames, filenames in os.walk(root):  # does not descend into linked folders
+        for name in sorted(dirnames + filenames):
+            p = Path(dirpath) / name
+            if p.is_symlink() and not p.resolve().is_relative_to(root_r):
+                problems.append(Problem(
+                    p.relative_to(root).as_posix(),
+                    f"is a symlink to {os.readlink(p)}, outside the study folder; eifer reads only files inside "
+                    "the study folder: copy the file (or folder) in instead of linking it"))
+    return problems
 
 
 def _table_files(scan: StudyScan) -> dict[str, str]:

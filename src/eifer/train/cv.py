@@ -37,6 +37,7 @@ from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model
 from eifer.train.cv_fit import fit_gradual
+from eifer.train.fit import CHECKPOINT
 from eifer.train.loop import predict
 from eifer.train.runner import PRED_COLUMNS, test_items, units_map
 from eifer.utils import n_workers, pick_device, progress, seed_everything
@@ -250,7 +251,7 @@ def fold_train(run_root: str | Path, cfg: Config, unit: dict[str, Any], test: li
         "val_macro_f1": res.best_f1, "threshold": res.threshold, "pos_weight": res.pos_weight,
         "phases": res.phases, "history": res.history, "n_train": len(train_df), "n_val": len(val_df),
         "seconds": round(time.perf_counter() - t0, 2), "device": device})
-    (out / "checkpoint.pt").unlink(missing_ok=True)  # the fold is done; its checkpoint is dead weight
+    (out / CHECKPOINT).unlink(missing_ok=True)  # the fold is done; its checkpoint is dead weight
     return pred
 
 

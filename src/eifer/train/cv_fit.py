@@ -26,7 +26,7 @@ import torch
 from eifer.config import TrainConfig, TransferCVConfig
 from eifer.data.images import CropDataset, loader_make
 from eifer.model import DualHeadModel
-from eifer.train.fit import checkpoint_load, checkpoint_save, epoch_seed
+from eifer.train.fit import CHECKPOINT, checkpoint_load, checkpoint_save, epoch_seed
 from eifer.train.loop import epoch_train, pos_weight_of, predict
 from eifer.train.schedule import optimizer_make, stage_schedule
 from eifer.train.threshold import threshold_select
@@ -95,7 +95,7 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
     seed : int
         Seed of shuffling and augmentation (per epoch, see :func:`eifer.train.epoch_seed`).
     ckpt_dir : path-like, optional
-        Folder of ``checkpoint.pt`` (resume); no checkpoints when None.
+        Folder of ``checkpoint.safetensors`` (resume); no checkpoints when None.
     device : str
     label : str
         Progress-bar title.
@@ -111,7 +111,7 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
     >>> res = fit_gradual(create_model("resnet18"), tr, va, cfg.transfer_cv, cfg.train, seed=0)  # doctest: +SKIP
     >>> res.best_epoch, res.threshold  # doctest: +SKIP
     """
-    ckpt = Path(ckpt_dir) / "checkpoint.pt" if ckpt_dir is not None else None
+    ckpt = Path(ckpt_dir) / CHECKPOINT if ckpt_dir is not None else None
     model.to(device)
     groups = backbone_groups(model.backbone)
     phases = phases_plan(model, cv)

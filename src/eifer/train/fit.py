@@ -3,22 +3,29 @@
 Stage 1: backbone frozen, heads trained for ``stage1_epochs``. Stage 2: all
 weights, backbone and head groups on the warm-up + cosine schedule, for
 ``stage2_epochs``. After every epoch the model, optimiser and history are
-written atomically to ``<ckpt_dir>/checkpoint.pt``; a restarted fit continues
-from the last finished epoch. Every epoch draws its shuffling and augmentation
+written atomically to ``<ckpt_dir>/checkpoint.safetensors``; a restarted fit
+continues from the last finished epoch. Checkpoints hold no pickle: tensors go
+into a safetensors file and everything else (optimiser hyper-parameters,
+history) into JSON in its header, so a checkpoint swapped in a shared run
+folder cannot run code when a fit resumes. Every epoch draws its shuffling and augmentation
 from ``epoch_seed(seed, epoch)``, so on CPU an interrupted-and-resumed fit
 ends with exactly the weights of an uninterrupted one.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from eifer.config import TrainConfig
 from eifer.data.images import CropDataset, loader_make
+from eifer.errors import EiferError
 from eifer.evaluate.metrics import metrics_binary
 from eifer.io import atomic_path
 from eifer.model import DualHeadModel
@@ -43,15 +50,80 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return (int(seed) * 1_000_003 + 7919 * (epoch + 1)) % (2**63)
 
 
+CHECKPOINT = "checkpoint.safetensors"
+
+
+def _ckpt_encode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    # Every container is tagged, so decoding restores int dict keys (optimiser
+    # state), tuples (betas) and numpy arrays exactly.
+    if isinstance(obj, torch.Tensor):
+        key = f"t{len(tensors)}"
+        tensors[key] = obj.detach().to("cpu").contiguous().clone()
+        return {"t": key}
+    if isinstance(obj, np.ndarray):
+        key = f"t{len(tensors)}"
+        tensors[key] = torch.from_numpy(np.ascontiguousarray(obj)).clone()
+        return {"n": key}
+    if isinstance(obj, dict):
+        return {"d": [[_ckpt_encode(k, tensors), _ckpt_encode(v, tensors)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return {"l" if isinstance(obj, list) else "u": [_ckpt_encode(v, tensors) for v in obj]}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"checkpoint: cannot store a {type(obj).__name__}")
+
+
+def _ckpt_decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if not isinstance(obj, dict):
+        return obj
+    (tag, val), = obj.items()
+    if tag == "t":
+        return tensors[val]
+    if tag == "n":
+        return tensors[val].numpy()
+    if tag == "d":
+        return {_ckpt_decode(k, tensors): _ckpt_decode(v, tensors) for k, v in val}
+    items = [_ckpt_decode(v, tensors) for v in val]
+    return items if tag == "l" else tuple(items)
+
+
 def checkpoint_save(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` (nested dicts/lists of tensors, arrays and plain values) to a safetensors file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / CHECKPOINT
+    >>> checkpoint_save(p, {"epoch_done": 2, "state": {0: {"step": torch.tensor(3.0)}}, "betas": (0.9, 0.99)})
+    >>> back = checkpoint_load(p)
+    >>> back["epoch_done"], back["state"][0]["step"].item(), back["betas"]
+    (2, 3.0, (0.9, 0.99))
+    """
+    tensors: dict[str, torch.Tensor] = {}
+    meta = json.dumps(_ckpt_encode(state, tensors))
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        save_file(tensors, str(tmp), metadata={"eifer_checkpoint": meta})
 
 
 def checkpoint_load(path: Path) -> dict[str, Any] | None:
+    """The state :func:`checkpoint_save` wrote, or None when ``path`` does not exist.
+
+    Only safetensors data and JSON are parsed, never a pickle: a file that is
+    not an eifer checkpoint is refused with :class:`EiferError`.
+    """
     if not path.is_file():
         return None
-    return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as fh:
+            meta = (fh.metadata() or {})["eifer_checkpoint"]
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+        return _ckpt_decode(json.loads(meta), tensors)
+    except Exception as e:  # any parse failure means: not a checkpoint eifer wrote
+        raise EiferError(f"{path}: not a checkpoint written by eifer ({type(e).__name__}: {e}); eifer loads "
+                         "only safetensors checkpoints, never pickles. Delete the file to restart this fit "
+                         "from its first epoch.") from None
 
 
 def _aug(cfg: TrainConfig) -> dict[str, Any]:
@@ -74,7 +146,7 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
     seed : int
         Seed of the run (shuffling, augmentation, any dropout).
     ckpt_dir : path-like, optional
-        Folder for ``checkpoint.pt``; no checkpoints when None.
+        Folder for ``checkpoint.safetensors``; no checkpoints when None.
     device : str
         ``"cpu"`` (fp32) or ``"cuda"`` (bf16 autocast, channels_last).
     label : str
@@ -90,7 +162,7 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
     --------
     >>> res = fit_two_stage(create_model("eifer_tinycnn"), tr, va, cfg.train, seed=1)  # doctest: +SKIP
     """
-    ckpt = Path(ckpt_dir) / "checkpoint.pt" if ckpt_dir is not None else None
+    ckpt = Path(ckpt_dir) / CHECKPOINT if ckpt_dir is not None else None
     model.to(device)
     if device.startswith("cuda"):
         model.to(memory_format=torch.channels_last)

@@ -30,7 +30,7 @@ from eifer.data.splits import GROUPS, dataset_validate, require_columns, splits_
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model, weights_load
-from eifer.train.fit import fit_two_stage
+from eifer.train.fit import CHECKPOINT, fit_two_stage
 from eifer.train.loop import predict
 from eifer.train.threshold import threshold_select
 from eifer.utils import n_workers, pick_device, progress, seed_everything
@@ -191,7 +191,7 @@ def unit_train(run_root: str | Path, cfg: Config, splits: dict[str, Any], unit: 
         "val_macro_f1": val_f1, "pos_weight": res.pos_weight, "n_train": len(train_df), "n_val": len(val_df),
         "history": res.history, "seconds": round(time.perf_counter() - t0, 2), "device": device,
     })
-    (out / "checkpoint.pt").unlink(missing_ok=True)  # the final model.pt supersedes it
+    (out / CHECKPOINT).unlink(missing_ok=True)  # the final model.pt supersedes it
     return pred
 
 
