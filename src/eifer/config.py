@@ -89,6 +89,9 @@ class AffectConfig(_Section):
     path: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     batch_size: int = 64
+    batch_inference: Literal["auto", "on", "off"] = Field(
+        "auto", description="learned estimators: frame units keep the aligned crops and V/A runs batched "
+        "afterwards, one inference unit per GPU (auto = when CUDA is available; off = in-stream, per video)")
 
 
 class SelectConfig(_Section):
