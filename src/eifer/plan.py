@@ -131,8 +131,10 @@ def _wall(total_s: float, longest_s: float, slots: int) -> float:
 def _default_workers(config) -> int:
     from eifer.utils import n_workers
 
-    ex = getattr(config, "executor", None)  # the executor section of issue 17 (eifer.parallel)
-    return n_workers(getattr(ex, "workers", 0) or config.frames.n_jobs)
+    ex = getattr(config, "executor", None)  # the executor section (eifer.parallel)
+    if ex is not None and ex.kind == "ray" and ex.workers:  # CPUs of the Ray cluster eifer starts
+        return int(ex.workers)
+    return n_workers(config.frames.n_jobs)
 
 
 def _default_gpus() -> int:

@@ -106,7 +106,7 @@ def test_resume_after_the_frame_unit(synth_video_small, tiny_model, tmp_path):
     import eifer.affect.batched as b
 
     real = b.frames_crops_unit
-    b.frames_crops_unit = lambda j: calls.append(j["key"]) or real(j)
+    b.frames_crops_unit = lambda j, report=None: calls.append(j["key"]) or real(j, report)
     try:
         run_frames(study, run)
     finally:

@@ -25,7 +25,7 @@ import copy
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -75,14 +75,31 @@ def affect_batched(cfg) -> bool:
         return False
     if cfg.batch_inference == "on":
         return True
-    return cfg.options.get("device", "auto") != "cpu" and cuda_available()
+    return cfg.options.get("device", "auto") != "cpu" and gpus_available()
+
+
+def gpus_available() -> bool:
+    """CUDA here, or GPUs in the Ray cluster when the ``ray`` executor is in use (the driver may have none)."""
+    if cuda_available():
+        return True
+    from eifer.affect._executor import get_executor
+
+    spec = get_executor()
+    if spec.kind != "ray":
+        return False
+    import ray
+
+    from eifer.parallel import ray_ensure
+
+    ray_ensure(spec)
+    return ray.cluster_resources().get("GPU", 0) > 0
 
 
 def inference_device(cfg) -> str:
-    """``cuda`` or ``cpu`` for the inference units (the estimator's ``device`` option; ``auto`` = CUDA if present)."""
+    """``cuda`` or ``cpu`` for the inference units (the estimator's ``device`` option; ``auto`` = a GPU if any)."""
     device = str(cfg.options.get("device", "auto"))
     if device == "auto":
-        return "cuda" if cuda_available() else "cpu"
+        return "cuda" if gpus_available() else "cpu"
     return device
 
 
@@ -171,22 +188,25 @@ class _CropSpool:
             self._atomic.__exit__(EiferError, EiferError(), None)
 
 
-def frames_crops_unit(job: dict[str, Any]) -> dict[str, Any]:
-    """Frame unit (CPU): extract one video, keep its crops for batched inference; writes the pending files."""
+def frames_crops_unit(job: dict[str, Any], report: Callable | None = None) -> dict[str, Any]:
+    """Frame unit (CPU): extract one video, keep its crops for batched inference; writes the pending files.
+
+    Runs under :func:`eifer.frames.parallel.run_jobs` like the in-stream unit
+    (an :class:`EiferError` becomes that video's problem row).
+    """
     from eifer.config import FramesConfig
     from eifer.frames.extract import extract_video
 
-    key = job["key"]
     table, crops_path = pending_paths(job["out"])
     # built on the CPU: this unit only needs the crop size (the model runs in the inference unit)
     est = _estimator(job["affect_cfg"], "cpu")
     spool = _CropSpool(crops_path)
     try:
         df = extract_video(job["path"], FramesConfig.model_validate(job["frames_cfg"]), job["participant_id"],
-                           job["video_id"], est, None, crop_sink=spool)
-    except EiferError as exc:
+                           job["video_id"], est, report, crop_sink=spool)
+    except BaseException:
         spool.close(ok=False)
-        return {"key": key, "ok": False, "error": str(exc)}
+        raise
     spool.close(ok=True)
     idx = np.full(len(df), -1, np.int64)
     idx[spool.rows] = np.arange(len(spool.rows))
@@ -197,8 +217,7 @@ def frames_crops_unit(job: dict[str, Any]) -> dict[str, Any]:
     elif note.exists():
         note.unlink()
     write_parquet(table, df)  # last: its presence means the crops are complete
-    return {"key": key, "ok": True, "frames": len(df), "valid": int(df["valid"].sum()),
-            "problem": df.attrs.get("problem", "")}
+    return {"frames": len(df), "valid": int(df["valid"].sum()), "problem": df.attrs.get("problem", "")}
 
 
 def affect_infer_unit(job: dict[str, Any]) -> dict[str, Any]:
@@ -245,11 +264,19 @@ def affect_infer_unit(job: dict[str, Any]) -> dict[str, Any]:
 def frames_run_batched(jobs: list[dict[str, Any]], n_jobs: int = 0) -> list[dict[str, Any]]:
     """Run the frames-stage ``jobs`` (as built by :func:`eifer.frames.run_frames`) on the batched path.
 
-    Returns results in job order, shaped like the in-stream path's (``key``,
-    ``ok``, ``frames``, ``valid`` or ``error``).
+    Frame units run like the in-stream ones (``frames.n_jobs`` at once); inference
+    units ask for one GPU each: under the ``ray`` executor N GPUs run N videos
+    at once, locally they run one by one in this process (one GPU).
+
+    Returns
+    -------
+    list of dict
+        In job order, shaped like the in-stream path's results (``key``, ``ok``,
+        ``frames``, ``valid`` or ``error``).
     """
-    from eifer.affect._executor import Resources, map_units
+    from eifer.affect._executor import Resources, get_executor, map_units
     from eifer.config import AffectConfig
+    from eifer.frames.parallel import run_jobs
     from eifer.utils import n_workers
 
     if not jobs:
@@ -257,17 +284,18 @@ def frames_run_batched(jobs: list[dict[str, Any]], n_jobs: int = 0) -> list[dict
     cfg = AffectConfig.model_validate(jobs[0]["affect_cfg"])
     device = inference_device(cfg)
     gpu = device.startswith("cuda")
+    on_ray = get_executor().kind == "ray"
     results: dict[str, dict[str, Any]] = {}
     wave = _WAVE_PER_WORKER * n_workers(n_jobs)
     for w in range(0, len(jobs), wave):
         part = jobs[w:w + wave]
         todo = [j for j in part if not pending_paths(j["out"])[0].exists()]  # resume: crops already cut
-        for r in map_units(frames_crops_unit, todo, resources=Resources(cpus=1), workers=n_jobs or None,
-                           desc="frames"):
+        for r in run_jobs(frames_crops_unit, todo, n_jobs, desc="frames"):
             results[r["key"]] = r
         infer = [{**j, "device": device, "batch_size": cfg.batch_size} for j in part
                  if results.get(j["key"], {"ok": True})["ok"]]
-        for r in map_units(affect_infer_unit, infer, resources=Resources(cpus=1, gpus=1 if gpu else 0),
-                           workers=None if gpu else (n_jobs or None), desc="affect inference"):
+        res = Resources(cpus=1, gpus=1) if gpu else Resources(cpus=1)
+        workers = (0 if on_ray else 1) if gpu else n_jobs
+        for r in map_units(affect_infer_unit, infer, resources=res, workers=workers, desc="affect inference"):
             results[r["key"]] = r
     return [results[j["key"]] for j in jobs]
