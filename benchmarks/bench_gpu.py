@@ -1,7 +1,7 @@
 """GPU path of the paper profile: training images/s (real loader vs in-memory) and learned-estimator frames/s.
 
     python benchmarks/bench_gpu.py                       # paper: EfficientNetV2-L, 224 px, batch 32, CUDA if present
-    python benchmarks/bench_gpu.py --quick --device cpu  # tiny sizes: checks the script on a CPU in a minute
+    python benchmarks/bench_gpu.py --quick --device cpu  # tiny sizes: checks the script on a CPU (a few minutes)
 
 Training (paper profile; timm EfficientNetV2-L from random weights, nothing
 downloaded; bf16 autocast and channels_last on CUDA, fp32 on CPU, exactly as
@@ -36,6 +36,10 @@ import numpy as np
 import torch
 
 
+def _rounds(values: list[float]) -> str:
+    return ", ".join(f"{v:.1f}" for v in values)
+
+
 def _sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -64,8 +68,8 @@ def train_images_per_s(cfg, batches, n_images: int, device: str, seed: int) -> f
     steps = len(batches)
     sched = stage_schedule(2, steps + 1, 1, warmup_epochs=1, backbone_lr_start=cfg.backbone_lr_start,
                            backbone_lr_peak=cfg.backbone_lr_peak)
-    kw = dict(stage=2, sched=sched, device=device, pos_weight=1.0, regression_weight=cfg.regression_weight,
-              grad_clip=cfg.grad_clip, aug=aug)
+    kw = {"stage": 2, "sched": sched, "device": device, "pos_weight": 1.0,
+          "regression_weight": cfg.regression_weight, "grad_clip": cfg.grad_clip, "aug": aug}
     warm = [next(iter(batches))]  # cudnn autotuning, lazy CUDA init, allocator: outside the timing
     epoch_train(model, warm, opt, step=0, gen=torch.Generator().manual_seed(seed), **kw)
     _sync(device)
@@ -152,11 +156,13 @@ def main() -> None:
     ap.add_argument("--infer-frames", type=int, default=None)
     ap.add_argument("--infer-batch", type=int, default=None)
     ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (default: torch's choice; 1 on a shared, loaded machine)")
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--skip-infer", action="store_true")
     a = ap.parse_args()
     paper = load_config(profile="paper")
-    quick = {"image_size": 64, "batch": 8, "participants": 2, "frames": 8, "crop_size": 72, "infer_frames": 32,
+    quick = {"image_size": 64, "batch": 8, "participants": 1, "frames": 8, "crop_size": 72, "infer_frames": 32,
              "infer_batch": 16, "rounds": 1}
     full = {"image_size": paper.train.image_size, "batch": paper.train.batch_size, "participants": 12,
             "frames": 40, "crop_size": None, "infer_frames": 2048, "infer_batch": 256, "rounds": 3}
@@ -164,21 +170,26 @@ def main() -> None:
         if getattr(a, k) is None:
             setattr(a, k, v)
     a.backbone = a.backbone or paper.train.backbone
+    if a.threads:
+        torch.set_num_threads(a.threads)
     device = pick_device(a.device or paper.train.device)
-    name = torch.cuda.get_device_name(device) if device.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device: {device} ({name}); torch {torch.__version__}")
+    if device.startswith("cuda"):
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = f"CPU, {torch.get_num_threads()} threads"
+    print(f"device: {device} ({name}); torch {torch.__version__}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         if not a.skip_train:
             r = bench_train(a, device, Path(tmp) / "train")
             p, m = max(r["pipeline"]), max(r["memory"])
-            print(f"  real loader + train loop: {p:9.1f} images/s  (rounds: {', '.join(f'{v:.1f}' for v in r['pipeline'])})")
-            print(f"  in-memory tensors       : {m:9.1f} images/s  (rounds: {', '.join(f'{v:.1f}' for v in r['memory'])})")
+            print(f"  real loader + train loop: {p:9.1f} images/s  (rounds: {_rounds(r['pipeline'])})")
+            print(f"  in-memory tensors       : {m:9.1f} images/s  (rounds: {_rounds(r['memory'])})")
             print(f"  ratio loader / in-memory: {p / m:.3f}  (target >= 0.9)")
         if not a.skip_infer:
             r = bench_infer(a, device, Path(tmp))
             one, bat = max(r["per_frame"]), max(r["batched"])
-            print(f"  per frame (batch 1)     : {one:9.1f} frames/s  (rounds: {', '.join(f'{v:.1f}' for v in r['per_frame'])})")
-            print(f"  batched ({a.infer_batch:>4})          : {bat:9.1f} frames/s  (rounds: {', '.join(f'{v:.1f}' for v in r['batched'])})")
+            print(f"  per frame (batch 1)     : {one:9.1f} frames/s  (rounds: {_rounds(r['per_frame'])})")
+            print(f"  batched ({a.infer_batch:>4})          : {bat:9.1f} frames/s  (rounds: {_rounds(r['batched'])})")
             print(f"  ratio batched / per frame: {bat / one:.2f}")
 
 

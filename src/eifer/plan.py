@@ -40,8 +40,9 @@ COSTS: dict[str, Cost] = {
         1 / 37.0 - 1 / 160.0, "CPU-s per crop, a small learned ONNX model in-stream",
         "bench_frames.py with a small ONNX estimator: 37 frames/CPU-s in-stream vs 160 without (issue 17)"),
     "infer_cpu_s_per_gmac": Cost(
-        0.0041, "CPU-s per crop per GMAC of the estimator (batched fp32 inference on CPU)",
-        "benchmarks/bench_gpu.py --device cpu, tf_efficientnetv2_l (12.2 GMAC at 224 px): 0.05 CPU-s per crop"),
+        0.353 / 12.23, "CPU-s per crop per GMAC of the estimator (batched fp32 inference on CPU)",
+        "timm tf_efficientnetv2_l estimator at 224 px (12.2 GMAC), 1 torch thread, batches of 8: 0.353 CPU-s per "
+        "crop (0.371 one by one); bench_gpu.py --device cpu --skip-train --image-size 224 runs the same calls"),
     "infer_gpu_fps_effv2l": Cost(
         1500.0, "crops per second, EfficientNetV2-L 224 px batched inference on one GPU",
         "ASSUMED, not yet measured: replace with benchmarks/bench_gpu.py on the target GPU"),
@@ -184,8 +185,7 @@ def plan_study(study, config, *, workers: int | None = None, gpus: int | None = 
     >>> from eifer.config import load_config
     >>> from eifer.synth import synth_study
     >>> from eifer.study import load_study
-    >>> import tempfile
-    >>> root = synth_study(tempfile.mkdtemp() + "/s", participants=6, no_video=True, show_progress=False)
+    >>> root = synth_study("study", participants=6, no_video=True, show_progress=False)
     >>> plan = plan_study(load_study(root), load_config(profile="paper"), workers=4, gpus=0)
     >>> plan.set_index("stage").loc[["hrv", "train"], "units"].tolist()
     [6, 50]
