@@ -116,3 +116,14 @@ def test_resume_after_the_frame_unit(synth_video_small, tiny_model, tmp_path):
     ref = RunFolder(tmp_path / "ref", _cfg(d, "off")).init()
     run_frames(study, ref)
     pd.testing.assert_frame_equal(read_frames(run), read_frames(ref), check_exact=True)
+
+
+def test_switch_does_not_redo_stages():
+    """The path changes where the model runs, not the tables: not part of any stage fingerprint."""
+    from eifer.pipeline.stages import config_payload
+
+    on = load_config(overrides={"affect": {"batch_inference": "on"}})
+    off = load_config(overrides={"affect": {"batch_inference": "off"}})
+    assert config_payload(on, ("affect",)) == config_payload(off, ("affect",))
+    assert config_payload(on, ("affect",)) != config_payload(load_config(overrides={"affect": {"path": "x"}}),
+                                                             ("affect",))

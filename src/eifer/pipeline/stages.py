@@ -139,7 +139,7 @@ def resolve_runner(stage: Stage) -> Callable[..., list[str]] | None:
 
 # Settings that change how fast a stage runs, never what it computes: not fingerprinted,
 # so e.g. a different worker count does not redo the frame stage.
-EXECUTION_ONLY = {"frames": {"n_jobs"}, "hrv": {"n_jobs"}, "affect": {"batch_size"},
+EXECUTION_ONLY = {"frames": {"n_jobs"}, "hrv": {"n_jobs"}, "affect": {"batch_size", "batch_inference"},
                   "train": {"num_workers", "n_jobs", "cache_images"}}
 
 
