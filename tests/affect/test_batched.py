@@ -99,12 +99,13 @@ def test_resume_after_the_frame_unit(synth_video_small, tiny_model, tmp_path):
            "out": str(out), "frames_cfg": cfg.frames.model_dump(mode="json"),
            "affect_cfg": cfg.affect.model_dump(mode="json")}
     assert frames_crops_unit(job)["frames"] > 0
-    table, crops = pending_paths(out)
+    table, crops = pending_paths(out, SIZE)
     assert table.exists() and crops.stat().st_size > 0 and not out.exists()
-    mtime = table.stat().st_mtime_ns
-    calls = []
     import eifer.affect.batched as b
 
+    assert b._pending_ready(job, SIZE) and not b._pending_ready(job, SIZE + 1)  # crops of another size: cut again
+    mtime = table.stat().st_mtime_ns
+    calls = []
     real = b.frames_crops_unit
     b.frames_crops_unit = lambda j, report=None: calls.append(j["key"]) or real(j, report)
     try:

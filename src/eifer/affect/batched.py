@@ -161,11 +161,19 @@ def affect_infer_batched(crops: np.ndarray, estimator, device: str = "auto", bat
 
 
 # --- the two kinds of unit -------------------------------------------------------
-def pending_paths(out: str | Path) -> tuple[Path, Path]:
-    """``RUN/frames/<pid>/<vid>.parquet`` → its pending table and crops under ``RUN/frames_pending``."""
+def pending_paths(out: str | Path, size: int) -> tuple[Path, Path]:
+    """``RUN/frames/<pid>/<vid>.parquet`` → its pending table and ``size``-px crops under ``RUN/frames_pending``.
+
+    The crop size is in the name, so crops cut for another estimator input size are never used.
+    """
     out = Path(out)
     d = out.parents[2] / "frames_pending" / out.parent.name
-    return d / out.name, d / f"{out.stem}.crops.u8"
+    return d / out.name, d / f"{out.stem}.crops{int(size)}.u8"
+
+
+def _pending_ready(job: dict[str, Any], size: int) -> bool:
+    table, crops = pending_paths(job["out"], size)
+    return table.exists() and crops.exists()
 
 
 class _CropSpool:
@@ -197,9 +205,11 @@ def frames_crops_unit(job: dict[str, Any], report: Callable | None = None) -> di
     from eifer.config import FramesConfig
     from eifer.frames.extract import extract_video
 
-    table, crops_path = pending_paths(job["out"])
     # built on the CPU: this unit only needs the crop size (the model runs in the inference unit)
     est = _estimator(job["affect_cfg"], "cpu")
+    table, crops_path = pending_paths(job["out"], est.input_size)
+    for old in crops_path.parent.glob(f"{Path(job['out']).stem}.crops*.u8"):  # cut for another input size
+        old.unlink()
     spool = _CropSpool(crops_path)
     try:
         df = extract_video(job["path"], FramesConfig.model_validate(job["frames_cfg"]), job["participant_id"],
@@ -226,9 +236,9 @@ def affect_infer_unit(job: dict[str, Any]) -> dict[str, Any]:
     from eifer.frames.extract import quality_provisional
 
     key = job["key"]
-    table, crops_path = pending_paths(job["out"])
     try:
         est = _estimator(job["affect_cfg"], job["device"])
+        table, crops_path = pending_paths(job["out"], est.input_size)
         df = pd.read_parquet(table)
         rows = np.flatnonzero(df["crop_index"].to_numpy() >= 0)
         rows = rows[np.argsort(df["crop_index"].to_numpy()[rows])]
@@ -282,6 +292,7 @@ def frames_run_batched(jobs: list[dict[str, Any]], n_jobs: int = 0) -> list[dict
     if not jobs:
         return []
     cfg = AffectConfig.model_validate(jobs[0]["affect_cfg"])
+    size = _estimator(jobs[0]["affect_cfg"], "cpu").input_size
     device = inference_device(cfg)
     gpu = device.startswith("cuda")
     on_ray = get_executor().kind == "ray"
@@ -289,7 +300,7 @@ def frames_run_batched(jobs: list[dict[str, Any]], n_jobs: int = 0) -> list[dict
     wave = _WAVE_PER_WORKER * n_workers(n_jobs)
     for w in range(0, len(jobs), wave):
         part = jobs[w:w + wave]
-        todo = [j for j in part if not pending_paths(j["out"])[0].exists()]  # resume: crops already cut
+        todo = [j for j in part if not _pending_ready(j, size)]  # resume: crops already cut
         for r in run_jobs(frames_crops_unit, todo, n_jobs, desc="frames"):
             results[r["key"]] = r
         infer = [{**j, "device": device, "batch_size": cfg.batch_size} for j in part

@@ -96,7 +96,7 @@ STAGES: list[Stage] = [
           clean=("hrv.parquet",), seeded=False),
     Stage("labels", "eifer.labels:run_labels", _const("labels"), inputs=_files("study.yaml", "ratings.csv"),
           clean=("labels.csv",), seeded=False),
-    Stage("frames", "eifer.frames:run_frames", _const("frames"), inputs=_videos, clean=("frames",),
+    Stage("frames", "eifer.frames:run_frames", _const("frames"), inputs=_videos, clean=("frames", "frames_pending"),
           missing_input=_no_videos, seeded=False),
     Stage("affect", "eifer.affect:run_affect", _const("affect"), _const("frames"),
           inputs=_model_files(lambda c: c.affect.path), seeded=False),
