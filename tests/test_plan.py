@@ -64,8 +64,12 @@ def test_gpu_advised_for_paper_training(study):
     assert cpu.loc["train", "est_hours"] >= GPU_ADVISE_HOURS
     assert not cpu.loc["hrv", "gpu_advised"]  # HRV cannot use a GPU
     assert "a GPU is advised for: " in cpu.attrs["advice"] and "train" in cpu.attrs["advice"]
-    gpu = _by_stage(plan_study(study, load_config(profile="paper"), workers=4, gpus=2))
+    gpu = _by_stage(plan_study(study, load_config(profile="paper"), workers=4, gpus=2, executor="ray"))
     assert gpu.loc["train", "device"] == "gpu" and gpu.loc["train", "gpus"] == 1 and gpu.loc["train", "slots"] == 2
+    # the local executor trains on one GPU at a time: half the GPU slots, twice the wall time
+    local = _by_stage(plan_study(study, load_config(profile="paper"), workers=4, gpus=2, executor="local"))
+    assert local.loc["train", "slots"] == 1 and "--executor ray" in local.attrs["advice"]
+    assert local.loc["train", "est_hours"] == pytest.approx(2 * gpu.loc["train", "est_hours"])
     assert not gpu["gpu_advised"].any() and gpu.loc["train", "est_hours"] < cpu.loc["train", "est_hours"]
     # a learned estimator with a GPU: frame units on the CPU, batched inference units on the GPUs
     assert gpu.loc["affect inference", "gpus"] == 1 and gpu.loc["frames", "gpus"] == 0

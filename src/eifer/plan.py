@@ -158,7 +158,8 @@ def _row(stage, units, what, cpus, gpus, total_s, longest_s, slots, device, amou
             "note": note}
 
 
-def plan_study(study, config, *, workers: int | None = None, gpus: int | None = None) -> pd.DataFrame:
+def plan_study(study, config, *, workers: int | None = None, gpus: int | None = None,
+               executor: str | None = None) -> pd.DataFrame:
     """Units, resources and estimated time per heavy stage (hrv, frames, affect, train, transfer-cv).
 
     Parameters
@@ -169,6 +170,9 @@ def plan_study(study, config, *, workers: int | None = None, gpus: int | None = 
         CPU units at once (default: the executor's workers, else ``frames.n_jobs``, 0 = one per core).
     gpus : int, optional
         GPUs the executor can use (default: CUDA devices visible here).
+    executor : {"local", "ray"}, optional
+        Default: ``config.executor.kind``. GPU units use every GPU only under
+        ``ray``; the local executor runs them one at a time on one GPU.
 
     Returns
     -------
@@ -192,6 +196,8 @@ def plan_study(study, config, *, workers: int | None = None, gpus: int | None = 
     """
     workers = _default_workers(config) if workers is None else int(workers)
     gpus = _default_gpus() if gpus is None else int(gpus)
+    kind = executor or getattr(getattr(config, "executor", None), "kind", "local")
+    gpu_slots = gpus if kind == "ray" else min(gpus, 1)
     if workers < 1 or gpus < 0:
         raise EiferError(f"plan: workers must be >= 1 and gpus >= 0 (got {workers}, {gpus})")
     rows = []
@@ -231,7 +237,7 @@ def plan_study(study, config, *, workers: int | None = None, gpus: int | None = 
             scale = gmacs(arch or "tf_efficientnetv2_l", size) / GMACS_224["tf_efficientnetv2_l"]
             per = scale / COSTS["infer_gpu_fps_effv2l"].value if on_gpu else crop_cpu
             rows.append(_row("affect inference", len(n), "video", 1, 1 if on_gpu else 0, total * per, longest * per,
-                             min(gpus if on_gpu else workers, len(n)), "gpu" if on_gpu else "cpu",
+                             min(gpu_slots if on_gpu else workers, len(n)), "gpu" if on_gpu else "cpu",
                              total, work + " (batched)", gpu_capable=True,
                              note="" if not arch else f"{arch} at {size} px"))
     # --- train: the paper's direct + transfer runs, each a unit
@@ -259,7 +265,7 @@ def plan_study(study, config, *, workers: int | None = None, gpus: int | None = 
     per = gpu_img if on_gpu else cpu_img
     cpu_hours = _wall(images * cpu_img, longest * cpu_img, min(workers, units)) / 3600
     rows.append(_row("train", units, "training run", 1, 1 if on_gpu else 0, images * per, longest * per,
-                     min(gpus if on_gpu else workers, units), "gpu" if on_gpu else "cpu", images,
+                     min(gpu_slots if on_gpu else workers, units), "gpu" if on_gpu else "cpu", images,
                      f"{_count(images)} image-steps ({t.backbone}, {t.image_size} px)", gpu_capable=True,
                      cpu_hours=cpu_hours))
     # --- transfer-cv: backbone x group x task x fold
@@ -281,12 +287,14 @@ def plan_study(study, config, *, workers: int | None = None, gpus: int | None = 
                     cv_long = max(cv_long, n_imgs * epochs * (g_img if on_gpu else c_img))
                     cv_long_cpu = max(cv_long_cpu, n_imgs * epochs * c_img)
         rows.append(_row("transfer-cv", cv_units, "fold", 1, 1 if on_gpu else 0, cv_s, cv_long,
-                         min(gpus if on_gpu else workers, cv_units), "gpu" if on_gpu else "cpu", cv_images,
+                         min(gpu_slots if on_gpu else workers, cv_units), "gpu" if on_gpu else "cpu", cv_images,
                          f"{', '.join(cv.backbones)} x {cv.folds} folds", gpu_capable=True,
                          cpu_hours=_wall(cv_s_cpu, cv_long_cpu, min(workers, cv_units)) / 3600))
     df = pd.DataFrame(rows)
     total_h = float(df["est_hours"].sum())
-    advice = [f"estimated {total_h:.1f} h with {workers} CPU worker(s) and {gpus} GPU(s)"]
+    advice = [f"estimated {total_h:.1f} h with {workers} CPU worker(s) and {gpu_slots} GPU(s) ({kind} executor)"]
+    if gpus > gpu_slots:
+        advice.append(f"the local executor uses one GPU: `--executor ray` uses all {gpus}")
     if df["gpu_advised"].any():
         advice.append("a GPU is advised for: " + ", ".join(df.loc[df["gpu_advised"], "stage"]))
     if cluster_advised(total_h):
