@@ -472,6 +472,28 @@ def calibrate_cmd(
     console.print(f"written to [bold]{out}[/]/calibration.csv and calibration.md")
 
 
+# --- plan (units, resources, estimated time; nothing runs) ----------------------
+@app.command("plan")
+@friendly_errors
+def plan_cmd(
+    study: Path = typer.Argument(..., help="Study folder (see docs/study-folder.md)."),
+    config: Optional[Path] = ConfigOpt, profile: Optional[str] = ProfileOpt,
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="CPU units at once (default: config)."),
+    gpus: Optional[int] = typer.Option(None, "--gpus", help="GPUs the executor can use (default: CUDA devices here)."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="local or ray (default: config executor.kind)."),
+) -> None:
+    """Units per stage, their CPU/GPU/memory needs and an estimated time (eifer.plan.COSTS); runs nothing."""
+    from eifer.plan import plan_study
+    from eifer.study import load_study
+
+    cfg = cli_config(config, profile, None)
+    table = plan_study(load_study(study, validate_media=False, allow_incomplete_ei=cfg.ei.allow_incomplete), cfg,
+                       workers=workers, gpus=gpus, executor=executor)
+    show = table.drop(columns=["amount"]).round({"serial_hours": 2, "est_hours": 2})
+    typer.echo(show.to_string(index=False))
+    typer.echo(table.attrs["advice"])
+
+
 
 
 def main() -> None:  # pragma: no cover

@@ -140,6 +140,9 @@ class AffectConfig(_Section):
     path: str | None = Field(None, description="local model file of the estimator (nothing is downloaded)")
     options: dict[str, Any] = Field(default_factory=dict, description="estimator-specific options")
     batch_size: int = Field(64, ge=1, description="face crops per estimator call")
+    batch_inference: Literal["auto", "on", "off"] = Field(
+        "auto", description="learned estimators: frame units keep the aligned crops and V/A runs batched "
+        "afterwards, one inference unit per GPU (auto = when CUDA is available; off = in-stream, per video)")
 
 
 class SelectConfig(_Section):

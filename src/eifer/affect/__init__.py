@@ -12,7 +12,10 @@ geometry    face-mesh geometry, per-participant normalised (demo baseline)
 ========== ==============================================================
 
 Image estimators run inside the frames stage on the decoded stream (one
-decode per video); ``run_affect`` fills in or refreshes the estimates.
+decode per video); with ``affect.batch_inference`` (``auto``: when a GPU is
+available) the frame units keep the aligned crops and the model runs batched
+afterwards, one inference unit per GPU (:mod:`eifer.affect.batched`).
+``run_affect`` fills in or refreshes the estimates.
 """
 from __future__ import annotations
 

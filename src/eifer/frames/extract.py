@@ -28,15 +28,26 @@ from eifer.io import write_csv, write_parquet, write_text
 _REPORT_EVERY = 60
 
 
-def _estimate_batch(estimator, crops: list[np.ndarray], rows: list[int], va: dict[int, np.ndarray]) -> None:
+def _estimate_batch(estimator, crops: list[np.ndarray], rows: list[int], va: dict[int, np.ndarray],
+                    crop_sink: Callable | None = None) -> None:
     if crops:
-        va.update(zip(rows, estimator.predict(np.stack(crops))))
+        if crop_sink is not None:  # batched inference later (eifer.affect.batched): hand the crops on
+            crop_sink(list(rows), np.stack(crops))
+        else:
+            va.update(zip(rows, estimator.predict(np.stack(crops))))
         crops.clear()
         rows.clear()
 
 
+def quality_provisional(df: pd.DataFrame, cfg) -> pd.DataFrame:
+    """The quality rule with this video's own references (``finalize_quality`` later uses the participant's)."""
+    return apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, cfg.ear_threshold,
+                         det_drop=cfg.occlusion_det_drop, hand_keep=hand_keep_frames(cfg))
+
+
 def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str = "",
-                  estimator=None, report: Callable[[int, int | None], None] | None = None) -> pd.DataFrame:
+                  estimator=None, report: Callable[[int, int | None], None] | None = None,
+                  crop_sink: Callable[[list[int], np.ndarray], None] | None = None) -> pd.DataFrame:
     """Analyse every frame of one video.
 
     Parameters
@@ -50,6 +61,10 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
         ``arousal`` are estimated in-stream for usable frames.
     report : callable, optional
         ``report(frames_done, total)`` for progress bars.
+    crop_sink : callable, optional
+        With an estimator: ``crop_sink(rows, crops)`` receives the aligned crops
+        (and their row numbers) instead of the estimator, whose estimates stay
+        NaN; :mod:`eifer.affect.batched` runs the inference afterwards.
 
     Returns
     -------
@@ -93,7 +108,7 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
                 rows.append(len(records))
             records.append(rec)
             if len(crops) >= getattr(estimator, "batch_size", 64):
-                _estimate_batch(estimator, crops, rows, va)
+                _estimate_batch(estimator, crops, rows, va, crop_sink)
             if report is not None and len(records) % _REPORT_EVERY == 0:
                 report(rec["frame"] + 1, total)
     except EiferError as exc:
@@ -105,7 +120,7 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
     if not records:
         raise EiferError(f"{path}: video has no frames (zero length)")
     if estimator is not None:
-        _estimate_batch(estimator, crops, rows, va)
+        _estimate_batch(estimator, crops, rows, va, crop_sink)
     df = pd.DataFrame.from_records(records)
     df.insert(0, "video_id", str(video_id))
     df.insert(0, "participant_id", str(participant_id))
@@ -117,8 +132,7 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
         df["est_valence"], df["est_arousal"] = est[:, 0], est[:, 1]
     df["affect_source"] = estimator.key if estimator is not None else ""
     # provisional: run_frames re-applies the rule with per-participant references
-    df = apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, cfg.ear_threshold,
-                       det_drop=cfg.occlusion_det_drop, hand_keep=hand_keep_frames(cfg))
+    df = quality_provisional(df, cfg)
     if not problem and not df["face_found"].any():
         problem = f"{path}: no face found in any of its {len(df)} frames"
     df.attrs["problem"] = problem
@@ -231,6 +245,7 @@ def run_frames(study, run) -> list[str]:
     --------
     >>> run_frames(load_study("study"), RunFolder("runs/r1", load_config()).init())  # doctest: +SKIP
     """
+    from eifer.affect.batched import affect_batched, frames_run_batched
     from eifer.frames.parallel import run_jobs
 
     cfg = run.config.frames
@@ -250,7 +265,10 @@ def run_frames(study, run) -> list[str]:
                      "video_id": str(v.video_id), "path": str(v.path), "out": str(out),
                      "frames_cfg": cfg.model_dump(mode="json"),
                      "affect_cfg": affect_cfg.model_dump(mode="json") if in_stream else None})
-    results = run_jobs(_extract_job, jobs, cfg.n_jobs, desc="frames")
+    if in_stream and affect_batched(affect_cfg):  # V/A batched after the CPU units (eifer.affect.batched)
+        results = frames_run_batched(jobs, cfg.n_jobs)
+    else:
+        results = run_jobs(_extract_job, jobs, cfg.n_jobs, desc="frames")
     for r in results:
         run.log("frames_video", video=r["key"], ok=r["ok"], **{k: r[k] for k in ("frames", "valid", "error")
                                                                     if k in r})

@@ -96,7 +96,7 @@ STAGES: list[Stage] = [
           clean=("hrv.parquet",), seeded=False),
     Stage("labels", "eifer.labels:run_labels", _const("labels"), inputs=_files("study.yaml", "ratings.csv"),
           clean=("labels.csv",), seeded=False),
-    Stage("frames", "eifer.frames:run_frames", _const("frames"), inputs=_videos, clean=("frames",),
+    Stage("frames", "eifer.frames:run_frames", _const("frames"), inputs=_videos, clean=("frames", "frames_pending"),
           missing_input=_no_videos, seeded=False),
     Stage("affect", "eifer.affect:run_affect", _const("affect"), _const("frames"),
           inputs=_model_files(lambda c: c.affect.path), seeded=False),
@@ -139,7 +139,7 @@ def resolve_runner(stage: Stage) -> Callable[..., list[str]] | None:
 
 # Settings that change how fast a stage runs, never what it computes: not fingerprinted,
 # so e.g. a different worker count does not redo the frame stage.
-EXECUTION_ONLY = {"frames": {"n_jobs"}, "hrv": {"n_jobs"}, "affect": {"batch_size"},
+EXECUTION_ONLY = {"frames": {"n_jobs"}, "hrv": {"n_jobs"}, "affect": {"batch_size", "batch_inference"},
                   "train": {"num_workers", "n_jobs", "cache_images"}}
 
 

@@ -1,0 +1,96 @@
+"""``eifer plan``: unit counts from a synthetic study with planted sizes, linear scaling, GPU advice."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from eifer.config import load_config
+from eifer.plan import CLUSTER_ADVISE_HOURS, COSTS, GPU_ADVISE_HOURS, cluster_advised, gpu_advised, plan_study
+from eifer.study import load_study
+
+# synth_video_small: 6 participants x 4 videos x 4 s at 10 fps; ECG segments 120 + 4 x 120 + 3 x 60 s
+N_PART, N_VID, FRAMES, ECG_S = 6, 4, 40, 120 + 4 * 120 + 3 * 60
+
+
+@pytest.fixture(scope="module")
+def study(synth_video_small):
+    return load_study(synth_video_small, validate_media=False)
+
+
+def _by_stage(plan: pd.DataFrame) -> pd.DataFrame:
+    return plan.set_index("stage")
+
+
+def test_unit_counts_and_work_from_the_study(study, synth_video_small):
+    truth = pd.read_parquet(synth_video_small / "_truth" / "frames.parquet")
+    assert len(truth) == N_PART * N_VID * FRAMES  # the planted size the plan must find
+    p = _by_stage(plan_study(study, load_config(profile="paper"), workers=2, gpus=0))
+    assert p.loc["hrv", "units"] == N_PART and p.loc["hrv", "amount"] == pytest.approx(N_PART * ECG_S)
+    assert p.loc["frames", "units"] == N_PART * N_VID
+    assert p.loc["frames", "amount"] == N_PART * N_VID * FRAMES  # container headers, nothing decoded
+    # paper: 2 tasks x 5 repetitions x (High, Low, Total direct + High->Total, Low->Total transfer)
+    assert p.loc["train", "units"] == 50
+    # ResNet50 + VGG16 x (High, Low, Total) x 2 tasks x 5 folds
+    assert p.loc["transfer-cv", "units"] == 60
+    assert "affect inference" not in p.index  # learned estimator on CPU: in-stream, as the stage runs it
+    cfg = load_config(profile="paper", overrides={"train": {"repetitions": 2, "compositions": ["direct"]},
+                                                    "transfer_cv": {"enabled": False},
+                                                    "frames": {"every_nth": 2}})
+    q = _by_stage(plan_study(study, cfg, workers=2, gpus=0))
+    assert q.loc["train", "units"] == 2 * 2 * 3 and "transfer-cv" not in q.index
+    assert q.loc["frames", "amount"] == N_PART * N_VID * FRAMES / 2
+    # image-steps of one direct run do not depend on the number of runs: 12 of 30 units, Total twice as big
+    per_run_direct = p.loc["train", "amount"] / (2 * 5) / (0.5 + 0.5 + 1 + 1 + 1)
+    assert q.loc["train", "amount"] == pytest.approx(per_run_direct * 2 * 2 * 2)
+
+
+def test_time_scales_linearly_with_workers(study):
+    cfg = load_config(profile="paper")
+    one, two, three = (_by_stage(plan_study(study, cfg, workers=w, gpus=0)) for w in (1, 2, 3))
+    for stage in ("hrv", "frames"):  # equal units: wall time = serial time / workers
+        assert one.loc[stage, "est_hours"] == pytest.approx(one.loc[stage, "serial_hours"])
+        assert two.loc[stage, "est_hours"] == pytest.approx(one.loc[stage, "est_hours"] / 2)
+        assert three.loc[stage, "est_hours"] == pytest.approx(one.loc[stage, "est_hours"] / 3)
+    assert (two["serial_hours"] == one["serial_hours"]).all()  # the work itself does not change
+    # more workers than units: the longest unit bounds the wall time
+    many = _by_stage(plan_study(study, cfg, workers=1000, gpus=0))
+    assert many.loc["frames", "est_hours"] == pytest.approx(one.loc["frames", "est_hours"] / (N_PART * N_VID))
+
+
+def test_gpu_advised_for_paper_training(study):
+    cpu = _by_stage(plan_study(study, load_config(profile="paper"), workers=4, gpus=0))
+    assert cpu.loc["train", "gpu_advised"] and cpu.loc["train", "device"] == "cpu"
+    assert cpu.loc["train", "est_hours"] >= GPU_ADVISE_HOURS
+    assert not cpu.loc["hrv", "gpu_advised"]  # HRV cannot use a GPU
+    assert "a GPU is advised for: " in cpu.attrs["advice"] and "train" in cpu.attrs["advice"]
+    gpu = _by_stage(plan_study(study, load_config(profile="paper"), workers=4, gpus=2, executor="ray"))
+    assert gpu.loc["train", "device"] == "gpu" and gpu.loc["train", "gpus"] == 1 and gpu.loc["train", "slots"] == 2
+    # the local executor trains on one GPU at a time: half the GPU slots, twice the wall time
+    local = _by_stage(plan_study(study, load_config(profile="paper"), workers=4, gpus=2, executor="local"))
+    assert local.loc["train", "slots"] == 1 and "--executor ray" in local.attrs["advice"]
+    assert local.loc["train", "est_hours"] == pytest.approx(2 * gpu.loc["train", "est_hours"])
+    assert not gpu["gpu_advised"].any() and gpu.loc["train", "est_hours"] < cpu.loc["train", "est_hours"]
+    # a learned estimator with a GPU: frame units on the CPU, batched inference units on the GPUs
+    assert gpu.loc["affect inference", "gpus"] == 1 and gpu.loc["frames", "gpus"] == 0
+    # the demo's tiny CNN needs no GPU
+    demo = plan_study(study, load_config(profile="demo"), workers=4, gpus=0)
+    assert not demo["gpu_advised"].any() and "advised" not in demo.attrs["advice"]
+
+
+def test_advice_thresholds():
+    assert gpu_advised(GPU_ADVISE_HOURS, True, False)
+    assert not gpu_advised(GPU_ADVISE_HOURS * (1 - 1e-9), True, False)
+    assert not gpu_advised(GPU_ADVISE_HOURS, False, False)
+    assert cluster_advised(CLUSTER_ADVISE_HOURS) and not cluster_advised(CLUSTER_ADVISE_HOURS * (1 - 1e-9))
+    assert all(c.source and c.value > 0 for c in COSTS.values())
+
+
+def test_plan_cli(synth_video_small):
+    from eifer.cli import app
+
+    res = CliRunner().invoke(app, ["plan", str(synth_video_small), "-p", "paper", "--workers", "2", "--gpus", "0"])
+    assert res.exit_code == 0, res.output
+    assert "transfer-cv" in res.output and "a GPU is advised for" in res.output
+    bad = CliRunner().invoke(app, ["plan", str(synth_video_small), "--workers", "0"])
+    assert bad.exit_code == 1 and "workers must be >= 1" in bad.output
