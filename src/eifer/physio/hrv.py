@@ -29,16 +29,29 @@ ARTIFACT_KINDS = ("ectopic", "missed", "extra", "longshort")
 POLARITY = ("auto", "never", "always")
 
 
+# Intervals removed around NeuroKit2's artifact index i (interval i ends at beat i), as the slice
+# rr[i-1+lo : i-1+hi] of the diff series: an ectopic flag lands on the premature beat or on the beat
+# after its compensatory pause, so the flagged interval and both neighbours go; an extra beat i splits
+# one true interval in two (both go); a missed beat or a long/short interval is the flagged interval.
+_REMOVE = {"ectopic": (-1, 2), "extra": (0, 2), "missed": (0, 1), "longshort": (0, 1)}
+
+
 def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = "remove") -> tuple[np.ndarray, np.ndarray, dict]:
     """Normal-to-normal (NN) intervals of a run of beats, cleaned of ectopic and missed/extra beats.
 
     Every beat is classified from the RR series by NeuroKit2's implementation of
     Lipponen & Tarvainen (2019), the Kubios method (``nk.signal_fixpeaks(method="Kubios")``,
     default thresholds): ectopic, missed, extra, long/short. NeuroKit2 reports the
-    index of the abnormal *interval*; the ectopic beat can be either beat that
-    bounds it (a premature beat ends a short interval, the compensatory pause
-    ends at the next normal beat), so ``"remove"`` drops every interval that
-    touches either of them: the flagged interval and its two neighbours.
+    index of the abnormal *interval*. A premature beat changes two intervals (a
+    short coupling interval, then the compensatory pause), which the test flags
+    as a neighbouring pair (long/short + ectopic); ``"remove"`` then drops the
+    flagged intervals and their neighbours, so every interval touching the
+    premature beat goes. A lone ectopic or long/short flag whose neighbours are
+    not flagged is an abrupt swing of a sinus rhythm (e.g. respiratory sinus
+    arrhythmia) that the dRR test alone trips; it is counted (``n_unconfirmed``)
+    but not removed, so clean stretches keep their genuine variability. A missed
+    beat (one interval spanning two) and an extra beat (one interval split in
+    two) are removed alone.
 
     Parameters
     ----------
@@ -57,7 +70,8 @@ def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = "remove") -> tupl
     (ndarray, ndarray, dict)
         NN intervals (ms), the time (s) of the beat ending each one, and the
         quality record: ``n_beats``, ``n_<kind>`` per artifact kind (of the
-        detected beats, whatever ``cleaning``), ``n_nn`` and
+        detected beats, whatever ``cleaning``), ``n_unconfirmed`` (lone flags
+        not removed), ``n_nn`` and
         ``nn_removed_share`` (share of the time between first and last beat
         covered by removed intervals).
 
@@ -67,7 +81,7 @@ def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = "remove") -> tupl
     >>> rr[60:62] = [0.50, 1.12]                        # a premature beat and its pause
     >>> peaks = np.round(np.cumsum(rr) * 1000).astype(int)
     >>> nn, t, q = nn_intervals(peaks, 1000)
-    >>> q["n_ectopic"] >= 1, bool(nn.min() > 700), len(nn) == len(peaks) - 1 - 3 * q["n_ectopic"]
+    >>> q["n_ectopic"] >= 1, bool(nn.min() > 700 and nn.max() < 900), q["nn_removed_share"] < 0.05
     (True, True, True)
     """
     import neurokit2 as nk
@@ -77,19 +91,27 @@ def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = "remove") -> tupl
     peaks = np.asarray(peaks, dtype=int)
     rr = np.diff(peaks) / fs * 1000
     t = peaks[1:] / fs
-    q: dict = {"n_beats": float(len(peaks)), **{f"n_{k}": 0.0 for k in ARTIFACT_KINDS}}
+    q: dict = {"n_beats": float(len(peaks)), **{f"n_{k}": 0.0 for k in ARTIFACT_KINDS}, "n_unconfirmed": 0.0}
     flagged: list[int] = []
     if len(peaks) >= 4:  # the classification needs a few intervals to compare
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             info, fixed = nk.signal_fixpeaks(peaks, sampling_rate=fs, method="Kubios", iterative=False)
+        every = {int(i) for k in ARTIFACT_KINDS for i in info[k]}
         for k in ARTIFACT_KINDS:
             q[f"n_{k}"] = float(len(info[k]))
-            flagged += [int(i) for i in info[k]]
+            # A premature beat changes two intervals (short coupling, long pause): the Kubios test
+            # flags both, as ectopic and long/short. A lone ectopic or long/short flag with normal
+            # intervals on both sides is an abrupt sinus swing (respiratory arrhythmia) and is kept.
+            # Missed and extra beats change one interval (or split one) and count alone.
+            flagged += [(k, int(i)) for i in info[k]
+                        if k in ("missed", "extra") or {int(i) - 1, int(i) + 1} & every]
+        q["n_unconfirmed"] = float(sum(len(info[k]) for k in ARTIFACT_KINDS) - len(flagged))
     keep = np.ones(rr.size, dtype=bool)
     if cleaning == "remove":
-        for i in flagged:  # NeuroKit2's interval i = peaks[i] - peaks[i-1] = rr[i-1]
-            keep[max(i - 2, 0):min(i + 1, rr.size)] = False
+        for kind, i in flagged:  # NeuroKit2's interval i = peaks[i] - peaks[i-1] = rr[i-1]
+            lo, hi = _REMOVE[kind]
+            keep[max(i - 1 + lo, 0):max(min(i + hi, rr.size), 0)] = False
     elif cleaning == "interpolate" and flagged:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")

@@ -230,7 +230,8 @@ def hrv_from_table(hrv: pd.DataFrame, file: str = "hrv.csv") -> pd.DataFrame:
     return out
 
 
-QUALITY_COLUMNS = ("polarity", "n_beats", *(f"n_{k}" for k in ARTIFACT_KINDS), "n_nn", "nn_removed_share",
+QUALITY_COLUMNS = ("polarity", "n_beats", *(f"n_{k}" for k in ARTIFACT_KINDS), "n_unconfirmed", "n_nn",
+                   "nn_removed_share",
                    "ecg_quality")
 
 
@@ -260,7 +261,7 @@ def hrv_exclusions(hrv: pd.DataFrame, max_removed: float = 0.20, min_beats: int 
     --------
     >>> q = pd.DataFrame({"nn_removed_share": [0.2, 0.25], "n_nn": [300, 280], "n_ectopic": [5, 9]})
     >>> hrv_exclusions(q, 0.2).str.slice(0, 40).tolist()
-    ['', '25.0% of the time removed by NN cleanin']
+    ['', '25.0% of the time removed by NN cleaning']
     """
     out = pd.Series("", index=hrv.index, dtype=object)
     if "nn_removed_share" not in hrv.columns:
