@@ -77,12 +77,12 @@ def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = "remove") -> tupl
 
     Examples
     --------
-    >>> rr = np.tile([0.80, 0.82, 0.79, 0.81], 30)
-    >>> rr[60:62] = [0.50, 1.12]                        # a premature beat and its pause
+    >>> rr = 0.8 + 0.03 * np.sin(np.arange(200) / 3) + np.random.default_rng(0).normal(0, 0.01, 200)
+    >>> rr[100:102] = [0.55, 1.05]                      # a premature beat and its compensatory pause
     >>> peaks = np.round(np.cumsum(rr) * 1000).astype(int)
     >>> nn, t, q = nn_intervals(peaks, 1000)
-    >>> q["n_ectopic"] >= 1, bool(nn.min() > 700 and nn.max() < 900), q["nn_removed_share"] < 0.05
-    (True, True, True)
+    >>> q["n_ectopic"], q["n_longshort"], len(nn), bool(nn.min() > 700 and nn.max() < 900)
+    (1.0, 1.0, 195, True)
     """
     import neurokit2 as nk
 
