@@ -316,7 +316,7 @@ def run_hrv(study, run, n_jobs: int | None = None) -> list[str]:
     quality = ["participant_id", "segment", "emotion_label", *[c for c in QUALITY_COLUMNS if c in hrv.columns],
                "hrv_excluded"]
     write_parquet(run.path("hrv_quality.parquet"), hrv[quality])
+    inverted = hrv.loc[hrv["polarity"].eq("inverted"), "participant_id"] if "polarity" in hrv.columns else []
     run.log("hrv", source=source, n_rows=len(hrv), dropped_columns=dropped, nn_cleaning=cfg.nn_cleaning,
-            n_excluded=len(excluded), n_inverted=int(hrv.get("polarity", pd.Series(dtype=object))
-                                                      .eq("inverted").groupby(hrv["participant_id"]).any().sum()))
+            n_excluded=len(excluded), inverted_participants=sorted({str(p) for p in inverted}))
     return ["hrv.parquet", "hrv_quality.parquet"]
