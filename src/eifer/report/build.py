@@ -67,6 +67,7 @@ def _section_study(run: RunFolder) -> list[B.Block]:
     s = study_summary(run.root)
     out.append(B.Table(s) if len(s) else B.Note("No study summary: no stage has run yet."))
     out += [B.Heading("EI groups (Table 1)"), *_paper_table(run, 1)]
+    out += _hrv_quality(run)
     out.append(B.Heading("EI cutoff sweep (Figure 7)"))
     if run.path("cutoff_sweep.csv").is_file():
         out.append(B.Para("Per candidate cutoff: group sizes, imbalance, and the number of HRV variables with a "
@@ -87,6 +88,25 @@ def _section_study(run: RunFolder) -> list[B.Block]:
     out.append(_figure(run, "figure7.png", "Figure 7. Significant interactions and group imbalance per cutoff.",
                        "cutoff"))
     return out
+
+
+def _hrv_quality(run: RunFolder) -> list[B.Block]:
+    """The hrv stage's quality record per participant × segment (hrv_quality.parquet), if written."""
+    f = run.path("hrv_quality.parquet")
+    if not f.is_file():
+        return []
+    q = pd.read_parquet(f)
+    if "nn_removed_share" not in q.columns:  # precomputed hrv.csv: nothing to show
+        return []
+    n_out = int((q["hrv_excluded"].astype(str) != "").sum())
+    inv = sorted(q.loc[q["polarity"].eq("inverted"), "participant_id"].astype(str).unique())
+    text = (f"NN intervals by the Kubios beat classification (docs/hrv.md): {int(q['n_beats'].sum())} beats "
+            f"detected, median share of time removed {100 * q['nn_removed_share'].median():.1f} % "
+            f"(max {100 * q['nn_removed_share'].max():.1f} %); {n_out} of {len(q)} segments excluded from the "
+            f"cutoff sweep; leads inverted: {', '.join(inv) or 'none'}.")
+    return [B.Heading("HRV quality"), B.Para(text),
+            B.Table(q.round({"nn_removed_share": 3}), "Per participant × segment: beats detected and flagged "
+                    "by kind, share of time removed, polarity, ECG quality, and why a segment is excluded.")]
 
 
 def _null_test(null: dict) -> B.Block:
