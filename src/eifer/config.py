@@ -59,6 +59,15 @@ class HRVConfig(_Section):
         ["time", "frequency", "nonlinear"], min_length=1,
         description="HRV variable families computed per segment (paper §2.2.2, §3.1)")
     n_jobs: int = Field(0, ge=0, description="worker processes (0 = one process per core)")
+    nn_cleaning: Literal["remove", "interpolate", "raw"] = Field(
+        "remove", description="NN intervals from the Kubios beat classification (Lipponen & Tarvainen 2019): "
+        "remove = drop every interval touching a flagged beat; interpolate = NeuroKit2's Kubios correction of "
+        "the beat times; raw = all beat-to-beat intervals (no cleaning)")
+    max_removed: float = Field(0.20, ge=0, le=1, description="a segment whose share of time removed by "
+                               "nn_cleaning exceeds this is excluded from the cutoff sweep (stated reason)")
+    polarity: Literal["auto", "never", "always"] = Field(
+        "auto", description="invert the ECG per participant: auto = when NeuroKit2 ecg_invert finds the QRS "
+        "pointing down; never; always")
 
 
 class CutoffConfig(_Section):

@@ -143,3 +143,13 @@ def test_sweep_needs_enough_participants_with_hrv():
     scores = pd.DataFrame({"participant_id": ids, "ei_score": np.linspace(600, 1000, 8)})
     with pytest.raises(EiferError, match="need at least 10"):
         cutoff_sweep(scores, hrv)
+
+
+def test_hrv_quality_record_on_synthetic_ecg_excludes_nothing(planted44):
+    """The hrv stage's quality record: every segment of the (clean, upright) synthetic ECG is used."""
+    run = planted44["run"]
+    q = pd.read_parquet(run.path("hrv_quality.parquet"))
+    assert len(q) == len(pd.read_parquet(run.path("hrv.parquet"))) > 0
+    assert (q["polarity"] == "upright").all() and (q["hrv_excluded"] == "").all()
+    assert q["nn_removed_share"].max() < 0.05
+    assert json.loads(run.path("cutoff_null.json").read_text())["hrv_excluded_segments"] == []

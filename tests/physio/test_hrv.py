@@ -123,3 +123,74 @@ def test_neurokit_failure_becomes_clear_error():
     with pytest.raises(EiferError, match="participant 'P2', segment 'V1'.*nonlinear HRV indices"):
         hrv_from_rr(np.full(100, 800.0), where="participant 'P2', segment 'V1'")
     assert hrv_from_rr(np.full(100, 800.0), domains=["time"])["HRV_SDNN"] == 0
+
+
+def _with_premature_beats(rr, every=37, coupling=0.62):
+    """Plant premature beats: a short coupling interval then a full compensatory pause (sum = 2 RR)."""
+    rr = rr.copy()
+    planted = np.arange(20, len(rr) - 2, every)
+    for k in planted:
+        two = rr[k] + rr[k + 1]
+        rr[k], rr[k + 1] = coupling * rr[k], two - coupling * rr[k]
+    return rr, planted
+
+
+def test_planted_premature_beats_are_removed_from_nn_statistics():
+    from eifer.physio.hrv import nn_intervals
+
+    rr0 = _rr_series(400, seed=5) * 1000
+    rr, planted = _with_premature_beats(rr0)
+    ok = np.ones(len(rr), bool)
+    ok[planted] = ok[planted + 1] = False  # the intervals touching a premature beat are not NN
+    nn_true = rr[ok]
+    d_true = np.diff(rr)[ok[:-1] & ok[1:]]
+    clean = hrv_from_rr(rr, domains=["time"])
+    raw = hrv_from_rr(rr, domains=["time"], nn_cleaning="raw")
+    assert clean["n_ectopic"] >= len(planted) and clean["n_unconfirmed"] <= 2
+    assert clean["HRV_SDNN"] == pytest.approx(nn_true.std(ddof=1), rel=0.03)
+    assert clean["HRV_RMSSD"] == pytest.approx(np.sqrt(np.mean(d_true ** 2)), rel=0.05)
+    assert raw["HRV_RMSSD"] > 1.5 * clean["HRV_RMSSD"]  # what the old behaviour reported
+    assert 0 < clean["nn_removed_share"] < 0.15  # 11 premature beats, four intervals around each
+    # a clean rhythm loses nothing
+    _, _, q = nn_intervals(np.round(np.concatenate([[0], np.cumsum(rr0)])).astype(int), 1000)
+    assert q["nn_removed_share"] < 0.01
+    with pytest.raises(EiferError, match="hrv.nn_cleaning 'drop'"):
+        nn_intervals(np.arange(0, 10000, 800), 1000, "drop")
+
+
+def test_segment_excluded_above_max_removed_and_kept_at_it():
+    from eifer.physio.runner import hrv_exclusions
+
+    rr, _ = _with_premature_beats(_rr_series(400, seed=5) * 1000)
+    seg = pd.DataFrame({"segment": ["V1"], "onset_s": [0.0], "offset_s": [400.0]})
+    q = hrv_participant_rr("p1", pd.DataFrame({"rr_ms": rr}), seg, {"domains": ["time"], "min_beats": 30})
+    share = float(q.loc[0, "nn_removed_share"])
+    assert share > 0 and q.loc[0, "polarity"] == "n/a (RR file)"
+    assert hrv_exclusions(q, max_removed=share).tolist() == [""]  # exactly at the threshold: kept
+    why = hrv_exclusions(q, max_removed=np.nextafter(share, 0))[0]
+    assert "removed by NN cleaning" in why and "hrv.max_removed" in why and "ectopic" in why
+    n_nn = int(q.loc[0, "n_nn"])
+    assert hrv_exclusions(q, 1.0, min_beats=n_nn + 1).tolist() == [""]  # n_nn + 1 beats: enough
+    assert "only" in hrv_exclusions(q, 1.0, min_beats=n_nn + 2)[0]
+    # the sweep leaves excluded rows out and says which and why
+    from eifer.ei.sweep import sweep_data
+
+    h = pd.DataFrame({"participant_id": ["a"] * 4, "segment": ["v1", "v2", "v3", "v4"],
+                      "emotion_label": ["HAHV", "HALV", "LAHV", "LALV"], "HRV_X": [1.0, 2.0, 3.0, 4.0],
+                      "hrv_excluded": ["", "31.0% of the time removed", "", ""]})
+    with pytest.warns(UserWarning, match=r"1 HRV segment\(s\) left out for quality: a/v2: 31.0% of the time"):
+        data, _ = sweep_data(h)
+    assert data["segment"].tolist() == ["v1", "v3", "v4"]
+
+
+def test_inverted_synthetic_lead_is_turned_upright_per_participant():
+    fs = 250
+    ecg = ecg_from_rr(_rr_series(200), fs, np.random.default_rng(0))
+    t = np.arange(len(ecg)) / fs
+    seg = pd.DataFrame({"segment": ["baseline", "V1"], "onset_s": [0.0, 80.0], "offset_s": [80.0, 165.0]})
+    settings = {"domains": ["time"], "min_beats": 30}
+    up = hrv_participant("p1", t, ecg, fs, seg, settings)
+    down = hrv_participant("p1", t, -ecg, fs, seg, {**settings, "polarity": "auto"})
+    assert up["polarity"].tolist() == ["upright"] * 2 and down["polarity"].tolist() == ["inverted"] * 2
+    pd.testing.assert_series_equal(down["n_beats"], up["n_beats"])
+    assert down["HRV_RMSSD"].to_numpy() == pytest.approx(up["HRV_RMSSD"].to_numpy(), rel=0.02)

@@ -246,3 +246,22 @@ def test_participant_strip_draws_one_bar_per_run_of_outcomes():
     # the no_face run covers frames 5–7: from 0.5 s for 3 frames of 0.1 s
     x = bars["no_face"][0].vertices[:, 0]
     assert np.isclose(x.min(), 0.5) and np.isclose(x.max(), 0.8)
+
+
+def test_report_shows_hrv_quality_per_participant_and_segment(handmade_run):
+    from eifer.io import write_parquet
+
+    run = handmade_run
+    q = pd.DataFrame({"participant_id": ["P01", "P01", "P02"], "segment": ["baseline", "V1", "V1"],
+                      "emotion_label": ["baseline", "HAHV", "HAHV"], "polarity": ["upright", "upright", "inverted"],
+                      "n_beats": [420, 410, 398], "n_ectopic": [0, 2, 40], "n_missed": [0, 0, 3], "n_extra": [0, 0, 1],
+                      "n_longshort": [0, 2, 30], "n_unconfirmed": [0, 0, 0], "n_nn": [419, 402, 250],
+                      "nn_removed_share": [0.0, 0.02, 0.31], "ecg_quality": ["Excellent"] * 3,
+                      "hrv_excluded": ["", "", "31.0% of the time removed by NN cleaning (zz_reason_marker)"]})
+    write_parquet(run.path("hrv_quality.parquet"), q)
+    try:
+        html = build_report(run).read_text()
+        assert "HRV quality" in html and "zz_reason_marker" in html
+        assert "1 of 3 segments excluded" in html and "leads inverted: P02" in html
+    finally:
+        run.path("hrv_quality.parquet").unlink()  # the fixture run is shared with the other tests

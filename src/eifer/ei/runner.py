@@ -92,6 +92,10 @@ def run_cutoff(study, run) -> list[str]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             null = sweep_permutation_test(scores, hrv, n_perm=cfg.n_permutations, seed=run.config.seed, **kw)
+    if "hrv_excluded" in hrv.columns:  # segments the hrv stage judged unusable (hrv.max_removed), with why
+        bad = hrv.loc[hrv["hrv_excluded"].fillna("").astype(str) != ""]
+        null["hrv_excluded_segments"] = [{"participant_id": str(r.participant_id), "segment": str(r.segment),
+                                          "reason": r.hrv_excluded} for r in bad.itertuples(index=False)]
     null.update({"chosen_cutoff": cutoff, "grouping": cfg.grouping, "method": cfg.method,
                  "n_participants": n, "criterion": (
                      "max n_significant over eligible cutoffs vs. its distribution when scores are "

@@ -83,6 +83,8 @@ def sweep_data(hrv: pd.DataFrame, include_baseline: bool = False,
     Returns
     -------
     (DataFrame, list of str)
+        Rows with a reason in ``hrv_excluded`` (set by the hrv stage when NN
+        cleaning removed too much, ``hrv.max_removed``) are left out, with a warning.
 
     Examples
     --------
@@ -96,6 +98,14 @@ def sweep_data(hrv: pd.DataFrame, include_baseline: bool = False,
             raise EiferError(f"hrv table: missing column {c!r}")
     keep = list(labels) + (["baseline"] if include_baseline else [])
     data = hrv.loc[hrv["emotion_label"].isin(keep)].copy()
+    if "hrv_excluded" in data.columns:  # the hrv stage's quality verdict (hrv.max_removed), never silent
+        out = data["hrv_excluded"].fillna("").astype(str) != ""
+        if out.any():
+            seg = data["segment"].astype(str) if "segment" in data.columns else data["emotion_label"]
+            warnings.warn(f"cutoff sweep: {int(out.sum())} HRV segment(s) left out for quality: " + "; ".join(
+                f"{p}/{s}: {r}" for p, s, r in zip(data.loc[out, "participant_id"], seg[out],
+                                                   data.loc[out, "hrv_excluded"])), stacklevel=2)
+        data = data.loc[~out]
     data["participant_id"] = data["participant_id"].astype(str)
     if variables is None:
         variables = [c for c in data.columns if c.startswith("HRV_")

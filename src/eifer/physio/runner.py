@@ -13,6 +13,7 @@ folder; RR-interval files ``ecg/<pid>.rr.csv`` (``rr_ms`` or ``rr_s``, optional
 """
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ import pandas as pd
 
 from eifer.errors import EiferError
 from eifer.io import hash_contents, hash_obj, write_parquet
-from eifer.physio.hrv import drop_nan_columns, hrv_from_rr, hrv_segment, segment_emotion_labels
+from eifer.physio.hrv import (
+    ARTIFACT_KINDS, drop_nan_columns, ecg_polarity, hrv_from_rr, hrv_segment, segment_emotion_labels,
+)
 from eifer.utils import n_workers, progress
 
 RR_SUFFIX = ".rr.csv"  # ecg/<pid>.rr.csv
@@ -31,7 +34,8 @@ RR_SUFFIX = ".rr.csv"  # ecg/<pid>.rr.csv
 def hrv_settings(cfg) -> dict[str, Any]:
     """The HRV config section as keyword arguments of :func:`hrv_segment`."""
     return {"domains": list(cfg.domains), "min_beats": cfg.min_beats, "clean_method": cfg.clean_method,
-            "peak_method": cfg.peak_method, "correct_artifacts": cfg.correct_artifacts}
+            "peak_method": cfg.peak_method, "correct_artifacts": cfg.correct_artifacts,
+            "nn_cleaning": cfg.nn_cleaning, "polarity": cfg.polarity}
 
 
 def hrv_participant(pid: str, time_s: np.ndarray, ecg: np.ndarray, fs: float, segments: pd.DataFrame,
@@ -48,19 +52,25 @@ def hrv_participant(pid: str, time_s: np.ndarray, ecg: np.ndarray, fs: float, se
     segments : DataFrame
         The participant's ``segment, onset_s, offset_s`` rows.
     settings : dict
-        Keyword arguments of :func:`eifer.physio.hrv.hrv_segment`.
+        Keyword arguments of :func:`eifer.physio.hrv.hrv_segment`, plus
+        ``polarity`` (``auto``/``never``/``always``, judged once on the whole
+        recording: a lead does not flip between segments).
 
     Returns
     -------
     DataFrame
-        ``participant_id, segment, n_beats, HRV_*``, one row per segment.
+        ``participant_id, segment, polarity, n_beats, n_<artifact kind>, n_nn,
+        nn_removed_share, ecg_quality, HRV_*``, one row per segment.
     """
+    settings = dict(settings)
+    ecg, inverted = ecg_polarity(ecg, fs, settings.pop("polarity", "auto"))
     rows = []
     for seg in segments.itertuples(index=False):
         lo, hi = np.searchsorted(time_s, [seg.onset_s, seg.offset_s])
         where = f"participant {pid!r}, segment {seg.segment!r} ({seg.onset_s:g}–{seg.offset_s:g} s)"
         rec = hrv_segment(ecg[lo:hi], fs, where=where, **settings)
-        rows.append({"participant_id": pid, "segment": str(seg.segment), **rec})
+        rows.append({"participant_id": pid, "segment": str(seg.segment),
+                     "polarity": "inverted" if inverted else "upright", **rec})
     return pd.DataFrame(rows)
 
 
@@ -87,12 +97,12 @@ def hrv_participant_rr(pid: str, rr: pd.DataFrame, segments: pd.DataFrame,
     else:
         raise EiferError(f"ecg/{pid}{RR_SUFFIX}: needs a column rr_ms or rr_s")
     t = rr["time_s"].to_numpy(dtype=float) if "time_s" in rr.columns else np.cumsum(rr_ms) / 1000
-    kw = {k: settings[k] for k in ("domains", "min_beats")}
+    kw = {k: settings[k] for k in ("domains", "min_beats", "nn_cleaning") if k in settings}
     rows = []
     for seg in segments.itertuples(index=False):
         sel = (t > seg.onset_s) & (t <= seg.offset_s)
         where = f"participant {pid!r}, segment {seg.segment!r} ({seg.onset_s:g}–{seg.offset_s:g} s)"
-        rows.append({"participant_id": pid, "segment": str(seg.segment),
+        rows.append({"participant_id": pid, "segment": str(seg.segment), "polarity": "n/a (RR file)",
                      **hrv_from_rr(rr_ms[sel], where=where, **kw)})
     return pd.DataFrame(rows)
 
@@ -221,6 +231,55 @@ def hrv_from_table(hrv: pd.DataFrame, file: str = "hrv.csv") -> pd.DataFrame:
     return out
 
 
+QUALITY_COLUMNS = ("polarity", "n_beats", *(f"n_{k}" for k in ARTIFACT_KINDS), "n_unconfirmed", "n_nn",
+                   "nn_removed_share",
+                   "ecg_quality")
+
+
+def hrv_exclusions(hrv: pd.DataFrame, max_removed: float = 0.20, min_beats: int = 30) -> pd.Series:
+    """Why each segment is kept out of the cutoff sweep (empty string = kept).
+
+    A segment is excluded when NN cleaning removed more than ``max_removed`` of
+    its time, or left fewer than ``min_beats`` beats of NN intervals (then it
+    has no HRV indices). A share exactly at ``max_removed`` is kept.
+
+    Parameters
+    ----------
+    hrv : DataFrame
+        With the quality columns of :func:`eifer.physio.hrv.nn_intervals`
+        (``nn_removed_share``, ``n_nn``, ``n_<kind>``); a table without them
+        (``hrv.csv``) excludes nothing.
+    max_removed : float
+        ``hrv.max_removed``.
+    min_beats : int
+        ``hrv.min_beats``.
+
+    Returns
+    -------
+    Series of str, aligned with ``hrv``.
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"nn_removed_share": [0.2, 0.25], "n_nn": [300, 280], "n_ectopic": [5, 9]})
+    >>> hrv_exclusions(q, 0.2).str.slice(0, 40).tolist()
+    ['', '25.0% of the time removed by NN cleaning']
+    """
+    out = pd.Series("", index=hrv.index, dtype=object)
+    if "nn_removed_share" not in hrv.columns:
+        return out
+    kinds = [k for k in ARTIFACT_KINDS if f"n_{k}" in hrv.columns]
+    for i, r in hrv.iterrows():
+        flagged = ", ".join(f"{int(r[f'n_{k}'])} {k}" for k in kinds if r[f"n_{k}"] > 0) or "no beats flagged"
+        share = float(r["nn_removed_share"])
+        if share > max_removed:
+            out[i] = (f"{share:.1%} of the time removed by NN cleaning (more than hrv.max_removed = "
+                      f"{max_removed:.0%}; {flagged})")
+        elif "n_nn" in hrv.columns and r["n_nn"] + 1 < min_beats:
+            out[i] = (f"only {int(r['n_nn'])} NN intervals left after NN cleaning (need hrv.min_beats = "
+                      f"{min_beats} beats; {flagged})")
+    return out
+
+
 def run_hrv(study, run, n_jobs: int | None = None) -> list[str]:
     """Stage runner: ECG (or RR, or ``hrv.csv``) → ``RUN/hrv.parquet``.
 
@@ -244,7 +303,21 @@ def run_hrv(study, run, n_jobs: int | None = None) -> list[str]:
         source = "ecg"
     if "emotion_label" not in hrv.columns:
         hrv.insert(2, "emotion_label", segment_emotion_labels(hrv, study.ratings).to_numpy())
-    hrv, dropped = drop_nan_columns(hrv)  # warns once, listing the dropped columns
+    # decided here, not in the cached per-participant tables: changing max_removed recomputes nothing
+    hrv["hrv_excluded"] = hrv_exclusions(hrv, cfg.max_removed, cfg.min_beats).to_numpy()
+    excluded = hrv.loc[hrv["hrv_excluded"] != ""]
+    kept_rows = hrv["hrv_excluded"] == ""
+    _, dropped = drop_nan_columns(hrv.loc[kept_rows])  # warns once, listing the dropped columns
+    hrv = hrv.drop(columns=dropped)
+    if len(excluded):
+        warnings.warn(f"{len(excluded)} HRV segment(s) excluded from the cutoff sweep: " + "; ".join(
+            f"participant {r.participant_id!r}, segment {r.segment!r}: {r.hrv_excluded}"
+            for r in excluded.head(10).itertuples(index=False)), stacklevel=2)
     write_parquet(run.path("hrv.parquet"), hrv)
-    run.log("hrv", source=source, n_rows=len(hrv), dropped_columns=dropped)
-    return ["hrv.parquet"]
+    quality = ["participant_id", "segment", "emotion_label", *[c for c in QUALITY_COLUMNS if c in hrv.columns],
+               "hrv_excluded"]
+    write_parquet(run.path("hrv_quality.parquet"), hrv[quality])
+    inverted = hrv.loc[hrv["polarity"].eq("inverted"), "participant_id"] if "polarity" in hrv.columns else []
+    run.log("hrv", source=source, n_rows=len(hrv), dropped_columns=dropped, nn_cleaning=cfg.nn_cleaning,
+            n_excluded=len(excluded), inverted_participants=sorted({str(p) for p in inverted}))
+    return ["hrv.parquet", "hrv_quality.parquet"]

@@ -184,7 +184,7 @@ def _section_hrv(run: RunFolder, sweep: pd.DataFrame | None) -> list[B.Block]:
     out: list[B.Block] = [B.Heading("HRV")]
     hrv_file, groups_file = run.path("hrv.parquet"), run.path("groups.csv")
     if not hrv_file.is_file():
-        return out + [_not_run("HRV", "hrv", "hrv.parquet")]
+        return out + [_not_run("HRV", "hrv", "hrv.parquet")] + _hrv_quality(run)
     names: list[str] = []
     if sweep is not None and {"chosen", "significant_variables"} <= set(sweep.columns):
         chosen = sweep[sweep["chosen"].str.lower() == "true"]
@@ -196,7 +196,7 @@ def _section_hrv(run: RunFolder, sweep: pd.DataFrame | None) -> list[B.Block]:
         out.append(B.Para("No HRV variable has a significant group × emotion interaction at the chosen cutoff, "
                           "so there is no interaction to plot."))
     else:
-        hrv, groups = pd.read_parquet(hrv_file), pd.read_csv(groups_file)
+        hrv, groups = pd.read_parquet(hrv_file), read_csv(groups_file)
         shown = names[:8]
         fig = save_png(hrv_interaction_figure(hrv, groups, shown), run.path("figures", "hrv_interactions.png"))
         more = f" (the first 8 of {len(names)})" if len(names) > 8 else ""
@@ -207,12 +207,31 @@ def _section_hrv(run: RunFolder, sweep: pd.DataFrame | None) -> list[B.Block]:
     q, source = hrv_quality_summary(run.root)
     if len(q):
         out.append(B.Table(q, f"HRV data per participant, from {source}."))
-    return out
+    return out + _hrv_quality(run)
 
 
 def _num(v: object) -> str:
     """A number as a reader writes it (810, not 810.0); '?' when absent."""
     return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else ("?" if v is None else str(v))
+
+
+def _hrv_quality(run: RunFolder) -> list[B.Block]:
+    """The hrv stage's quality record per participant × segment (hrv_quality.parquet), if written."""
+    f = run.path("hrv_quality.parquet")
+    if not f.is_file():
+        return []
+    q = pd.read_parquet(f)
+    if "nn_removed_share" not in q.columns:  # precomputed hrv.csv: nothing to show
+        return []
+    n_out = int((q["hrv_excluded"].astype(str) != "").sum())
+    inv = sorted(q.loc[q["polarity"].eq("inverted"), "participant_id"].astype(str).unique())
+    text = (f"NN intervals by the Kubios beat classification (docs/hrv.md): {int(q['n_beats'].sum())} beats "
+            f"detected, median share of time removed {100 * q['nn_removed_share'].median():.1f} % "
+            f"(max {100 * q['nn_removed_share'].max():.1f} %); {n_out} of {len(q)} segments excluded from the "
+            f"cutoff sweep; leads inverted: {', '.join(inv) or 'none'}.")
+    return [B.Heading("HRV quality"), B.Para(text),
+            B.Table(q.round({"nn_removed_share": 3}), "Per participant × segment: beats detected and flagged "
+                    "by kind, share of time removed, polarity, ECG quality, and why a segment is excluded.")]
 
 
 def _null_test(null: dict) -> B.Block:

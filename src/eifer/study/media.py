@@ -53,9 +53,20 @@ def _read_wfdb(path: Path) -> tuple[np.ndarray, float]:
     _need("wfdb", "wfdb")
     import wfdb
 
-    rec = wfdb.rdrecord(str(path.with_suffix("")))
+    # smooth_frames=False: in a multi-rate record (ECG at 500 Hz beside 125 Hz channels) the
+    # default averages every channel down to the frame rate; read the ECG at its own rate instead
+    rec = wfdb.rdrecord(str(path.with_suffix("")), smooth_frames=False)
     ch = _pick_channel(list(rec.sig_name))
-    return rec.p_signal[:, ch], float(rec.fs)
+    spf = int(rec.samps_per_frame[ch]) if rec.samps_per_frame is not None else 1
+    return np.asarray(rec.e_p_signal[ch], dtype=float), float(rec.fs) * spf
+
+
+def _declared_rate_problem(rel: str, fs: float, meta: StudyMeta) -> list[Problem]:
+    """The rate an EDF/WFDB file declares for its ECG channel must match study.yaml (when given)."""
+    if meta.ecg_fs is not None and abs(fs - meta.ecg_fs) > 0.01 * meta.ecg_fs:
+        return [Problem(rel, f"the {meta.ecg_format.upper()} file declares {fs:g} Hz for its ECG channel but "
+                             f"study.yaml ecg.sampling_rate is {meta.ecg_fs:g} Hz")]
+    return []
 
 
 def ecg_check_file(root: Path, meta: StudyMeta, pid: str) -> tuple[pd.DataFrame | None, float | None, list[Problem]]:
@@ -87,7 +98,7 @@ def ecg_check_file(root: Path, meta: StudyMeta, pid: str) -> tuple[pd.DataFrame 
         return None, None, [Problem(rel, str(exc))]
     except Exception as exc:  # the readers raise assorted types for damaged files
         return None, None, [Problem(rel, f"cannot read the {meta.ecg_format.upper()} file: {exc}")]
-    problems = []
+    problems = _declared_rate_problem(rel, fs, meta)
     n_nan = int(np.isnan(sig).sum())
     if n_nan:
         problems.append(Problem(rel, f"{n_nan} NaN sample(s), first at sample {int(np.argmax(np.isnan(sig)))}",
