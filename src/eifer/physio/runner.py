@@ -1,4 +1,4 @@
-"""HRV for a whole study: one process per core, a cache file per participant.
+"""HRV for a whole study: one unit per participant (:func:`eifer.parallel.map_units`), a cache file each.
 
 Each participant's HRV table lands in ``RUN/cache/hrv/<pid>-<key>.parquet``
 (``key`` hashes the ECG file's stat data, its segments and the HRV settings),
@@ -13,7 +13,6 @@ folder; RR-interval files ``ecg/<pid>.rr.csv`` (``rr_ms`` or ``rr_s``, optional
 """
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,8 @@ import pandas as pd
 
 from eifer.errors import EiferError
 from eifer.io import hash_obj, hash_paths, write_parquet
+from eifer.parallel import map_units
 from eifer.physio.hrv import drop_nan_columns, hrv_from_rr, hrv_segment, segment_emotion_labels
-from eifer.utils import n_workers, progress
 
 RR_SUFFIX = ".rr.csv"  # ecg/<pid>.rr.csv
 
@@ -142,7 +141,7 @@ def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
     cache_dir : path-like
         Per-participant cache (``RUN/cache/hrv``).
     n_jobs : int, optional
-        Worker processes (default ``cfg.n_jobs``; 0 = one per core, 1 = no pool).
+        Units at once (default ``cfg.n_jobs``; 0 = one per core or as many as Ray fits, 1 = here).
     show_progress : bool
 
     Returns
@@ -160,25 +159,11 @@ def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
         key = hash_obj({"src": hash_paths([_source_file(study, pid)]), "segments": seg.to_dict("list"),
                         "settings": settings})
         jobs.append((study, pid, seg, settings, str(Path(cache_dir, f"{pid}-{key}.parquet"))))
-    workers = min(n_workers(cfg.n_jobs if n_jobs is None else n_jobs), max(len(jobs), 1))
     errors: dict[str, str] = {}
-    bar = progress()
-    bar.disable = bar.disable or not show_progress
-    with bar:
-        task = bar.add_task("HRV", total=len(jobs))
-        if workers == 1:
-            done = map(_job, jobs)
-        else:
-            pool = ProcessPoolExecutor(max_workers=workers)
-            done = (f.result() for f in as_completed([pool.submit(_job, j) for j in jobs]))
-        try:
-            for pid, err in done:
-                if err:
-                    errors[pid] = err
-                bar.advance(task)
-        finally:
-            if workers > 1:
-                pool.shutdown(cancel_futures=True)
+    for pid, err in map_units(_job, jobs, workers=cfg.n_jobs if n_jobs is None else n_jobs,
+                              desc="HRV" if show_progress else ""):
+        if err:
+            errors[pid] = err
     if errors:
         lines = "\n".join(f"  - {errors[p]}" for p in sorted(errors))
         raise EiferError(f"HRV failed for {len(errors)} participant(s) (the others are cached and will not "
