@@ -277,9 +277,9 @@ def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Ca
                     finish(i, res)
                 if broken:
                     break
-            _drain(q, on_report)
         finally:
             pool.shutdown(wait=not broken, cancel_futures=True)
+        _drain(q, on_report)  # the workers have exited, so their last reports are in the pipe
         if broken:  # a worker died: keep what finished, every other unit was on the broken pool
             for f, i in futs.items():
                 if i in todo and f.done() and not f.cancelled() and f.exception() is None:

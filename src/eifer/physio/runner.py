@@ -130,6 +130,23 @@ def _source_file(study, pid: str) -> Path:
     return rr if rr.is_file() else Path(study.ecg_path(pid))
 
 
+def hrv_units(study, cfg, cache_dir: str | Path) -> list[tuple]:
+    """The HRV stage's units, one per participant: ``(study, pid, segments, settings, cache file)``.
+
+    The cache file's name hashes the source file's stat data, the segments and
+    the settings, so a finished unit is found again and a changed one is redone.
+    """
+    settings = hrv_settings(cfg)
+    segs = study.segments.assign(participant_id=study.segments["participant_id"].astype(str))
+    jobs = []
+    for pid, seg in segs.groupby("participant_id", sort=True):
+        seg = seg[["segment", "onset_s", "offset_s"]].reset_index(drop=True)
+        key = hash_obj({"src": hash_paths([_source_file(study, pid)]), "segments": seg.to_dict("list"),
+                        "settings": settings})
+        jobs.append((study, pid, seg, settings, str(Path(cache_dir, f"{pid}-{key}.parquet"))))
+    return jobs
+
+
 def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
               show_progress: bool = True) -> pd.DataFrame:
     """HRV per participant and segment for a whole study (no emotion labels yet).
@@ -151,14 +168,7 @@ def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
     """
     if study.segments is None:
         raise EiferError(f"{study.root}/ecg/segments.csv: missing; it is needed to compute HRV from ECG")
-    settings = hrv_settings(cfg)
-    segs = study.segments.assign(participant_id=study.segments["participant_id"].astype(str))
-    jobs = []
-    for pid, seg in segs.groupby("participant_id", sort=True):
-        seg = seg[["segment", "onset_s", "offset_s"]].reset_index(drop=True)
-        key = hash_obj({"src": hash_paths([_source_file(study, pid)]), "segments": seg.to_dict("list"),
-                        "settings": settings})
-        jobs.append((study, pid, seg, settings, str(Path(cache_dir, f"{pid}-{key}.parquet"))))
+    jobs = hrv_units(study, cfg, cache_dir)
     errors: dict[str, str] = {}
     for pid, err in map_units(_job, jobs, workers=cfg.n_jobs if n_jobs is None else n_jobs,
                               desc="HRV" if show_progress else ""):
