@@ -57,3 +57,10 @@ def hrv_job_killed_once(unit: tuple):
         marker.write_text("killed")
         os.kill(os.getpid(), signal.SIGKILL)
     return _job(args)
+
+
+def where(_unit) -> str:
+    """``ray`` inside a Ray worker, else ``local`` (a spawned pool worker does not import ray)."""
+    import sys
+
+    return "ray" if "ray" in sys.modules and sys.modules["ray"].is_initialized() else "local"

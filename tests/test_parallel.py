@@ -114,6 +114,9 @@ def test_importing_eifer_does_not_import_ray():
 # ------------------------------------------------------------------ Ray
 
 def test_ray_order_errors_and_reports(ray_cluster):
+    with use_executor("ray"):  # the context routes units to Ray workers; "local" to the process pool
+        assert map_units(U.where, [1, 2], workers=2) == ["ray", "ray"]
+    assert map_units(U.where, [1, 2], workers=2) == ["local", "local"]
     assert map_units(U.slow_square, range(6), workers=0, executor="ray") == [0, 1, 4, 9, 16, 25]
     assert map_units(U.slow_square, range(6), workers=2, executor="ray", resources=Resources(cpus=1)) == \
         [0, 1, 4, 9, 16, 25]
@@ -138,7 +141,7 @@ def test_ray_worker_killed_mid_hrv_unit_gives_the_same_table(ray_cluster, synth_
     from eifer.study import load_study
 
     study = load_study(synth_novideo, validate_media=False)
-    cfg = load_config(profile="demo").hrv
+    cfg = load_config(profile="demo", overrides={"hrv": {"domains": ["time"]}}).hrv  # fast: time domain
     ref = hrv_study(study, cfg, tmp_path / "local", n_jobs=2, show_progress=False)
     with use_executor("ray"):  # the stage's units, participant 4's worker killed (SIGKILL) mid-unit once
         jobs = hrv_units(study, cfg, tmp_path / "ray")
