@@ -64,3 +64,8 @@ def where(_unit) -> str:
     import sys
 
     return "ray" if "ray" in sys.modules and sys.modules["ray"].is_initialized() else "local"
+
+
+def sleepy_pid(_unit) -> int:
+    time.sleep(0.3)
+    return os.getpid()

@@ -40,6 +40,12 @@ def test_results_in_unit_order_whatever_finishes_first():
     assert map_units(U.slow_square, [], workers=2) == []
 
 
+def test_local_pool_is_kept_between_calls_of_the_same_size():
+    first = set(map_units(U.sleepy_pid, range(4), workers=2))
+    second = set(map_units(U.sleepy_pid, range(4), workers=2))
+    assert len(first) == 2 and first == second and os.getpid() not in first
+
+
 def test_unit_exception_propagates_with_the_unit_named_and_is_not_retried():
     for workers in (1, 2):
         with pytest.raises(ValueError, match="three is not allowed") as info:

@@ -6,10 +6,11 @@ come back in unit order, so the executor never changes a table; units write
 their own files atomically, so resume and caching do not depend on it either.
 
 * ``local``: a *spawn* process pool (MediaPipe and torch do not survive
-  ``fork`` of a threaded parent). Workers die with their parent: Linux's
-  ``PR_SET_PDEATHSIG`` plus a watchdog thread on the parent's pid. A worker that
-  dies (killed, out of memory) breaks the pool; the units that were running
-  get a new pool and are retried.
+  ``fork`` of a threaded parent), kept for the next stage while its size stays
+  the same (workers start once per run, not once per stage). Workers die with
+  their parent: Linux's ``PR_SET_PDEATHSIG`` plus a watchdog thread on the
+  parent's pid. A worker that dies (killed, out of memory) breaks the pool; the
+  units not finished get a new pool and are retried.
 * ``ray``: Ray Core tasks with the unit's CPUs, GPUs and memory; Ray retries a
   task whose worker died (``max_retries``). ``ray.init(address=...)`` joins an
   existing cluster (``ray start`` in a Slurm allocation, KubeRay, ...) or starts
@@ -29,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import queue as _queue
 import signal
 import sys
 import threading
@@ -240,32 +240,57 @@ def _die_with_parent(parent: int) -> None:
 
 def _local_init(parent: int, q: Any) -> None:
     global _report_q
-    _report_q = q
+    _report_q = q  # progress reports of every unit this worker runs
     _die_with_parent(parent)
 
 
-def _local_call(fn: Callable, unit: Any, i: int, with_report: bool, desc: str) -> Any:
-    rep = (lambda d, t=None: _report_q.put((i, d, t))) if with_report else None
+def _local_call(fn: Callable, unit: Any, i: int, call: int | None, desc: str) -> Any:
+    # SimpleQueue.put writes to the pipe before returning, so a unit's reports arrive before its result
+    rep = (lambda d, t=None: _report_q.put((call, i, d, t))) if call is not None else None
     return _run_unit(fn, unit, i, rep, desc)
+
+
+# One pool per process, kept between calls while its size stays the same: a stage does not
+# pay the workers' start-up (spawn + imports, seconds each) that the stage before already paid.
+_pool: dict[str, Any] = {}
+_calls = iter(range(1, 1 << 62))
+
+
+def _pool_get(workers: int) -> tuple[ProcessPoolExecutor, Any]:
+    import multiprocessing as mp
+
+    if _pool.get("key") == (workers, os.getpid()):
+        return _pool["pool"], _pool["q"]
+    _pool_close(wait=True)
+    ctx = mp.get_context("spawn")  # MediaPipe and torch do not survive fork of a threaded parent
+    q = ctx.SimpleQueue()
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_local_init, initargs=(os.getpid(), q))
+    _pool.update(key=(workers, os.getpid()), pool=pool, q=q)
+    return pool, q
+
+
+def _pool_close(wait: bool) -> None:
+    pool = _pool.pop("pool", None)
+    _pool.clear()
+    if pool is not None:
+        pool.shutdown(wait=wait, cancel_futures=True)
 
 
 def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Callable,
                on_report: Callable | None, desc: str) -> None:
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
     attempts = [0] * len(units)
     todo = list(range(len(units)))
+    call = next(_calls) if on_report is not None else None
     while todo:
-        q = ctx.Queue() if on_report is not None else None
-        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_local_init, initargs=(os.getpid(), q))
+        pool, q = _pool_get(workers)
         broken = False
+        ok = False
         try:
-            futs = {pool.submit(_local_call, fn, units[i], i, q is not None, desc): i for i in todo}
+            futs = {pool.submit(_local_call, fn, units[i], i, call, desc): i for i in todo}
             pending = set(futs)
             while pending:
                 done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                _drain(q, on_report)
+                _drain(q, call, on_report)
                 for f in done:
                     i = futs[f]
                     try:
@@ -277,9 +302,12 @@ def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Ca
                     finish(i, res)
                 if broken:
                     break
+            ok = not broken
         finally:
-            pool.shutdown(wait=not broken, cancel_futures=True)
-        _drain(q, on_report)  # the workers have exited, so their last reports are in the pipe
+            if not ok:  # a unit raised, the pool broke or we were interrupted: no pool is kept
+                _pool_close(wait=not broken)
+        if not broken:  # (a worker killed mid-report may have left half a message in the queue)
+            _drain(q, call, on_report)
         if broken:  # a worker died: keep what finished, every other unit was on the broken pool
             for f, i in futs.items():
                 if i in todo and f.done() and not f.cancelled() and f.exception() is None:
@@ -293,14 +321,13 @@ def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Ca
                                  f"while running {_unit_name(over[0], units[over[0]], desc)}; giving up")
 
 
-def _drain(q: Any, on_report: Callable | None) -> None:
-    if q is None or on_report is None:
-        return
-    try:
-        while True:
-            on_report(*q.get_nowait())
-    except (_queue.Empty, EOFError, OSError):
-        pass
+def _drain(q: Any, call: int | None, on_report: Callable | None) -> None:
+    """Pass this call's progress reports on (a late one of an earlier call is dropped)."""
+    with contextlib.suppress(EOFError, OSError):
+        while not q.empty():
+            c, *msg = q.get()
+            if on_report is not None and c == call:
+                on_report(*msg)
 
 
 # ---------------------------------------------------------------- Ray
