@@ -116,13 +116,13 @@ def use_executor(cfg: Any) -> Iterator[ExecutorSpec]:
     'local'
     """
     global _current, _ray_started_here
-    spec, prev = executor_spec(cfg), _current
+    spec, prev, started_before = executor_spec(cfg), _current, _ray_started_here
     _current = spec
     try:
         yield spec
     finally:
         _current = prev
-        if spec.kind == "ray" and _ray_started_here and prev is None:
+        if spec.kind == "ray" and _ray_started_here and not started_before:
             import ray
 
             ray.shutdown()
@@ -145,8 +145,9 @@ def map_units(fn: Callable, units: Sequence[Any], *, resources: Resources = Reso
     resources : Resources
         What one unit needs (Ray schedules by it; the local pool runs ``workers`` at once).
     workers : int, optional
-        Units at once: 1 (or fewer than two units) runs them here, one by one;
-        0 or None = one per core (``local``) or as many as the Ray cluster fits.
+        Units at once: 1 runs them here, one by one (``local`` also does so for a single unit);
+        0 or None = one per core (``local``) or as many as the Ray cluster fits. Inside a
+        unit's worker, nested calls run serially.
     executor : str, ExecutorSpec or config, optional
         Default: :func:`get_executor`.
     desc : str
@@ -174,8 +175,9 @@ def map_units(fn: Callable, units: Sequence[Any], *, resources: Resources = Reso
     if not units:
         return []
     local_n = n_workers(workers or 0)
-    serial = (workers is not None and workers == 1) or len(units) < 2 or os.environ.get(_IN_WORKER) == "1" \
-        or (spec.kind == "local" and local_n <= 1)
+    # Ray runs even a single unit remotely: this process may lack the unit's GPU (a cluster's login node)
+    serial = workers == 1 or os.environ.get(_IN_WORKER) == "1" \
+        or (spec.kind == "local" and (local_n <= 1 or len(units) < 2))
     results: list[Any] = [None] * len(units)
     bar = progress()
     bar.disable = bar.disable or not desc
