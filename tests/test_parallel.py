@@ -159,3 +159,13 @@ def test_ray_worker_killed_mid_hrv_unit_gives_the_same_table(ray_cluster, synth_
     pd.testing.assert_frame_equal(got, ref)
     for f in (tmp_path / "local").iterdir():
         assert filecmp.cmp(f, tmp_path / "ray" / f.name, shallow=False), f.name
+
+
+def test_cli_run_rejects_an_unknown_executor(tmp_path):
+    from typer.testing import CliRunner
+
+    from eifer.cli import app
+
+    res = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "run"), "--executor", "slurm"])
+    assert res.exit_code != 0 and "choose 'local' or 'ray'" in res.output
+    assert not (tmp_path / "run").exists()  # rejected before anything ran
