@@ -381,7 +381,7 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
     refs: dict[Any, int] = {}
 
     def drain() -> None:
-        if q is not None:
+        if q is not None and on_report is not None:
             for item in q.get_nowait_batch(q.qsize()):
                 on_report(*item)
 
