@@ -59,7 +59,7 @@ def test_local_killed_worker_retried_up_to_retries_times(tmp_path):
     assert ok == ["a ok in 1", "b ok in 1"]
     assert (tmp_path / "a").read_text() == "1"
     # one more death than retries -> a clear error naming the unit
-    with pytest.raises(EiferError, match=r"worker process died .* 2 times while running unit 0 .*'c'"):
+    with pytest.raises(EiferError, match=r"worker process died 2 times while running unit 0 .*'c'"):
         map_units(U.die_n_times, [("c", 2, str(tmp_path / "c")), ("d", 0, "")], workers=2, retries=1)
 
 

@@ -319,8 +319,11 @@ def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Ca
                 attempts[i] += 1
             over = [i for i in todo if attempts[i] > retries]
             if over:
-                raise EiferError(f"a worker process died (killed or out of memory) {attempts[over[0]]} times "
-                                 f"while running {_unit_name(over[0], units[over[0]], desc)}; giving up")
+                raise EiferError(f"a worker process died {attempts[over[0]]} times while running "
+                                 f"{_unit_name(over[0], units[over[0]], desc)}; giving up. It was killed, ran out "
+                                 "of memory, or could not start: a script that runs eifer with several workers "
+                                 "must guard its entry point with `if __name__ == \"__main__\":` (workers are "
+                                 "spawned and import the script)")
 
 
 def _drain(q: Any, call: int | None, on_report: Callable | None) -> None:
