@@ -6,13 +6,15 @@ temporary folder), the frames per second of the whole frame stage
 quality; every video decoded once) for
 
 * ``local``, 1 worker (units run one by one in this process: the baseline);
-* ``local``, ``--workers`` (default 2) spawned processes;
+* ``local``, ``--workers`` (default 2) spawned processes: ``cold`` pays their
+  start-up (spawn + imports), ``warm`` reuses them (the pool is kept between
+  stages of a run);
 * ``ray``, ``--workers`` units at once on a local Ray cluster with ``--workers``
   CPUs; the cluster is started before timing (its start-up is printed apart),
   the first stage run on it pays the Ray workers' start-up (``cold``), a second
   run reuses them (``warm``);
 
-and the ratios ray / local (target ≥ 0.9) and local N / local 1 workers.
+and the ratios ray / local (target ≥ 0.9) and N / 1 workers.
 Each timed run writes a fresh run folder, as a real stage does. Wall-clock
 numbers on a shared machine are noisy: compare ratios of the same run.
 
@@ -66,7 +68,8 @@ def main() -> None:
     n_videos = len(study.videos())
     res: dict[str, tuple[float, int]] = {}
     res["local, 1 worker"] = stage_seconds(study, tmp, "local1", "local", 1)
-    res[f"local, {args.workers} workers"] = stage_seconds(study, tmp, "localN", "local", args.workers)
+    res[f"local, {args.workers} workers (cold)"] = stage_seconds(study, tmp, "localN", "local", args.workers)
+    res[f"local, {args.workers} workers (warm)"] = stage_seconds(study, tmp, "localN_warm", "local", args.workers)
     t0 = time.perf_counter()
     ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
     ray_start = time.perf_counter() - t0
@@ -84,10 +87,12 @@ def main() -> None:
         fps[name] = n / dt
         print(f"{name:<28}{dt:>9.1f}{fps[name]:>10.1f}")
     w = args.workers
-    print(f"ratio ray / local, {w} workers: cold {fps[f'ray, {w} workers (cold)'] / fps[f'local, {w} workers']:.2f}, "
-          f"warm {fps[f'ray, {w} workers (warm)'] / fps[f'local, {w} workers']:.2f}  (target >= 0.9)")
-    print(f"scaling 1 -> {w} workers: local {fps[f'local, {w} workers'] / fps['local, 1 worker']:.2f}x, "
-          f"ray (cold) {fps[f'ray, {w} workers (cold)'] / fps['local, 1 worker']:.2f}x")
+    for state in ("cold", "warm"):
+        print(f"ratio ray / local, {w} workers, {state}: "
+              f"{fps[f'ray, {w} workers ({state})'] / fps[f'local, {w} workers ({state})']:.2f}  (target >= 0.9)")
+    for kind in ("local", "ray"):
+        print(f"scaling 1 -> {w} workers, {kind}: cold {fps[f'{kind}, {w} workers (cold)'] / fps['local, 1 worker']:.2f}x, "
+              f"warm {fps[f'{kind}, {w} workers (warm)'] / fps['local, 1 worker']:.2f}x")
 
 
 if __name__ == "__main__":
