@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -76,6 +77,7 @@ def main() -> None:
     res[f"ray, {args.workers} workers (cold)"] = stage_seconds(study, tmp, "rayN_cold", "ray", args.workers)
     res[f"ray, {args.workers} workers (warm)"] = stage_seconds(study, tmp, "rayN_warm", "ray", args.workers)
     ray.shutdown()
+    shutil.rmtree(tmp, ignore_errors=True)
 
     frames = {n for _, n in res.values()}
     assert len(frames) == 1, f"the runs analysed different frame counts: {res}"
