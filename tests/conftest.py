@@ -54,3 +54,22 @@ def synth_video_small(tmp_path_factory):
 
     return synth_study(tmp_path_factory.mktemp("synth_video_small") / "study", participants=6, seed=0,
                        video_seconds=4, fps=10, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local 2-CPU Ray cluster (started once, ~2 s). Its workers find eifer and tests/ (unit
+    functions of tests/_parallel_units.py) on PYTHONPATH, as cluster nodes find an installed eifer."""
+    from pathlib import Path
+
+    ray = pytest.importorskip("ray")
+    here = Path(__file__).parent
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(here.parent / "src"), str(here)] + ([old] if old else []))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+    if old is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = old

@@ -292,6 +292,8 @@ def run_cmd(
     until: Optional[list[str]] = typer.Option(None, "--stage", "-s",
                                               help="Run only this stage and what it needs (repeatable)."),
     force: Optional[list[str]] = typer.Option(None, "--force", help="Redo this stage and all after it (repeatable)."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="Where units run: 'local' (process pool) or "
+                                           "'ray' (config executor.kind; executor.address picks the cluster)."),
 ) -> None:
     """Run every stage from study folder to report; unchanged stages are skipped, a killed run resumes."""
     import time
@@ -299,7 +301,12 @@ def run_cmd(
     from eifer.pipeline import run_pipeline
 
     t0 = time.perf_counter()
-    stages = run_pipeline(study, out, cli_config(config, profile, seed), stages=until or None, force=force or None)
+    cfg = cli_config(config, profile, seed)
+    if executor is not None:
+        if executor not in ("local", "ray"):
+            raise typer.BadParameter(f"--executor {executor!r}: choose 'local' or 'ray'")
+        cfg = cfg.model_copy(update={"executor": cfg.executor.model_copy(update={"kind": executor})})
+    stages = run_pipeline(study, out, cfg, stages=until or None, force=force or None)
     _print_run(out, stages, time.perf_counter() - t0)
 
 

@@ -284,6 +284,21 @@ class ReportConfig(_Section):
     include_faces: bool = Field(False, description="add example face crops to the report (identifiable data)")
 
 
+class ExecutorConfig(_Section):
+    kind: Literal["local", "ray"] = Field(
+        "local", description="Where units run: 'local' = a process pool on this machine; 'ray' = Ray tasks "
+        "(a local Ray cluster, or the one at `address`; the run folder must be on a filesystem all nodes see).")
+    address: str | None = Field(
+        None, description="Ray cluster to join, e.g. 'auto' (the one `ray start` runs here) or "
+        "'ray://host:10001'; None starts a local Ray cluster. Used only when kind is 'ray'.")
+    workers: int | None = Field(
+        None, ge=1, description="CPUs of a local Ray cluster started by eifer (None = all cores). Stages keep "
+        "their own n_jobs for how many units run at once.")
+    gpus_per_train_unit: float = Field(
+        1.0, ge=0, le=8, description="GPUs one training run asks Ray for when CUDA is used (1 = N GPUs run N "
+        "training runs at once; 0.5 packs two on a GPU).")
+
+
 class Config(_Section):
     profile: str = Field("paper", description="base profile the file was merged over: paper or demo")
     seed: int = Field(20240917, ge=0, description="random seed: same seed + config -> same numbers on CPU")
@@ -299,6 +314,7 @@ class Config(_Section):
     transfer_cv: TransferCVConfig = Field(default_factory=TransferCVConfig, description="alternative backbones by k-fold CV (paper §3.5)")
     stats: StatsConfig = Field(default_factory=StatsConfig, description="group comparisons (paper §3.4)")
     report: ReportConfig = Field(default_factory=ReportConfig, description="the HTML/Markdown report")
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig, description="where units of work run: local processes or Ray")
 
     def section_hash(self, *sections: str) -> str:
         """Stable hash of the named sections (plus the seed), for stage fingerprints."""

@@ -13,7 +13,6 @@ import importlib.metadata as _md
 import json
 import os
 import platform
-import re
 import sys
 import time
 from contextlib import contextmanager

@@ -1,5 +1,4 @@
 """Response-driven labels: Likert → binary, neutral → weak label from the domain."""
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -1,4 +1,4 @@
-"""HRV for a whole study: one process per core, a cache file per participant.
+"""HRV for a whole study: one unit per participant (:func:`eifer.parallel.map_units`), a cache file each.
 
 Each participant's HRV table lands in ``RUN/cache/hrv/<pid>-<key>.parquet``
 (``key`` hashes the ECG file's stat data, its segments and the HRV settings),
@@ -14,7 +14,6 @@ folder; RR-interval files ``ecg/<pid>.rr.csv`` (``rr_ms`` or ``rr_s``, optional
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from eifer.io import hash_contents, hash_obj, write_parquet
 from eifer.physio.hrv import (
     ARTIFACT_KINDS, drop_nan_columns, ecg_polarity, hrv_from_rr, hrv_segment, segment_emotion_labels,
 )
-from eifer.utils import n_workers, progress
+from eifer.parallel import map_units
 
 RR_SUFFIX = ".rr.csv"  # ecg/<pid>.rr.csv
 
@@ -141,6 +140,26 @@ def _source_file(study, pid: str) -> Path:
     return rr if rr.is_file() else Path(study.ecg_path(pid))
 
 
+def hrv_units(study, cfg, cache_dir: str | Path) -> list[tuple]:
+    """The HRV stage's units, one per participant: ``(study, pid, segments, settings, cache file)``.
+
+    The cache file's name hashes the source file's content (path relative to the
+    study, size, SHA-256; each computed once and kept in ``input_hashes.json``),
+    the segments and the settings, so a finished unit is found again wherever
+    the study lies, and a changed one is redone.
+    """
+    settings = hrv_settings(cfg)
+    segs = study.segments.assign(participant_id=study.segments["participant_id"].astype(str))
+    jobs = []
+    hashes = Path(cache_dir) / "input_hashes.json"
+    for pid, seg in segs.groupby("participant_id", sort=True):
+        seg = seg[["segment", "onset_s", "offset_s"]].reset_index(drop=True)
+        src = hash_contents([_source_file(study, pid)], study.root, hashes)
+        key = hash_obj({"src": src, "segments": seg.to_dict("list"), "settings": settings})
+        jobs.append((study, pid, seg, settings, str(Path(cache_dir, f"{pid}-{key}.parquet"))))
+    return jobs
+
+
 def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
               show_progress: bool = True) -> pd.DataFrame:
     """HRV per participant and segment for a whole study (no emotion labels yet).
@@ -152,7 +171,7 @@ def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
     cache_dir : path-like
         Per-participant cache (``RUN/cache/hrv``).
     n_jobs : int, optional
-        Worker processes (default ``cfg.n_jobs``; 0 = one per core, 1 = no pool).
+        Units at once (default ``cfg.n_jobs``; 0 = one per core or as many as Ray fits, 1 = here).
     show_progress : bool
 
     Returns
@@ -162,34 +181,12 @@ def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
     """
     if study.segments is None:
         raise EiferError(f"{study.root}/ecg/segments.csv: missing; it is needed to compute HRV from ECG")
-    settings = hrv_settings(cfg)
-    segs = study.segments.assign(participant_id=study.segments["participant_id"].astype(str))
-    jobs = []
-    hashes = Path(cache_dir) / "input_hashes.json"  # content hashes of the ECG files, each computed once
-    for pid, seg in segs.groupby("participant_id", sort=True):
-        seg = seg[["segment", "onset_s", "offset_s"]].reset_index(drop=True)
-        src = hash_contents([_source_file(study, pid)], study.root, hashes)
-        key = hash_obj({"src": src, "segments": seg.to_dict("list"), "settings": settings})
-        jobs.append((study, pid, seg, settings, str(Path(cache_dir, f"{pid}-{key}.parquet"))))
-    workers = min(n_workers(cfg.n_jobs if n_jobs is None else n_jobs), max(len(jobs), 1))
+    jobs = hrv_units(study, cfg, cache_dir)
     errors: dict[str, str] = {}
-    bar = progress()
-    bar.disable = bar.disable or not show_progress
-    with bar:
-        task = bar.add_task("HRV", total=len(jobs))
-        if workers == 1:
-            done = map(_job, jobs)
-        else:
-            pool = ProcessPoolExecutor(max_workers=workers)
-            done = (f.result() for f in as_completed([pool.submit(_job, j) for j in jobs]))
-        try:
-            for pid, err in done:
-                if err:
-                    errors[pid] = err
-                bar.advance(task)
-        finally:
-            if workers > 1:
-                pool.shutdown(cancel_futures=True)
+    for pid, err in map_units(_job, jobs, workers=cfg.n_jobs if n_jobs is None else n_jobs,
+                              desc="HRV" if show_progress else ""):
+        if err:
+            errors[pid] = err
     if errors:
         lines = "\n".join(f"  - {errors[p]}" for p in sorted(errors))
         raise EiferError(f"HRV failed for {len(errors)} participant(s) (the others are cached and will not "

@@ -31,6 +31,7 @@ import pandas as pd
 from eifer.config import Config
 from eifer.errors import EiferError
 from eifer.io import remove_inside, write_json
+from eifer.parallel import use_executor
 from eifer.pipeline.preflight import preflight_check, preflight_raise
 from eifer.pipeline.stages import STAGE_NAMES, STAGES, Stage, resolve_runner, stage_fingerprint, upstream_closure
 from eifer.runfolder import RunFolder
@@ -167,7 +168,7 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
         results: list[StageResult] = []
         failed: set[str] = set()
         forced = set(force or [])
-        with progress() as bar:
+        with use_executor(config), progress() as bar:  # every stage's units run on config.executor
             todo = [s for s in STAGES if s.name in wanted]
             task = bar.add_task("pipeline", total=len(todo), visible=show_progress)
             for stage in todo:

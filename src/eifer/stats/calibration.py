@@ -20,7 +20,6 @@ power otherwise — with exact binomial (Clopper–Pearson) 95 % CIs.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,7 +29,8 @@ from scipy import stats as sps
 
 from eifer.errors import EiferError
 from eifer.io import hash_obj, write_json
-from eifer.utils import n_workers, progress
+from eifer.parallel import map_units
+from eifer.utils import progress
 
 
 @dataclass(frozen=True)
@@ -195,6 +195,10 @@ def _chunk(design: SimDesign, seeds: list[int], alpha: float, candidates: bool) 
     return [_one_study(design, s, alpha, candidates) for s in seeds]
 
 
+def _chunk_unit(args: tuple) -> list[dict[str, bool]]:
+    return _chunk(*args)
+
+
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Exact binomial confidence interval for k successes in n trials."""
     a = 1 - level
@@ -222,7 +226,7 @@ def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[f
     seed : int
         Base seed; study k of a setting uses a seed derived from it.
     n_jobs : int
-        Worker processes (0 = one per core).
+        Chunks at once (0 = one per core); run by :func:`eifer.parallel.map_units`.
     candidates : bool
         Also run the two rejected candidate alternatives (DeLong on averaged
         scores, video-cluster bootstrap).
@@ -277,21 +281,17 @@ def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[f
         if f is not None:
             write_json(f, res)
 
-    workers = min(n_workers(n_jobs), max(1, len(todo)))
     with progress() as bar:
         task = bar.add_task("simulated studies", total=len(settings) * n_sim,
                             completed=sum(len(v) for v in results.values()))
-        if workers <= 1:
-            for si, d, seeds in todo:
-                done(si, d, seeds, _chunk(d, seeds, alpha, candidates))
-                bar.advance(task, len(seeds))
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                futures = {pool.submit(_chunk, d, seeds, alpha, candidates): (si, d, seeds) for si, d, seeds in todo}
-                for f in as_completed(futures):
-                    si, d, seeds = futures[f]
-                    done(si, d, seeds, f.result())
-                    bar.advance(task, len(seeds))
+
+        def finished(k: int, res: list[dict[str, bool]]) -> None:
+            si, d, seeds = todo[k]
+            done(si, d, seeds, res)  # checkpointed as each chunk ends
+            bar.advance(task, len(seeds))
+
+        map_units(_chunk_unit, [(d, seeds, alpha, candidates) for _, d, seeds in todo], workers=n_jobs,
+                  desc="", on_result=finished)
     rows = []
     for si, (n, e) in enumerate(settings):
         res = pd.DataFrame(results[si])

@@ -88,7 +88,7 @@ def check_ratings(problems: list[Problem], df: pd.DataFrame, meta: StudyMeta) ->
     ids_ok = check_ids(problems, RATINGS, df, ["participant_id", "video_id"])
     check_present(problems, RATINGS, df, ["domain", "arousal", "valence"])
     check_choice(problems, RATINGS, df, "domain", meta.domains, "study.yaml domains are")
-    scale = f" (study.yaml Likert scale)"
+    scale = " (study.yaml Likert scale)"
     for c in ("arousal", "valence"):
         check_integer(problems, RATINGS, df, c, meta.likert_min, meta.likert_max, scale)
     check_unique(problems, RATINGS, df.loc[ids_ok], ["participant_id", "video_id"], "rating of")

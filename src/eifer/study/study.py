@@ -7,21 +7,20 @@ at once; :func:`validate_study` returns them.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from eifer.errors import EiferError, Problem, StudyValidationError
+from eifer.parallel import map_units
 from eifer.study import checks as C
 from eifer.study.media import ECG_DIR, VIDEO_DIR, ecg_check_file, ecg_range, ecg_rel, video_check
 from eifer.study.meta import CANONICAL_COLUMNS as C_CANONICAL
 from eifer.study.meta import StudyMeta, read_meta
 from eifer.study.tables import LINE, read_table, typed
-from eifer.utils import n_workers, progress
+from eifer.utils import progress
 
 _HRV_LOCATIONS = ("hrv.csv", "ecg/hrv.csv")
 
@@ -139,22 +138,19 @@ def _check_media(scan: StudyScan, pids: list[str], ecg_pids: set[str], videos: d
     ranges: dict[str, tuple[float, float, float | None]] = {}
     if not units:
         return ranges
-    workers = min(n_workers(n_jobs), len(units))
-    # tiny studies: no spawn cost; inside a pool worker (daemon) no child processes are allowed
-    parallel = workers > 1 and len(units) >= 3 and not multiprocessing.current_process().daemon
-    pool = ProcessPoolExecutor(workers) if parallel else None
-    try:
-        with progress(transient=True) as bar:
-            task = bar.add_task("checking ECG and videos", total=len(units))
-            results = pool.map(_media_unit, units) if pool else map(_media_unit, units)
-            for unit, (problems, rng) in zip(units, results):
-                scan.problems += problems
-                if rng is not None:
-                    ranges[unit[2]] = rng
-                bar.advance(task)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    # tiny studies: no process start-up cost (inside a unit's worker map_units runs serially anyway)
+    workers = n_jobs if len(units) >= 3 else 1
+    with progress(transient=True) as bar:
+        task = bar.add_task("checking ECG and videos", total=len(units))
+
+        def collect(k: int, res: tuple) -> None:
+            bar.advance(task)
+
+        results = map_units(_media_unit, units, workers=workers, desc="", on_result=collect)
+    for unit, (problems, rng) in zip(units, results):  # unit order: the problem list does not depend on timing
+        scan.problems += problems
+        if rng is not None:
+            ranges[unit[2]] = rng
     return ranges
 
 

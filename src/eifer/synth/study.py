@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,12 +33,12 @@ import yaml
 
 from eifer.errors import EiferError
 from eifer.io import atomic_path, hash_obj, write_csv, write_json, write_parquet, write_text
+from eifer.parallel import map_units
 from eifer.synth.design import (
     DOMAINS, EI_EMOTIONS, EI_STIMULI, EI_TASKS, STREAM_ECG, rng_for, synth_ei_responses,
     synth_participants, synth_ratings,
 )
 from eifer.synth.ecg import REACTIVITY, ecg_from_rr, segment_plan, synth_rr_session
-from eifer.utils import n_workers, progress
 
 
 @dataclass(frozen=True)
@@ -199,23 +198,7 @@ def synth_study(out: str | Path, participants: int = 12, seed: int = 0, video_se
 
 
 def _run_jobs(jobs: list, n_jobs: int, show_progress: bool, label: str) -> list[dict]:
-    workers = min(n_workers(n_jobs), len(jobs))
-    results: list[dict | None] = [None] * len(jobs)
-    bar = progress()
-    bar.disable = bar.disable or not show_progress
-    with bar:
-        task = bar.add_task(label, total=len(jobs))
-        if workers <= 1:
-            for k, job in enumerate(jobs):
-                results[k] = _participant_job(job)
-                bar.advance(task)
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                futures = {pool.submit(_participant_job, job): k for k, job in enumerate(jobs)}
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
-                    bar.advance(task)
-    return results  # type: ignore[return-value]
+    return map_units(_participant_job, jobs, workers=n_jobs, desc=label if show_progress else "")
 
 
 def _remove_stale(out: Path, ids: set[str], no_video: bool) -> None:

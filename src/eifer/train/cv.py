@@ -39,8 +39,8 @@ from eifer.model import create_model
 from eifer.train.cv_fit import fit_gradual
 from eifer.train.fit import CHECKPOINT
 from eifer.train.loop import predict
-from eifer.train.runner import PRED_COLUMNS, test_items, units_map
-from eifer.utils import n_workers, pick_device, progress, seed_everything
+from eifer.train.runner import PRED_COLUMNS, test_items, torch_threads, train_device, units_map
+from eifer.utils import n_workers, progress, seed_everything
 
 CV_DIR = "models_cv"
 
@@ -256,8 +256,9 @@ def fold_train(run_root: str | Path, cfg: Config, unit: dict[str, Any], test: li
 
 
 def _fold_job(args: tuple) -> pd.DataFrame:
-    run_root, cfg_json, unit, test, dataset, subsets = args
-    return fold_train(run_root, Config.model_validate_json(cfg_json), unit, test, dataset, subsets, "cpu")
+    run_root, cfg_json, unit, test, dataset, subsets, device, threads = args
+    torch_threads(threads)
+    return fold_train(run_root, Config.model_validate_json(cfg_json), unit, test, dataset, subsets, device)
 
 
 def cross_validate(run_root: str | Path, cfg: Config, plan: dict[str, Any], test: list[str],
@@ -290,15 +291,15 @@ def cross_validate(run_root: str | Path, cfg: Config, plan: dict[str, Any], test
     for b in cfg.transfer_cv.backbones:  # fail before any training, naming the config key
         init_weights(cfg, b)
     units = units_cv(cfg, plan)
-    device = pick_device(cfg.train.device)
+    device = train_device(cfg.train.device)
     jobs = 1 if device != "cpu" else min(n_workers(cfg.train.n_jobs), len(units))
-    preds: list[pd.DataFrame] = []
     with progress() as bar:
         overall = bar.add_task("transfer-CV folds", total=len(units))
         cfg_json = cfg.model_dump_json()
-        for df in units_map(units, jobs,
-                            serial=lambda u: fold_train(run_root, cfg, u, test, dataset, subsets, device),
-                            pool_job=_fold_job, pool_args=lambda u: (str(run_root), cfg_json, u, test, dataset, subsets)):
-            preds.append(df)
-            bar.advance(overall)
+        preds = units_map(units, jobs,
+                          serial=lambda u: fold_train(run_root, cfg, u, test, dataset, subsets, device),
+                          pool_job=_fold_job,
+                          pool_args=lambda u, th: (str(run_root), cfg_json, u, test, dataset, subsets, device, th),
+                          device=device, gpus=cfg.executor.gpus_per_train_unit,
+                          on_done=lambda: bar.advance(overall))
     return pd.concat(preds, ignore_index=True)[PRED_COLUMNS]

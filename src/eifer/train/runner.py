@@ -14,12 +14,9 @@ three conditions; :func:`run_train` concatenates them into
 """
 from __future__ import annotations
 
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pandas as pd
 import torch
@@ -30,6 +27,7 @@ from eifer.data.splits import GROUPS, dataset_validate, require_columns, splits_
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model, weights_load
+from eifer.parallel import Resources, get_executor, map_units
 from eifer.train.fit import CHECKPOINT, fit_two_stage
 from eifer.train.loop import predict
 from eifer.train.threshold import threshold_select
@@ -195,33 +193,61 @@ def unit_train(run_root: str | Path, cfg: Config, splits: dict[str, Any], unit: 
     return pred
 
 
-def _worker_init(threads: int) -> None:
-    os.environ["EIFER_NO_PROGRESS"] = "1"  # one bar (the parent's), not one per process
-    torch.set_num_threads(threads)
+def train_device(requested: str = "auto") -> str:
+    """:func:`eifer.utils.pick_device`, except that ``auto`` under the ``ray`` executor picks CUDA
+    when the Ray cluster has GPUs (the driver itself may have none, e.g. a login node)."""
+    device = pick_device(requested)
+    if device == "cpu" and requested == "auto" and get_executor().kind == "ray":
+        import ray
+
+        from eifer.parallel import ray_ensure
+
+        ray_ensure(get_executor())
+        if ray.cluster_resources().get("GPU", 0) > 0:
+            return "cuda"
+    return device
 
 
 def units_map(units: list, jobs: int, serial: Callable[[Any], pd.DataFrame],
-              pool_job: Callable[[tuple], pd.DataFrame], pool_args: Callable[[Any], tuple],
-              ) -> Iterator[pd.DataFrame]:
-    """Results of training ``units`` in order: in ``jobs`` spawned processes, or one by one.
+              pool_job: Callable[[tuple], pd.DataFrame], pool_args: Callable[[Any, int], tuple],
+              device: str = "cpu", gpus: float = 1.0, on_done: Callable[[], None] | None = None,
+              ) -> list[pd.DataFrame]:
+    """Results of training ``units``, in unit order, through :func:`eifer.parallel.map_units`.
 
-    Each process gets ``cores // jobs`` torch threads. ``pool_job`` runs in the
-    worker on ``pool_args(unit)`` (picklable); ``serial`` runs a unit here.
+    * CUDA under the ``ray`` executor: one task per unit asking for ``gpus`` GPUs,
+      so N GPUs train N units at once;
+    * ``jobs > 1`` (CPU): ``jobs`` units at once, each with ``cores // jobs`` torch threads;
+    * else one by one in this process (``serial``; a GPU is used by one unit at a time).
+
+    ``pool_job`` runs in a worker on ``pool_args(unit, torch_threads)`` (picklable).
     """
+    done = (lambda i, r: on_done()) if on_done is not None else None
+    if device != "cpu" and get_executor().kind == "ray":
+        return map_units(pool_job, [pool_args(u, 0) for u in units], resources=Resources(cpus=1, gpus=gpus),
+                         workers=0, desc="", on_result=done)
     if jobs > 1 and len(units) > 1:
-        ctx = get_context("spawn")  # torch + fork is unsafe once threads exist
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(max(1, n_workers(0) // jobs),)) as ex:
-            yield from ex.map(pool_job, [pool_args(u) for u in units])
-    else:
-        for u in units:
-            yield serial(u)
+        threads = max(1, n_workers(0) // jobs)
+        return map_units(pool_job, [pool_args(u, threads) for u in units], resources=Resources(cpus=threads),
+                         workers=jobs, desc="", on_result=done)
+    out = []
+    for u in units:
+        out.append(serial(u))
+        if on_done is not None:
+            on_done()
+    return out
+
+
+def torch_threads(threads: int) -> None:
+    """In a worker: use ``threads`` torch threads (0 = leave as is, e.g. on a GPU)."""
+    if threads > 0:
+        torch.set_num_threads(threads)
 
 
 def _unit_job(args: tuple) -> pd.DataFrame:
-    run_root, cfg_json, splits, unit = args
+    run_root, cfg_json, splits, unit, device, threads = args
+    torch_threads(threads)
     cfg = Config.model_validate_json(cfg_json)
-    return unit_train(run_root, cfg, splits, unit, "cpu")
+    return unit_train(run_root, cfg, splits, unit, device)
 
 
 def predictions_collect(preds: list[pd.DataFrame]) -> pd.DataFrame:
@@ -244,7 +270,7 @@ def train_all(run_root: str | Path, cfg: Config, splits: dict[str, Any]) -> pd.D
     ``if __name__ == "__main__":`` (the ``eifer`` CLI does).
     """
     run_root = Path(run_root)
-    device = pick_device(cfg.train.device)
+    device = train_device(cfg.train.device)
     dataset, subsets = _inputs_read(run_root)
     phases = units_plan(cfg, splits)
     jobs = 1 if device != "cpu" else n_workers(cfg.train.n_jobs)
@@ -252,12 +278,13 @@ def train_all(run_root: str | Path, cfg: Config, splits: dict[str, Any]) -> pd.D
     with progress() as bar:
         overall = bar.add_task("training runs", total=sum(len(p) for p in phases))
         cfg_json = cfg.model_dump_json()
-        for phase in phases:
-            for df in units_map(phase, jobs,
-                                serial=lambda u: unit_train(run_root, cfg, splits, u, device, dataset, subsets),
-                                pool_job=_unit_job, pool_args=lambda u: (str(run_root), cfg_json, splits, u)):
-                preds.append(df)
-                bar.advance(overall)
+        for phase in phases:  # transfer units need the direct models of the phase before
+            preds += units_map(phase, jobs,
+                               serial=lambda u: unit_train(run_root, cfg, splits, u, device, dataset, subsets),
+                               pool_job=_unit_job, pool_args=lambda u, th: (str(run_root), cfg_json, splits, u,
+                                                                            device, th),
+                               device=device, gpus=cfg.executor.gpus_per_train_unit,
+                               on_done=lambda: bar.advance(overall))
     return predictions_collect(preds)
 
 

@@ -1,0 +1,101 @@
+"""Frame-stage throughput under the ``local`` and ``ray`` executors, and its scaling from 1 to 2 workers.
+
+Prints, in one run on the same synthetic study (eifer.synth, written to a
+temporary folder), the frames per second of the whole frame stage
+(:func:`eifer.frames.run_frames`: one unit per video, decode + detect + mesh +
+quality; every video decoded once) for
+
+* ``local``, 1 worker (units run one by one in this process: the baseline);
+* ``local``, ``--workers`` (default 2) spawned processes: ``cold`` pays their
+  start-up (spawn + imports), ``warm`` reuses them (the pool is kept between
+  stages of a run);
+* ``ray``, ``--workers`` units at once on a local Ray cluster with ``--workers``
+  CPUs; the cluster is started before timing (its start-up is printed apart),
+  the first stage run on it pays the Ray workers' start-up (``cold``), a second
+  run reuses them (``warm``);
+
+and the ratios ray / local (target ≥ 0.9) and N / 1 workers.
+Each timed run writes a fresh run folder, as a real stage does. Wall-clock
+numbers on a shared machine are noisy: compare ratios of the same run.
+
+Usage::
+
+    python benchmarks/bench_executor.py [--participants 2] [--seconds 8] [--fps 15] [--workers 2]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+
+def stage_seconds(study, root: Path, name: str, kind: str, workers: int) -> tuple[float, int]:
+    """Wall seconds of one frame-stage run into a fresh run folder, and the frames it analysed."""
+    import pandas as pd
+
+    from eifer.config import load_config
+    from eifer.frames import run_frames
+    from eifer.parallel import use_executor
+    from eifer.runfolder import RunFolder
+
+    cfg = load_config(profile="demo", overrides={"frames": {"n_jobs": workers}, "executor": {"kind": kind}})
+    run = RunFolder(root / name, cfg).init()
+    with use_executor(cfg):
+        t0 = time.perf_counter()
+        run_frames(study, run)
+        dt = time.perf_counter() - t0
+    n = sum(len(pd.read_parquet(f)) for f in (root / name / "frames").rglob("*.parquet"))
+    return dt, n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--participants", type=int, default=2, help="synthetic participants (4 videos each)")
+    ap.add_argument("--seconds", type=float, default=8.0, help="seconds per video")
+    ap.add_argument("--fps", type=int, default=15)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+
+    import ray
+
+    from eifer.study import load_study
+    from eifer.synth import synth_study
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_executor_"))
+    study = load_study(synth_study(tmp / "study", participants=args.participants, seed=0,
+                                   video_seconds=args.seconds, fps=args.fps, show_progress=False))
+    n_videos = len(study.videos())
+    res: dict[str, tuple[float, int]] = {}
+    res["local, 1 worker"] = stage_seconds(study, tmp, "local1", "local", 1)
+    res[f"local, {args.workers} workers (cold)"] = stage_seconds(study, tmp, "localN", "local", args.workers)
+    res[f"local, {args.workers} workers (warm)"] = stage_seconds(study, tmp, "localN_warm", "local", args.workers)
+    t0 = time.perf_counter()
+    ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
+    ray_start = time.perf_counter() - t0
+    res[f"ray, {args.workers} workers (cold)"] = stage_seconds(study, tmp, "rayN_cold", "ray", args.workers)
+    res[f"ray, {args.workers} workers (warm)"] = stage_seconds(study, tmp, "rayN_warm", "ray", args.workers)
+    ray.shutdown()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    frames = {n for _, n in res.values()}
+    assert len(frames) == 1, f"the runs analysed different frame counts: {res}"
+    print(f"study: {n_videos} videos, {frames.pop()} frames ({args.fps} fps, {args.seconds:g} s each); "
+          f"Ray cluster start-up {ray_start:.1f} s (not in the figures below)")
+    print(f"{'executor':<28}{'seconds':>9}{'frames/s':>10}")
+    fps = {}
+    for name, (dt, n) in res.items():
+        fps[name] = n / dt
+        print(f"{name:<28}{dt:>9.1f}{fps[name]:>10.1f}")
+    w = args.workers
+    for state in ("cold", "warm"):
+        print(f"ratio ray / local, {w} workers, {state}: "
+              f"{fps[f'ray, {w} workers ({state})'] / fps[f'local, {w} workers ({state})']:.2f}  (target >= 0.9)")
+    for kind in ("local", "ray"):
+        print(f"scaling 1 -> {w} workers, {kind}: cold {fps[f'{kind}, {w} workers (cold)'] / fps['local, 1 worker']:.2f}x, "
+              f"warm {fps[f'{kind}, {w} workers (warm)'] / fps['local, 1 worker']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,416 @@
+"""One executor for every unit of work: a local process pool (default) or Ray.
+
+Every stage runs its units (a video, a participant, a training run, a
+calibration chunk, a synthetic participant) through :func:`map_units`. Results
+come back in unit order, so the executor never changes a table; units write
+their own files atomically, so resume and caching do not depend on it either.
+
+* ``local``: a *spawn* process pool (MediaPipe and torch do not survive
+  ``fork`` of a threaded parent), kept for the next stage while its size stays
+  the same (workers start once per run, not once per stage). Workers die with
+  their parent: Linux's ``PR_SET_PDEATHSIG`` plus a watchdog thread on the
+  parent's pid. A worker that dies (killed, out of memory) breaks the pool; the
+  units not finished get a new pool and are retried.
+* ``ray``: Ray Core tasks with the unit's CPUs, GPUs and memory; Ray retries a
+  task whose worker died (``max_retries``). ``ray.init(address=...)`` joins an
+  existing cluster (``ray start`` in a Slurm allocation, KubeRay, ...) or starts
+  a local one; the run folder must then be on a filesystem every node sees.
+  Ray is imported only when it is used.
+
+A unit that raises an ordinary exception is not retried: the exception
+propagates with a note naming the unit.
+
+Examples
+--------
+>>> map_units(abs, [-2, 1, -3], workers=1)
+[2, 1, 3]
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import threading
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+from eifer.errors import EiferError
+from eifer.utils import n_workers, progress
+
+_IN_WORKER = "EIFER_IN_WORKER"  # set inside a unit's worker: nested map_units run serially there
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one unit needs: CPU cores, GPUs and memory (Ray schedules by these).
+
+    Examples
+    --------
+    >>> Resources(gpus=1)
+    Resources(cpus=1.0, gpus=1, memory_mb=None)
+    """
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    memory_mb: int | None = None
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """Which executor runs units: ``kind`` ``local`` or ``ray``; ``address`` of a Ray cluster
+    (None starts a local one with ``workers`` CPUs, None = all cores)."""
+
+    kind: str = "local"
+    address: str | None = None
+    workers: int | None = None
+
+
+_current: ExecutorSpec | None = None
+_ray_started_here = False
+
+
+def executor_spec(cfg: Any = None) -> ExecutorSpec:
+    """An :class:`ExecutorSpec` from a kind name, a config section (``cfg.executor``), a full config or None.
+
+    Examples
+    --------
+    >>> executor_spec("ray").kind
+    'ray'
+    >>> executor_spec(None).kind
+    'local'
+    """
+    if cfg is None:
+        return ExecutorSpec()
+    if isinstance(cfg, ExecutorSpec):
+        return cfg
+    if isinstance(cfg, str):
+        spec = ExecutorSpec(kind=cfg)
+    else:
+        sec = getattr(cfg, "executor", cfg)
+        spec = ExecutorSpec(kind=sec.kind, address=sec.address, workers=sec.workers)
+    if spec.kind not in ("local", "ray"):
+        raise EiferError(f"executor kind {spec.kind!r} unknown; choose 'local' or 'ray'")
+    return spec
+
+
+def get_executor() -> ExecutorSpec:
+    """The executor :func:`map_units` uses when none is passed (set by :func:`use_executor`)."""
+    return _current or ExecutorSpec()
+
+
+@contextlib.contextmanager
+def use_executor(cfg: Any) -> Iterator[ExecutorSpec]:
+    """Within the block, stages run their units on this executor (a kind, ``cfg.executor`` or a config).
+
+    A local Ray cluster started inside the block is shut down at its end; one
+    that was already running (or a remote cluster) is left alone.
+
+    Examples
+    --------
+    >>> with use_executor("local"):
+    ...     get_executor().kind
+    'local'
+    """
+    global _current, _ray_started_here
+    spec, prev, started_before = executor_spec(cfg), _current, _ray_started_here
+    _current = spec
+    try:
+        yield spec
+    finally:
+        _current = prev
+        if spec.kind == "ray" and _ray_started_here and not started_before:
+            import ray
+
+            ray.shutdown()
+            _ray_started_here = False
+
+
+def map_units(fn: Callable, units: Sequence[Any], *, resources: Resources = Resources(), workers: int | None = None,
+              executor: Any = None, desc: str = "", retries: int = 2,
+              on_result: Callable[[int, Any], None] | None = None,
+              on_report: Callable[[int, int, int | None], None] | None = None) -> list:
+    """Run ``fn(unit)`` for every unit on the configured executor; return the results in unit order.
+
+    Parameters
+    ----------
+    fn : callable
+        Top-level (picklable) function. With ``on_report`` it is called as
+        ``fn(unit, report)`` and ``report(done, total)`` reaches ``on_report``.
+    units : sequence
+        Picklable units.
+    resources : Resources
+        What one unit needs (Ray schedules by it; the local pool runs ``workers`` at once).
+    workers : int, optional
+        Units at once: 1 runs them here, one by one (``local`` also does so for a single unit);
+        0 or None = one per core (``local``) or as many as the Ray cluster fits. Inside a
+        unit's worker, nested calls run serially.
+    executor : str, ExecutorSpec or config, optional
+        Default: :func:`get_executor`.
+    desc : str
+        Label of a progress bar over the units; empty = no bar (the caller shows its own).
+    retries : int
+        How often a unit whose *worker died* is run again. A unit that raises is not retried.
+    on_result : callable, optional
+        ``on_result(index, result)`` in this process as each unit finishes (any order),
+        e.g. to checkpoint.
+    on_report : callable, optional
+        ``on_report(index, done, total)`` for a unit's own progress reports.
+
+    Returns
+    -------
+    list
+        ``fn``'s results, in the order of ``units``.
+
+    Examples
+    --------
+    >>> map_units(str.upper, ["a", "b"], workers=1, desc="")
+    ['A', 'B']
+    """
+    units = list(units)
+    spec = executor_spec(executor) if executor is not None else get_executor()
+    if not units:
+        return []
+    local_n = n_workers(workers or 0)
+    # Ray runs even a single unit remotely: this process may lack the unit's GPU (a cluster's login node)
+    serial = workers == 1 or os.environ.get(_IN_WORKER) == "1" \
+        or (spec.kind == "local" and (local_n <= 1 or len(units) < 2))
+    results: list[Any] = [None] * len(units)
+    bar = progress()
+    bar.disable = bar.disable or not desc
+    with bar:
+        task = bar.add_task(desc or "units", total=len(units))
+
+        def finish(i: int, res: Any) -> None:
+            results[i] = res
+            if on_result is not None:
+                on_result(i, res)
+            bar.advance(task)
+
+        if serial:
+            for i, unit in enumerate(units):
+                rep = (lambda d, t=None, i=i: on_report(i, d, t)) if on_report else None
+                finish(i, _run_unit(fn, unit, i, rep, desc))
+        elif spec.kind == "ray":
+            _map_ray(fn, units, resources, workers or None, spec, retries, finish, on_report, desc)
+        else:
+            _map_local(fn, units, min(local_n, len(units)), retries, finish, on_report, desc)
+    return results
+
+
+def _unit_name(i: int, unit: Any, desc: str) -> str:
+    text = repr(unit)
+    return f"unit {i}{f' of {desc}' if desc else ''} ({text[:160]}{'...' if len(text) > 160 else ''})"
+
+
+def _run_unit(fn: Callable, unit: Any, i: int, report: Callable | None, desc: str) -> Any:
+    try:
+        return fn(unit, report) if report is not None else fn(unit)
+    except EiferError:
+        raise  # its message already names the file and the problem
+    except Exception as exc:
+        exc.add_note(f"eifer: raised by {_unit_name(i, unit, desc)}")
+        raise
+
+
+# ---------------------------------------------------------------- local pool
+
+_report_q: Any = None
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: no progress bars, and exit when the parent process dies."""
+    os.environ[_IN_WORKER] = "1"
+    os.environ["EIFER_NO_PROGRESS"] = "1"  # one bar (the parent's), not one per process
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):  # PR_SET_PDEATHSIG = 1: the kernel kills us with the parent
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:  # fallback where prctl is missing (macOS) or the parent thread differs
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            threading.Event().wait(1.0)
+
+    threading.Thread(target=watch, daemon=True, name="eifer-parent-watch").start()
+
+
+def _local_init(parent: int, q: Any) -> None:
+    global _report_q
+    _report_q = q  # progress reports of every unit this worker runs
+    _die_with_parent(parent)
+
+
+def _local_call(fn: Callable, unit: Any, i: int, call: int | None, desc: str) -> Any:
+    # SimpleQueue.put writes to the pipe before returning, so a unit's reports arrive before its result
+    rep = (lambda d, t=None: _report_q.put((call, i, d, t))) if call is not None else None
+    return _run_unit(fn, unit, i, rep, desc)
+
+
+# One pool per process, kept between calls while its size stays the same: a stage does not
+# pay the workers' start-up (spawn + imports, seconds each) that the stage before already paid.
+_pool: dict[str, Any] = {}
+_calls = iter(range(1, 1 << 62))
+
+
+def _pool_get(workers: int) -> tuple[ProcessPoolExecutor, Any]:
+    import multiprocessing as mp
+
+    if _pool.get("key") == (workers, os.getpid()):
+        return _pool["pool"], _pool["q"]
+    _pool_close(wait=True)
+    ctx = mp.get_context("spawn")  # MediaPipe and torch do not survive fork of a threaded parent
+    q = ctx.SimpleQueue()
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_local_init, initargs=(os.getpid(), q))
+    _pool.update(key=(workers, os.getpid()), pool=pool, q=q)
+    return pool, q
+
+
+def _pool_close(wait: bool) -> None:
+    pool = _pool.pop("pool", None)
+    _pool.clear()
+    if pool is not None:
+        pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Callable,
+               on_report: Callable | None, desc: str) -> None:
+    attempts = [0] * len(units)
+    todo = list(range(len(units)))
+    call = next(_calls) if on_report is not None else None
+    while todo:
+        pool, q = _pool_get(workers)
+        broken = False
+        ok = False
+        try:
+            futs = {pool.submit(_local_call, fn, units[i], i, call, desc): i for i in todo}
+            pending = set(futs)
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                _drain(q, call, on_report)
+                for f in done:
+                    i = futs[f]
+                    try:
+                        res = f.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        continue
+                    todo.remove(i)
+                    finish(i, res)
+                if broken:
+                    break
+            ok = not broken
+        finally:
+            if not ok:  # a unit raised, the pool broke or we were interrupted: no pool is kept
+                _pool_close(wait=not broken)
+        if not broken:  # (a worker killed mid-report may have left half a message in the queue)
+            _drain(q, call, on_report)
+        if broken:  # a worker died: keep what finished, every other unit was on the broken pool
+            for f, i in futs.items():
+                if i in todo and f.done() and not f.cancelled() and f.exception() is None:
+                    todo.remove(i)
+                    finish(i, f.result())
+            for i in todo:
+                attempts[i] += 1
+            over = [i for i in todo if attempts[i] > retries]
+            if over:
+                raise EiferError(f"a worker process died {attempts[over[0]]} times while running "
+                                 f"{_unit_name(over[0], units[over[0]], desc)}; giving up. It was killed, ran out "
+                                 "of memory, or could not start: a script that runs eifer with several workers "
+                                 "must guard its entry point with `if __name__ == \"__main__\":` (workers are "
+                                 "spawned and import the script)")
+
+
+def _drain(q: Any, call: int | None, on_report: Callable | None) -> None:
+    """Pass this call's progress reports on (a late one of an earlier call is dropped)."""
+    with contextlib.suppress(EOFError, OSError):
+        while not q.empty():
+            c, *msg = q.get()
+            if on_report is not None and c == call:
+                on_report(*msg)
+
+
+# ---------------------------------------------------------------- Ray
+
+def ray_ensure(spec: ExecutorSpec) -> None:
+    """Connect to the Ray cluster at ``spec.address`` or start a local one (once per process)."""
+    global _ray_started_here
+    try:
+        import ray
+    except ImportError as exc:  # pragma: no cover - ray is a dependency
+        raise EiferError("executor 'ray' needs the ray package (pip install ray)") from exc
+    if ray.is_initialized():
+        return
+    kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
+    if spec.address is None:
+        kw["num_cpus"] = spec.workers or n_workers(0)
+        _ray_started_here = True
+    try:
+        ray.init(address=spec.address, **kw)
+    except ConnectionError as exc:
+        raise EiferError(f"executor 'ray': no Ray cluster at address {spec.address!r} ({exc})") from exc
+
+
+def _ray_call(fn: Callable, unit: Any, i: int, q: Any, desc: str) -> Any:
+    os.environ[_IN_WORKER] = "1"
+    os.environ["EIFER_NO_PROGRESS"] = "1"
+    rep = (lambda d, t=None: q.put_nowait((i, d, t))) if q is not None else None
+    return _run_unit(fn, unit, i, rep, desc)
+
+
+def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: ExecutorSpec, retries: int,
+             finish: Callable, on_report: Callable | None, desc: str) -> None:
+    ray_ensure(spec)
+    import ray
+    from ray.exceptions import RayError, RayTaskError
+
+    opts: dict[str, Any] = {"num_cpus": res.cpus, "num_gpus": res.gpus, "max_retries": retries,
+                            "retry_exceptions": False}
+    if res.memory_mb:
+        opts["memory"] = int(res.memory_mb) * 1024 * 1024
+    remote = ray.remote(_ray_call).options(**opts)
+    q = None
+    if on_report is not None:
+        from ray.util.queue import Queue
+
+        q = Queue(actor_options={"num_cpus": 0})
+    fn_ref = ray.put(fn)
+    todo = list(range(len(units)))
+    refs: dict[Any, int] = {}
+
+    def drain() -> None:
+        if q is not None and on_report is not None:
+            for item in q.get_nowait_batch(q.qsize()):
+                on_report(*item)
+
+    try:
+        while todo or refs:
+            while todo and (cap is None or len(refs) < cap):
+                i = todo.pop(0)
+                refs[remote.remote(fn_ref, units[i], i, q, desc)] = i
+            ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.25)
+            drain()
+            for r in ready:
+                i = refs.pop(r)
+                try:
+                    out = ray.get(r)
+                except RayTaskError as exc:  # the unit raised: re-raise its own exception
+                    cause = getattr(exc, "cause", None)
+                    raise (cause if isinstance(cause, BaseException) else exc) from None
+                except RayError as exc:  # worker or node died more often than Ray retries
+                    raise EiferError(f"executor 'ray': {_unit_name(i, units[i], desc)} failed after "
+                                     f"{retries} retries: {type(exc).__name__}: {exc}") from exc
+                finish(i, out)
+        drain()
+    finally:
+        for r in refs:
+            with contextlib.suppress(Exception):
+                ray.cancel(r, force=True)
+        if q is not None:
+            with contextlib.suppress(Exception):
+                q.shutdown()

@@ -1,0 +1,71 @@
+"""Unit functions for tests/test_parallel.py: top-level in an importable module, so spawned
+workers and Ray workers can load them (tests/ is put on their PYTHONPATH)."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+
+def slow_square(x: int) -> int:
+    """Later units finish first (unit order must not depend on it)."""
+    time.sleep(0.05 * (4 - x) if x < 4 else 0)
+    return x * x
+
+
+def raise_on_three(x: int) -> int:
+    if x == 3:
+        raise ValueError("three is not allowed")
+    return x
+
+
+def die_n_times(unit: tuple) -> str:
+    """Kill this worker process (SIGKILL) the first ``n`` times the unit runs (counted in ``marker``)."""
+    name, n, marker = unit
+    if n:
+        f = Path(marker)
+        count = int(f.read_text()) if f.exists() else 0
+        if count < n:
+            f.write_text(str(count + 1))
+            os.kill(os.getpid(), signal.SIGKILL)
+    return f"{name} ok in {os.environ.get('EIFER_IN_WORKER', '0')}"
+
+
+def record_pid_and_sleep(unit: tuple) -> int:
+    """Write this worker's pid into ``folder`` and sleep (the parent is killed meanwhile)."""
+    folder, k = unit
+    Path(folder, f"{os.getpid()}.pid").write_text(str(os.getpid()))
+    time.sleep(60)
+    return k
+
+
+def reporting(unit: int, report) -> int:
+    for d in range(3):
+        report(d + 1, 3)
+    return unit
+
+
+def hrv_job_killed_once(unit: tuple):
+    """The HRV stage's unit (one participant), but its worker is killed the first time for participant ``victim``."""
+    from eifer.physio.runner import _job
+
+    victim, args = unit
+    marker = Path(args[-1]).parent / f"killed-{args[1]}"
+    if args[1] == victim and not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("killed")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _job(args)
+
+
+def where(_unit) -> str:
+    """``ray`` inside a Ray worker, else ``local`` (a spawned pool worker does not import ray)."""
+    import sys
+
+    return "ray" if "ray" in sys.modules and sys.modules["ray"].is_initialized() else "local"
+
+
+def sleepy_pid(_unit) -> int:
+    time.sleep(0.3)
+    return os.getpid()

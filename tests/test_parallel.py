@@ -1,0 +1,171 @@
+"""The one executor (eifer.parallel): unit order, errors, retries of killed workers, workers that die
+with their parent, and the pipeline's tables byte for byte the same under ``local`` and ``ray``."""
+from __future__ import annotations
+
+import filecmp
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from eifer.errors import EiferError
+from eifer.parallel import Resources, executor_spec, get_executor, map_units, use_executor
+
+HERE = Path(__file__).parent
+SRC = HERE.parent / "src"
+sys.path.insert(0, str(HERE))  # _parallel_units: importable here, in spawned workers and (PYTHONPATH) in Ray's
+import _parallel_units as U  # noqa: E402
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")  # a zombie has exited (only its parent has not reaped it)
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
+
+
+# ------------------------------------------------------------------ local pool
+
+def test_results_in_unit_order_whatever_finishes_first():
+    assert map_units(U.slow_square, range(6), workers=2, executor="local") == [0, 1, 4, 9, 16, 25]
+    assert map_units(U.slow_square, range(6), workers=1) == [0, 1, 4, 9, 16, 25]
+    assert map_units(U.slow_square, [], workers=2) == []
+
+
+def test_local_pool_is_kept_between_calls_of_the_same_size():
+    first = set(map_units(U.sleepy_pid, range(4), workers=2))
+    second = set(map_units(U.sleepy_pid, range(4), workers=2))
+    assert len(first) == 2 and first == second and os.getpid() not in first
+
+
+def test_unit_exception_propagates_with_the_unit_named_and_is_not_retried():
+    for workers in (1, 2):
+        with pytest.raises(ValueError, match="three is not allowed") as info:
+            map_units(U.raise_on_three, range(5), workers=workers, desc="numbers")
+        assert any("unit 3 of numbers (3)" in n for n in getattr(info.value, "__notes__", []))
+
+
+def test_local_killed_worker_retried_up_to_retries_times(tmp_path):
+    # at the threshold: killed `retries` times -> the unit still finishes
+    ok = map_units(U.die_n_times, [("a", 1, str(tmp_path / "a")), ("b", 0, "")], workers=2, retries=1)
+    assert ok == ["a ok in 1", "b ok in 1"]
+    assert (tmp_path / "a").read_text() == "1"
+    # one more death than retries -> a clear error naming the unit
+    with pytest.raises(EiferError, match=r"worker process died 2 times while running unit 0 .*'c'"):
+        map_units(U.die_n_times, [("c", 2, str(tmp_path / "c")), ("d", 0, "")], workers=2, retries=1)
+
+
+def test_progress_reports_reach_the_parent():
+    got = []
+    out = map_units(U.reporting, [10, 11, 12], workers=2, on_report=lambda i, d, t: got.append((i, d, t)))
+    assert out == [10, 11, 12]
+    assert sorted(got) == [(i, d, 3) for i in range(3) for d in (1, 2, 3)]
+
+
+def test_local_workers_die_with_their_parent(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(SRC)!r}, {str(HERE)!r}]
+        import _parallel_units as U
+        from eifer.parallel import map_units
+        if __name__ == "__main__":
+            map_units(U.record_pid_and_sleep, [({str(tmp_path)!r}, k) for k in range(2)], workers=2)
+    """))
+    parent = subprocess.Popen([sys.executable, str(script)], env={**os.environ, "EIFER_NO_PROGRESS": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pids = [int(p.stem) for p in tmp_path.glob("*.pid")]
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    t0 = time.monotonic()
+    while any(_alive(p) for p in pids) and time.monotonic() - t0 < 5:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), "workers outlived their killed parent by 5 s"
+
+
+def test_executor_from_config_and_context():
+    from eifer.config import load_config
+
+    cfg = load_config(profile="demo", overrides={"executor": {"kind": "ray", "address": "auto"}})
+    assert executor_spec(cfg).kind == "ray" and executor_spec(cfg).address == "auto"
+    assert get_executor().kind == "local"
+    with use_executor("local"):
+        assert get_executor().kind == "local"
+    with pytest.raises(EiferError, match="executor kind 'slurm' unknown"):
+        executor_spec("slurm")
+    with pytest.raises(ValueError):
+        load_config(overrides={"executor": {"kind": "slurm"}})
+
+
+def test_importing_eifer_does_not_import_ray():
+    code = "import sys, eifer.parallel, eifer.pipeline.run, eifer.cli; print('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(SRC)})
+    assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------ Ray
+
+def test_ray_order_errors_and_reports(ray_cluster):
+    with use_executor("ray"):  # the context routes units to Ray workers; "local" to the process pool
+        assert map_units(U.where, [1, 2], workers=2) == ["ray", "ray"]
+    assert map_units(U.where, [1, 2], workers=2) == ["local", "local"]
+    assert map_units(U.slow_square, range(6), workers=0, executor="ray") == [0, 1, 4, 9, 16, 25]
+    assert map_units(U.slow_square, range(6), workers=2, executor="ray", resources=Resources(cpus=1)) == \
+        [0, 1, 4, 9, 16, 25]
+    with pytest.raises(ValueError, match="three is not allowed"):
+        map_units(U.raise_on_three, range(5), workers=0, executor="ray")
+    got = []
+    assert map_units(U.reporting, [1, 2], workers=0, executor="ray",
+                     on_report=lambda i, d, t: got.append((i, d, t))) == [1, 2]
+    assert sorted(got) == [(i, d, 3) for i in range(2) for d in (1, 2, 3)]
+
+
+def test_ray_killed_worker_retried_up_to_retries_times(ray_cluster, tmp_path):
+    ok = map_units(U.die_n_times, [("a", 1, str(tmp_path / "a")), ("b", 0, "")], executor="ray", retries=1)
+    assert ok == ["a ok in 1", "b ok in 1"]
+    with pytest.raises(EiferError, match=r"unit 0 .*'c'.* failed after 1 retries"):
+        map_units(U.die_n_times, [("c", 2, str(tmp_path / "c")), ("d", 0, "")], executor="ray", retries=1)
+
+
+def test_ray_worker_killed_mid_hrv_unit_gives_the_same_table(ray_cluster, synth_novideo, tmp_path):
+    from eifer.config import load_config
+    from eifer.physio.runner import hrv_study, hrv_units
+    from eifer.study import load_study
+
+    study = load_study(synth_novideo, validate_media=False)
+    cfg = load_config(profile="demo", overrides={"hrv": {"domains": ["time"]}}).hrv  # fast: time domain
+    ref = hrv_study(study, cfg, tmp_path / "local", n_jobs=2, show_progress=False)
+    with use_executor("ray"):  # the stage's units, participant 4's worker killed (SIGKILL) mid-unit once
+        jobs = hrv_units(study, cfg, tmp_path / "ray")
+        victim = jobs[3][1]
+        out = map_units(U.hrv_job_killed_once, [(victim, j) for j in jobs], workers=2, retries=2)
+        assert out == [(j[1], None) for j in jobs]
+        assert (tmp_path / "ray" / f"killed-{victim}").exists()  # the worker really died once
+        got = hrv_study(study, cfg, tmp_path / "ray", n_jobs=2, show_progress=False)  # all cached now
+    pd.testing.assert_frame_equal(got, ref)
+    for f in (tmp_path / "local").iterdir():
+        assert filecmp.cmp(f, tmp_path / "ray" / f.name, shallow=False), f.name
+
+
+def test_cli_run_rejects_an_unknown_executor(tmp_path):
+    from typer.testing import CliRunner
+
+    from eifer.cli import app
+
+    res = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "run"), "--executor", "slurm"])
+    assert res.exit_code != 0 and "choose 'local' or 'ray'" in res.output
+    assert not (tmp_path / "run").exists()  # rejected before anything ran
