@@ -82,7 +82,7 @@ def gpus_available() -> bool:
     """CUDA here, or GPUs in the Ray cluster when the ``ray`` executor is in use (the driver may have none)."""
     if cuda_available():
         return True
-    from eifer.affect._executor import get_executor
+    from eifer.parallel import get_executor
 
     spec = get_executor()
     if spec.kind != "ray":
@@ -284,7 +284,7 @@ def frames_run_batched(jobs: list[dict[str, Any]], n_jobs: int = 0) -> list[dict
         In job order, shaped like the in-stream path's results (``key``, ``ok``,
         ``frames``, ``valid`` or ``error``).
     """
-    from eifer.affect._executor import Resources, get_executor, map_units
+    from eifer.parallel import Resources, get_executor, map_units
     from eifer.config import AffectConfig
     from eifer.frames.parallel import run_jobs
     from eifer.utils import n_workers
