@@ -181,7 +181,7 @@ def scan_study(path: str | Path, *, validate_media: bool = True, allow_incomplet
     >>> scan = scan_study("study/")              # doctest: +SKIP
     >>> scan.summary(), len(scan.problems)       # doctest: +SKIP
     """
-    root = Path(path)
+    root = Path(path).absolute()  # workers of a reused pool may run in another cwd
     if not root.is_dir():
         raise EiferError(f"{root}: study folder not found")
     links = _outside_links(root)
