@@ -69,3 +69,8 @@ def where(_unit) -> str:
 def sleepy_pid(_unit) -> int:
     time.sleep(0.3)
     return os.getpid()
+
+
+def cwd_of_unit(_: object) -> str:
+    """The working folder a unit runs in (a kept pool must follow the caller's)."""
+    return os.getcwd()

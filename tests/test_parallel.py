@@ -46,6 +46,12 @@ def test_local_pool_is_kept_between_calls_of_the_same_size():
     assert len(first) == 2 and first == second and os.getpid() not in first
 
 
+def test_kept_pool_follows_the_callers_working_folder(tmp_path, monkeypatch):
+    map_units(U.sleepy_pid, range(2), workers=2)  # the pool now exists, started in the old cwd
+    monkeypatch.chdir(tmp_path)
+    assert set(map_units(U.cwd_of_unit, range(4), workers=2)) == {str(tmp_path)}
+
+
 def test_unit_exception_propagates_with_the_unit_named_and_is_not_retried():
     for workers in (1, 2):
         with pytest.raises(ValueError, match="three is not allowed") as info:

@@ -246,7 +246,15 @@ def _local_init(parent: int, q: Any) -> None:
     _die_with_parent(parent)
 
 
-def _local_call(fn: Callable, unit: Any, i: int, call: int | None, desc: str) -> Any:
+def _follow_cwd(cwd: str) -> None:
+    # a kept pool outlives the caller's cwd (a notebook's os.chdir, a test's tmp dir): relative
+    # paths in a unit must mean what they meant to the caller
+    if cwd != os.getcwd() and os.path.isdir(cwd):
+        os.chdir(cwd)
+
+
+def _local_call(fn: Callable, unit: Any, i: int, call: int | None, desc: str, cwd: str) -> Any:
+    _follow_cwd(cwd)
     # SimpleQueue.put writes to the pipe before returning, so a unit's reports arrive before its result
     rep = (lambda d, t=None: _report_q.put((call, i, d, t))) if call is not None else None
     return _run_unit(fn, unit, i, rep, desc)
@@ -288,7 +296,7 @@ def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Ca
         broken = False
         ok = False
         try:
-            futs = {pool.submit(_local_call, fn, units[i], i, call, desc): i for i in todo}
+            futs = {pool.submit(_local_call, fn, units[i], i, call, desc, os.getcwd()): i for i in todo}
             pending = set(futs)
             while pending:
                 done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -356,7 +364,8 @@ def ray_ensure(spec: ExecutorSpec) -> None:
         raise EiferError(f"executor 'ray': no Ray cluster at address {spec.address!r} ({exc})") from exc
 
 
-def _ray_call(fn: Callable, unit: Any, i: int, q: Any, desc: str) -> Any:
+def _ray_call(fn: Callable, unit: Any, i: int, q: Any, desc: str, cwd: str) -> Any:
+    _follow_cwd(cwd)  # on a cluster the run folder is on a shared filesystem; a missing cwd is left alone
     os.environ[_IN_WORKER] = "1"
     os.environ["EIFER_NO_PROGRESS"] = "1"
     rep = (lambda d, t=None: q.put_nowait((i, d, t))) if q is not None else None
@@ -380,6 +389,7 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
 
         q = Queue(actor_options={"num_cpus": 0})
     fn_ref = ray.put(fn)
+    cwd = os.getcwd()
     todo = list(range(len(units)))
     refs: dict[Any, int] = {}
 
@@ -392,7 +402,7 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
         while todo or refs:
             while todo and (cap is None or len(refs) < cap):
                 i = todo.pop(0)
-                refs[remote.remote(fn_ref, units[i], i, q, desc)] = i
+                refs[remote.remote(fn_ref, units[i], i, q, desc, cwd)] = i
             ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.25)
             drain()
             for r in ready:
