@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
+from eifer._validation import require_columns
 from eifer.errors import EiferError
 from eifer.io import read_csv
 
@@ -28,13 +29,6 @@ GROUPS = ("High", "Low", "Total")
 TASKS = ("arousal", "valence")
 _DATASET_COLUMNS = ("participant_id", "video_id", "frame", "crop_path", "valence", "arousal",
                     "arousal_label", "valence_label")
-
-
-def require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], file: str) -> None:
-    """Raise one :class:`EiferError` naming the file and every missing column."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise EiferError(f"{file}: missing column(s) {missing}; found {list(df.columns)}")
 
 
 def dataset_validate(dataset: pd.DataFrame, file: str = "dataset.parquet") -> pd.DataFrame:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from eifer._validation import require_columns
 from eifer.errors import EiferError
 from eifer.stats import type3_anova_many
 from eifer.utils import progress
@@ -93,9 +94,7 @@ def sweep_data(hrv: pd.DataFrame, include_baseline: bool = False,
     >>> len(sweep_data(h)[0]), len(sweep_data(h, include_baseline=True)[0])
     (2, 3)
     """
-    for c in ("participant_id", "emotion_label"):
-        if c not in hrv.columns:
-            raise EiferError(f"hrv table: missing column {c!r}")
+    require_columns(hrv, ("participant_id", "emotion_label"), "hrv table")
     keep = list(labels) + (["baseline"] if include_baseline else [])
     data = hrv.loc[hrv["emotion_label"].isin(keep)].copy()
     if "hrv_excluded" in data.columns:  # the hrv stage's quality verdict (hrv.max_removed), never silent

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from eifer._tables import markdown_table
+
 
 def _mean_sd(x: pd.Series, digits: int = 2) -> str:
     x = pd.to_numeric(x, errors="coerce").dropna()
@@ -92,9 +94,5 @@ def table_markdown(table: pd.DataFrame, title: str = "") -> str:
     |---|---|
     | n | 1 |
     """
-    head = "| " + " | ".join([str(table.index.name or "")] + [str(c) for c in table.columns]) + " |"
-    sep = "|" + "---|" * (len(table.columns) + 1)
-    body = ["| " + " | ".join([str(i)] + [str(v) for v in row]) + " |" for i, row in
-            zip(table.index, table.itertuples(index=False))]
-    text = "\n".join([head, sep, *body])
+    text = markdown_table(table.rename_axis(str(table.index.name or "")).reset_index(), plain=True)
     return f"{title}\n\n{text}" if title else text

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from eifer._validation import require_columns
 from eifer.errors import EiferError, Problem, StudyValidationError
 from eifer.io import write_csv
 
@@ -79,9 +80,7 @@ def make_labels(
     if not likert_min < split < likert_max:
         raise EiferError(f"Likert scale {likert_min}–{likert_max} with neutral {neutral}: "
                          "neutral must lie strictly inside the scale")
-    missing = {"participant_id", "video_id", "domain", "arousal", "valence"} - set(ratings.columns)
-    if missing:
-        raise EiferError(f"{file}: missing column(s) {', '.join(sorted(missing))}")
+    require_columns(ratings, ("participant_id", "video_id", "domain", "arousal", "valence"), file)
     problems: list[Problem] = []
     for i, row in enumerate(ratings.itertuples(index=False)):
         line = i + 2  # header is line 1

@@ -20,12 +20,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eifer._validation import require_columns
 from eifer.errors import EiferError
 from eifer.io import hash_contents, hash_obj, write_parquet
-from eifer.physio.hrv import (
-    ARTIFACT_KINDS, drop_nan_columns, ecg_polarity, hrv_from_rr, hrv_segment, segment_emotion_labels,
-)
 from eifer.parallel import map_units
+from eifer.physio.hrv import (
+    ARTIFACT_KINDS,
+    drop_nan_columns,
+    ecg_polarity,
+    hrv_from_rr,
+    hrv_segment,
+    segment_emotion_labels,
+)
 
 RR_SUFFIX = ".rr.csv"  # ecg/<pid>.rr.csv
 
@@ -214,9 +220,7 @@ def hrv_from_table(hrv: pd.DataFrame, file: str = "hrv.csv") -> pd.DataFrame:
     >>> hrv_from_table(pd.DataFrame({"participant_id": [1], "segment": ["V1"], "RMSSD": [40.0]})).columns.tolist()
     ['participant_id', 'segment', 'HRV_RMSSD']
     """
-    missing = {"participant_id", "segment"} - set(hrv.columns)
-    if missing:
-        raise EiferError(f"{file}: missing column(s) {', '.join(sorted(missing))}")
+    require_columns(hrv, ("participant_id", "segment"), file)
     keys = {"participant_id", "segment", "emotion_label"}
     ren = {c: c if c.startswith("HRV_") else f"HRV_{c}" for c in hrv.columns if c not in keys}
     out = hrv.rename(columns=ren)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from eifer._validation import require_columns
 from eifer.errors import EiferError
 
 _TOL = 1e-7  # R's lm.fit / dqrdc2 tolerance for aliased columns
@@ -84,9 +85,7 @@ def _design(a_vals: np.ndarray, b_vals: np.ndarray, kind: str = "sum") -> tuple[
 def _check(df: pd.DataFrame, cols: list[str]) -> None:
     if not isinstance(df, pd.DataFrame):
         raise EiferError(f"type3_anova: expected a DataFrame, got {type(df).__name__}")
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise EiferError(f"type3_anova: column(s) {missing} not in the data (have {list(df.columns)})")
+    require_columns(df, cols, "type3_anova")
 
 
 def _fit(X: np.ndarray, term: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:

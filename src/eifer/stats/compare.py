@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from eifer._validation import require_columns
 from eifer.errors import EiferError
 from eifer.stats.combine import bh_fdr, fisher_combine, pool_inverse_variance
 from eifer.stats.delong import delong_auc_ci, delong_test
@@ -37,9 +38,7 @@ _CELL = ["backbone", "composition", "task", "condition"]
 def _check_predictions(pred: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(pred, pd.DataFrame):
         raise EiferError(f"compare_groups: expected a predictions DataFrame, got {type(pred).__name__}")
-    missing = [c for c in REQUIRED if c not in pred.columns]
-    if missing:
-        raise EiferError(f"predictions: missing column(s) {missing} (docs/interfaces.md)")
+    require_columns(pred, REQUIRED, "predictions", " (docs/interfaces.md)")
     for col in ("y_true", "prob", "pred"):
         bad = pred[col].isna() | ~np.isfinite(pd.to_numeric(pred[col], errors="coerce"))
         if bad.any():

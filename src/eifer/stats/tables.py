@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from eifer._tables import markdown_table
+from eifer._validation import require_columns
 from eifer.errors import EiferError
 from eifer.io import write_csv, write_text
 
@@ -55,9 +57,7 @@ def stats_table(results: pd.DataFrame) -> pd.DataFrame:
     """
     need = ["backbone", "composition", "task", "condition", "comparison", "delta_auc", "fisher_p", "delong_q",
             "or_", "gee_p", "gee_q", "perm_p_auc", "perm_q_auc", "perm_p_acc", "perm_q_acc"]
-    missing = [c for c in need if c not in results.columns]
-    if missing:
-        raise EiferError(f"stats_table: results lack column(s) {missing}; pass compare_groups() output")
+    require_columns(results, need, "stats_table", "; pass compare_groups() output")
     order = {"baseline": 0, "unambiguous": 1, "ambiguous": 2}
     r = results.assign(_c=results["condition"].map(order).fillna(9)).sort_values(
         ["backbone", "composition", "task", "_c", "comparison"], kind="mergesort")
@@ -84,8 +84,6 @@ def stats_table(results: pd.DataFrame) -> pd.DataFrame:
 
 def stats_markdown(table: pd.DataFrame, number: int = 4) -> str:
     """Markdown of a :func:`stats_table` with the table's title and a note on the tests."""
-    from eifer.report.blocks import markdown_table
-
     note = ("ΔAUC = AUC(first group) − AUC(second); OR = odds of a correct classification for the second "
             "group relative to the first. Fisher's method and the GEE treat the repetitions' shared test "
             "items as the only randomness; the permutation p-values permute the trained models and hold "

@@ -21,9 +21,10 @@ from typing import Any, Callable
 import pandas as pd
 import torch
 
+from eifer._validation import require_columns
 from eifer.config import Config
 from eifer.data.images import CropDataset, loader_make
-from eifer.data.splits import GROUPS, dataset_validate, require_columns, splits_load
+from eifer.data.splits import GROUPS, dataset_validate, splits_load
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model, weights_load
