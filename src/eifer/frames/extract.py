@@ -12,6 +12,7 @@ the next unfinished video. Broken videos are reported in
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +27,30 @@ from eifer.frames.quality import adaptive_ear_threshold, apply_quality, hand_kee
 from eifer.io import write_csv, write_parquet, write_text
 
 _REPORT_EVERY = 60
+
+
+@dataclass(frozen=True)
+class StreamEstimator:
+    """An image valence/arousal estimator the frame pass runs on its aligned crops (one decode per video).
+
+    The pipeline builds it from the config (:func:`eifer.affect.stream_estimator`)
+    and hands it to :func:`run_frames`, so the frame stage does not depend on
+    the affect stage.
+
+    Attributes
+    ----------
+    settings : dict
+        Plain, picklable settings; every video job carries them as ``job["affect_cfg"]``.
+    build : callable
+        Module-level (so picklable) ``build(settings) -> estimator``, called in each worker.
+    run_batched : callable, optional
+        ``run_batched(jobs, n_jobs) -> results``: run every job on the batched
+        inference path instead of estimating in the stream.
+    """
+
+    settings: dict[str, Any]
+    build: Callable[[dict[str, Any]], Any]
+    run_batched: Callable[[list[dict[str, Any]], int], list[dict[str, Any]]] | None = None
 
 
 def _estimate_batch(estimator, crops: list[np.ndarray], rows: list[int], va: dict[int, np.ndarray],
@@ -141,14 +166,12 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
 
 def _extract_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
     """Pool worker: extract one video and write its part (and problem note) atomically."""
-    from eifer.config import AffectConfig, FramesConfig
+    from eifer.config import FramesConfig
 
     cfg = FramesConfig.model_validate(job["frames_cfg"])
     estimator = None
     if job.get("affect_cfg"):
-        from eifer.affect import estimator_from_config
-
-        est = estimator_from_config(AffectConfig.model_validate(job["affect_cfg"]))
+        est = job["build"](job["affect_cfg"])
         estimator = est if est.needs_images else None
     df = extract_video(job["path"], cfg, job["participant_id"], job["video_id"], estimator, report)
     note = Path(job["out"]).with_suffix(".problem.txt")
@@ -220,7 +243,7 @@ def finalize_quality(run, cfg) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_frames(study, run) -> list[str]:
+def run_frames(study, run, estimator: StreamEstimator | None = None) -> list[str]:
     """The ``frames`` stage: every study video → ``RUN/frames/<pid>/<vid>.parquet``.
 
     Parameters
@@ -228,6 +251,9 @@ def run_frames(study, run) -> list[str]:
     study : eifer.study.Study
         Needs ``videos()`` → participant_id, video_id, domain, path.
     run : eifer.runfolder.RunFolder
+    estimator : StreamEstimator, optional
+        An image affect estimator to run in the same pass (one decode per
+        video); the pipeline hands it over when ``affect`` names one.
 
     Returns
     -------
@@ -238,23 +264,15 @@ def run_frames(study, run) -> list[str]:
     -----
     Videos are analysed in spawned worker processes (``frames.n_jobs``; 0 =
     one per core), so a script calling this must guard its entry point with
-    ``if __name__ == "__main__":``. An image affect estimator configured in
-    ``affect`` runs in the same pass (one decode per video).
+    ``if __name__ == "__main__":``.
 
     Examples
     --------
     >>> run_frames(load_study("study"), RunFolder("runs/r1", load_config()).init())  # doctest: +SKIP
     """
-    from eifer.affect.batched import affect_batched, frames_run_batched
     from eifer.frames.parallel import run_jobs
 
     cfg = run.config.frames
-    affect_cfg = run.config.affect
-    in_stream = affect_cfg.estimator != "geometry"
-    if in_stream:  # fail once, here, rather than in every worker (e.g. no model file configured)
-        from eifer.affect import estimator_from_config
-
-        in_stream = estimator_from_config(affect_cfg).needs_images
     videos = study.videos()
     jobs = []
     for v in videos.itertuples(index=False):
@@ -264,9 +282,10 @@ def run_frames(study, run) -> list[str]:
         jobs.append({"key": f"{v.participant_id}/{v.video_id}", "participant_id": str(v.participant_id),
                      "video_id": str(v.video_id), "path": str(v.path), "out": str(out),
                      "frames_cfg": cfg.model_dump(mode="json"),
-                     "affect_cfg": affect_cfg.model_dump(mode="json") if in_stream else None})
-    if in_stream and affect_batched(affect_cfg):  # V/A batched after the CPU units (eifer.affect.batched)
-        results = frames_run_batched(jobs, cfg.n_jobs)
+                     "affect_cfg": estimator.settings if estimator else None,
+                     "build": estimator.build if estimator else None})
+    if estimator is not None and estimator.run_batched is not None:  # V/A batched after the CPU units
+        results = estimator.run_batched(jobs, cfg.n_jobs)
     else:
         results = run_jobs(_extract_job, jobs, cfg.n_jobs, desc="frames")
     for r in results:

@@ -214,7 +214,7 @@ def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], forc
     run.log("stage_start", stage=stage.name, fingerprint=fp)
     t0 = time.perf_counter()
     try:
-        outputs = list(runner(study, run) or [])
+        outputs = list(runner(study, run, **stage.handover(cfg)) or [])
     except BaseException as exc:  # logged, then raised: the next run resumes this stage
         run.log("stage_failed", stage=stage.name, error=f"{type(exc).__name__}: {exc}",
                 seconds=round(time.perf_counter() - t0, 3))

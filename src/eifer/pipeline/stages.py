@@ -74,6 +74,7 @@ class Stage:
     why_disabled: str = ""
     missing_input: Callable[[Any], str] = lambda study: ""  # non-empty: why the stage cannot run
     seeded: bool = True  # False: the stage draws no random numbers, so a new seed does not redo it
+    handover: Callable[[Config], dict[str, Any]] = lambda cfg: {}  # keyword arguments the pipeline hands the runner
 
 
 def _no_videos(study: Any) -> str:
@@ -82,6 +83,14 @@ def _no_videos(study: Any) -> str:
 
 def _const(*names: str) -> Callable[[Config], tuple[str, ...]]:
     return lambda cfg: names
+
+
+def _frames_handover(cfg: Config) -> dict[str, Any]:
+    """The frames stage gets the configured image estimator from here, so frames never imports affect."""
+    from eifer.affect import stream_estimator
+
+    est = stream_estimator(cfg.affect)
+    return {"estimator": est} if est is not None else {}
 
 
 def _cutoff_upstream(cfg: Config) -> tuple[str, ...]:
@@ -97,7 +106,7 @@ STAGES: list[Stage] = [
     Stage("labels", "eifer.labels:run_labels", _const("labels"), inputs=_files("study.yaml", "ratings.csv"),
           clean=("labels.csv",), seeded=False),
     Stage("frames", "eifer.frames:run_frames", _const("frames"), inputs=_videos, clean=("frames", "frames_pending"),
-          missing_input=_no_videos, seeded=False),
+          missing_input=_no_videos, seeded=False, handover=_frames_handover),
     Stage("affect", "eifer.affect:run_affect", _const("affect"), _const("frames"),
           inputs=_model_files(lambda c: c.affect.path), seeded=False),
     Stage("cutoff", "eifer.ei:run_cutoff", _const("cutoff"), _cutoff_upstream,
