@@ -74,7 +74,7 @@ MODULES = set(GRAPH)
 
 
 def _resolve(target: str) -> str:
-    """The eifer module an import names (``eifer.frames.extract.run_frames`` -> ``eifer.frames.extract``)."""
+    """The eifer module an import names (``eifer.frames.stage.run_frames`` -> ``eifer.frames.stage``)."""
     while target and target not in MODULES:
         target = target.rsplit(".", 1)[0] if "." in target else ""
     return target

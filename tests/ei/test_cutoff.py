@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eifer.ei import (
+from eifer.cutoff import (
     assign_groups, candidate_cutoffs, choose_cutoff, cutoff_sweep, interaction_pvalues, sweep_data,
 )
 from eifer.errors import EiferError

@@ -259,8 +259,8 @@ def test_bad_config_value_fails_before_touching_a_finished_run(template, finishe
 
 def test_bad_batch_size_on_a_trained_run_keeps_every_model(tmp_path):
     """The issue's case: ``train.batch_size: 0`` on a finished run deleted all models, then crashed."""
-    from eifer.data.splits import run_split
-    from eifer.data.toy import toy_run
+    from eifer.split import run_split
+    from eifer.train.toy import toy_run
     from eifer.runfolder import RunFolder
     from eifer.train import run_train
 
@@ -360,7 +360,7 @@ def test_real_bugs_are_not_swallowed(monkeypatch, template, tmp_path):
 def test_all_equal_ei_scores_is_a_clear_error():
     import numpy as np
 
-    from eifer.ei.sweep import cutoff_sweep
+    from eifer.cutoff.sweep import cutoff_sweep
 
     _count("all-equal EI scores")
     ids = [f"p{i:02d}" for i in range(12)]

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from eifer.config import load_config
-from eifer.data.images import CropDataset, loader_make
+from eifer.train.images import CropDataset, loader_make
 from eifer.model import create_model
 from eifer.train import fit_two_stage, predict
 

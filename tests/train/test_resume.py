@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eifer.data.toy import toy_run
+from eifer.train.toy import toy_run
 from eifer.train.fit import CHECKPOINT, checkpoint_load
 
 SCRIPT = Path(__file__).with_name("_fit_script.py")

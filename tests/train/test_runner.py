@@ -6,8 +6,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from eifer.config import load_config
-from eifer.data.splits import run_split
-from eifer.data.toy import toy_run
+from eifer.split import run_split
+from eifer.train.toy import toy_run
 from eifer.runfolder import RunFolder
 from eifer.train import PRED_COLUMNS, run_train
 

@@ -6,7 +6,7 @@ import pandas as pd
 import torch
 
 from eifer.config import load_config
-from eifer.data.images import CropDataset, loader_make
+from eifer.train.images import CropDataset, loader_make
 from eifer.model import create_model
 from eifer.train import (epoch_train, loss_dual, optimizer_make, pos_weight_of, schedule_apply, stage_schedule,
                          threshold_select)

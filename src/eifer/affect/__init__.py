@@ -26,7 +26,7 @@ from eifer.affect.estimators import ImageEstimator, OnnxEstimator, TimmEstimator
 from eifer.affect.geometry import GeometryEstimator
 
 if TYPE_CHECKING:
-    from eifer.frames.extract import StreamEstimator
+    from eifer.frames import StreamEstimator
 
 _REGISTRY: dict[str, Callable[..., Any]] = {
     "onnx": OnnxEstimator,
@@ -97,13 +97,13 @@ def stream_estimator(cfg) -> StreamEstimator | None:
     if cfg.estimator == "geometry" or not estimator_from_config(cfg).needs_images:
         return None
     from eifer.affect.batched import affect_batched, frames_run_batched
-    from eifer.frames.extract import StreamEstimator
+    from eifer.frames import StreamEstimator
 
     return StreamEstimator(cfg.model_dump(mode="json"), _build_from_settings,
                            frames_run_batched if affect_batched(cfg) else None)
 
 
-from eifer.affect.runner import estimate_video, run_affect  # noqa: E402
+from eifer.affect.stage import estimate_video, run_affect  # noqa: E402
 
 __all__ = ["create_estimator", "register_estimator", "estimator_from_config", "ImageEstimator", "OnnxEstimator",
            "TimmEstimator", "TorchScriptEstimator", "GeometryEstimator", "estimate_video", "run_affect", "stream_estimator"]

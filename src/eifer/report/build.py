@@ -512,10 +512,3 @@ def build_report(run: RunFolder | str | Path, include_faces: bool | None = None)
         write_text(report_dir / "participants.html", B.render_html(pages, ptitle))
         write_text(report_dir / "participants.md", B.render_markdown(pages, ptitle, report_dir))
     return html_path
-
-
-def run_report(study: object, run: RunFolder) -> list[str]:
-    """Pipeline runner: build the report; returns its files relative to RUN."""
-    build_report(run)
-    files = ["report/index.html", "report/report.md"]
-    return files + [f"report/{n}" for n in ("participants.html", "participants.md") if run.path("report", n).is_file()]

@@ -8,7 +8,6 @@ import pandas as pd
 
 from eifer._tables import markdown_table
 from eifer._validation import require_columns
-from eifer.errors import EiferError
 from eifer.io import write_csv, write_text
 
 _TITLES = {
@@ -113,30 +112,6 @@ def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 
     return [write_csv(folder / f"table{number}.csv", table),
             write_text(folder / f"table{number}.md", stats_markdown(table, number)),
             write_csv(folder / f"table{number}_full.csv", results)]
-
-
-def run_stats(study, run) -> list[str]:
-    """Stage runner: Table 4 from ``RUN/predictions.parquet`` (compositions direct and transfer).
-
-    Parameters
-    ----------
-    study : eifer.study.Study
-        Unused (the stage reads only the run folder); kept for the runner signature.
-    run : eifer.runfolder.RunFolder
-
-    Returns
-    -------
-    list of str
-        Outputs relative to RUN: ``tables/table4.csv``, ``.md``, ``table4_full.csv``.
-    """
-    path = run.require("predictions.parquet", stage="train")
-    pred = pd.read_parquet(path)
-    pred = pred[pred["composition"].isin(["direct", "transfer"])]
-    if pred.empty:
-        raise EiferError(f"{path}: no predictions of the direct or transfer compositions")
-    results = compare_groups_for_run(pred, run.config.seed)
-    files = write_stats_tables(results, run.path("tables"), 4)
-    return [str(Path(f).relative_to(run.root)) for f in files]
 
 
 def compare_groups_for_run(pred: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from eifer.config import TrainConfig
-from eifer.data.images import CropDataset, loader_make
+from eifer.train.images import CropDataset, loader_make
 from eifer.errors import EiferError
 from eifer.evaluate.metrics import metrics_binary
 from eifer.io import atomic_path

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from eifer.data.images import batch_inputs
+from eifer.train.images import batch_inputs
 from eifer.model import DualHeadModel
 from eifer.train.schedule import schedule_apply
 
@@ -72,7 +72,7 @@ def epoch_train(model: DualHeadModel, loader: DataLoader, optimizer: torch.optim
     device : str
     pos_weight, regression_weight, grad_clip : float
     aug : dict or None
-        Keyword arguments of :func:`eifer.data.images.augment_batch`.
+        Keyword arguments of :func:`eifer.train.images.augment_batch`.
     gen : torch.Generator
         Augmentation randomness (seeded per epoch).
     on_batch : callable, optional

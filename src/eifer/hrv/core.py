@@ -1,6 +1,6 @@
 """HRV of one ECG (or RR) segment with NeuroKit2: clean → R-peaks → indices.
 
-Pure functions on arrays; :mod:`eifer.physio.runner` applies them to a whole
+Pure functions on arrays; :mod:`eifer.hrv.stage` applies them to a whole
 study in a process pool with a per-participant cache.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``run_transfer_cv(study, run)`` reads ``dataset.parquet``, ``test_subsets.parquet``,
 ``groups.csv`` and ``splits.json`` (for the fixed test participants), trains
-every fold (:func:`eifer.train.cv.cross_validate`) and writes
+every fold (:func:`eifer.transfer_cv.core.cross_validate`) and writes
 
 * ``RUN/models_cv/folds.json`` — the folds of every composition and task;
 * ``RUN/models_cv/predictions.parquet`` — all fold-wise test predictions;
@@ -25,12 +25,12 @@ from typing import Any
 
 import pandas as pd
 
-from eifer.data.splits import groups_read, splits_load
+from eifer.split import groups_read, splits_load
 from eifer.errors import EiferError
 from eifer.evaluate import METRICS, metrics_per_run, summary_table, table_markdown
 from eifer.io import write_csv, write_json, write_parquet, write_text
-from eifer.train.cv import CV_DIR, cross_validate, cv_plan
-from eifer.train.runner import _inputs_read
+from eifer.transfer_cv.core import CV_DIR, cross_validate, cv_plan
+from eifer.train.stage import inputs_read
 
 _TITLE5 = ("Table 5. Alternative backbones (stratified group k-fold CV, gradual unfreezing): macro "
            "precision, recall, F1, accuracy, ROC-AUC and PR-AUC on the fixed test set, mean (SD) over folds")
@@ -102,7 +102,7 @@ def run_transfer_cv(study: Any, run: Any) -> list[str]:
     t0 = time.perf_counter()
     splits = splits_load(run.path("splits.json"))
     group_of = groups_read(run)
-    dataset, subsets = _inputs_read(run.root)
+    dataset, subsets = inputs_read(run.root)
     plan = cv_plan(dataset, group_of, splits["test"], tasks=list(cfg.train.tasks), n_folds=cfg.transfer_cv.folds,
                    seed=cfg.seed)
     for key, entry in plan.items():

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from eifer.config import load_config
-from eifer.physio import hrv_participant
-from eifer.physio.runner import hrv_settings
+from eifer.hrv import hrv_participant
+from eifer.hrv.stage import hrv_settings
 
 REC = Path(__file__).parents[2] / ".." / "shared" / "realdata" / "ecg" / "mitdb_100" / "100"
 pytestmark = pytest.mark.skipif(not REC.with_suffix(".hea").is_file(),

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from eifer.data.images import CropDataset, augment_batch, batch_inputs, loader_make, normalize_batch
+from eifer.train.images import CropDataset, augment_batch, batch_inputs, loader_make, normalize_batch
 from eifer.errors import EiferError
 
 

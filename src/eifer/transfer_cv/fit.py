@@ -2,7 +2,7 @@
 
 Phases: the heads alone for ``head_epochs`` (backbone frozen, in eval mode),
 then one phase per entry of ``unfreeze_epochs`` with the top blocks of the
-backbone trainable (:mod:`eifer.train.unfreeze`). Each unfreezing phase has
+backbone trainable (:mod:`eifer.transfer_cv.unfreeze`). Each unfreezing phase has
 its own AdamW (heads at ``head_lr``, backbone at ``lr``) on a per-batch linear
 warm-up from ``lr_start`` over ``warmup_epochs`` then cosine decay. The loss,
 pos_weight (from this fold's training labels), augmentation, epoch loop and
@@ -24,13 +24,13 @@ import numpy as np
 import torch
 
 from eifer.config import TrainConfig, TransferCVConfig
-from eifer.data.images import CropDataset, loader_make
+from eifer.train.images import CropDataset, loader_make
 from eifer.model import DualHeadModel
 from eifer.train.fit import CHECKPOINT, checkpoint_load, checkpoint_save, epoch_seed
 from eifer.train.loop import epoch_train, pos_weight_of, predict
 from eifer.train.schedule import optimizer_make, stage_schedule
 from eifer.train.threshold import threshold_select
-from eifer.train.unfreeze import backbone_groups, frozen_bn_eval, unfreeze_apply, unfreeze_schedule
+from eifer.transfer_cv.unfreeze import backbone_groups, frozen_bn_eval, unfreeze_apply, unfreeze_schedule
 from eifer.utils import progress
 
 

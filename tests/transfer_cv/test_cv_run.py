@@ -10,14 +10,14 @@ import timm
 import torch
 
 from eifer.config import load_config
-from eifer.data.splits import groups_validate, make_splits
-from eifer.data.toy import toy_run
+from eifer.split import groups_validate, make_splits
+from eifer.train.toy import toy_run
 from eifer.errors import EiferError
 from eifer.io import write_json
 from eifer.runfolder import RunFolder
 from eifer.stats import compare_groups
-from eifer.train.cv import cross_validate, fold_dir
-from eifer.train.cv_run import run_transfer_cv
+from eifer.transfer_cv.core import cross_validate, fold_dir
+from eifer.transfer_cv.stage import run_transfer_cv
 
 
 def _cfg(weights=None, **cv):

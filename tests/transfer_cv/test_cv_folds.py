@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eifer.errors import EiferError
-from eifer.train.cv import cv_folds, cv_plan
+from eifer.transfer_cv.core import cv_folds, cv_plan
 
 
 def _frames(n_part: int, seed: int, frames_per_video: int = 10, flip: float = 0.25) -> pd.DataFrame:

@@ -1,47 +1,15 @@
-"""Stage runners of the participant-level EI stages: ``run_ei`` and ``run_cutoff``."""
+"""The ``cutoff`` stage: ``run_cutoff(study, run)`` reads its inputs, calls the cores, writes its outputs."""
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import pandas as pd
 
-from eifer.errors import EiferError
-from eifer.ei.alignment import alignment_scores, read_frame_tables
-from eifer.ei.figure7 import plot_figure7
-from eifer.ei.scoring import ei_scores_from_table, score_ei
-from eifer.ei.sweep import assign_groups, cutoff_sweep, sweep_permutation_test
-from eifer.ei.table1 import make_table1, table_markdown
+from eifer.cutoff.alignment import alignment_scores, read_frame_tables
+from eifer.cutoff.figure7 import plot_figure7
+from eifer.cutoff.sweep import assign_groups, cutoff_sweep, sweep_permutation_test
+from eifer.cutoff.table1 import make_table1, table_markdown
 from eifer.io import read_csv, write_csv, write_json, write_text
-
-
-def run_ei(study, run) -> list[str]:
-    """Stage runner: ``ei_responses.csv`` (or ``ei_scores.csv``) → ``RUN/ei_scores.csv``.
-
-    Parameters
-    ----------
-    study : eifer.study.Study
-    run : eifer.runfolder.RunFolder
-
-    Returns
-    -------
-    list of str
-        Outputs relative to the run folder.
-    """
-    cfg, meta = run.config.ei, study.meta
-    if study.ei_responses is not None:
-        scores = score_ei(study.ei_responses, tasks=meta.ei_tasks, emotions=meta.ei_emotions,
-                          n_stimuli=meta.ei_stimuli, points_per_correct=cfg.points_per_correct,
-                          allow_incomplete=cfg.allow_incomplete, file=str(Path(study.root, "ei_responses.csv")))
-    elif study.ei_scores is not None:
-        max_score = cfg.points_per_correct * len(meta.ei_tasks) * len(meta.ei_emotions) * meta.ei_stimuli
-        scores = ei_scores_from_table(study.ei_scores, max_score=max_score,
-                                      file=str(Path(study.root, "ei_scores.csv")))
-    else:
-        raise EiferError(f"{study.root}: neither ei_responses.csv nor ei_scores.csv found")
-    write_csv(run.path("ei_scores.csv"), scores)
-    run.log("ei", n_participants=len(scores), n_incomplete=int(scores["incomplete"].sum()))
-    return ["ei_scores.csv"]
 
 
 def _read(run, name: str, stage: str) -> pd.DataFrame:

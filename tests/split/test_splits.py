@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eifer.data.splits import dataset_validate, make_splits, splits_check, train_val_split
+from eifer.split import dataset_validate, make_splits, splits_check, train_val_split
 from eifer.errors import EiferError
 
 

@@ -23,8 +23,8 @@ import torch
 
 from eifer._validation import require_columns
 from eifer.config import Config
-from eifer.data.images import CropDataset, loader_make
-from eifer.data.splits import GROUPS, dataset_validate, splits_load
+from eifer.train.images import CropDataset, loader_make
+from eifer.split import GROUPS, dataset_validate, splits_load
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model, weights_load
@@ -99,7 +99,7 @@ def test_items(dataset: pd.DataFrame, subsets: pd.DataFrame | None, test: list[s
 test_items.__test__ = False  # not a pytest test, whatever its name
 
 
-def _inputs_read(run_root: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def inputs_read(run_root: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     f = run_root / "dataset.parquet"
     if not f.is_file():
         raise EiferError(f"{f}: not found; run the select stage first")
@@ -144,7 +144,7 @@ def unit_train(run_root: str | Path, cfg: Config, splits: dict[str, Any], unit: 
     if (out / "meta.json").is_file() and (out / "predictions.parquet").is_file():
         return pd.read_parquet(out / "predictions.parquet")
     if dataset is None:
-        dataset, subsets = _inputs_read(run_root)
+        dataset, subsets = inputs_read(run_root)
     t0 = time.perf_counter()
     task, sp = unit["task"], splits["runs"][unit["split"]]
     train_df = dataset[dataset["participant_id"].isin(sp["train"])].reset_index(drop=True)
@@ -272,7 +272,7 @@ def train_all(run_root: str | Path, cfg: Config, splits: dict[str, Any]) -> pd.D
     """
     run_root = Path(run_root)
     device = train_device(cfg.train.device)
-    dataset, subsets = _inputs_read(run_root)
+    dataset, subsets = inputs_read(run_root)
     phases = units_plan(cfg, splits)
     jobs = 1 if device != "cpu" else n_workers(cfg.train.n_jobs)
     preds: list[pd.DataFrame] = []
@@ -301,7 +301,7 @@ def splits_ensure(run: Any) -> dict[str, Any]:
     want = {f"{g}/{task}/rep{r}" for g in GROUPS for task in t.tasks for r in range(t.repetitions)}
     if want <= set(splits["runs"]):
         return splits
-    from eifer.data.splits import splits_for_run
+    from eifer.split import splits_for_run
 
     more = splits_for_run(run, seed=splits["seed"], test_participants=splits["test"])
     splits["runs"] = {**more["runs"], **splits["runs"]}

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from eifer.config import load_config
-from eifer.physio import hrv_participant, run_hrv
-from eifer.physio.runner import hrv_settings
+from eifer.hrv import hrv_participant, run_hrv
+from eifer.hrv.stage import hrv_settings
 from eifer.study.media import ecg_check_file
 from eifer.study.meta import StudyMeta
 

@@ -8,7 +8,7 @@ import pytest
 
 from eifer.config import load_config
 from eifer.errors import EiferError
-from eifer.physio import (
+from eifer.hrv import (
     drop_nan_columns, hrv_from_rr, hrv_from_table, hrv_participant, hrv_participant_rr, hrv_segment, hrv_study,
     segment_emotion_labels,
 )
@@ -136,7 +136,7 @@ def _with_premature_beats(rr, every=37, coupling=0.62):
 
 
 def test_planted_premature_beats_are_removed_from_nn_statistics():
-    from eifer.physio.hrv import nn_intervals
+    from eifer.hrv.core import nn_intervals
 
     rr0 = _rr_series(400, seed=5) * 1000
     rr, planted = _with_premature_beats(rr0)
@@ -159,7 +159,7 @@ def test_planted_premature_beats_are_removed_from_nn_statistics():
 
 
 def test_segment_excluded_above_max_removed_and_kept_at_it():
-    from eifer.physio.runner import hrv_exclusions
+    from eifer.hrv.stage import hrv_exclusions
 
     rr, _ = _with_premature_beats(_rr_series(400, seed=5) * 1000)
     seg = pd.DataFrame({"segment": ["V1"], "onset_s": [0.0], "offset_s": [400.0]})
@@ -173,7 +173,7 @@ def test_segment_excluded_above_max_removed_and_kept_at_it():
     assert hrv_exclusions(q, 1.0, min_beats=n_nn + 1).tolist() == [""]  # n_nn + 1 beats: enough
     assert "only" in hrv_exclusions(q, 1.0, min_beats=n_nn + 2)[0]
     # the sweep leaves excluded rows out and says which and why
-    from eifer.ei.sweep import sweep_data
+    from eifer.cutoff.sweep import sweep_data
 
     h = pd.DataFrame({"participant_id": ["a"] * 4, "segment": ["v1", "v2", "v3", "v4"],
                       "emotion_label": ["HAHV", "HALV", "LAHV", "LALV"], "HRV_X": [1.0, 2.0, 3.0, 4.0],

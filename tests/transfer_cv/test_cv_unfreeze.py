@@ -8,8 +8,8 @@ import torch
 from eifer.config import TrainConfig, TransferCVConfig
 from eifer.errors import EiferError
 from eifer.model import create_model
-from eifer.train.cv_fit import _optimizer, phases_plan
-from eifer.train.unfreeze import backbone_groups, frozen_bn_eval, unfreeze_apply, unfreeze_schedule
+from eifer.transfer_cv.fit import _optimizer, phases_plan
+from eifer.transfer_cv.unfreeze import backbone_groups, frozen_bn_eval, unfreeze_apply, unfreeze_schedule
 
 
 def _block_of(name: str) -> str:

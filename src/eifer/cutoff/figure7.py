@@ -17,7 +17,7 @@ def plot_figure7(sweep: pd.DataFrame, path: str | Path, max_imbalance: float | N
     Parameters
     ----------
     sweep : DataFrame
-        From :func:`eifer.ei.cutoff_sweep`.
+        From :func:`eifer.cutoff.cutoff_sweep`.
     path : path-like
         Output PNG.
     max_imbalance : float, optional

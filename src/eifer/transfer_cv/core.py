@@ -8,7 +8,7 @@ composition (High, Low, Total):
    task's frame labels) — :func:`cv_folds`, recorded in ``RUN/models_cv/folds.json``;
 2. each fold trains the dual-head model from the backbone's local ImageNet
    checkpoint with gradual unfreezing and keeps the epoch with the best
-   validation macro F1 (:func:`eifer.train.cv_fit.fit_gradual`);
+   validation macro F1 (:func:`eifer.transfer_cv.fit.fit_gradual`);
 3. the fold's model scores the fixed test set of ``splits.json`` (baseline,
    unambiguous, ambiguous) with the threshold chosen on its validation
    predictions.
@@ -31,15 +31,15 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold
 
 from eifer.config import Config
-from eifer.data.images import CropDataset, loader_make
-from eifer.data.splits import GROUPS, rep_seed
+from eifer.train.images import CropDataset, loader_make
+from eifer.split import GROUPS, rep_seed
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model
-from eifer.train.cv_fit import fit_gradual
+from eifer.transfer_cv.fit import fit_gradual
 from eifer.train.fit import CHECKPOINT
 from eifer.train.loop import predict
-from eifer.train.runner import PRED_COLUMNS, test_items, torch_threads, train_device, units_map
+from eifer.train.stage import PRED_COLUMNS, test_items, torch_threads, train_device, units_map
 from eifer.utils import n_workers, progress, seed_everything
 
 CV_DIR = "models_cv"

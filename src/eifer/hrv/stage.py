@@ -24,7 +24,7 @@ from eifer._validation import require_columns
 from eifer.errors import EiferError
 from eifer.io import hash_contents, hash_obj, write_parquet
 from eifer.parallel import map_units
-from eifer.physio.hrv import (
+from eifer.hrv.core import (
     ARTIFACT_KINDS,
     drop_nan_columns,
     ecg_polarity,
@@ -57,7 +57,7 @@ def hrv_participant(pid: str, time_s: np.ndarray, ecg: np.ndarray, fs: float, se
     segments : DataFrame
         The participant's ``segment, onset_s, offset_s`` rows.
     settings : dict
-        Keyword arguments of :func:`eifer.physio.hrv.hrv_segment`, plus
+        Keyword arguments of :func:`eifer.hrv.core.hrv_segment`, plus
         ``polarity`` (``auto``/``never``/``always``, judged once on the whole
         recording: a lead does not flip between segments).
 
@@ -247,7 +247,7 @@ def hrv_exclusions(hrv: pd.DataFrame, max_removed: float = 0.20, min_beats: int 
     Parameters
     ----------
     hrv : DataFrame
-        With the quality columns of :func:`eifer.physio.hrv.nn_intervals`
+        With the quality columns of :func:`eifer.hrv.core.nn_intervals`
         (``nn_removed_share``, ``n_nn``, ``n_<kind>``); a table without them
         (``hrv.csv``) excludes nothing.
     max_removed : float

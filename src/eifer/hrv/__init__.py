@@ -5,10 +5,10 @@
 * :func:`segment_emotion_labels`, :func:`drop_nan_columns`;
 * runner :func:`run_hrv` → ``RUN/hrv.parquet``.
 """
-from eifer.physio.hrv import (
+from eifer.hrv.core import (
     drop_nan_columns, ecg_peaks, hrv_from_peaks, hrv_from_rr, hrv_segment, segment_emotion_labels,
 )
-from eifer.physio.runner import hrv_from_table, hrv_participant, hrv_participant_rr, hrv_study, run_hrv
+from eifer.hrv.stage import hrv_from_table, hrv_participant, hrv_participant_rr, hrv_study, run_hrv
 
 __all__ = [
     "ecg_peaks", "hrv_from_peaks", "hrv_from_rr", "hrv_segment", "segment_emotion_labels", "drop_nan_columns",
