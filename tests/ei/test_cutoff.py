@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from eifer.cutoff import (
-    assign_groups, candidate_cutoffs, choose_cutoff, cutoff_sweep, interaction_pvalues, sweep_data,
+    assign_groups,
+    candidate_cutoffs,
+    choose_cutoff,
+    cutoff_sweep,
+    interaction_pvalues,
+    sweep_data,
 )
 from eifer.errors import EiferError
 

@@ -9,7 +9,13 @@ import pytest
 from eifer.config import load_config
 from eifer.errors import EiferError
 from eifer.hrv import (
-    drop_nan_columns, hrv_from_rr, hrv_from_table, hrv_participant, hrv_participant_rr, hrv_segment, hrv_study,
+    drop_nan_columns,
+    hrv_from_rr,
+    hrv_from_table,
+    hrv_participant,
+    hrv_participant_rr,
+    hrv_segment,
+    hrv_study,
     segment_emotion_labels,
 )
 from eifer.synth.ecg import ecg_from_rr

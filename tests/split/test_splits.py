@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eifer.split import dataset_validate, make_splits, splits_check, train_val_split
 from eifer.errors import EiferError
+from eifer.split import dataset_validate, make_splits, splits_check, train_val_split
 
 
 def _dataset(n_part=14, frames=10, seed=0):
@@ -13,7 +13,8 @@ def _dataset(n_part=14, frames=10, seed=0):
     for i in range(n_part):
         for vid, (a, v) in {"HAHV": (1, 1), "HALV": (1, 0), "LAHV": (0, 1), "LALV": (0, 0)}.items():
             for f in range(frames):
-                rows.append({"participant_id": f"P{i:02d}", "video_id": vid, "frame": f, "crop_path": f"c/{i}/{vid}/{f}.png",
+                rows.append({"participant_id": f"P{i:02d}", "video_id": vid, "frame": f,
+                             "crop_path": f"c/{i}/{vid}/{f}.png",
                              "arousal": (2 * a - 1) * rng.uniform(.1, .9), "valence": (2 * v - 1) * rng.uniform(.1, .9),
                              "arousal_label": a, "valence_label": v})
     groups = {f"P{i:02d}": ("High" if i % 2 == 0 else "Low") for i in range(n_part)}
@@ -29,7 +30,7 @@ def test_fixed_test_set_and_disjoint_stratified_splits():
     assert len(sp["runs"]) == 3 * 2 * 5
     rest = set(df.participant_id) - test
     val_sets = []
-    for key, r in sp["runs"].items():
+    for r in sp["runs"].values():
         tr, va = set(r["train"]), set(r["val"])
         assert not (tr & va) and not (tr | va) & test
         if r["group"] == "Total":
@@ -92,7 +93,7 @@ def test_validation_holds_both_classes_when_single_class_participants_exist():
     # leave the validation threshold undefined. Every repetition must avoid it.
     rows = []
     for pid, labels in {"A": [1, 1, 1, 1], "B": [0, 0, 0, 0], "C": [0, 1, 0, 1], "D": [1, 0, 1, 0]}.items():
-        for v, lab in enumerate(labels):
+        for lab in labels:
             rows += [{"participant_id": pid, "y": lab}] * 5
     df = pd.DataFrame(rows)
     for rep in range(6):

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from eifer.train.images import CropDataset, augment_batch, batch_inputs, loader_make, normalize_batch
 from eifer.errors import EiferError
+from eifer.train.images import CropDataset, augment_batch, batch_inputs, loader_make, normalize_batch
 
 
 def _crops(tmp_path, n=6, size=40):

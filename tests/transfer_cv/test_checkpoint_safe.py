@@ -10,8 +10,8 @@ import torch
 from eifer.config import load_config
 from eifer.errors import EiferError
 from eifer.model import create_model
-from eifer.transfer_cv.fit import fit_gradual
 from eifer.train.fit import CHECKPOINT, checkpoint_load, checkpoint_save, fit_two_stage
+from eifer.transfer_cv.fit import fit_gradual
 
 
 class _Payload:

@@ -68,7 +68,7 @@ def test_plan_excludes_test_and_respects_groups():
     test = ["P00", "P01", "P08", "P09"]
     plan = cv_plan(df, group_of, test, tasks=["arousal", "valence"], n_folds=3, seed=7)
     assert set(plan) == {f"{g}/{t}" for g in ("High", "Low", "Total") for t in ("arousal", "valence")}
-    for key, entry in plan.items():
+    for entry in plan.values():
         members = {p for f in entry["folds"] for p in f["val"]}
         for f in entry["folds"]:
             assert not set(f["train"]) & set(f["val"])

@@ -10,12 +10,12 @@ import timm
 import torch
 
 from eifer.config import load_config
-from eifer.split import groups_validate, make_splits
-from eifer.train.toy import toy_run
 from eifer.errors import EiferError
 from eifer.io import write_json
 from eifer.runfolder import RunFolder
+from eifer.split import groups_validate, make_splits
 from eifer.stats import compare_groups
+from eifer.train.toy import toy_run
 from eifer.transfer_cv.core import cross_validate, fold_dir
 from eifer.transfer_cv.stage import run_transfer_cv
 

@@ -19,11 +19,12 @@ afterwards, one inference unit per GPU (:mod:`eifer.affect.batched`).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from eifer.errors import EiferError
 from eifer.affect.estimators import ImageEstimator, OnnxEstimator, TimmEstimator, TorchScriptEstimator
 from eifer.affect.geometry import GeometryEstimator
+from eifer.errors import EiferError
 
 if TYPE_CHECKING:
     from eifer.frames import StreamEstimator
@@ -106,4 +107,5 @@ def stream_estimator(cfg) -> StreamEstimator | None:
 from eifer.affect.stage import estimate_video, run_affect  # noqa: E402
 
 __all__ = ["create_estimator", "register_estimator", "estimator_from_config", "ImageEstimator", "OnnxEstimator",
-           "TimmEstimator", "TorchScriptEstimator", "GeometryEstimator", "estimate_video", "run_affect", "stream_estimator"]
+           "TimmEstimator", "TorchScriptEstimator", "GeometryEstimator", "estimate_video", "run_affect",
+           "stream_estimator"]

@@ -11,7 +11,12 @@ from eifer.cutoff.alignment import alignment_scores, read_frame_tables
 from eifer.cutoff.figure7 import plot_figure7
 from eifer.cutoff.stage import run_cutoff
 from eifer.cutoff.sweep import (
-    assign_groups, candidate_cutoffs, choose_cutoff, cutoff_sweep, interaction_pvalues, sweep_data,
+    assign_groups,
+    candidate_cutoffs,
+    choose_cutoff,
+    cutoff_sweep,
+    interaction_pvalues,
+    sweep_data,
     sweep_permutation_test,
 )
 from eifer.cutoff.table1 import make_table1, table_markdown

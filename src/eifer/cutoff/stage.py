@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import pandas as pd
 
@@ -52,7 +53,7 @@ def run_cutoff(study, run) -> list[str]:
     chosen = sweep.loc[sweep["chosen"]]
     cutoff = float(cfg.cutoff) if cfg.cutoff is not None else float(chosen["cutoff"].iloc[0])
     groups = assign_groups(scores.dropna(subset=[score_col]), cutoff, score_col)
-    null = {"n_perm": 0}
+    null: dict[str, Any] = {"n_perm": 0}
     if cfg.method == "mixed":
         # one MixedLM fit per variable × split × shuffle would take hours
         null["note"] = "permutation test only with cutoff.method = anova"

@@ -25,7 +25,8 @@ HRV variables, which a binomial count (α × n_variables) would ignore.
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -270,7 +271,8 @@ def cutoff_sweep(
         raise EiferError(f"cutoff sweep: all {n} participants have the same {score_col} ({s.iloc[0]:g}), so no "
                          f"cutoff can split them into High and Low groups; check the study's EI "
                          f"responses or scores")
-    rows, cache = [], {}
+    rows: list[dict[str, Any]] = []
+    cache: dict[Any, Any] = {}
     cutoffs = candidate_cutoffs(s.to_numpy(), step)
     bar = progress()
     bar.disable = bar.disable or not (method == "mixed" if show_progress is None else show_progress)

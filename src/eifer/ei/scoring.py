@@ -8,7 +8,7 @@ answered``, per task and per emotion likewise) and the row is flagged
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -6,7 +6,12 @@
 * runner :func:`run_hrv` → ``RUN/hrv.parquet``.
 """
 from eifer.hrv.core import (
-    drop_nan_columns, ecg_peaks, hrv_from_peaks, hrv_from_rr, hrv_segment, segment_emotion_labels,
+    drop_nan_columns,
+    ecg_peaks,
+    hrv_from_peaks,
+    hrv_from_rr,
+    hrv_segment,
+    segment_emotion_labels,
 )
 from eifer.hrv.stage import hrv_from_table, hrv_participant, hrv_participant_rr, hrv_study, run_hrv
 

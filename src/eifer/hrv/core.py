@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,7 +93,7 @@ def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = "remove") -> tupl
     rr = np.diff(peaks) / fs * 1000
     t = peaks[1:] / fs
     q: dict = {"n_beats": float(len(peaks)), **{f"n_{k}": 0.0 for k in ARTIFACT_KINDS}, "n_unconfirmed": 0.0}
-    flagged: list[int] = []
+    flagged: list[tuple[str, int]] = []
     if len(peaks) >= 4:  # the classification needs a few intervals to compare
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")

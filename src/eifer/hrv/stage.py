@@ -22,8 +22,6 @@ import pandas as pd
 
 from eifer._validation import require_columns
 from eifer.errors import EiferError
-from eifer.io import hash_contents, hash_obj, write_parquet
-from eifer.parallel import map_units
 from eifer.hrv.core import (
     ARTIFACT_KINDS,
     drop_nan_columns,
@@ -32,6 +30,8 @@ from eifer.hrv.core import (
     hrv_segment,
     segment_emotion_labels,
 )
+from eifer.io import hash_contents, hash_obj, write_parquet
+from eifer.parallel import map_units
 
 RR_SUFFIX = ".rr.csv"  # ecg/<pid>.rr.csv
 

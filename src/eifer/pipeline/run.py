@@ -205,7 +205,9 @@ def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], forc
     fp = stage_fingerprint(run, stage, study)
     if stage.name not in force and run.is_done(stage.name, fp):
         run.log("stage_skipped", stage=stage.name, reason="unchanged")
-        return StageResult(stage.name, "skipped", outputs=run.stage_record(stage.name)["outputs"])
+        record = run.stage_record(stage.name)
+        assert record is not None  # is_done() found it
+        return StageResult(stage.name, "skipped", outputs=record["outputs"])
     if stage.name in force:
         force.update(s.name for s in STAGES)  # everything after a forced stage is redone too
         write_json(_running_file(run, stage.name), {"fingerprint": "forced"})

@@ -8,9 +8,10 @@ under a different fingerprint).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import eifer
 from eifer.config import Config
@@ -105,7 +106,8 @@ STAGES: list[Stage] = [
           clean=("hrv.parquet", "hrv_quality.parquet"), seeded=False),
     Stage("labels", "eifer.labels.stage:run_labels", _const("labels"), inputs=_files("study.yaml", "ratings.csv"),
           clean=("labels.csv",), seeded=False),
-    Stage("frames", "eifer.frames.stage:run_frames", _const("frames"), inputs=_videos, clean=("frames", "frames_pending"),
+    Stage("frames", "eifer.frames.stage:run_frames", _const("frames"), inputs=_videos,
+          clean=("frames", "frames_pending"),
           missing_input=_no_videos, seeded=False, handover=_frames_handover),
     Stage("affect", "eifer.affect.stage:run_affect", _const("affect"), _const("frames"),
           inputs=_model_files(lambda c: c.affect.path), seeded=False),
@@ -122,7 +124,8 @@ STAGES: list[Stage] = [
           clean=("metrics_per_run.csv", "tables/table2.*", "tables/table3.*")),
     Stage("stats", "eifer.stats.stage:run_stats", _const("stats"), _const("train"),
           clean=("tables/table4*",)),
-    Stage("transfer-cv", "eifer.transfer_cv.stage:run_transfer_cv", _const("transfer_cv", "train", "stats"), _const("split"),
+    Stage("transfer-cv", "eifer.transfer_cv.stage:run_transfer_cv", _const("transfer_cv", "train", "stats"),
+          _const("split"),
           inputs=_model_files(lambda c: c.transfer_cv.pretrained_paths),
           clean=("models_cv", "tables/table5*", "tables/table6*"),
           enabled=lambda cfg: cfg.transfer_cv.enabled, why_disabled="transfer_cv.enabled is false"),

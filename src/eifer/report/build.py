@@ -116,7 +116,7 @@ def _stats_blocks(run: RunFolder, k: int, full: pd.DataFrame) -> list[B.Block]:
                                   "OR = odds of a correct classification of the second group relative to the "
                                   "first, < 1 favours the first.", group_cols=2,
                            footnote=f"type-I = share of simulated studies without any group difference in "
-                                    f"which the test rejected at α = {alpha:g} (eifer's calibration).")) 
+                                    f"which the test rejected at α = {alpha:g} (eifer's calibration)."))
         perm = perm.rename(columns={"p (ΔAUC)": f"p (ΔAUC) (type-I\u00a0{t1['perm_auc']})",
                                     "p (Δacc.)": f"p (Δacc.) (type-I\u00a0{t1['perm_acc']})"})
         out.append(B.Table(perm, f"Table {k} (continued) — {bb}, “{comp}”: permutation tests over trained "

@@ -1,8 +1,9 @@
 """The ``select`` stage: dataset.parquet, test_subsets.parquet, face crops and Figure 4."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import pandas as pd

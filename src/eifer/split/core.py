@@ -130,7 +130,7 @@ def testset_choose(group_of: dict[str, str], participants: list[str], n_high: in
     return sorted(chosen)
 
 
-testset_choose.__test__ = False  # not a pytest test, whatever its name
+testset_choose.__test__ = False  # type: ignore[attr-defined]  # pytest reads it: not a test, whatever its name
 
 
 def train_val_split(frames: pd.DataFrame, label: str, val_fraction: float = 0.2, rep: int = 0,

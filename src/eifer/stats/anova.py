@@ -219,9 +219,9 @@ def type3_anova_many(df: pd.DataFrame, dvs: list[str], a: str, b: str) -> pd.Dat
         fit = _fit(X, term, Y[np.ix_(rows, cols)])
         for k, j in enumerate(cols):
             rec = {"dv": dvs[j], "n": n}
-            for term, key in (("a", "a"), ("b", "b"), ("a:b", "ab")):
+            for name, key in (("a", "a"), ("b", "b"), ("a:b", "ab")):
                 for stat in ("ss", "df", "F", "p"):
-                    rec[f"{stat}_{key}"] = fit[f"{term}_{stat}"][k]
+                    rec[f"{stat}_{key}"] = fit[f"{name}_{stat}"][k]
             rec["ss_resid"] = fit["Residual_ss"][k]
             rec["df_resid"] = fit["Residual_df"][k]
             results[j] = rec

@@ -159,8 +159,8 @@ def cluster_bootstrap_averaged(cell: pd.DataFrame, group_a: str, group_b: str, n
         if len(np.unique(y[idx])) < 2:
             continue
         deltas.append(delong_test(y[idx], pa[idx], pb[idx]).delta)
-    deltas = np.asarray(deltas)
-    return float(min(1.0, 2 * min((deltas <= 0).mean(), (deltas >= 0).mean())))
+    d = np.asarray(deltas)
+    return float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())))
 
 
 # ---------------------------------------------------------------------------

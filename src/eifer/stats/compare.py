@@ -16,6 +16,8 @@ For each backbone × composition × task × condition and each comparison
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -114,14 +116,15 @@ def _delong_summary(reps: pd.DataFrame) -> dict:
 
 def _permutation_summary(cell: pd.DataFrame, group_a: str, group_b: str, seed: int) -> dict:
     per_model = []
-    for (g, rep), d in cell[cell["group"].isin([group_a, group_b])].groupby(["group", "rep"]):
+    for (g, _rep), d in cell[cell["group"].isin([group_a, group_b])].groupby(["group", "rep"]):
         y = d["y_true"].to_numpy()
         auc = delong_auc_ci(y, d["prob"].to_numpy()).auc if len(np.unique(y)) == 2 else np.nan
         per_model.append({"group": g, "auc": auc, "acc": float((d["pred"] == d["y_true"]).mean())})
     pm = pd.DataFrame(per_model)
     if pm.empty or not {group_a, group_b} <= set(pm["group"]):
         return {}
-    out = {"perm_n_models_a": int((pm.group == group_a).sum()), "perm_n_models_b": int((pm.group == group_b).sum())}
+    out: dict[str, Any] = {"perm_n_models_a": int((pm.group == group_a).sum()),
+                           "perm_n_models_b": int((pm.group == group_b).sum())}
     for metric in ("auc", "acc"):
         a = pm.loc[pm.group == group_a, metric].dropna()
         b = pm.loc[pm.group == group_b, metric].dropna()

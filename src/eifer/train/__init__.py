@@ -7,8 +7,16 @@ Reusable pieces: :func:`optimizer_make` / :func:`stage_schedule` /
 """
 from eifer.train.fit import FitResult, epoch_seed, fit_two_stage
 from eifer.train.loop import epoch_train, loss_dual, pos_weight_of, predict
-from eifer.train.stage import PRED_COLUMNS, predictions_collect, run_train, test_items, train_all, unit_train, units_plan
 from eifer.train.schedule import lr_factor, optimizer_make, schedule_apply, stage_schedule
+from eifer.train.stage import (
+    PRED_COLUMNS,
+    predictions_collect,
+    run_train,
+    test_items,
+    train_all,
+    unit_train,
+    units_plan,
+)
 from eifer.train.threshold import threshold_grid, threshold_select
 
 __all__ = ["FitResult", "epoch_seed", "fit_two_stage", "epoch_train", "loss_dual", "pos_weight_of", "predict",

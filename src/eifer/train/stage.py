@@ -15,21 +15,22 @@ three conditions; :func:`run_train` concatenates them into
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import torch
 
 from eifer._validation import require_columns
 from eifer.config import Config
-from eifer.train.images import CropDataset, loader_make
-from eifer.split import GROUPS, dataset_validate, splits_load
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model, weights_load
 from eifer.parallel import Resources, get_executor, map_units
+from eifer.split import GROUPS, dataset_validate, splits_load
 from eifer.train.fit import CHECKPOINT, fit_two_stage
+from eifer.train.images import CropDataset, loader_make
 from eifer.train.loop import predict
 from eifer.train.threshold import threshold_select
 from eifer.utils import n_workers, pick_device, progress, seed_everything
@@ -72,7 +73,8 @@ def units_plan(cfg: Config, splits: dict[str, Any]) -> list[list[dict[str, Any]]
 
 def unit_dir(run_root: str | Path, backbone: str, unit: dict[str, Any]) -> Path:
     """``RUN/models/<backbone>/<composition>/<group>/<task>/rep<k>``."""
-    return Path(run_root) / "models" / backbone / unit["composition"] / unit["group"] / unit["task"] / f"rep{unit['rep']}"
+    return (Path(run_root) / "models" / backbone / unit["composition"] / unit["group"] / unit["task"]
+            / f"rep{unit['rep']}")
 
 
 def test_items(dataset: pd.DataFrame, subsets: pd.DataFrame | None, test: list[str], task: str) -> pd.DataFrame:
@@ -96,7 +98,7 @@ def test_items(dataset: pd.DataFrame, subsets: pd.DataFrame | None, test: list[s
     return df[cols].reset_index(drop=True)
 
 
-test_items.__test__ = False  # not a pytest test, whatever its name
+test_items.__test__ = False  # type: ignore[attr-defined]  # pytest reads it: not a test, whatever its name
 
 
 def inputs_read(run_root: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -165,7 +167,8 @@ def unit_train(run_root: str | Path, cfg: Config, splits: dict[str, Any], unit: 
     val_ds = CropDataset(run_root, val_df, task, t.image_size, cache=t.cache_images)
     label = f"{unit['composition']}/{unit['group']}/{task}/rep{unit['rep']}"
     res = fit_two_stage(model, train_ds, val_ds, t, seed=unit["seed"], ckpt_dir=out, device=device, label=label)
-    thr, val_f1 = threshold_select(val_ds.labels.numpy(), res.val_prob, tuple(t.threshold_grid))
+    assert res.val_prob is not None  # fit_two_stage always predicts the validation set
+    thr, val_f1 = threshold_select(val_ds.labels.numpy(), res.val_prob, t.threshold_grid)
 
     items = test_items(dataset, subsets, splits["test"], task)
     uniq = items.drop_duplicates("crop_path").reset_index(drop=True)

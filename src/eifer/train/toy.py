@@ -110,7 +110,8 @@ def toy_run(root: str | Path, participants: int = 12, frames_per_video: int = 40
                             sub_rows.append({**rec, "task": task, "subset": subset, "s": s})
     sub = pd.DataFrame(sub_rows)
     # keep n_test_frames per (participant, video, task, subset), as the select stage does
-    sub = (sub.sort_values(["participant_id", "video_id", "task", "subset", "s"], ascending=[True, True, True, True, False])
+    sub = (sub.sort_values(["participant_id", "video_id", "task", "subset", "s"],
+                           ascending=[True, True, True, True, False])
            .groupby(["participant_id", "video_id", "task", "subset"]).head(n_test_frames).reset_index(drop=True))
     out = {"dataset": root / "dataset.parquet", "test_subsets": root / "test_subsets.parquet",
            "groups": root / "groups.csv"}

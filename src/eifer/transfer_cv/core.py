@@ -31,15 +31,15 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold
 
 from eifer.config import Config
-from eifer.train.images import CropDataset, loader_make
-from eifer.split import GROUPS, rep_seed
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model
-from eifer.transfer_cv.fit import fit_gradual
+from eifer.split import GROUPS, rep_seed
 from eifer.train.fit import CHECKPOINT
+from eifer.train.images import CropDataset, loader_make
 from eifer.train.loop import predict
 from eifer.train.stage import PRED_COLUMNS, test_items, torch_threads, train_device, units_map
+from eifer.transfer_cv.fit import fit_gradual
 from eifer.utils import n_workers, progress, seed_everything
 
 CV_DIR = "models_cv"
@@ -97,6 +97,7 @@ def cv_folds(frames: pd.DataFrame, label: str, n_folds: int = 5, seed: int = 0, 
         part, score = _swap_improve(part, n_of, pos_of, k)
         if score < best_score:
             best, best_score = part, score
+    assert best is not None  # at least one try ran
     fold = best[inv]
     out = pd.DataFrame({"participant_id": pids, "fold": fold}).drop_duplicates("participant_id")
     return out.sort_values("participant_id").reset_index(drop=True)
@@ -201,7 +202,7 @@ def units_cv(cfg: Config, plan: dict[str, Any]) -> list[dict[str, Any]]:
     """One unit per backbone × task × fold × composition."""
     units = []
     for backbone in cfg.transfer_cv.backbones:
-        for key, entry in plan.items():
+        for entry in plan.values():
             for f in entry["folds"]:
                 units.append({"backbone": backbone, "group": entry["group"], "task": entry["task"], **f})
     return units

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from eifer.config import TrainConfig, TransferCVConfig
-from eifer.train.images import CropDataset, loader_make
 from eifer.model import DualHeadModel
 from eifer.train.fit import CHECKPOINT, checkpoint_load, checkpoint_save, epoch_seed
+from eifer.train.images import CropDataset, loader_make
 from eifer.train.loop import epoch_train, pos_weight_of, predict
 from eifer.train.schedule import optimizer_make, stage_schedule
 from eifer.train.threshold import threshold_select
@@ -60,7 +60,7 @@ def phases_plan(model: DualHeadModel, cv: TransferCVConfig) -> list[dict[str, An
     """
     groups = backbone_groups(model.backbone)
     counts = unfreeze_schedule(len(groups), len(cv.unfreeze_epochs), cv.unfreeze_groups)
-    out = [{"name": "heads", "epochs": int(cv.head_epochs), "n_top": 0, "n_blocks": len(groups)}]
+    out: list[dict[str, Any]] = [{"name": "heads", "epochs": int(cv.head_epochs), "n_top": 0, "n_blocks": len(groups)}]
     out += [{"name": f"unfreeze{i + 1}", "epochs": int(e), "n_top": n, "n_blocks": len(groups)}
             for i, (e, n) in enumerate(zip(cv.unfreeze_epochs, counts))]
     return [p for p in out if p["epochs"] > 0]
@@ -143,6 +143,7 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
                     optimizer, cur = _optimizer(model, phase, cv, t, groups), pi
                     if opt_state is not None and opt_phase == pi:
                         optimizer.load_state_dict(opt_state)
+                assert optimizer is not None  # made above on the first epoch of every phase
                 stage = 1 if phase["n_top"] == 0 else 2
                 sched = stage_schedule(stage, steps, phase["epochs"], warmup_epochs=cv.warmup_epochs,
                                        backbone_lr_start=cv.lr_start, backbone_lr_peak=cv.lr)
@@ -155,7 +156,7 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
                                       grad_clip=t.grad_clip, aug=aug, gen=torch.Generator().manual_seed(es),
                                       on_batch=lambda *_: bar.advance(task))
                 val_prob, _ = predict(model, val_loader, device)
-                thr, f1 = threshold_select(yv, val_prob, tuple(t.threshold_grid))
+                thr, f1 = threshold_select(yv, val_prob, t.threshold_grid)
                 history.append({"epoch": gi + 1, "phase": phase["name"], "n_top": phase["n_top"],
                                 "train_loss": loss, "val_macro_f1": f1, "val_threshold": thr})
                 if f1 > best["f1"]:  # ties keep the earlier epoch
@@ -168,7 +169,7 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
     finally:
         hook.remove()
     model.load_state_dict(best["state"])
-    thr, f1 = threshold_select(yv, best["val_prob"], tuple(t.threshold_grid))
+    thr, f1 = threshold_select(yv, best["val_prob"], t.threshold_grid)
     return GradualResult(model=model, best_epoch=int(best["epoch"]), best_f1=float(f1), threshold=thr,
                          val_prob=np.asarray(best["val_prob"]), pos_weight=pos_weight, phases=phases,
                          history=history)

@@ -25,12 +25,12 @@ from typing import Any
 
 import pandas as pd
 
-from eifer.split import groups_read, splits_load
 from eifer.errors import EiferError
 from eifer.evaluate import METRICS, metrics_per_run, summary_table, table_markdown
 from eifer.io import write_csv, write_json, write_parquet, write_text
-from eifer.transfer_cv.core import CV_DIR, cross_validate, cv_plan
+from eifer.split import groups_read, splits_load
 from eifer.train.stage import inputs_read
+from eifer.transfer_cv.core import CV_DIR, cross_validate, cv_plan
 
 _TITLE5 = ("Table 5. Alternative backbones (stratified group k-fold CV, gradual unfreezing): macro "
            "precision, recall, F1, accuracy, ROC-AUC and PR-AUC on the fixed test set, mean (SD) over folds")

@@ -30,6 +30,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from eifer.errors import EiferError
+from eifer.model import DualHeadModel
 
 
 def _fallback_groups(module: nn.Module, prefix: str = "") -> list[list[str]]:
@@ -68,7 +69,7 @@ def backbone_groups(backbone: nn.Module) -> list[list[str]]:
     matcher = None
     if hasattr(backbone, "group_matcher"):
         try:
-            matcher = backbone.group_matcher(coarse=True)
+            matcher = backbone.group_matcher(coarse=True)  # type: ignore[operator]  # timm's method (hasattr above)
         except (NotImplementedError, TypeError):
             matcher = None
     if matcher:
@@ -118,7 +119,7 @@ def unfreeze_schedule(n_groups: int, n_phases: int, counts: list[int] | None = N
     return [min(int(c), n_groups) for c in counts]
 
 
-def unfreeze_apply(model: nn.Module, groups: list[list[str]], n_top: int) -> list[str]:
+def unfreeze_apply(model: DualHeadModel, groups: list[list[str]], n_top: int) -> list[str]:
     """Make the heads and the top ``n_top`` backbone blocks trainable, freeze the rest.
 
     Parameters
