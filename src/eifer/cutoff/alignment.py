@@ -94,9 +94,10 @@ def read_frame_tables(run_root) -> pd.DataFrame:
     """
     from pathlib import Path
 
-    files = sorted(Path(run_root, "frames").glob("*/*.parquet"))
-    if not files:
+    from eifer.frames import read_frame_parts
+
+    frames = read_frame_parts(Path(run_root, "frames"), columns=["participant_id", "video_id", "valid", *TASKS])
+    if frames.empty:
         raise EiferError(f"{Path(run_root, 'frames')}: no per-frame tables; run the frames and affect "
                          "stages before grouping by alignment")
-    cols = ["participant_id", "video_id", "valid", *TASKS]
-    return pd.concat([pd.read_parquet(p, columns=cols) for p in files], ignore_index=True)
+    return frames

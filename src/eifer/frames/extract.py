@@ -169,24 +169,57 @@ def part_path(run, participant_id: str, video_id: str) -> Path:
     return run.path("frames", str(participant_id), f"{video_id}.parquet")
 
 
-def read_frames(run, participant_id: str | None = None) -> pd.DataFrame:
-    """Concatenate the per-video frame tables of a run (optionally one participant).
+def read_frame_parts(frames_dir: str | Path, participant_id: str | None = None,
+                     columns: list[str] | None = None) -> pd.DataFrame:
+    """The one reader of ``RUN/frames/<participant>/<video>.parquet``: the parts, concatenated in path order.
+
+    Parameters
+    ----------
+    frames_dir : path-like
+        The run's ``frames`` folder.
+    participant_id : str, optional
+        Only this participant's videos.
+    columns : list of str, optional
+        Read only these columns.
+
+    Returns
+    -------
+    DataFrame
+        Ids as text; empty (no columns) when no part exists.
+
+    Examples
+    --------
+    >>> read_frame_parts("/nonexistent").empty
+    True
+    """
+    pattern = f"{participant_id}/*.parquet" if participant_id is not None else "*/*.parquet"
+    parts = sorted(Path(frames_dir).glob(pattern))
+    if not parts:
+        return pd.DataFrame()
+    dfs = []
+    for p in parts:
+        try:
+            dfs.append(pd.read_parquet(p, columns=columns))
+        except Exception as exc:  # a corrupt table must name itself
+            raise EiferError(f"{p}: cannot read frame table ({exc})") from exc
+    df = pd.concat(dfs, ignore_index=True)
+    for c in ("participant_id", "video_id"):
+        if c in df.columns:
+            df[c] = df[c].astype(str)
+    return df
+
+
+def read_frames(run, participant_id: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    """Concatenate the per-video frame tables of a run (optionally one participant, some columns).
 
     Parameters
     ----------
     run : RunFolder
     participant_id : str, optional
+    columns : list of str, optional
 
     Returns
     -------
     DataFrame (empty when no part exists)
     """
-    root = run.path("frames")
-    pattern = f"{participant_id}/*.parquet" if participant_id is not None else "*/*.parquet"
-    parts = sorted(root.glob(pattern))
-    if not parts:
-        return pd.DataFrame()
-    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    df["participant_id"] = df["participant_id"].astype(str)
-    df["video_id"] = df["video_id"].astype(str)
-    return df
+    return read_frame_parts(run.path("frames"), participant_id, columns)

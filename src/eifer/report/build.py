@@ -14,6 +14,7 @@ import yaml
 
 from eifer.config import config_validate
 from eifer.errors import decode_utf8
+from eifer.frames.extract import read_frames
 from eifer.io import read_csv, write_text
 from eifer.report import blocks as B
 from eifer.report import layout as L
@@ -434,12 +435,9 @@ def _section_run(run: RunFolder) -> list[B.Block]:
 
 def _participants_page(run: RunFolder) -> list[B.Block] | None:
     """Per participant: frame outcome over time and the valence/arousal traces of each video (no images of faces)."""
-    files = sorted(run.path("frames").glob("*/*.parquet"))
-    if not files:
+    frames = read_frames(run, columns=["participant_id", "video_id", "time_s", "reason", "valence", "arousal"])
+    if frames.empty:
         return None
-    cols = ["participant_id", "video_id", "time_s", "reason", "valence", "arousal"]
-    frames = pd.concat([pd.read_parquet(f, columns=cols) for f in files], ignore_index=True)
-    frames["participant_id"] = frames["participant_id"].astype(str)
     out: list[B.Block] = [
         B.Link("← back to the report", "index.html", "report.md"),
         B.Para("Per participant and video: the strip shows each decoded frame's outcome (valid or the reason it "
