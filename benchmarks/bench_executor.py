@@ -93,7 +93,8 @@ def main() -> None:
         print(f"ratio ray / local, {w} workers, {state}: "
               f"{fps[f'ray, {w} workers ({state})'] / fps[f'local, {w} workers ({state})']:.2f}  (target >= 0.9)")
     for kind in ("local", "ray"):
-        print(f"scaling 1 -> {w} workers, {kind}: cold {fps[f'{kind}, {w} workers (cold)'] / fps['local, 1 worker']:.2f}x, "
+        cold = fps[f"{kind}, {w} workers (cold)"] / fps["local, 1 worker"]
+        print(f"scaling 1 -> {w} workers, {kind}: cold {cold:.2f}x, "
               f"warm {fps[f'{kind}, {w} workers (warm)'] / fps['local, 1 worker']:.2f}x")
 
 

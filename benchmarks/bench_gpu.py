@@ -7,7 +7,7 @@ Training (paper profile; timm EfficientNetV2-L from random weights, nothing
 downloaded; bf16 autocast and channels_last on CUDA, fp32 on CPU, exactly as
 :func:`eifer.train.loop.epoch_train` runs them):
 
-* **real pipeline**: a synthetic crop set (``eifer.data.toy.toy_run``: PNG crops at
+* **real pipeline**: a synthetic crop set (``eifer.train.toy.toy_run``: PNG crops at
   ``frames.crop_size``) through ``CropDataset`` + ``loader_make`` (DataLoader
   workers per ``train.num_workers``, pinned memory on CUDA), augmentation and
   normalisation on the device, a stage-2 step;
@@ -83,8 +83,8 @@ def bench_train(a, device: str, tmp: Path) -> dict[str, list[float]]:
     import pandas as pd
 
     from eifer.config import load_config
-    from eifer.data.images import CropDataset, loader_make
-    from eifer.data.toy import toy_run
+    from eifer.train.images import CropDataset, loader_make
+    from eifer.train.toy import toy_run
 
     over = {"train": {"backbone": a.backbone, "image_size": a.image_size, "batch_size": a.batch,
                       "cache_images": False} | ({"num_workers": a.workers} if a.workers is not None else {})}

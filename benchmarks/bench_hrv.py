@@ -2,7 +2,7 @@
 
 Writes a synthetic study with the paper's session layout (6-min baseline, four
 6-min stimuli, 3-min recoveries: 39 min of ECG per participant), then runs
-:func:`eifer.physio.hrv_study` twice into fresh caches — once with one process,
+:func:`eifer.hrv.hrv_study` twice into fresh caches — once with one process,
 once with one process per core — and prints both rates; then times the NN
 cleaning (Kubios classification, gapped NN indices, polarity, ecg_quality)
 against the indices on all beat-to-beat intervals, on the same R-peaks.
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from eifer.config import load_config
-from eifer.physio import hrv_segment, hrv_study
+from eifer.hrv import hrv_segment, hrv_study
 from eifer.study import load_study
 from eifer.synth import synth_study
 from eifer.synth.ecg import ecg_from_rr
@@ -67,7 +67,7 @@ def _bench_cleaning(study, fs: float, domains: list[str], n: int) -> None:
     classification, indices on the gapped NN series, ``ecg_quality``. R-peak detection is the same
     in both and timed once, so both ratios (indices only, whole segment) are shown.
     """
-    from eifer.physio.hrv import _ecg_quality, ecg_peaks, ecg_polarity, hrv_from_nn, hrv_from_peaks, nn_intervals
+    from eifer.hrv.core import _ecg_quality, ecg_peaks, ecg_polarity, hrv_from_nn, hrv_from_peaks, nn_intervals
     from eifer.study import read_ecg
 
     t_detect = t_old = t_new = 0.0

@@ -20,11 +20,11 @@ import time
 import torch
 
 from eifer.config import load_config
-from eifer.data.images import CropDataset, augment_batch, loader_make, normalize_batch
-from eifer.data.toy import toy_run
 from eifer.model import create_model
+from eifer.train.images import CropDataset, augment_batch, loader_make, normalize_batch
 from eifer.train.loop import epoch_train, loss_dual
 from eifer.train.schedule import optimizer_make, schedule_apply, stage_schedule
+from eifer.train.toy import toy_run
 
 
 def _sched(cfg, steps):

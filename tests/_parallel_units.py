@@ -48,7 +48,7 @@ def reporting(unit: int, report) -> int:
 
 def hrv_job_killed_once(unit: tuple):
     """The HRV stage's unit (one participant), but its worker is killed the first time for participant ``victim``."""
-    from eifer.physio.runner import _job
+    from eifer.hrv.stage import _job
 
     victim, args = unit
     marker = Path(args[-1]).parent / f"killed-{args[1]}"

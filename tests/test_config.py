@@ -98,7 +98,7 @@ def test_every_field_has_a_description_and_every_number_a_range():
     import typing
 
     undescribed, unbounded = [], []
-    for key, info, value in _fields(load_config(profile="paper")):
+    for key, info, _value in _fields(load_config(profile="paper")):
         if not (info.description or "").strip():
             undescribed.append(key)
         ann = info.annotation

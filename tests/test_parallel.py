@@ -149,7 +149,7 @@ def test_ray_killed_worker_retried_up_to_retries_times(ray_cluster, tmp_path):
 
 def test_ray_worker_killed_mid_hrv_unit_gives_the_same_table(ray_cluster, synth_novideo, tmp_path):
     from eifer.config import load_config
-    from eifer.physio.runner import hrv_study, hrv_units
+    from eifer.hrv.stage import hrv_study, hrv_units
     from eifer.study import load_study
 
     study = load_study(synth_novideo, validate_media=False)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -56,7 +57,7 @@ def os_error_message(exc: OSError) -> str:
         errno.EPERM: "operation not permitted; choose a folder you can write to, or fix its permissions",
         errno.ENAMETOOLONG: "the file name is too long; use shorter ids or a shorter folder path",
         errno.ENOENT: "no such file or folder",
-    }.get(exc.errno, exc.strerror or str(exc))
+    }.get(exc.errno or 0, exc.strerror or str(exc))  # errno 0 is no error: never a key
     return f"{where}: {hint}"
 
 
@@ -77,7 +78,7 @@ def friendly_errors(fn: Callable) -> Callable:
                 console.print_exception()
             text = str(exc) if isinstance(exc, EiferError) else os_error_message(exc)
             console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from exc
 
     return wrapper
 
@@ -119,7 +120,7 @@ def info(message: str) -> None:
         typer.echo(message)
 
 
-def cli_config(config: Optional[Path], profile: Optional[str], seed: Optional[int]):
+def cli_config(config: Path | None, profile: str | None, seed: int | None):
     from eifer.config import load_config
 
     return load_config(config, profile=profile, seed=seed)
@@ -127,8 +128,8 @@ def cli_config(config: Optional[Path], profile: Optional[str], seed: Optional[in
 
 @config_app.command("show")
 @friendly_errors
-def config_show(config: Optional[Path] = ConfigOpt, profile: Optional[str] = ProfileOpt,
-                seed: Optional[int] = SeedOpt,
+def config_show(config: Path | None = ConfigOpt, profile: str | None = ProfileOpt,
+                seed: int | None = SeedOpt,
                 plain: bool = typer.Option(False, "--plain", help="YAML without the descriptions.")) -> None:
     """Print the full configuration (profile + your file) as YAML, by section, each key with its description."""
     from eifer.config import config_yaml_annotated
@@ -141,7 +142,7 @@ def config_show(config: Optional[Path] = ConfigOpt, profile: Optional[str] = Pro
 @friendly_errors
 def config_check(
     file: Path = typer.Argument(..., help="Your config YAML."),
-    profile: Optional[str] = ProfileOpt,
+    profile: str | None = ProfileOpt,
 ) -> None:
     """Check a config YAML: every unknown key or bad value with file, line and a suggestion; exit 1 if any."""
     from eifer.config import check_config_file
@@ -158,7 +159,7 @@ def config_check(
 
 @config_app.command("docs")
 @friendly_errors
-def config_docs(out: Optional[Path] = typer.Option(None, "--out", "-o",
+def config_docs(out: Path | None = typer.Option(None, "--out", "-o",
                                                    help="Write the Markdown here (e.g. docs/settings.md); "
                                                         "default: print it.")) -> None:
     """The settings reference (every key, type, range, default, description) as Markdown."""
@@ -217,8 +218,8 @@ def synth(
 @friendly_errors
 def validate(
     study: Path = typer.Argument(..., help="Study folder (see docs/study-folder.md)."),
-    config: Optional[Path] = ConfigOpt,
-    profile: Optional[str] = ProfileOpt,
+    config: Path | None = ConfigOpt,
+    profile: str | None = ProfileOpt,
     skip_media: bool = typer.Option(False, "--skip-media/--check-media",
                                     help="Only check that ECG and video files exist (faster), or also open them."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for media checks (0 = one per core)."),
@@ -249,9 +250,9 @@ def validate(
 @friendly_errors
 def check_cmd(
     study: Path = typer.Argument(..., help="Study folder (see docs/study-folder.md)."),
-    config: Optional[Path] = ConfigOpt,
-    profile: Optional[str] = ProfileOpt,
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (checked for write access)."),
+    config: Path | None = ConfigOpt,
+    profile: str | None = ProfileOpt,
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (checked for write access)."),
 ) -> None:
     """Check the study's tables and every configured file and setting a run needs, without running anything."""
     from eifer.pipeline.preflight import check_before_run
@@ -286,13 +287,13 @@ def _print_run(out: Path, stages, seconds: float | None = None) -> None:
 def run_cmd(
     study: Path = typer.Argument(..., help="Study folder (see docs/study-folder.md)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder (created, or resumed if it exists)."),
-    config: Optional[Path] = ConfigOpt,
-    profile: Optional[str] = ProfileOpt,
-    seed: Optional[int] = SeedOpt,
-    until: Optional[list[str]] = typer.Option(None, "--stage", "-s",
+    config: Path | None = ConfigOpt,
+    profile: str | None = ProfileOpt,
+    seed: int | None = SeedOpt,
+    until: list[str] | None = typer.Option(None, "--stage", "-s",
                                               help="Run only this stage and what it needs (repeatable)."),
-    force: Optional[list[str]] = typer.Option(None, "--force", help="Redo this stage and all after it (repeatable)."),
-    executor: Optional[str] = typer.Option(None, "--executor", help="Where units run: 'local' (process pool) or "
+    force: list[str] | None = typer.Option(None, "--force", help="Redo this stage and all after it (repeatable)."),
+    executor: str | None = typer.Option(None, "--executor", help="Where units run: 'local' (process pool) or "
                                            "'ray' (config executor.kind; executor.address picks the cluster)."),
 ) -> None:
     """Run every stage from study folder to report; unchanged stages are skipped, a killed run resumes."""
@@ -314,18 +315,18 @@ def run_cmd(
 @friendly_errors
 def demo_cmd(
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run folder; the study goes to OUT/study."),
-    config: Optional[Path] = ConfigOpt,
-    seed: Optional[int] = SeedOpt,
-    participants: Optional[int] = typer.Option(None, "--participants", "-n",
+    config: Path | None = ConfigOpt,
+    seed: int | None = SeedOpt,
+    participants: int | None = typer.Option(None, "--participants", "-n",
                                                help="Synthetic participants (default: 12)."),
-    video_seconds: Optional[float] = typer.Option(None, "--video-seconds",
+    video_seconds: float | None = typer.Option(None, "--video-seconds",
                                                   help="Length of each synthetic face video (default 12 s)."),
 ) -> None:
     """Synthetic study + full run with the demo profile (minutes on a laptop); prints where the report is."""
     from eifer.pipeline.demo import DemoStudy, run_demo
 
     cfg = cli_config(config, "demo", seed)
-    given = {"participants": participants, "video_seconds": video_seconds}
+    given: dict[str, Any] = {"participants": participants, "video_seconds": video_seconds}
     size = DemoStudy(**{k: v for k, v in given.items() if v is not None})
     info(f"demo: synthetic study of {size.participants} participants x 4 videos x {size.video_seconds:g} s "
                f"at {size.fps} fps -> {out / 'study'}; run folder {out}")
@@ -385,16 +386,16 @@ def _print_cutoff_null(out: Path) -> None:
 _StudyOptionalArg = typer.Argument(None, help="Study folder; default: the one the run folder was made from.")
 
 
-def _stage_command(name: str, doc: str, after: Optional[Callable[[Path], None]] = None,
+def _stage_command(name: str, doc: str, after: Callable[[Path], None] | None = None,
                    study_optional: bool = False) -> None:
     """Register ``eifer NAME STUDY --out RUN`` for one pipeline stage (same options for all).
 
     ``study_optional``: stages that only read the run folder take the study the run was made from.
     """
 
-    def command(study: Optional[Path] = _StudyOptionalArg if study_optional else _StudyArg, out: Path = _OutOpt,
-                config: Optional[Path] = ConfigOpt, profile: Optional[str] = ProfileOpt,
-                seed: Optional[int] = SeedOpt, force: bool = _ForceOpt) -> None:
+    def command(study: Path | None = _StudyOptionalArg if study_optional else _StudyArg, out: Path = _OutOpt,
+                config: Path | None = ConfigOpt, profile: str | None = ProfileOpt,
+                seed: int | None = SeedOpt, force: bool = _ForceOpt) -> None:
         if study is None:
             from eifer.pipeline.run import study_of_run
 
@@ -430,10 +431,11 @@ _stage_command("evaluate", "Macro precision/recall/F1, accuracy, ROC-AUC, PR-AUC
                            "repetitions -> Tables 2 and 3.", study_optional=True)
 _stage_command("stats", "Paired DeLong (Fisher + pooled dAUC), binomial GEE, model-permutation test, BH FDR "
                         "-> Table 4.", study_optional=True)
-_stage_command("transfer-cv", """ResNet50/VGG16 (transfer_cv.backbones) by stratified group k-fold CV with gradual unfreezing -> Tables 5, 6.
+_stage_command("transfer-cv", """ResNet50/VGG16 by stratified group k-fold CV with gradual unfreezing -> Tables 5, 6.
 
-    Needs local ImageNet checkpoints (transfer_cv.pretrained_paths: {resnet50: /path.pth, ...}); nothing is
-    downloaded. Finished folds are kept; an interrupted fold resumes at its last epoch.
+    The backbones are transfer_cv.backbones. Needs local ImageNet checkpoints
+    (transfer_cv.pretrained_paths: {resnet50: /path.pth, ...}); nothing is downloaded. Finished folds are
+    kept; an interrupted fold resumes at its last epoch.
     """)
 
 
@@ -442,19 +444,19 @@ _stage_command("transfer-cv", """ResNet50/VGG16 (transfer_cv.backbones) by strat
 @friendly_errors
 def calibrate_cmd(
     out: Path = typer.Option(Path("calibration"), "--out", "-o", help="Folder for calibration.csv / .md."),
-    items: Optional[list[int]] = typer.Option(None, "--items", help="Test-set size(s) in frames; repeatable. "
+    items: list[int] | None = typer.Option(None, "--items", help="Test-set size(s) in frames; repeatable. "
                                               "Default: the config's test subsets and baseline sizes."),
-    participants: Optional[int] = typer.Option(None, "--participants", min=2, help="Test participants "
+    participants: int | None = typer.Option(None, "--participants", min=2, help="Test participants "
                                                "(default: split.n_test_high + split.n_test_low)."),
     videos: int = typer.Option(4, "--videos", min=1, help="Videos per test participant."),
-    reps: Optional[int] = typer.Option(None, "--reps", min=1, help="Repetitions per group (default: train.repetitions)."),
-    effect: Optional[list[float]] = typer.Option(None, "--effect", help="True group advantage (logit); "
+    reps: int | None = typer.Option(None, "--reps", min=1, help="Repetitions per group (default: train.repetitions)."),
+    effect: list[float] | None = typer.Option(None, "--effect", help="True group advantage (logit); "
                                                  "repeatable; 0 = type-I error (default: 0)."),
     n_sim: int = typer.Option(200, "--n-sim", min=1, help="Simulated studies per setting."),
     candidates: bool = typer.Option(False, "--candidates/--no-candidates",
                                     help="Also run the rejected candidate alternatives."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0 = one per core)."),
-    config: Optional[Path] = ConfigOpt, profile: Optional[str] = ProfileOpt, seed: Optional[int] = SeedOpt,
+    config: Path | None = ConfigOpt, profile: str | None = ProfileOpt, seed: int | None = SeedOpt,
 ) -> None:
     """Type-I error and power of every group-comparison test for YOUR design (simulated studies)."""
     from eifer.io import write_csv, write_text
@@ -484,10 +486,10 @@ def calibrate_cmd(
 @friendly_errors
 def plan_cmd(
     study: Path = typer.Argument(..., help="Study folder (see docs/study-folder.md)."),
-    config: Optional[Path] = ConfigOpt, profile: Optional[str] = ProfileOpt,
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="CPU units at once (default: config)."),
-    gpus: Optional[int] = typer.Option(None, "--gpus", help="GPUs the executor can use (default: CUDA devices here)."),
-    executor: Optional[str] = typer.Option(None, "--executor", help="local or ray (default: config executor.kind)."),
+    config: Path | None = ConfigOpt, profile: str | None = ProfileOpt,
+    workers: int | None = typer.Option(None, "--workers", "-w", help="CPU units at once (default: config)."),
+    gpus: int | None = typer.Option(None, "--gpus", help="GPUs the executor can use (default: CUDA devices here)."),
+    executor: str | None = typer.Option(None, "--executor", help="local or ray (default: config executor.kind)."),
 ) -> None:
     """Units per stage, their CPU/GPU/memory needs and an estimated time (eifer.plan.COSTS); runs nothing."""
     from eifer.plan import plan_study

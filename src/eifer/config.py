@@ -108,8 +108,9 @@ class FramesConfig(_Section):
                                                                         "landmarks are unreliable (paper §3.2.1)")
     ear_threshold: float = Field(0.18, gt=0, lt=1, description="eyes closed when the mean eye aspect ratio is "
                                                                "below (paper §3.2.1: eye closure)")
-    adaptive_ear: bool = Field(True, description="per participant closed-eye threshold (default): adaptive_ear_fraction "
-                                                 "x median open-eye EAR, within [adaptive_ear_floor, adaptive_ear_ceiling]")
+    adaptive_ear: bool = Field(True, description="per participant closed-eye threshold (default): "
+                               "adaptive_ear_fraction x median open-eye EAR, within [adaptive_ear_floor, "
+                               "adaptive_ear_ceiling]")
     adaptive_ear_fraction: float = Field(0.6, gt=0, le=1, description="fraction of the participant's median EAR "
                                                                       "used when adaptive_ear is on")
     occlusion_overlap: float = Field(0.05, ge=0, le=1, description="fraction of the face box covered by a hand "
@@ -222,7 +223,7 @@ class TrainConfig(_Section):
                                              "always 1")
 
     @model_validator(mode="after")
-    def _check_ranges(self) -> "TrainConfig":
+    def _check_ranges(self) -> TrainConfig:
         if self.stage1_epochs + self.stage2_epochs < 1:
             raise ValueError("stage1_epochs + stage2_epochs must be at least 1")
         if self.backbone_lr_start > self.backbone_lr_peak:
@@ -267,7 +268,7 @@ class TransferCVConfig(_Section):
     keep_models: bool = Field(False, description="keep each fold's model.pt (VGG16: ~0.5 GB per fold)")
 
     @model_validator(mode="after")
-    def _check_ranges(self) -> "TransferCVConfig":
+    def _check_ranges(self) -> TransferCVConfig:
         if self.lr_start > self.lr:
             raise ValueError(f"lr_start ({self.lr_start:g}) must not exceed lr ({self.lr:g})")
         if self.head_epochs + sum(self.unfreeze_epochs) < 1:
@@ -304,17 +305,25 @@ class Config(_Section):
     seed: int = Field(20240917, ge=0, description="random seed: same seed + config -> same numbers on CPU")
     ei: EIConfig = Field(default_factory=EIConfig, description="EI scoring (paper §2.2.1)")
     hrv: HRVConfig = Field(default_factory=HRVConfig, description="ECG -> HRV per segment (paper §3.1)")
-    cutoff: CutoffConfig = Field(default_factory=CutoffConfig, description="EI cutoff sweep and choice (paper §3.1, §4.1)")
-    labels: LabelsConfig = Field(default_factory=LabelsConfig, description="Likert ratings -> binary labels (paper §2.2.3)")
-    frames: FramesConfig = Field(default_factory=FramesConfig, description="face detection and frame quality filter (paper §3.2.1)")
-    affect: AffectConfig = Field(default_factory=AffectConfig, description="valence/arousal per valid frame (paper §3.2.1)")
-    select: SelectConfig = Field(default_factory=SelectConfig, description="frame selection and test subsets (paper §3.2.1-3.2.2)")
-    split: SplitConfig = Field(default_factory=SplitConfig, description="fixed test set and train/validation splits (paper §3.2.2)")
+    cutoff: CutoffConfig = Field(default_factory=CutoffConfig,
+                                 description="EI cutoff sweep and choice (paper §3.1, §4.1)")
+    labels: LabelsConfig = Field(default_factory=LabelsConfig,
+                                 description="Likert ratings -> binary labels (paper §2.2.3)")
+    frames: FramesConfig = Field(default_factory=FramesConfig,
+                                 description="face detection and frame quality filter (paper §3.2.1)")
+    affect: AffectConfig = Field(default_factory=AffectConfig,
+                                 description="valence/arousal per valid frame (paper §3.2.1)")
+    select: SelectConfig = Field(default_factory=SelectConfig,
+                                 description="frame selection and test subsets (paper §3.2.1-3.2.2)")
+    split: SplitConfig = Field(default_factory=SplitConfig,
+                               description="fixed test set and train/validation splits (paper §3.2.2)")
     train: TrainConfig = Field(default_factory=TrainConfig, description="two-stage fine-tuning (paper §3.3)")
-    transfer_cv: TransferCVConfig = Field(default_factory=TransferCVConfig, description="alternative backbones by k-fold CV (paper §3.5)")
+    transfer_cv: TransferCVConfig = Field(default_factory=TransferCVConfig,
+                                          description="alternative backbones by k-fold CV (paper §3.5)")
     stats: StatsConfig = Field(default_factory=StatsConfig, description="group comparisons (paper §3.4)")
     report: ReportConfig = Field(default_factory=ReportConfig, description="the HTML/Markdown report")
-    executor: ExecutorConfig = Field(default_factory=ExecutorConfig, description="where units of work run: local processes or Ray")
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig,
+                                     description="where units of work run: local processes or Ray")
 
     def section_hash(self, *sections: str) -> str:
         """Stable hash of the named sections (plus the seed), for stage fingerprints."""

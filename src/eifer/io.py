@@ -13,9 +13,10 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -157,7 +158,7 @@ def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
     if hasattr(path, "read"):  # a buffer: read once, parse twice
         import io
 
-        path = io.StringIO(path.read())
+        path = io.StringIO(path.read())  # type: ignore[assignment]  # a buffer stands in for the path
     header = pd.read_csv(path, nrows=0, **{k: v for k, v in kwargs.items() if k in ("sep", "encoding")})
     if hasattr(path, "seek"):
         path.seek(0)
@@ -182,7 +183,7 @@ def hash_obj(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def hash_contents(paths: list[str | Path], root: str | Path | None = None,
+def hash_contents(paths: Sequence[str | Path], root: str | Path | None = None,
                   cache_file: str | Path | None = None) -> str:
     """Fingerprint of files by content identity: name relative to ``root``, size and SHA-256 of the bytes.
 

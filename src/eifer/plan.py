@@ -115,7 +115,7 @@ def video_frames(path) -> int:
             if s.frames:
                 return int(s.frames)
             rate = float(s.average_rate or s.guessed_rate or 30)
-            dur = float(s.duration * s.time_base) if s.duration else (c.duration or 0) / 1e6
+            dur = float(s.duration * s.time_base) if s.duration and s.time_base else (c.duration or 0) / 1e6
             return int(round(dur * rate))
     except Exception as exc:
         raise EiferError(f"{path}: cannot read the video header ({exc})") from exc

@@ -15,9 +15,10 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 try:
     import fcntl
@@ -78,7 +79,7 @@ class RunFolder:
         self.root = Path(root)
         self.config = config
 
-    def init(self) -> "RunFolder":
+    def init(self) -> RunFolder:
         self.root.mkdir(parents=True, exist_ok=True)
         write_text(self.root / "config.yaml", self.config.to_yaml())
         write_json(self.root / "versions.json", package_versions())
@@ -96,7 +97,7 @@ class RunFolder:
 
     # -- one run at a time ------------------------------------------------
     @contextmanager
-    def lock(self) -> Iterator["RunFolder"]:
+    def lock(self) -> Iterator[RunFolder]:
         """Hold an exclusive lock on the run folder (``RUN/.lock``, the holder's pid inside).
 
         A second run into the same folder stops at once with an error naming
@@ -160,7 +161,7 @@ class RunFolder:
     # -- log -------------------------------------------------------------
     def log(self, event: str, **fields: Any) -> None:
         """Append one JSON line to ``RUN/log.jsonl`` (append is atomic per line)."""
-        rec = {"time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "event": event}
+        rec = {"time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "event": event}
         rec.update(fields)
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / "log.jsonl", "a") as fh:
@@ -200,7 +201,7 @@ class RunFolder:
     def mark_done(self, name: str, fingerprint: str, outputs: list[str], seconds: float) -> None:
         write_json(self._stage_file(name), {
             "stage": name, "fingerprint": fingerprint, "outputs": outputs, "seconds": round(seconds, 3),
-            "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "finished": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         })
         self.log("stage_done", stage=name, seconds=round(seconds, 3))
 
@@ -217,7 +218,7 @@ class RunFolder:
 class Timer:
     """``with Timer() as t: ...; t.seconds``"""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self._t0 = time.perf_counter()
         return self
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eifer.affect import create_estimator
+from eifer.affect import create_estimator, stream_estimator
 from eifer.affect.batched import affect_batched, affect_infer_batched, frames_crops_unit, pending_paths
 from eifer.config import AffectConfig, load_config
 from eifer.frames import part_path, read_frames, run_frames
@@ -72,7 +72,7 @@ def test_stage_tables_identical_either_path(synth_video_small, tiny_model, tmp_p
     tables = {}
     for mode in ("off", "on"):
         run = RunFolder(tmp_path / mode, _cfg(d, mode)).init()
-        run_frames(study, run)
+        run_frames(study, run, stream_estimator(run.config.affect))
         tables[mode] = read_frames(run)
         assert not run.path("frames_pending").exists()  # pending crops are removed once estimated
     on, off = tables["on"], tables["off"]
@@ -80,7 +80,7 @@ def test_stage_tables_identical_either_path(synth_video_small, tiny_model, tmp_p
     pd.testing.assert_frame_equal(on, off, check_exact=True)
     # another batch size: same numbers within float tolerance
     run = RunFolder(tmp_path / "bs5", _cfg(d, "on", batch_size=5)).init()
-    run_frames(study, run)
+    run_frames(study, run, stream_estimator(run.config.affect))
     other = read_frames(run)
     pd.testing.assert_frame_equal(other.drop(columns=["valence", "arousal", "est_valence", "est_arousal"]),
                                   off.drop(columns=["valence", "arousal", "est_valence", "est_arousal"]))
@@ -109,13 +109,13 @@ def test_resume_after_the_frame_unit(synth_video_small, tiny_model, tmp_path):
     real = b.frames_crops_unit
     b.frames_crops_unit = lambda j, report=None: calls.append(j["key"]) or real(j, report)
     try:
-        run_frames(study, run)
+        run_frames(study, run, stream_estimator(run.config.affect))
     finally:
         b.frames_crops_unit = real
     assert calls == ["P02/V3"]  # P01/V1 went straight to inference
     assert mtime and not table.exists() and not crops.exists()
     ref = RunFolder(tmp_path / "ref", _cfg(d, "off")).init()
-    run_frames(study, ref)
+    run_frames(study, ref, stream_estimator(ref.config.affect))
     pd.testing.assert_frame_equal(read_frames(run), read_frames(ref), check_exact=True)
 
 

@@ -44,8 +44,12 @@ def test_pitch_confounds_the_projected_mouth_lift_but_not_the_canonical_one():
     bowed = 40 * neutral @ _rot(pitch=30).T   # chin down: the face's forward axis turns towards +y
     raised = 40 * smile @ _rot(pitch=-30).T
     assert pose_angles(head_pose(bowed)[0])[0] == pytest.approx(30)  # head_pitch > 0: bowed
-    lift2d = lambda p: geometry_features(p[:, :2])["geo_mouth_lift"]
-    lift3d = lambda p: geometry_features(p)["geo_mouth_lift"]
+    def lift2d(p):
+        return geometry_features(p[:, :2])["geo_mouth_lift"]
+
+    def lift3d(p):
+        return geometry_features(p)["geo_mouth_lift"]
+
     assert lift2d(bowed) > lift2d(raised)  # the confound the issue found on real video
     assert lift3d(bowed) < lift3d(raised)
     assert lift3d(bowed) == pytest.approx(NEUTRAL_GEOMETRY["geo_mouth_lift"], abs=1e-6)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eifer.affect import create_estimator, estimate_video, run_affect
+from eifer.affect import create_estimator, estimate_video, run_affect, stream_estimator
 from eifer.config import load_config
 from eifer.frames import read_frames, run_frames
 from eifer.runfolder import RunFolder
@@ -32,7 +32,7 @@ def test_in_stream_estimates_equal_re_read_estimates(synth_video_small, tiny_mod
         "affect": {"estimator": "onnx", "path": str(d / "va.onnx"), "options": options, "batch_size": 16},
         "frames": {"n_jobs": 1}})
     run = RunFolder(tmp_path / "run", cfg).init()
-    run_frames(study, run)
+    run_frames(study, run, stream_estimator(run.config.affect))
     est = create_estimator("onnx", path=d / "va.onnx", batch_size=16, **options)
     frames = read_frames(run)
     assert (frames["affect_source"] == est.key).all()
@@ -59,3 +59,19 @@ def test_in_stream_estimates_equal_re_read_estimates(synth_video_small, tiny_mod
     np.testing.assert_allclose(new["arousal"], frames["arousal"], atol=1e-5, equal_nan=True)
     assert not np.allclose(new.loc[ok, "valence"], frames.loc[ok, "valence"])
     assert raw.input_size == SIZE
+
+
+def test_pipeline_hands_the_frames_stage_its_image_estimator(tiny_model):
+    """frames never imports affect: the pipeline builds the estimator and passes it to run_frames."""
+    from eifer.frames import StreamEstimator
+    from eifer.pipeline.stages import STAGES
+
+    d, _ = tiny_model
+    frames = next(s for s in STAGES if s.name == "frames")
+    cfg = load_config(profile="demo", overrides={
+        "affect": {"estimator": "onnx", "path": str(d / "va.onnx"), "options": {"input_size": SIZE, "device": "cpu"}}})
+    handed = frames.handover(cfg)["estimator"]
+    assert isinstance(handed, StreamEstimator) and handed.settings == cfg.affect.model_dump(mode="json")
+    assert handed.build(handed.settings).key == create_estimator("onnx", path=d / "va.onnx", input_size=SIZE,
+                                                                 device="cpu").key
+    assert frames.handover(load_config(profile="demo")) == {}  # geometry: computed later from the frame tables

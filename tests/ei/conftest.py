@@ -11,9 +11,10 @@ N_PARTICIPANTS = 44
 
 def _run_participant_stages(tmp_path_factory, name: str, null: bool):
     from eifer.config import load_config
-    from eifer.ei import run_cutoff, run_ei
+    from eifer.cutoff import run_cutoff
+    from eifer.ei import run_ei
+    from eifer.hrv import run_hrv
     from eifer.labels import run_labels
-    from eifer.physio import run_hrv
     from eifer.runfolder import RunFolder
     from eifer.study import load_study
     from eifer.synth import synth_study

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from eifer.config import load_config
-from eifer.ei import alignment_scores, run_cutoff, run_ei
+from eifer.cutoff import alignment_scores, run_cutoff
+from eifer.ei import run_ei
 from eifer.errors import EiferError
 from eifer.io import write_csv, write_parquet
 from eifer.runfolder import RunFolder

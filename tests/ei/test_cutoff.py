@@ -6,8 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eifer.ei import (
-    assign_groups, candidate_cutoffs, choose_cutoff, cutoff_sweep, interaction_pvalues, sweep_data,
+from eifer.cutoff import (
+    assign_groups,
+    candidate_cutoffs,
+    choose_cutoff,
+    cutoff_sweep,
+    interaction_pvalues,
+    sweep_data,
 )
 from eifer.errors import EiferError
 

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eifer.errors import StudyValidationError
 from eifer.ei import ei_scores_from_table, score_ei
+from eifer.errors import StudyValidationError
 
 TASKS = ["self_awareness", "others_awareness", "discrimination"]
 EMOTIONS = ["joy", "anger", "sadness", "calm"]

@@ -18,7 +18,8 @@ def test_metrics_match_sklearn():
     p, r, f, _ = precision_recall_fscore_support(y, pred, average="macro", zero_division=0)
     assert np.allclose([m["precision"], m["recall"], m["f1"]], [p, r, f])
     assert np.isclose(m["accuracy"], (pred == y).mean())
-    assert np.isclose(m["roc_auc"], roc_auc_score(y, prob)) and np.isclose(m["pr_auc"], average_precision_score(y, prob))
+    assert np.isclose(m["roc_auc"], roc_auc_score(y, prob))
+    assert np.isclose(m["pr_auc"], average_precision_score(y, prob))
     one = metrics_binary(np.ones(5), np.linspace(0, 1, 5), np.ones(5))
     assert np.isnan(one["roc_auc"]) and one["accuracy"] == 1.0
 

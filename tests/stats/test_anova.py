@@ -50,7 +50,7 @@ def test_empty_cell_drops_aliased_interaction_column():
 
 def test_bad_input_is_named():
     d = _data()
-    with pytest.raises(EiferError, match="not in the data"):
+    with pytest.raises(EiferError, match="missing column"):
         type3_anova(d, "zz", "g", "e")
     d["s"] = "x"
     with pytest.raises(EiferError, match="numeric"):

@@ -259,10 +259,10 @@ def test_bad_config_value_fails_before_touching_a_finished_run(template, finishe
 
 def test_bad_batch_size_on_a_trained_run_keeps_every_model(tmp_path):
     """The issue's case: ``train.batch_size: 0`` on a finished run deleted all models, then crashed."""
-    from eifer.data.splits import run_split
-    from eifer.data.toy import toy_run
     from eifer.runfolder import RunFolder
+    from eifer.split import run_split
     from eifer.train import run_train
+    from eifer.train.toy import toy_run
 
     _count("batch_size 0 on trained run")
     root = tmp_path / "run"
@@ -360,11 +360,12 @@ def test_real_bugs_are_not_swallowed(monkeypatch, template, tmp_path):
 def test_all_equal_ei_scores_is_a_clear_error():
     import numpy as np
 
-    from eifer.ei.sweep import cutoff_sweep
+    from eifer.cutoff.sweep import cutoff_sweep
 
     _count("all-equal EI scores")
     ids = [f"p{i:02d}" for i in range(12)]
-    h = pd.DataFrame({"participant_id": np.repeat(ids, 4), "emotion_label": np.tile(["HAHV", "HALV", "LAHV", "LALV"], 12),
+    h = pd.DataFrame({"participant_id": np.repeat(ids, 4),
+                      "emotion_label": np.tile(["HAHV", "HALV", "LAHV", "LALV"], 12),
                       "HRV_X": np.random.default_rng(0).normal(size=48)})
     for score in (800.0, 805.0):  # on and off the step grid
         sc = pd.DataFrame({"participant_id": ids, "ei_score": score})

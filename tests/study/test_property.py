@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_validate import edit, set_cell
 
 from eifer.study import validate_study
-from test_validate import edit, set_cell
 
 
 def _unlink(rel):

@@ -48,7 +48,7 @@ def assert_exactly(study: Path, expected: list[str], **kwargs) -> list[str]:
     res = CliRunner().invoke(app, ["validate", str(study)] + (["--skip-media"] if not kwargs.get(
         "validate_media", True) else []))
     assert res.exit_code == 1, res.output
-    for i, e in enumerate(expected):
+    for e in expected:
         assert e in res.stdout
     assert f"{len(expected)} problem(s):" in res.stdout
     return found
@@ -184,7 +184,8 @@ def test_segments_beyond_recording_reversed_or_unknown(tiny):
     set_cell(tiny, "ecg/segments.csv", 22, "segment", "recovery")
     set_cell(tiny, "ecg/segments.csv", 25, "segment", "v7")
     assert_exactly(tiny, [
-        "ecg/segments.csv, line 3, column 'offset_s': segment 'v1' ends at 150 s, after the end of the recording (100 s)",
+        "ecg/segments.csv, line 3, column 'offset_s': segment 'v1' ends at 150 s, after the end of the recording "
+        "(100 s)",
         "ecg/segments.csv, line 12, column 'offset_s': segment 'v1' ends (35.0 s) at or before it starts (40 s)",
         "ecg/segments.csv, line 22, column 'segment': unknown segment 'recovery'",
         "ecg/segments.csv, line 25, column 'segment': unknown segment 'v7'",

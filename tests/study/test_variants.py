@@ -5,11 +5,11 @@ import shutil
 
 import pandas as pd
 import yaml
+from test_validate import assert_exactly, edit, set_cell
 from typer.testing import CliRunner
 
 from eifer.cli import app
 from eifer.study import load_study, validate_study
-from test_validate import assert_exactly, edit, set_cell
 
 
 def _yaml(study, **changes):

@@ -10,9 +10,9 @@ import pandas as pd
 import torch
 
 from eifer.config import load_config
-from eifer.data.images import CropDataset, loader_make
 from eifer.model import create_model
 from eifer.train import fit_two_stage, predict
+from eifer.train.images import CropDataset, loader_make
 
 torch.set_num_threads(1)
 root, ckpt, out, slow = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eifer.data.toy import toy_run
 from eifer.train.fit import CHECKPOINT, checkpoint_load
+from eifer.train.toy import toy_run
 
 SCRIPT = Path(__file__).with_name("_fit_script.py")
 

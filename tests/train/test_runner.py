@@ -6,10 +6,10 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from eifer.config import load_config
-from eifer.data.splits import run_split
-from eifer.data.toy import toy_run
 from eifer.runfolder import RunFolder
+from eifer.split import run_split
 from eifer.train import PRED_COLUMNS, run_train
+from eifer.train.toy import toy_run
 
 
 def _auc(d):
@@ -53,7 +53,8 @@ def test_direct_and_transfer_runs_learn_the_planted_signal_and_resume(tmp_path):
     first = {(m["composition"], m["group"]): m["history"][0]["val_roc_auc"] for m in metas}
     assert first[("transfer", "High-Total")] > 0.9 and first[("transfer", "Low-Total")] > 0.9
     # the Total reference appears under both compositions with identical predictions
-    tot = p[p.group == "Total"].pivot_table(index=["task", "condition", "rep", "item"], columns="composition", values="prob")
+    tot = p[p.group == "Total"].pivot_table(index=["task", "condition", "rep", "item"], columns="composition",
+                                            values="prob")
     assert np.array_equal(tot["direct"], tot["transfer"])
 
     stamps = {f: f.stat().st_mtime_ns for f in (root / "models").rglob("meta.json")}

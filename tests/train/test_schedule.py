@@ -6,17 +6,25 @@ import pandas as pd
 import torch
 
 from eifer.config import load_config
-from eifer.data.images import CropDataset, loader_make
-from eifer.model import create_model
-from eifer.train import (epoch_train, loss_dual, optimizer_make, pos_weight_of, schedule_apply, stage_schedule,
-                         threshold_select)
 from eifer.evaluate import metrics_binary
+from eifer.model import create_model
+from eifer.train import (
+    epoch_train,
+    loss_dual,
+    optimizer_make,
+    pos_weight_of,
+    schedule_apply,
+    stage_schedule,
+    threshold_select,
+)
+from eifer.train.images import CropDataset, loader_make
 
 
 def _lrs(stage, steps_per_epoch, epochs, stage1_schedule="constant"):
     t = load_config(profile="paper").train
     model = create_model("eifer_tinycnn")
-    opt = optimizer_make(model, stage, head_lr=t.head_lr, backbone_lr_peak=t.backbone_lr_peak, weight_decay=t.weight_decay)
+    opt = optimizer_make(model, stage, head_lr=t.head_lr, backbone_lr_peak=t.backbone_lr_peak,
+                         weight_decay=t.weight_decay)
     sched = stage_schedule(stage, steps_per_epoch, epochs, warmup_epochs=t.warmup_epochs,
                            backbone_lr_start=t.backbone_lr_start, backbone_lr_peak=t.backbone_lr_peak,
                            stage1_schedule=stage1_schedule)
@@ -72,7 +80,8 @@ def test_stage1_leaves_every_backbone_weight_unchanged(tmp_path):
     for e in range(2):
         epoch_train(model, loader_make(ds, 8, shuffle=True, seed=e), opt, stage=1, sched=sched, step=3 * e,
                     device="cpu", pos_weight=1.0, regression_weight=0.4, grad_clip=1.0,
-                    aug={"p": 0.5, "brightness": (0.8, 1.2), "blur_sigma": (0.1, 1.5)}, gen=torch.Generator().manual_seed(e))
+                    aug={"p": 0.5, "brightness": (0.8, 1.2), "blur_sigma": (0.1, 1.5)},
+                    gen=torch.Generator().manual_seed(e))
     after = model.state_dict()
     bb = [k for k in before if k.startswith("backbone.")]
     assert bb and all(torch.equal(before[k], after[k]) for k in bb)  # weights and BatchNorm statistics

@@ -19,11 +19,15 @@ afterwards, one inference unit per GPU (:mod:`eifer.affect.batched`).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from eifer.errors import EiferError
 from eifer.affect.estimators import ImageEstimator, OnnxEstimator, TimmEstimator, TorchScriptEstimator
 from eifer.affect.geometry import GeometryEstimator
+from eifer.errors import EiferError
+
+if TYPE_CHECKING:
+    from eifer.frames import StreamEstimator
 
 _REGISTRY: dict[str, Callable[..., Any]] = {
     "onnx": OnnxEstimator,
@@ -71,7 +75,37 @@ def estimator_from_config(cfg) -> Any:
     return create_estimator(cfg.estimator, **kwargs)
 
 
-from eifer.affect.runner import estimate_video, run_affect  # noqa: E402
+def _build_from_settings(settings: dict[str, Any]) -> Any:
+    """Worker side of :func:`stream_estimator`: the estimator from dumped :class:`AffectConfig` settings."""
+    from eifer.config import AffectConfig
+
+    return estimator_from_config(AffectConfig.model_validate(settings))
+
+
+def stream_estimator(cfg) -> StreamEstimator | None:
+    """What the pipeline hands the frames stage: the configured image estimator, or None.
+
+    None for an estimator that needs no images (``geometry``: the affect stage
+    computes it from the frame tables). Builds the estimator once here so a bad
+    setting (e.g. no model file) fails once rather than in every worker.
+
+    Examples
+    --------
+    >>> from eifer.config import AffectConfig
+    >>> stream_estimator(AffectConfig(estimator="geometry")) is None
+    True
+    """
+    if cfg.estimator == "geometry" or not estimator_from_config(cfg).needs_images:
+        return None
+    from eifer.affect.batched import affect_batched, frames_run_batched
+    from eifer.frames import StreamEstimator
+
+    return StreamEstimator(cfg.model_dump(mode="json"), _build_from_settings,
+                           frames_run_batched if affect_batched(cfg) else None)
+
+
+from eifer.affect.stage import estimate_video, run_affect  # noqa: E402
 
 __all__ = ["create_estimator", "register_estimator", "estimator_from_config", "ImageEstimator", "OnnxEstimator",
-           "TimmEstimator", "TorchScriptEstimator", "GeometryEstimator", "estimate_video", "run_affect"]
+           "TimmEstimator", "TorchScriptEstimator", "GeometryEstimator", "estimate_video", "run_affect",
+           "stream_estimator"]

@@ -24,8 +24,9 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -284,9 +285,9 @@ def frames_run_batched(jobs: list[dict[str, Any]], n_jobs: int = 0) -> list[dict
         In job order, shaped like the in-stream path's results (``key``, ``ok``,
         ``frames``, ``valid`` or ``error``).
     """
-    from eifer.parallel import Resources, get_executor, map_units
     from eifer.config import AffectConfig
     from eifer.frames.parallel import run_jobs
+    from eifer.parallel import Resources, get_executor, map_units
     from eifer.utils import n_workers
 
     if not jobs:

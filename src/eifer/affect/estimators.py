@@ -10,8 +10,9 @@ Nothing is downloaded: every estimator reads a local file.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -8,12 +8,13 @@ answered``, per task and per emotion likewise) and the row is flagged
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from eifer.errors import EiferError, Problem, StudyValidationError
+from eifer._validation import require_columns
+from eifer.errors import Problem, StudyValidationError
 
 _REQUIRED = ("participant_id", "task", "emotion", "stimulus", "correct")
 
@@ -154,9 +155,7 @@ def ei_scores_from_table(scores: pd.DataFrame, max_score: float = 1200,
     >>> ei_scores_from_table(pd.DataFrame({"participant_id": [1], "ei_score": [830]})).ei_score.tolist()
     [830.0]
     """
-    missing = {"participant_id", "ei_score"} - set(scores.columns)
-    if missing:
-        raise EiferError(f"{file}: missing column(s) {', '.join(sorted(missing))}")
+    require_columns(scores, ("participant_id", "ei_score"), file)
     problems = []
     val = pd.to_numeric(scores["ei_score"], errors="coerce")
     for i in np.flatnonzero((val.isna() | (val < 0) | (val > max_score)).to_numpy()):

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eifer.data.splits import require_columns
+from eifer._validation import require_columns
 from eifer.evaluate.metrics import metrics_binary
 from eifer.io import write_csv, write_text
 

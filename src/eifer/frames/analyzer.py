@@ -31,14 +31,26 @@ hands ≈ 7.5 ms):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
 
-from eifer.frames.landmarks import EYE_IMG_LEFT, EYE_IMG_RIGHT, LIP_INNER_BOTTOM, LIP_INNER_TOP, NOSE_TIP, \
-    eye_aspect_ratio, eye_centres, eye_line, geometry_features, GEO_COLUMNS, POSE_COLUMNS
+from eifer.frames.landmarks import (
+    EYE_IMG_LEFT,
+    EYE_IMG_RIGHT,
+    GEO_COLUMNS,
+    LIP_INNER_BOTTOM,
+    LIP_INNER_TOP,
+    NOSE_TIP,
+    POSE_COLUMNS,
+    eye_aspect_ratio,
+    eye_centres,
+    eye_line,
+    geometry_features,
+)
 from eifer.frames.mpgraph import landmarks_xy, landmarks_xyz, run_image
 from eifer.frames.occlusion import AppearanceTracker
 from eifer.frames.quality import hand_keep_frames
@@ -102,7 +114,7 @@ class FaceAnalyzer:
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_config(cls, cfg) -> "FaceAnalyzer":
+    def from_config(cls, cfg) -> FaceAnalyzer:
         return cls(min_detection_confidence=cfg.min_detection_confidence,
                    min_landmark_confidence=cfg.min_landmark_confidence,
                    occlusion_overlap=cfg.occlusion_overlap, hand_stride=cfg.hand_stride,

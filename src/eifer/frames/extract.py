@@ -12,8 +12,10 @@ the next unfinished video. Broken videos are reported in
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,10 +24,33 @@ from eifer.errors import EiferError
 from eifer.frames.analyzer import FaceAnalyzer
 from eifer.frames.crop import align_crop
 from eifer.frames.decode import iter_video
-from eifer.frames.quality import adaptive_ear_threshold, apply_quality, hand_keep_frames
-from eifer.io import write_csv, write_parquet, write_text
+from eifer.frames.quality import apply_quality, hand_keep_frames
 
 _REPORT_EVERY = 60
+
+
+@dataclass(frozen=True)
+class StreamEstimator:
+    """An image valence/arousal estimator the frame pass runs on its aligned crops (one decode per video).
+
+    The pipeline builds it from the config (:func:`eifer.affect.stream_estimator`)
+    and hands it to :func:`run_frames`, so the frame stage does not depend on
+    the affect stage.
+
+    Attributes
+    ----------
+    settings : dict
+        Plain, picklable settings; every video job carries them as ``job["affect_cfg"]``.
+    build : callable
+        Module-level (so picklable) ``build(settings) -> estimator``, called in each worker.
+    run_batched : callable, optional
+        ``run_batched(jobs, n_jobs) -> results``: run every job on the batched
+        inference path instead of estimating in the stream.
+    """
+
+    settings: dict[str, Any]
+    build: Callable[[dict[str, Any]], Any]
+    run_batched: Callable[[list[dict[str, Any]], int], list[dict[str, Any]]] | None = None
 
 
 def _estimate_batch(estimator, crops: list[np.ndarray], rows: list[int], va: dict[int, np.ndarray],
@@ -139,156 +164,62 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
     return df
 
 
-def _extract_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
-    """Pool worker: extract one video and write its part (and problem note) atomically."""
-    from eifer.config import AffectConfig, FramesConfig
-
-    cfg = FramesConfig.model_validate(job["frames_cfg"])
-    estimator = None
-    if job.get("affect_cfg"):
-        from eifer.affect import estimator_from_config
-
-        est = estimator_from_config(AffectConfig.model_validate(job["affect_cfg"]))
-        estimator = est if est.needs_images else None
-    df = extract_video(job["path"], cfg, job["participant_id"], job["video_id"], estimator, report)
-    note = Path(job["out"]).with_suffix(".problem.txt")
-    if df.attrs.get("problem"):
-        write_text(note, df.attrs["problem"] + "\n")
-    elif note.exists():
-        note.unlink()
-    write_parquet(job["out"], df)
-    return {"frames": len(df), "valid": int(df["valid"].sum()), "problem": df.attrs.get("problem", "")}
-
-
 def part_path(run, participant_id: str, video_id: str) -> Path:
     """``RUN/frames/<participant>/<video>.parquet``."""
     return run.path("frames", str(participant_id), f"{video_id}.parquet")
 
 
-def read_frames(run, participant_id: str | None = None) -> pd.DataFrame:
-    """Concatenate the per-video frame tables of a run (optionally one participant).
+def read_frame_parts(frames_dir: str | Path, participant_id: str | None = None,
+                     columns: list[str] | None = None) -> pd.DataFrame:
+    """The one reader of ``RUN/frames/<participant>/<video>.parquet``: the parts, concatenated in path order.
+
+    Parameters
+    ----------
+    frames_dir : path-like
+        The run's ``frames`` folder.
+    participant_id : str, optional
+        Only this participant's videos.
+    columns : list of str, optional
+        Read only these columns.
+
+    Returns
+    -------
+    DataFrame
+        Ids as text; empty (no columns) when no part exists.
+
+    Examples
+    --------
+    >>> read_frame_parts("/nonexistent").empty
+    True
+    """
+    pattern = f"{participant_id}/*.parquet" if participant_id is not None else "*/*.parquet"
+    parts = sorted(Path(frames_dir).glob(pattern))
+    if not parts:
+        return pd.DataFrame()
+    dfs = []
+    for p in parts:
+        try:
+            dfs.append(pd.read_parquet(p, columns=columns))
+        except Exception as exc:  # a corrupt table must name itself
+            raise EiferError(f"{p}: cannot read frame table ({exc})") from exc
+    df = pd.concat(dfs, ignore_index=True)
+    for c in ("participant_id", "video_id"):
+        if c in df.columns:
+            df[c] = df[c].astype(str)
+    return df
+
+
+def read_frames(run, participant_id: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    """Concatenate the per-video frame tables of a run (optionally one participant, some columns).
 
     Parameters
     ----------
     run : RunFolder
     participant_id : str, optional
+    columns : list of str, optional
 
     Returns
     -------
     DataFrame (empty when no part exists)
     """
-    root = run.path("frames")
-    pattern = f"{participant_id}/*.parquet" if participant_id is not None else "*/*.parquet"
-    parts = sorted(root.glob(pattern))
-    if not parts:
-        return pd.DataFrame()
-    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    df["participant_id"] = df["participant_id"].astype(str)
-    df["video_id"] = df["video_id"].astype(str)
-    return df
-
-
-def finalize_quality(run, cfg) -> pd.DataFrame:
-    """Re-apply the quality rule per participant: detector-score reference, adaptive EAR.
-
-    Parts are rewritten only when ``reason`` or the references change, so this
-    is cheap to repeat. Returns one row per participant: participant_id,
-    ear_threshold, det_reference.
-    """
-    rows = []
-    for pdir in sorted(p for p in run.path("frames").iterdir() if p.is_dir()):
-        parts = sorted(pdir.glob("*.parquet"))
-        dfs = [pd.read_parquet(p) for p in parts]
-        if not dfs:
-            continue
-        both = pd.concat(dfs, ignore_index=True)
-        thr = cfg.ear_threshold
-        if cfg.adaptive_ear:
-            thr = adaptive_ear_threshold(both, cfg.adaptive_ear_fraction, cfg.adaptive_ear_floor,
-                                         cfg.adaptive_ear_ceiling, cfg.adaptive_ear_min_frames)
-            thr = cfg.ear_threshold if not np.isfinite(thr) else thr
-        face = both["face_found"].astype(bool)
-        ref = float(both.loc[face, "det_score"].median()) if face.any() else np.nan
-        for p, df in zip(parts, dfs):
-            new = apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, thr,
-                                det_reference=ref, det_drop=cfg.occlusion_det_drop, hand_keep=hand_keep_frames(cfg))
-            same_ref = np.allclose(df[["ear_threshold", "det_reference"]].to_numpy(float),
-                                   new[["ear_threshold", "det_reference"]].to_numpy(float), equal_nan=True)
-            if not (new["reason"].equals(df["reason"]) and same_ref):
-                write_parquet(p, new)
-        rows.append({"participant_id": pdir.name, "ear_threshold": thr, "det_reference": ref})
-    return pd.DataFrame(rows)
-
-
-def run_frames(study, run) -> list[str]:
-    """The ``frames`` stage: every study video → ``RUN/frames/<pid>/<vid>.parquet``.
-
-    Parameters
-    ----------
-    study : eifer.study.Study
-        Needs ``videos()`` → participant_id, video_id, domain, path.
-    run : eifer.runfolder.RunFolder
-
-    Returns
-    -------
-    list of str
-        Outputs relative to RUN (the parts and ``frames/problems.csv``).
-
-    Notes
-    -----
-    Videos are analysed in spawned worker processes (``frames.n_jobs``; 0 =
-    one per core), so a script calling this must guard its entry point with
-    ``if __name__ == "__main__":``. An image affect estimator configured in
-    ``affect`` runs in the same pass (one decode per video).
-
-    Examples
-    --------
-    >>> run_frames(load_study("study"), RunFolder("runs/r1", load_config()).init())  # doctest: +SKIP
-    """
-    from eifer.affect.batched import affect_batched, frames_run_batched
-    from eifer.frames.parallel import run_jobs
-
-    cfg = run.config.frames
-    affect_cfg = run.config.affect
-    in_stream = affect_cfg.estimator != "geometry"
-    if in_stream:  # fail once, here, rather than in every worker (e.g. no model file configured)
-        from eifer.affect import estimator_from_config
-
-        in_stream = estimator_from_config(affect_cfg).needs_images
-    videos = study.videos()
-    jobs = []
-    for v in videos.itertuples(index=False):
-        out = part_path(run, v.participant_id, v.video_id)
-        if out.exists():  # resume: finished videos are kept
-            continue
-        jobs.append({"key": f"{v.participant_id}/{v.video_id}", "participant_id": str(v.participant_id),
-                     "video_id": str(v.video_id), "path": str(v.path), "out": str(out),
-                     "frames_cfg": cfg.model_dump(mode="json"),
-                     "affect_cfg": affect_cfg.model_dump(mode="json") if in_stream else None})
-    if in_stream and affect_batched(affect_cfg):  # V/A batched after the CPU units (eifer.affect.batched)
-        results = frames_run_batched(jobs, cfg.n_jobs)
-    else:
-        results = run_jobs(_extract_job, jobs, cfg.n_jobs, desc="frames")
-    for r in results:
-        run.log("frames_video", video=r["key"], ok=r["ok"], **{k: r[k] for k in ("frames", "valid", "error")
-                                                                    if k in r})
-    problems = []
-    for v in videos.itertuples(index=False):
-        key = f"{v.participant_id}/{v.video_id}"
-        out = part_path(run, v.participant_id, v.video_id)
-        note = out.with_suffix(".problem.txt")
-        failed = next((r["error"] for r in results if r["key"] == key and not r["ok"]), None)
-        if failed:
-            problems.append({"participant_id": str(v.participant_id), "video_id": str(v.video_id),
-                             "path": str(v.path), "problem": failed, "processed": False})
-        elif note.exists():
-            problems.append({"participant_id": str(v.participant_id), "video_id": str(v.video_id),
-                             "path": str(v.path), "problem": note.read_text().strip(), "processed": True})
-    probs = pd.DataFrame(problems, columns=["participant_id", "video_id", "path", "problem", "processed"])
-    write_csv(run.path("frames", "problems.csv"), probs)
-    if run.path("frames").is_dir():
-        finalize_quality(run, cfg)
-    outputs = ["frames/problems.csv"]
-    outputs += [str(part_path(run, v.participant_id, v.video_id).relative_to(run.root))
-                for v in videos.itertuples(index=False) if part_path(run, v.participant_id, v.video_id).exists()]
-    return outputs
+    return read_frame_parts(run.path("frames"), participant_id, columns)

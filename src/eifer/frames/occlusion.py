@@ -63,6 +63,7 @@ class AppearanceTracker:
                 self.scale = np.maximum(np.median(np.abs(stack - self.mu), axis=0) * 1.4826, _FLOOR)
                 self._warm = []
             return False
+        assert self.mu is not None and self.scale is not None  # set at the end of the warm-up
         d = x - self.mu
         d -= np.median(d, axis=0)  # shared lighting change
         z = np.max(np.abs(d) / self.scale, axis=1)

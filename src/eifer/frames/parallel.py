@@ -5,7 +5,8 @@ Workers report progress to the parent through the executor; a job that raises
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from eifer.errors import EiferError
 from eifer.parallel import map_units

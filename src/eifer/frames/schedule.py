@@ -97,6 +97,7 @@ class DetectorSchedule:
             self._skipped += 1
             return
         last, rec = self._last, item.rec
+        assert last is not None  # due() asks for a check until there is one
         centre, iod = _eyes(item.pts)
         box = centre + (np.asarray(last["box"]).reshape(2, 2) - last["centre"]) * (iod / last["iod"])
         rec.update(face_found=True, det_score=last["score"], landmark_score=last["landmark_score"],

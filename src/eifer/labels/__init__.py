@@ -6,6 +6,7 @@ domain of the video (``HA``/``LA`` → arousal, ``HV``/``LV`` → valence) and i
 flagged ``<task>_weak=True``. The scale (1–7, 1–9 SAM, ...) and the neutral
 point come from ``study.yaml``.
 """
-from eifer.labels.make import domain_directions, make_labels, run_labels
+from eifer.labels.make import domain_directions, make_labels
+from eifer.labels.stage import run_labels
 
 __all__ = ["make_labels", "domain_directions", "run_labels"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from eifer._validation import require_columns
 from eifer.errors import EiferError, Problem, StudyValidationError
-from eifer.io import write_csv
 
 DOMAINS = ("HAHV", "HALV", "LAHV", "LALV")
 LABEL_COLUMNS = [
@@ -79,9 +79,7 @@ def make_labels(
     if not likert_min < split < likert_max:
         raise EiferError(f"Likert scale {likert_min}–{likert_max} with neutral {neutral}: "
                          "neutral must lie strictly inside the scale")
-    missing = {"participant_id", "video_id", "domain", "arousal", "valence"} - set(ratings.columns)
-    if missing:
-        raise EiferError(f"{file}: missing column(s) {', '.join(sorted(missing))}")
+    require_columns(ratings, ("participant_id", "video_id", "domain", "arousal", "valence"), file)
     problems: list[Problem] = []
     for i, row in enumerate(ratings.itertuples(index=False)):
         line = i + 2  # header is line 1
@@ -118,28 +116,3 @@ def make_labels(
         out[f"{task}_label"] = label
         out[f"{task}_weak"] = weak
     return out[LABEL_COLUMNS]
-
-
-def run_labels(study, run) -> list[str]:
-    """Stage runner: ``study.ratings`` → ``RUN/labels.csv``.
-
-    Parameters
-    ----------
-    study : eifer.study.Study
-    run : eifer.runfolder.RunFolder
-
-    Returns
-    -------
-    list of str
-        Outputs relative to the run folder.
-    """
-    meta = study.meta
-    labels = make_labels(
-        study.ratings, likert_min=meta.likert_min, likert_max=meta.likert_max,
-        neutral=meta.likert_neutral, weak_from_domain=run.config.labels.weak_from_domain,
-        file=str(study.root / "ratings.csv"),
-    )
-    write_csv(run.path("labels.csv"), labels)
-    run.log("labels", n_rows=len(labels), weak_arousal=int(labels.arousal_weak.sum()),
-            weak_valence=int(labels.valence_weak.sum()))
-    return ["labels.csv"]

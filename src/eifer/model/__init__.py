@@ -10,7 +10,7 @@ checkpoint (its classifier is dropped), or an eifer dual-head checkpoint
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import timm
 import torch
@@ -140,7 +140,7 @@ def create_model(backbone: str, pretrained_path: str | Path | None = None, *, al
     except RuntimeError as exc:  # unknown model name
         raise EiferError(f"backbone {backbone!r}: {exc}") from exc
     # models with a pre-logits block (VGG's fc6/fc7, MobileNetV3's conv head) output head_hidden_size
-    model = DualHeadModel(bb, int(getattr(bb, "head_hidden_size", None) or bb.num_features))
+    model = DualHeadModel(bb, int(getattr(bb, "head_hidden_size", None) or cast(int, bb.num_features)))
     if pretrained_path is not None:
         weights_load(model, pretrained_path)
     return model

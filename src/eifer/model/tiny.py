@@ -7,8 +7,8 @@ Used by the demo profile and the tests, where a real backbone (even
 """
 from __future__ import annotations
 
-from torch import nn
 from timm.models import register_model
+from torch import nn
 
 
 class TinyCNN(nn.Module):

@@ -205,7 +205,9 @@ def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], forc
     fp = stage_fingerprint(run, stage, study)
     if stage.name not in force and run.is_done(stage.name, fp):
         run.log("stage_skipped", stage=stage.name, reason="unchanged")
-        return StageResult(stage.name, "skipped", outputs=run.stage_record(stage.name)["outputs"])
+        record = run.stage_record(stage.name)
+        assert record is not None  # is_done() found it
+        return StageResult(stage.name, "skipped", outputs=record["outputs"])
     if stage.name in force:
         force.update(s.name for s in STAGES)  # everything after a forced stage is redone too
         write_json(_running_file(run, stage.name), {"fingerprint": "forced"})
@@ -214,7 +216,7 @@ def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], forc
     run.log("stage_start", stage=stage.name, fingerprint=fp)
     t0 = time.perf_counter()
     try:
-        outputs = list(runner(study, run) or [])
+        outputs = list(runner(study, run, **stage.handover(cfg)) or [])
     except BaseException as exc:  # logged, then raised: the next run resumes this stage
         run.log("stage_failed", stage=stage.name, error=f"{type(exc).__name__}: {exc}",
                 seconds=round(time.perf_counter() - t0, 3))

@@ -8,9 +8,10 @@ under a different fingerprint).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import eifer
 from eifer.config import Config
@@ -74,6 +75,7 @@ class Stage:
     why_disabled: str = ""
     missing_input: Callable[[Any], str] = lambda study: ""  # non-empty: why the stage cannot run
     seeded: bool = True  # False: the stage draws no random numbers, so a new seed does not redo it
+    handover: Callable[[Config], dict[str, Any]] = lambda cfg: {}  # keyword arguments the pipeline hands the runner
 
 
 def _no_videos(study: Any) -> str:
@@ -84,40 +86,50 @@ def _const(*names: str) -> Callable[[Config], tuple[str, ...]]:
     return lambda cfg: names
 
 
+def _frames_handover(cfg: Config) -> dict[str, Any]:
+    """The frames stage gets the configured image estimator from here, so frames never imports affect."""
+    from eifer.affect import stream_estimator
+
+    est = stream_estimator(cfg.affect)
+    return {"estimator": est} if est is not None else {}
+
+
 def _cutoff_upstream(cfg: Config) -> tuple[str, ...]:
     return ("ei", "hrv", "labels") + (("affect",) if cfg.cutoff.grouping == "alignment" else ())
 
 
 STAGES: list[Stage] = [
-    Stage("ei", "eifer.ei:run_ei", _const("ei"),
+    Stage("ei", "eifer.ei.stage:run_ei", _const("ei"),
           inputs=_files("study.yaml", "participants.csv", "ei_responses.csv", "ei_scores.csv"),
           clean=("ei_scores.csv",), seeded=False),
-    Stage("hrv", "eifer.physio:run_hrv", _const("hrv"), inputs=_tree("ecg", "study.yaml", "hrv.csv"),
+    Stage("hrv", "eifer.hrv.stage:run_hrv", _const("hrv"), inputs=_tree("ecg", "study.yaml", "hrv.csv"),
           clean=("hrv.parquet", "hrv_quality.parquet"), seeded=False),
-    Stage("labels", "eifer.labels:run_labels", _const("labels"), inputs=_files("study.yaml", "ratings.csv"),
+    Stage("labels", "eifer.labels.stage:run_labels", _const("labels"), inputs=_files("study.yaml", "ratings.csv"),
           clean=("labels.csv",), seeded=False),
-    Stage("frames", "eifer.frames:run_frames", _const("frames"), inputs=_videos, clean=("frames", "frames_pending"),
-          missing_input=_no_videos, seeded=False),
-    Stage("affect", "eifer.affect:run_affect", _const("affect"), _const("frames"),
+    Stage("frames", "eifer.frames.stage:run_frames", _const("frames"), inputs=_videos,
+          clean=("frames", "frames_pending"),
+          missing_input=_no_videos, seeded=False, handover=_frames_handover),
+    Stage("affect", "eifer.affect.stage:run_affect", _const("affect"), _const("frames"),
           inputs=_model_files(lambda c: c.affect.path), seeded=False),
-    Stage("cutoff", "eifer.ei:run_cutoff", _const("cutoff"), _cutoff_upstream,
+    Stage("cutoff", "eifer.cutoff.stage:run_cutoff", _const("cutoff"), _cutoff_upstream,
           clean=("cutoff_sweep.csv", "groups.csv", "cutoff_null.json", "figures/figure7.png", "tables/table1.*")),
-    Stage("select", "eifer.select:run_select", _const("select"), _const("affect", "labels"),
+    Stage("select", "eifer.select.stage:run_select", _const("select"), _const("affect", "labels"),
           clean=("dataset.parquet", "test_subsets.parquet", "select_shortfall.csv", "crops", "figures/figure4.png")),
-    Stage("split", "eifer.data:run_split", _const("split", "train.repetitions", "train.tasks"),
+    Stage("split", "eifer.split.stage:run_split", _const("split", "train.repetitions", "train.tasks"),
           _const("select", "cutoff"), clean=("splits.json",)),
-    Stage("train", "eifer.train:run_train", _const("train"), _const("split"),
+    Stage("train", "eifer.train.stage:run_train", _const("train"), _const("split"),
           inputs=_model_files(lambda c: c.train.pretrained_path),
           clean=("models/*/direct", "models/*/transfer", "predictions.parquet")),
-    Stage("evaluate", "eifer.evaluate:run_evaluate", _const(), _const("train"),
+    Stage("evaluate", "eifer.evaluate.stage:run_evaluate", _const(), _const("train"),
           clean=("metrics_per_run.csv", "tables/table2.*", "tables/table3.*")),
-    Stage("stats", "eifer.stats:run_stats", _const("stats"), _const("train"),
+    Stage("stats", "eifer.stats.stage:run_stats", _const("stats"), _const("train"),
           clean=("tables/table4*",)),
-    Stage("transfer-cv", "eifer.train.cv_run:run_transfer_cv", _const("transfer_cv", "train", "stats"), _const("split"),
+    Stage("transfer-cv", "eifer.transfer_cv.stage:run_transfer_cv", _const("transfer_cv", "train", "stats"),
+          _const("split"),
           inputs=_model_files(lambda c: c.transfer_cv.pretrained_paths),
           clean=("models_cv", "tables/table5*", "tables/table6*"),
           enabled=lambda cfg: cfg.transfer_cv.enabled, why_disabled="transfer_cv.enabled is false"),
-    Stage("report", "eifer.report:run_report", _const("report"),
+    Stage("report", "eifer.report.stage:run_report", _const("report"),
           lambda cfg: tuple(s.name for s in STAGES if s.name != "report"), clean=()),
 ]
 STAGE_NAMES = [s.name for s in STAGES]

@@ -14,6 +14,7 @@ import yaml
 
 from eifer.config import config_validate
 from eifer.errors import decode_utf8
+from eifer.frames.extract import read_frames
 from eifer.io import read_csv, write_text
 from eifer.report import blocks as B
 from eifer.report import layout as L
@@ -116,7 +117,7 @@ def _stats_blocks(run: RunFolder, k: int, full: pd.DataFrame) -> list[B.Block]:
                                   "OR = odds of a correct classification of the second group relative to the "
                                   "first, < 1 favours the first.", group_cols=2,
                            footnote=f"type-I = share of simulated studies without any group difference in "
-                                    f"which the test rejected at α = {alpha:g} (eifer's calibration).")) 
+                                    f"which the test rejected at α = {alpha:g} (eifer's calibration)."))
         perm = perm.rename(columns={"p (ΔAUC)": f"p (ΔAUC) (type-I\u00a0{t1['perm_auc']})",
                                     "p (Δacc.)": f"p (Δacc.) (type-I\u00a0{t1['perm_acc']})"})
         out.append(B.Table(perm, f"Table {k} (continued) — {bb}, “{comp}”: permutation tests over trained "
@@ -434,12 +435,9 @@ def _section_run(run: RunFolder) -> list[B.Block]:
 
 def _participants_page(run: RunFolder) -> list[B.Block] | None:
     """Per participant: frame outcome over time and the valence/arousal traces of each video (no images of faces)."""
-    files = sorted(run.path("frames").glob("*/*.parquet"))
-    if not files:
+    frames = read_frames(run, columns=["participant_id", "video_id", "time_s", "reason", "valence", "arousal"])
+    if frames.empty:
         return None
-    cols = ["participant_id", "video_id", "time_s", "reason", "valence", "arousal"]
-    frames = pd.concat([pd.read_parquet(f, columns=cols) for f in files], ignore_index=True)
-    frames["participant_id"] = frames["participant_id"].astype(str)
     out: list[B.Block] = [
         B.Link("← back to the report", "index.html", "report.md"),
         B.Para("Per participant and video: the strip shows each decoded frame's outcome (valid or the reason it "
@@ -512,10 +510,3 @@ def build_report(run: RunFolder | str | Path, include_faces: bool | None = None)
         write_text(report_dir / "participants.html", B.render_html(pages, ptitle))
         write_text(report_dir / "participants.md", B.render_markdown(pages, ptitle, report_dir))
     return html_path
-
-
-def run_report(study: object, run: RunFolder) -> list[str]:
-    """Pipeline runner: build the report; returns its files relative to RUN."""
-    build_report(run)
-    files = ["report/index.html", "report/report.md"]
-    return files + [f"report/{n}" for n in ("participants.html", "participants.md") if run.path("report", n).is_file()]

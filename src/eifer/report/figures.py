@@ -134,7 +134,8 @@ def frame_quality_figure(summary: pd.DataFrame, reasons: list[str]) -> plt.Figur
     share = summary[reasons].div(summary["frames"].where(summary["frames"] > 0), axis=0).fillna(0)
     fig, ax = plt.subplots(figsize=(8, max(2.2, 1.0 + 0.25 * len(summary))))
     left = np.zeros(len(summary))
-    others = iter(plt.get_cmap("Dark2").colors)
+    # Dark2 is a ListedColormap; the stub types get_cmap() as the base Colormap, which has no .colors
+    others = iter(plt.get_cmap("Dark2").colors)  # type: ignore[attr-defined]
     for reason in reasons:
         ax.barh(summary["participant_id"].astype(str), share[reason], left=left, label=reason,
                 color=REASON_COLOURS.get(reason) or next(others))

@@ -75,7 +75,8 @@ def metrics_paper_layout(table: pd.DataFrame) -> list[tuple[str, str, int, pd.Da
     ...                   "Group": ["Low", "High"], "Repetitions": 3, "ROC-AUC": ["0.80 (0.01)", "0.90 (0.02)"]})
     >>> (bb, comp, reps, wide), = metrics_paper_layout(t)
     >>> list(wide.columns), wide.iloc[0].tolist()
-    (['Condition', 'Task', 'Metric', 'High EI', 'Low EI'], ['Baseline', 'Arousal', 'ROC-AUC', '0.90 (0.02)', '0.80 (0.01)'])
+    (['Condition', 'Task', 'Metric', 'High EI', 'Low EI'],
+     ['Baseline', 'Arousal', 'ROC-AUC', '0.90 (0.02)', '0.80 (0.01)'])
     """
     need = {"Backbone", "Composition", "Condition", "Task", "Group"}
     if not need <= set(table.columns):
@@ -294,7 +295,8 @@ def cutoff_neighbours(sweep: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     ...                   "imbalance": [2.0, 0.0, 2.0], "n_significant": [1.0, 4.0, 0.0],
     ...                   "eligible": [True, True, False], "chosen": [False, True, False]})
     >>> cutoff_neighbours(s, 1).values.tolist()
-    [['10', '3', '1', '2', '1', 'yes', ''], ['20', '2', '2', '0', '4', 'yes', '◀ chosen'], ['30', '1', '3', '2', '0', 'no', '']]
+    [['10', '3', '1', '2', '1', 'yes', ''], ['20', '2', '2', '0', '4', 'yes', '◀ chosen'],
+     ['30', '1', '3', '2', '0', 'no', '']]
     """
     s = sweep.copy()
     s["cutoff"] = pd.to_numeric(s["cutoff"], errors="coerce")

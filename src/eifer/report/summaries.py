@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from eifer.errors import EiferError
+from eifer.frames.extract import read_frame_parts
 from eifer.io import read_csv
 
 DROP_REASONS = ("no_face", "low_confidence", "eyes_closed", "occluded")
@@ -32,18 +32,9 @@ def frame_quality_summary(frames_dir: str | Path) -> pd.DataFrame:
     >>> frame_quality_summary("/nonexistent").empty
     True
     """
-    files = sorted(Path(frames_dir).glob("*/*.parquet"))
-    parts = []
-    for f in files:
-        try:
-            d = pd.read_parquet(f, columns=["participant_id", "video_id", "valid", "reason"])
-        except Exception as exc:  # a corrupt table must name itself
-            raise EiferError(f"{f}: cannot read frame table ({exc})") from exc
-        parts.append(d)
-    if not parts:
+    d = read_frame_parts(frames_dir, columns=["participant_id", "video_id", "valid", "reason"])
+    if d.empty:
         return pd.DataFrame(columns=["participant_id", "videos", "frames", "valid", *DROP_REASONS, "pct_valid"])
-    d = pd.concat(parts, ignore_index=True)
-    d["participant_id"] = d["participant_id"].astype(str)
     d["reason"] = d["reason"].fillna("").astype(str)
     counts = pd.crosstab(d["participant_id"], d["reason"])
     out = pd.DataFrame({

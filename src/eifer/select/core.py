@@ -1,6 +1,6 @@
 """Sign-congruent frame selection and the unambiguous / ambiguous test subsets (SPEC §3).
 
-Pure functions on DataFrames; :mod:`eifer.select.runner` adds files and crops.
+Pure functions on DataFrames; :mod:`eifer.select.stage` adds files and crops.
 """
 from __future__ import annotations
 

@@ -51,7 +51,8 @@ def plot_figure4(dataset: pd.DataFrame, path: str | Path) -> Path:
         ax.set_aspect("equal")
         ax.legend(fontsize=7, loc="lower left", markerscale=2)
     axes[0].set_ylabel("estimated arousal")
-    fig.suptitle(f"Selected frames ({len(dataset)} from {dataset[['participant_id', 'video_id']].drop_duplicates().shape[0]} videos)")
+    n_videos = dataset[["participant_id", "video_id"]].drop_duplicates().shape[0]
+    fig.suptitle(f"Selected frames ({len(dataset)} from {n_videos} videos)")
     fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:

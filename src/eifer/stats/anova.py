@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from eifer._validation import require_columns
 from eifer.errors import EiferError
 
 _TOL = 1e-7  # R's lm.fit / dqrdc2 tolerance for aliased columns
@@ -84,9 +85,7 @@ def _design(a_vals: np.ndarray, b_vals: np.ndarray, kind: str = "sum") -> tuple[
 def _check(df: pd.DataFrame, cols: list[str]) -> None:
     if not isinstance(df, pd.DataFrame):
         raise EiferError(f"type3_anova: expected a DataFrame, got {type(df).__name__}")
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise EiferError(f"type3_anova: column(s) {missing} not in the data (have {list(df.columns)})")
+    require_columns(df, cols, "type3_anova")
 
 
 def _fit(X: np.ndarray, term: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
@@ -220,9 +219,9 @@ def type3_anova_many(df: pd.DataFrame, dvs: list[str], a: str, b: str) -> pd.Dat
         fit = _fit(X, term, Y[np.ix_(rows, cols)])
         for k, j in enumerate(cols):
             rec = {"dv": dvs[j], "n": n}
-            for term, key in (("a", "a"), ("b", "b"), ("a:b", "ab")):
+            for name, key in (("a", "a"), ("b", "b"), ("a:b", "ab")):
                 for stat in ("ss", "df", "F", "p"):
-                    rec[f"{stat}_{key}"] = fit[f"{term}_{stat}"][k]
+                    rec[f"{stat}_{key}"] = fit[f"{name}_{stat}"][k]
             rec["ss_resid"] = fit["Residual_ss"][k]
             rec["df_resid"] = fit["Residual_df"][k]
             results[j] = rec

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from eifer._tables import markdown_table
 from eifer.errors import EiferError
 from eifer.io import hash_obj, write_json
 from eifer.parallel import map_units
@@ -158,8 +159,8 @@ def cluster_bootstrap_averaged(cell: pd.DataFrame, group_a: str, group_b: str, n
         if len(np.unique(y[idx])) < 2:
             continue
         deltas.append(delong_test(y[idx], pa[idx], pb[idx]).delta)
-    deltas = np.asarray(deltas)
-    return float(min(1.0, 2 * min((deltas <= 0).mean(), (deltas >= 0).mean())))
+    d = np.asarray(deltas)
+    return float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())))
 
 
 # ---------------------------------------------------------------------------
@@ -305,8 +306,6 @@ def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[f
 
 def calibration_markdown(table: pd.DataFrame, alpha: float = 0.05) -> str:
     """Markdown: one row per test, one column per (test-set size, effect), rate [95 % CI]."""
-    from eifer.report.blocks import markdown_table
-
     t = table.assign(cell=[f"{r:.3f} [{lo:.3f}, {hi:.3f}]" for r, lo, hi in
                            zip(table["rate"], table["ci_low"], table["ci_high"])],
                      setting=[("type-I error" if e == 0 else f"power, effect {e:g}") + f", N = {n}"

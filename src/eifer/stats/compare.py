@@ -16,9 +16,12 @@ For each backbone × composition × task × condition and each comparison
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from eifer._validation import require_columns
 from eifer.errors import EiferError
 from eifer.stats.combine import bh_fdr, fisher_combine, pool_inverse_variance
 from eifer.stats.delong import delong_auc_ci, delong_test
@@ -37,9 +40,7 @@ _CELL = ["backbone", "composition", "task", "condition"]
 def _check_predictions(pred: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(pred, pd.DataFrame):
         raise EiferError(f"compare_groups: expected a predictions DataFrame, got {type(pred).__name__}")
-    missing = [c for c in REQUIRED if c not in pred.columns]
-    if missing:
-        raise EiferError(f"predictions: missing column(s) {missing} (docs/interfaces.md)")
+    require_columns(pred, REQUIRED, "predictions", " (docs/interfaces.md)")
     for col in ("y_true", "prob", "pred"):
         bad = pred[col].isna() | ~np.isfinite(pd.to_numeric(pred[col], errors="coerce"))
         if bad.any():
@@ -115,14 +116,15 @@ def _delong_summary(reps: pd.DataFrame) -> dict:
 
 def _permutation_summary(cell: pd.DataFrame, group_a: str, group_b: str, seed: int) -> dict:
     per_model = []
-    for (g, rep), d in cell[cell["group"].isin([group_a, group_b])].groupby(["group", "rep"]):
+    for (g, _rep), d in cell[cell["group"].isin([group_a, group_b])].groupby(["group", "rep"]):
         y = d["y_true"].to_numpy()
         auc = delong_auc_ci(y, d["prob"].to_numpy()).auc if len(np.unique(y)) == 2 else np.nan
         per_model.append({"group": g, "auc": auc, "acc": float((d["pred"] == d["y_true"]).mean())})
     pm = pd.DataFrame(per_model)
     if pm.empty or not {group_a, group_b} <= set(pm["group"]):
         return {}
-    out = {"perm_n_models_a": int((pm.group == group_a).sum()), "perm_n_models_b": int((pm.group == group_b).sum())}
+    out: dict[str, Any] = {"perm_n_models_a": int((pm.group == group_a).sum()),
+                           "perm_n_models_b": int((pm.group == group_b).sum())}
     for metric in ("auc", "acc"):
         a = pm.loc[pm.group == group_a, metric].dropna()
         b = pm.loc[pm.group == group_b, metric].dropna()

@@ -25,7 +25,6 @@ from scipy.special import ndtr, ndtri
 from eifer.errors import EiferError
 
 
-
 @dataclass(frozen=True)
 class DelongResult:
     """Paired DeLong comparison of two ROC-AUCs on the same items (Δ = a − b)."""

@@ -26,15 +26,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from eifer._validation import require_columns
 from eifer.errors import EiferError
 
 
 def _validate(df: pd.DataFrame, outcome: str, group: str, reference: str, repetition: str | None,
               cluster: str) -> None:
     cols = [outcome, group, cluster] + ([repetition] if repetition else [])
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise EiferError(f"gee_group_effects: column(s) {missing} not in the data (have {list(df.columns)})")
+    require_columns(df, cols, "gee_group_effects")
     if df[cols].isna().any().any():
         col = next(c for c in cols if df[c].isna().any())
         row = int(np.flatnonzero(df[col].isna().to_numpy())[0])

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eifer.errors import EiferError
+from eifer._tables import markdown_table
+from eifer._validation import require_columns
 from eifer.io import write_csv, write_text
 
 _TITLES = {
@@ -55,9 +56,7 @@ def stats_table(results: pd.DataFrame) -> pd.DataFrame:
     """
     need = ["backbone", "composition", "task", "condition", "comparison", "delta_auc", "fisher_p", "delong_q",
             "or_", "gee_p", "gee_q", "perm_p_auc", "perm_q_auc", "perm_p_acc", "perm_q_acc"]
-    missing = [c for c in need if c not in results.columns]
-    if missing:
-        raise EiferError(f"stats_table: results lack column(s) {missing}; pass compare_groups() output")
+    require_columns(results, need, "stats_table", "; pass compare_groups() output")
     order = {"baseline": 0, "unambiguous": 1, "ambiguous": 2}
     r = results.assign(_c=results["condition"].map(order).fillna(9)).sort_values(
         ["backbone", "composition", "task", "_c", "comparison"], kind="mergesort")
@@ -84,8 +83,6 @@ def stats_table(results: pd.DataFrame) -> pd.DataFrame:
 
 def stats_markdown(table: pd.DataFrame, number: int = 4) -> str:
     """Markdown of a :func:`stats_table` with the table's title and a note on the tests."""
-    from eifer.report.blocks import markdown_table
-
     note = ("ΔAUC = AUC(first group) − AUC(second); OR = odds of a correct classification for the second "
             "group relative to the first. Fisher's method and the GEE treat the repetitions' shared test "
             "items as the only randomness; the permutation p-values permute the trained models and hold "
@@ -115,30 +112,6 @@ def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 
     return [write_csv(folder / f"table{number}.csv", table),
             write_text(folder / f"table{number}.md", stats_markdown(table, number)),
             write_csv(folder / f"table{number}_full.csv", results)]
-
-
-def run_stats(study, run) -> list[str]:
-    """Stage runner: Table 4 from ``RUN/predictions.parquet`` (compositions direct and transfer).
-
-    Parameters
-    ----------
-    study : eifer.study.Study
-        Unused (the stage reads only the run folder); kept for the runner signature.
-    run : eifer.runfolder.RunFolder
-
-    Returns
-    -------
-    list of str
-        Outputs relative to RUN: ``tables/table4.csv``, ``.md``, ``table4_full.csv``.
-    """
-    path = run.require("predictions.parquet", stage="train")
-    pred = pd.read_parquet(path)
-    pred = pred[pred["composition"].isin(["direct", "transfer"])]
-    if pred.empty:
-        raise EiferError(f"{path}: no predictions of the direct or transfer compositions")
-    results = compare_groups_for_run(pred, run.config.seed)
-    files = write_stats_tables(results, run.path("tables"), 4)
-    return [str(Path(f).relative_to(run.root)) for f in files]
 
 
 def compare_groups_for_run(pred: pd.DataFrame, seed: int) -> pd.DataFrame:

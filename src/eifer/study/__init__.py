@@ -7,7 +7,7 @@ Examples
 >>> study = load_study("study/")                           # doctest: +SKIP
 """
 from eifer.study.meta import StudyMeta, read_meta
-from eifer.study.study import (Study, StudyScan, load_study, problems_grouped, read_ecg, scan_study,
-                               validate_study)
+from eifer.study.study import Study, StudyScan, load_study, problems_grouped, read_ecg, scan_study, validate_study
 
-__all__ = ["Study", "StudyMeta", "StudyScan", "load_study", "problems_grouped", "read_ecg", "read_meta", "scan_study", "validate_study"]
+__all__ = ["Study", "StudyMeta", "StudyScan", "load_study", "problems_grouped", "read_ecg", "read_meta", "scan_study",
+           "validate_study"]

@@ -12,8 +12,7 @@ import pandas as pd
 
 from eifer.errors import Problem
 from eifer.study.meta import StudyMeta
-from eifer.study.tables import (LINE, check_choice, check_integer, check_number, check_present, check_unique,
-                                report_rows)
+from eifer.study.tables import LINE, check_choice, check_integer, check_number, check_present, check_unique, report_rows
 
 PARTICIPANTS = "participants.csv"
 RATINGS = "ratings.csv"
@@ -159,7 +158,8 @@ def check_segments(problems: list[Problem], df: pd.DataFrame, ratings: pd.DataFr
     ok &= onset.notna() & offset.notna()
     order = ok & (onset >= offset)
     report_rows(problems, rel, df, order, "offset_s",
-                lambda r: f"segment {r['segment']!r} ends ({r['offset_s']} s) at or before it starts ({r['onset_s']} s)")
+                lambda r: f"segment {r['segment']!r} ends ({r['offset_s']} s) at or before it starts "
+                          f"({r['onset_s']} s)")
     neg = ok & (onset < 0)
     report_rows(problems, rel, df, neg, "onset_s", lambda r: f"onset {r['onset_s']} s is negative")
     ok &= ~order & ~neg

@@ -172,7 +172,7 @@ def _check_csv(path: Path, rel: str, meta: StudyMeta) -> tuple[pd.DataFrame | No
                                          f"{t[line - 2]:g} s after {t[line - 3]:g} s", row=line, column=tcol))
     if fs is None and ok.any() and (d[ok] > 0).any():
         fs = float(1.0 / np.median(d[ok & (d > 0)]))
-    elif tcol == "time_s" and ok.sum() > 10:
+    elif fs is not None and tcol == "time_s" and ok.sum() > 10:
         est = 1.0 / np.median(d[ok & (d > 0)]) if (d[ok] > 0).any() else np.nan
         if np.isfinite(est) and abs(est - fs) > 0.01 * fs:
             problems.append(Problem(rel, f"time steps imply {est:.4g} Hz but study.yaml ecg.sampling_rate is "

@@ -74,7 +74,7 @@ class StudyMeta(BaseModel):
     columns: dict[str, str] = {}
 
     @model_validator(mode="after")
-    def _consistent(self) -> "StudyMeta":
+    def _consistent(self) -> StudyMeta:
         if self.likert_min >= self.likert_max:
             raise ValueError("likert_min: must be smaller than likert.max")
         if self.likert_neutral is not None and not self.likert_min < self.likert_neutral < self.likert_max:
@@ -92,7 +92,7 @@ class StudyMeta(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _extension_is_no_path(self) -> "StudyMeta":
+    def _extension_is_no_path(self) -> StudyMeta:
         # a path here ("d/../../outside/V1.mp4") would make every video be read from outside the study
         if not _EXTENSION.fullmatch(self.video_extension):
             raise ValueError("video_extension: must be a plain file extension such as 'mp4' (letters, digits, "

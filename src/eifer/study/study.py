@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -103,7 +104,7 @@ class StudyScan:
 
     def summary(self) -> pd.DataFrame:
         """Counts for a human: participants, tables found, ECG files and videos."""
-        rows = [("study", self.meta.name), ("folder", str(self.root))]
+        rows: list[tuple[str, Any]] = [("study", self.meta.name), ("folder", str(self.root))]
         p = self.tables.get("participants")
         rows.append(("participants", 0 if p is None else len(p)))
         for key, rel in (("ratings", C.RATINGS), ("ei_responses", C.EI_RESPONSES), ("ei_scores", C.EI_SCORES),
@@ -231,7 +232,8 @@ def _user_columns(scan: StudyScan) -> list[Problem]:
         back = {ours: user for user, ours in scan.meta.renames_for(headers.get(p.file, [])).items()}
         out.append(Problem(p.file, p.message, p.row, back[p.column]) if p.column in back else p)
     seen = {c for h in headers.values() for c in h}
-    lines = _key_lines((scan.root / STUDY_YAML).read_bytes().decode("utf-8", "replace")) if (scan.root / STUDY_YAML).is_file() else {}
+    yaml_path = scan.root / STUDY_YAML
+    lines = _key_lines(yaml_path.read_bytes().decode("utf-8", "replace")) if yaml_path.is_file() else {}
     for a, b in scan.meta.columns.items():
         user = b if a in C_CANONICAL and b not in C_CANONICAL else a
         if user in seen:
@@ -516,7 +518,8 @@ def problems_grouped(problems: list[Problem], max_examples: int = 3) -> list[str
     ...       for i in range(1, 49)] + [Problem("ratings.csv", "bad value", row=7, column="arousal")]
     >>> for line in problems_grouped(ps):
     ...     print(line)
-    48 files: video runs at 25 fps but study.yaml video.fps is 10 (e.g. videos/p1/v1.mp4, videos/p2/v1.mp4, videos/p3/v1.mp4, ...)
+    48 files: video runs at 25 fps but study.yaml video.fps is 10
+    (e.g. videos/p1/v1.mp4, videos/p2/v1.mp4, videos/p3/v1.mp4, ...)
     ratings.csv, line 7, column 'arousal': bad value
     """
     groups: dict[tuple[str, str | None], list[Problem]] = {}

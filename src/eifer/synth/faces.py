@@ -69,15 +69,19 @@ def make_identity(rng: np.random.Generator) -> FaceIdentity:
     -------
     FaceIdentity
     """
-    def pick(options):
-        return tuple(int(c) for c in options[rng.integers(len(options))])
+    def rgb(values) -> tuple[int, int, int]:
+        r, g, b = (int(c) for c in values)
+        return r, g, b
+
+    def pick(options) -> tuple[int, int, int]:
+        return rgb(options[rng.integers(len(options))])
 
     skin = pick(_SKIN_TONES)
-    lips = tuple(int(c) for c in np.clip(np.array(skin) * [0.82, 0.55, 0.55] + [25, 0, 5], 0, 255))
+    lips = rgb(np.clip(np.array(skin) * [0.82, 0.55, 0.55] + [25, 0, 5], 0, 255))
     return FaceIdentity(
         skin=skin, hair=pick(_HAIR), iris=pick(_IRIS), lips=lips,
-        shirt=tuple(int(c) for c in rng.integers(30, 220, 3)),
-        wall=tuple(int(c) for c in rng.integers(150, 235, 3)),
+        shirt=rgb(rng.integers(30, 220, 3)),
+        wall=rgb(rng.integers(150, 235, 3)),
         aspect=float(rng.uniform(1.22, 1.38)), eye_dx=float(rng.uniform(0.38, 0.45)),
         eye_y=float(rng.uniform(-0.22, -0.14)), eye_w=float(rng.uniform(0.18, 0.22)),
         mouth_y=float(rng.uniform(0.62, 0.72)), mouth_w=float(rng.uniform(0.28, 0.36)),
@@ -137,10 +141,10 @@ def _head_sprite(ident: FaceIdentity, r: int) -> tuple[np.ndarray, np.ndarray]:
     # shading: darker rim, lighter cheeks and forehead, soft nose shadow
     face_mask = np.zeros((size, size), np.uint8)
     _fill(face_mask, _ellipse(0, 0, 1.0, a), M, 255)
-    shade = np.zeros((size, size), np.float32)
-    cv2.fillPoly(shade, [_pts(_ellipse(0, 0.05, 0.8, a * 0.85), M)], 1.0, _AA, _SHIFT)
+    shade: np.ndarray = np.zeros((size, size), np.float32)
+    cv2.fillPoly(shade, [_pts(_ellipse(0, 0.05, 0.8, a * 0.85), M)], (1.0,), _AA, _SHIFT)
     shade = cv2.GaussianBlur(shade, (0, 0), r * 0.25)
-    nose = np.zeros((size, size), np.float32)
+    nose: np.ndarray = np.zeros((size, size), np.float32)
     _fill(nose, np.array([[0.05, -0.15], [0.16, 0.3], [0.12, 0.38], [0.0, 0.4]]), M, 1.0)
     nose = cv2.GaussianBlur(nose, (0, 0), r * 0.05)
     f = (0.78 + 0.3 * shade - 0.25 * nose)[..., None]
@@ -167,7 +171,8 @@ def _backgrounds(ident: FaceIdentity, width: int, height: int) -> tuple[np.ndarr
     wall = (np.array(ident.wall, np.float32) * (1.05 - 0.2 * y)).repeat(width, 1)
     wall = np.clip(wall, 0, 255).astype(np.uint8)
     # a door frame and a picture: static, clearly not face-like
-    cv2.rectangle(wall, (int(0.04 * width), int(0.1 * height)), (int(0.16 * width), height), _shade(ident.wall, 0.8), -1)
+    cv2.rectangle(wall, (int(0.04 * width), int(0.1 * height)), (int(0.16 * width), height),
+                  _shade(ident.wall, 0.8), -1)
     cv2.rectangle(wall, (int(0.8 * width), int(0.15 * height)), (int(0.95 * width), int(0.35 * height)),
                   _shade(ident.wall, 0.6), 2)
     empty = wall.copy()
@@ -254,7 +259,7 @@ def _draw_hand(img, M, ident: FaceIdentity, at: tuple[float, float], r: float) -
     skin = _shade(ident.skin, 1.04)
     hx, hy = at
     _fill(img, _ellipse(hx, hy + 0.25, 0.55, 0.5), M, skin)  # palm
-    for k, (dx, ln) in enumerate(((-0.45, 0.5), (-0.15, 0.65), (0.15, 0.7), (0.42, 0.6))):
+    for dx, ln in ((-0.45, 0.5), (-0.15, 0.65), (0.15, 0.7), (0.42, 0.6)):
         p = np.array([[hx + dx, hy + 0.1], [hx + dx * 1.1, hy - ln]])
         _line(img, p, M, _shade(skin, 0.7), r * 0.3)  # finger outline
         _line(img, p, M, skin, r * 0.24)
@@ -379,7 +384,7 @@ def _paste_sprite(img: np.ndarray, ident: FaceIdentity, r: float, cx: float, cy:
     M[0, 2] -= x0
     M[1, 2] -= y0
     size = (x1 - x0, y1 - y0)
-    warped = cv2.warpAffine(rgb, M, size, flags=cv2.INTER_LINEAR, borderValue=0)
-    a = cv2.warpAffine(alpha, M, size, flags=cv2.INTER_LINEAR, borderValue=0).astype(np.float32) / 255.0
+    warped = cv2.warpAffine(rgb, M, size, flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0, 0))
+    a = cv2.warpAffine(alpha, M, size, flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0, 0)).astype(np.float32) / 255.0
     roi = img[y0:y1, x0:x1]
     roi[:] = cv2.blendLinear(warped, roi, a, 1.0 - a)

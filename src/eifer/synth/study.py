@@ -35,8 +35,15 @@ from eifer.errors import EiferError
 from eifer.io import atomic_path, hash_obj, write_csv, write_json, write_parquet, write_text
 from eifer.parallel import map_units
 from eifer.synth.design import (
-    DOMAINS, EI_EMOTIONS, EI_STIMULI, EI_TASKS, STREAM_ECG, rng_for, synth_ei_responses,
-    synth_participants, synth_ratings,
+    DOMAINS,
+    EI_EMOTIONS,
+    EI_STIMULI,
+    EI_TASKS,
+    STREAM_ECG,
+    rng_for,
+    synth_ei_responses,
+    synth_participants,
+    synth_ratings,
 )
 from eifer.synth.ecg import REACTIVITY, ecg_from_rr, segment_plan, synth_rr_session
 

@@ -27,6 +27,7 @@ frame, including frames where the face is hidden.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -76,7 +77,7 @@ def _episodes(n: int, fps: float, rng: np.random.Generator) -> tuple[np.ndarray,
             break
         if rng.uniform() < 0.45:
             kind, dur = 1, rng.uniform(0.8, 2.0)
-            extra = ("empty" if rng.uniform() < 0.5 else "away",)
+            extra: tuple[Any, ...] = ("empty" if rng.uniform() < 0.5 else "away",)
         else:
             kind, dur = 2, rng.uniform(0.8, 2.5)
             hand = rng.uniform() < 0.6

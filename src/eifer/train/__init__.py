@@ -7,13 +7,18 @@ Reusable pieces: :func:`optimizer_make` / :func:`stage_schedule` /
 """
 from eifer.train.fit import FitResult, epoch_seed, fit_two_stage
 from eifer.train.loop import epoch_train, loss_dual, pos_weight_of, predict
-from eifer.train.runner import PRED_COLUMNS, predictions_collect, run_train, test_items, train_all, unit_train, units_plan
 from eifer.train.schedule import lr_factor, optimizer_make, schedule_apply, stage_schedule
+from eifer.train.stage import (
+    PRED_COLUMNS,
+    predictions_collect,
+    run_train,
+    test_items,
+    train_all,
+    unit_train,
+    units_plan,
+)
 from eifer.train.threshold import threshold_grid, threshold_select
-from eifer.train.cv import cross_validate, cv_folds, cv_plan  # transfer-CV (paper §3.5)
-from eifer.train.cv_run import run_transfer_cv
 
 __all__ = ["FitResult", "epoch_seed", "fit_two_stage", "epoch_train", "loss_dual", "pos_weight_of", "predict",
            "PRED_COLUMNS", "predictions_collect", "run_train", "test_items", "train_all", "unit_train", "units_plan",
-           "lr_factor", "optimizer_make", "schedule_apply", "stage_schedule", "threshold_grid", "threshold_select",
-           "cross_validate", "cv_folds", "cv_plan", "run_transfer_cv"]
+           "lr_factor", "optimizer_make", "schedule_apply", "stage_schedule", "threshold_grid", "threshold_select"]

@@ -24,11 +24,11 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from eifer.config import TrainConfig
-from eifer.data.images import CropDataset, loader_make
 from eifer.errors import EiferError
 from eifer.evaluate.metrics import metrics_binary
 from eifer.io import atomic_path
 from eifer.model import DualHeadModel
+from eifer.train.images import CropDataset, loader_make
 from eifer.train.loop import epoch_train, pos_weight_of, predict
 from eifer.train.schedule import optimizer_make, stage_schedule
 from eifer.train.threshold import threshold_select
@@ -177,7 +177,8 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
     steps_per_epoch = -(-len(train_ds) // cfg.batch_size)
     val_loader = loader_make(val_ds, cfg.batch_size * 2, shuffle=False, num_workers=cfg.num_workers, device=device)
     val_prob = None
-    optimizer, opt_stage = None, None
+    optimizer: torch.optim.Optimizer | None = None
+    opt_stage = None
     with progress() as bar:
         task = bar.add_task(label, total=len(epochs) * steps_per_epoch, completed=start * steps_per_epoch)
         for gi in range(start, len(epochs)):
@@ -188,6 +189,7 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
                 opt_stage = stage
                 if opt_state is not None and state is not None and state.get("stage") == stage:
                     optimizer.load_state_dict(opt_state)
+            assert optimizer is not None  # made above on the first epoch of every stage
             n_stage = cfg.stage1_epochs if stage == 1 else cfg.stage2_epochs
             sched = stage_schedule(stage, steps_per_epoch, n_stage, warmup_epochs=cfg.warmup_epochs,
                                    backbone_lr_start=cfg.backbone_lr_start, backbone_lr_peak=cfg.backbone_lr_peak,
@@ -199,7 +201,8 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
             gen = torch.Generator().manual_seed(es)
 
             def _tick(loss: float, lrs: dict[str, float]) -> None:
-                bar.update(task, advance=1, description=f"{label} s{stage} e{e + 1}/{n_stage} loss {loss:.3f}")
+                # called only within this epoch's iteration, so the loop variables are the current ones
+                bar.update(task, advance=1, description=f"{label} s{stage} e{e + 1}/{n_stage} loss {loss:.3f}")  # noqa: B023
 
             loss, _ = epoch_train(model, loader, optimizer, stage=stage, sched=sched, step=e * steps_per_epoch,
                                   device=device, pos_weight=pos_weight, regression_weight=cfg.regression_weight,
@@ -208,7 +211,7 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
             val_prob, _ = predict(model, val_loader, device)
             yv = val_ds.labels.numpy()
             m = metrics_binary(yv, val_prob, (val_prob >= 0.5).astype(int))
-            _, f1 = threshold_select(yv, val_prob, tuple(cfg.threshold_grid))
+            _, f1 = threshold_select(yv, val_prob, cfg.threshold_grid)
             rec = {"epoch": gi + 1, "stage": stage, "train_loss": loss, "val_roc_auc": m["roc_auc"],
                    "val_best_f1": f1, "lr": {g["name"]: g["lr"] for g in optimizer.param_groups}}
             history.append(rec)

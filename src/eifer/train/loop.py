@@ -8,15 +8,16 @@ by any other protocol built on the same model (e.g. transfer-CV).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from eifer.data.images import batch_inputs
 from eifer.model import DualHeadModel
+from eifer.train.images import batch_inputs
 from eifer.train.schedule import schedule_apply
 
 
@@ -72,7 +73,7 @@ def epoch_train(model: DualHeadModel, loader: DataLoader, optimizer: torch.optim
     device : str
     pos_weight, regression_weight, grad_clip : float
     aug : dict or None
-        Keyword arguments of :func:`eifer.data.images.augment_batch`.
+        Keyword arguments of :func:`eifer.train.images.augment_batch`.
     gen : torch.Generator
         Augmentation randomness (seeded per epoch).
     on_batch : callable, optional
@@ -127,7 +128,7 @@ def predict(model: DualHeadModel, loader: DataLoader, device: str) -> tuple[np.n
     (prob, regression) : float arrays of the dataset's length
     """
     model.eval()
-    n = len(loader.dataset)
+    n = len(loader.dataset)  # type: ignore[arg-type]  # torch's Dataset stub has no __len__; ours do
     prob = np.empty(n, np.float32)
     reg = np.empty(n, np.float32)
     cl = device.startswith("cuda")

@@ -60,7 +60,7 @@ def optimizer_make(model: DualHeadModel, stage: int, *, head_lr: float, backbone
 def schedule_apply(optimizer: torch.optim.Optimizer, step: int, sched: dict) -> dict[str, float]:
     """Set every group's lr for ``step`` of a :func:`stage_schedule`; returns ``{group name: lr}``."""
     f = lr_factor(step, sched["total"], sched["warmup"], sched["start_factor"], sched["decay"])
-    out = {}
+    out: dict[str, float] = {}
     for g in optimizer.param_groups:
         g["lr"] = g["peak_lr"] * f
         out[g.get("name", str(len(out)))] = g["lr"]

@@ -1,0 +1,112 @@
+"""The ``select`` stage: dataset.parquet, test_subsets.parquet, face crops and Figure 4."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pandas as pd
+
+from eifer.errors import EiferError
+from eifer.io import read_csv, write_bytes, write_csv, write_parquet
+from eifer.select.core import build_test_subsets, crop_relpath, select_frames
+from eifer.select.figure import plot_figure4
+
+
+def _crop_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
+    """Pool worker: re-read just the wanted frames of one video and write their crops."""
+    from eifer.frames import align_crop, read_frames_at
+
+    eyes = pd.read_parquet(job["part"], columns=["frame", "eye_lx", "eye_ly", "eye_rx", "eye_ry"]).set_index("frame")
+    root = Path(job["root"])
+    todo = [f for f in job["frames"] if not (root / crop_relpath(job["pid"], job["vid"], f)).exists()]
+    for n, (idx, rgb) in enumerate(read_frames_at(job["path"], todo)):
+        e = eyes.loc[idx]
+        crop = align_crop(rgb, (e.eye_lx, e.eye_ly), (e.eye_rx, e.eye_ry), job["size"], job["margin"])
+        ok, png = cv2.imencode(".png", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise EiferError(f"{job['path']}: could not encode the crop of frame {idx}")
+        write_bytes(root / crop_relpath(job["pid"], job["vid"], idx), png.tobytes())
+        if n % 20 == 0:
+            report(n, len(todo))
+    return {"written": len(todo)}
+
+
+def store_crops(run, study, wanted: pd.DataFrame) -> pd.DataFrame:
+    """Write aligned crops ``RUN/crops/<pid>/<vid>/<frame>.png`` for the wanted frames.
+
+    Existing crops are kept (resume). Each video is decoded once, in a process pool.
+
+    Parameters
+    ----------
+    run : RunFolder
+    study : Study
+    wanted : DataFrame
+        participant_id, video_id, frame.
+
+    Returns
+    -------
+    DataFrame: participant_id, video_id, ok, error (one row per video).
+    """
+    from eifer.frames import part_path
+    from eifer.frames.parallel import run_jobs
+
+    cfg = run.config.frames
+    paths = {(str(v.participant_id), str(v.video_id)): str(v.path) for v in study.videos().itertuples(index=False)}
+    jobs = []
+    for (pid, vid), g in wanted.groupby(["participant_id", "video_id"], sort=True):
+        jobs.append({"key": f"{pid}/{vid}", "pid": pid, "vid": vid, "path": paths[(pid, vid)],
+                     "part": str(part_path(run, pid, vid)), "root": str(run.root),
+                     "frames": sorted(int(f) for f in g["frame"].unique()), "size": cfg.crop_size,
+                     "margin": cfg.crop_margin})
+    res = run_jobs(_crop_job, jobs, cfg.n_jobs, desc="crops")
+    return pd.DataFrame([{"participant_id": j["pid"], "video_id": j["vid"], "ok": r["ok"],
+                          "error": r.get("error", "")} for j, r in zip(jobs, res)])
+
+
+def run_select(study, run) -> list[str]:
+    """The ``select`` stage.
+
+    Reads ``RUN/frames/*/*.parquet`` (with estimates) and ``RUN/labels.csv``;
+    writes ``dataset.parquet``, ``test_subsets.parquet``, ``select_shortfall.csv``,
+    crops (per ``frames.store_crops``) and ``figures/figure4.png``.
+
+    Parameters
+    ----------
+    study : eifer.study.Study
+    run : eifer.runfolder.RunFolder
+
+    Returns
+    -------
+    list of str (outputs relative to RUN)
+    """
+    from eifer.frames import read_frames
+
+    cfg = run.config.select
+    labels = read_csv(run.require("labels.csv", stage="labels"))
+    frames = read_frames(run)
+    if frames.empty:
+        raise EiferError(f"{run.path('frames')}: no frame tables; run `eifer frames` first")
+    dataset, shortfall = select_frames(frames, labels, cfg.n_arousal, cfg.n_valence)
+    subsets = build_test_subsets(frames, labels, cfg.n_test_frames, cfg.ambiguity_tau, run.config.seed)
+    mode = run.config.frames.store_crops
+    if mode == "none":
+        dataset["crop_path"] = ""
+        subsets["crop_path"] = ""
+    else:
+        wanted = pd.concat([dataset, subsets])[["participant_id", "video_id", "frame"]]
+        if mode == "all":
+            valid = frames[frames["valid"].astype(bool)]
+            wanted = pd.concat([wanted, valid[["participant_id", "video_id", "frame"]]])
+        status = store_crops(run, study, wanted.drop_duplicates())
+        for r in status[~status["ok"]].itertuples():
+            run.log("crops_failed", participant_id=r.participant_id, video_id=r.video_id, error=r.error)
+            raise EiferError(f"crops of participant {r.participant_id} video {r.video_id}: {r.error}")
+    write_parquet(run.path("dataset.parquet"), dataset)
+    write_parquet(run.path("test_subsets.parquet"), subsets)
+    write_csv(run.path("select_shortfall.csv"), shortfall)
+    short = shortfall[(shortfall["shortfall_arousal"] > 0) | (shortfall["shortfall_valence"] > 0)]
+    run.log("select", frames=len(dataset), videos=len(shortfall), videos_short=len(short))
+    plot_figure4(dataset, run.path("figures", "figure4.png"))
+    return ["dataset.parquet", "test_subsets.parquet", "select_shortfall.csv", "figures/figure4.png"]

@@ -1,0 +1,274 @@
+"""Participant-disjoint splits (paper §3.2.2, SPEC §3).
+
+* one fixed test set of ``n_test_high`` High-EI + ``n_test_low`` Low-EI
+  participants (seeded, or listed in the config), shared by every experiment;
+* per training composition (High, Low, Total), task and repetition a
+  stratified group split of the remaining participants into train/validation
+  (``StratifiedGroupKFold``; repetition k takes fold k of one shuffled k-fold,
+  so the first repetitions have disjoint validation sets), stratified on the
+  task's frame labels.
+
+``splits.json`` records the seed, the test participants and every
+train/validation list with its seed; :func:`splits_check` asserts that they
+are disjoint.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
+
+from eifer._validation import require_columns
+from eifer.errors import EiferError
+
+GROUPS = ("High", "Low", "Total")
+TASKS = ("arousal", "valence")
+_DATASET_COLUMNS = ("participant_id", "video_id", "frame", "crop_path", "valence", "arousal",
+                    "arousal_label", "valence_label")
+
+
+def dataset_validate(dataset: pd.DataFrame, file: str = "dataset.parquet") -> pd.DataFrame:
+    """Check a ``dataset.parquet`` table and return it with string ids.
+
+    Parameters
+    ----------
+    dataset : DataFrame
+        One row per selected frame (docs/interfaces.md).
+    file : str
+        Name used in error messages.
+
+    Returns
+    -------
+    DataFrame
+        The same rows, ``participant_id``/``video_id`` as str, labels as int.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"participant_id": [1], "video_id": ["v"], "frame": [0], "crop_path": ["a.png"],
+    ...     "valence": [0.5], "arousal": [-0.2], "arousal_label": [0], "valence_label": [1]})
+    >>> dataset_validate(df).participant_id.tolist()
+    ['1']
+    """
+    require_columns(dataset, _DATASET_COLUMNS, file)
+    df = dataset.copy()
+    df["participant_id"] = df["participant_id"].astype(str)
+    df["video_id"] = df["video_id"].astype(str)
+    for task in TASKS:
+        col = f"{task}_label"
+        bad = ~df[col].isin([0, 1, True, False])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise EiferError(f"{file}: row {i + 1}: {col} must be 0 or 1, got {df[col].iloc[i]!r}")
+        df[col] = df[col].astype(int)
+        est = pd.to_numeric(df[task], errors="coerce")
+        if est.isna().any():
+            i = int(np.flatnonzero(est.isna().to_numpy())[0])
+            raise EiferError(f"{file}: row {i + 1}: {task} estimate is missing or not a number")
+        df[task] = est.astype(float)
+    return df
+
+
+def groups_validate(groups: pd.DataFrame, file: str = "groups.csv") -> dict[str, str]:
+    """Return ``{participant_id: "High"|"Low"}`` from a ``groups.csv`` table."""
+    require_columns(groups, ("participant_id", "group"), file)
+    out: dict[str, str] = {}
+    for i, (pid, grp) in enumerate(zip(groups["participant_id"].astype(str), groups["group"]), start=2):
+        if grp not in ("High", "Low"):
+            raise EiferError(f"{file}: line {i}: group must be High or Low, got {grp!r}")
+        if pid in out:
+            raise EiferError(f"{file}: line {i}: participant {pid!r} listed twice")
+        out[pid] = grp
+    return out
+
+
+def testset_choose(group_of: dict[str, str], participants: list[str], n_high: int = 2,
+                             n_low: int = 2, seed: int = 0, listed: list[str] | None = None) -> list[str]:
+    """Pick the fixed test participants: ``n_high`` High + ``n_low`` Low, seeded.
+
+    Parameters
+    ----------
+    group_of : dict
+        participant -> "High"/"Low" (from groups.csv).
+    participants : list of str
+        Participants that have selected frames.
+    n_high, n_low : int
+        How many of each group.
+    seed : int
+        Seed of the draw (the same seed gives the same test set for every experiment).
+    listed : list of str, optional
+        Use these participants instead of drawing (config ``split.test_participants``).
+
+    Returns
+    -------
+    list of str
+        Sorted participant ids.
+
+    Examples
+    --------
+    >>> g = {"a": "High", "b": "High", "c": "High", "d": "Low", "e": "Low", "f": "Low"}
+    >>> len(testset_choose(g, list(g), 2, 2, seed=1))
+    4
+    """
+    known = set(participants)
+    if listed:
+        unknown = [p for p in listed if p not in known or p not in group_of]
+        if unknown:
+            raise EiferError(f"config split.test_participants: {unknown} have no selected frames "
+                             "or no EI group (groups.csv)")
+        return sorted(str(p) for p in listed)
+    rng = np.random.default_rng(seed)
+    chosen: list[str] = []
+    for grp, n in (("High", n_high), ("Low", n_low)):
+        pool = sorted(p for p in known if group_of.get(p) == grp)
+        if len(pool) < n + 1:  # leave at least one of each group for training
+            raise EiferError(f"groups.csv: only {len(pool)} {grp}-EI participant(s) with selected frames; "
+                             f"need {n} for the test set plus at least 1 for training")
+        chosen += list(rng.choice(pool, size=n, replace=False))
+    return sorted(chosen)
+
+
+testset_choose.__test__ = False  # type: ignore[attr-defined]  # pytest reads it: not a test, whatever its name
+
+
+def train_val_split(frames: pd.DataFrame, label: str, val_fraction: float = 0.2, rep: int = 0,
+                    seed: int = 0) -> tuple[list[str], list[str]]:
+    """Stratified group split of participants into train and validation.
+
+    Repetition ``rep`` takes fold ``rep % k`` of a ``StratifiedGroupKFold`` with
+    ``k = round(1 / val_fraction)`` (capped at the number of participants),
+    shuffled with ``seed + rep // k``.
+
+    Parameters
+    ----------
+    frames : DataFrame
+        Frames of the composition's participants (participant_id and ``label``).
+    label : str
+        Column to stratify on (e.g. ``"arousal_label"``).
+    val_fraction : float
+        Share of participants for validation (0.2 = the paper's 8:2).
+    rep, seed : int
+        Repetition index and base seed.
+
+    Returns
+    -------
+    (train, val) : lists of participant ids, disjoint.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"participant_id": [str(i // 4) for i in range(40)], "y": [i % 2 for i in range(40)]})
+    >>> tr, va = train_val_split(df, "y", 0.2, rep=0, seed=0)
+    >>> len(tr), len(va), set(tr) & set(va)
+    (8, 2, set())
+    """
+    pids = frames["participant_id"].astype(str).to_numpy()
+    n_part = len(np.unique(pids))
+    if n_part < 2:
+        raise EiferError(f"cannot split {n_part} participant(s) into train and validation")
+    y = frames[label].to_numpy().astype(int)
+    k0 = max(2, min(int(round(1.0 / val_fraction)), n_part))
+    for train, val in _candidate_splits(y, pids, k0, rep, seed):
+        # A threshold chosen on validation needs both classes there, and the
+        # loss needs both in training; with few participants per group a fold
+        # can hold one participant who rated every video alike, so move on to
+        # the next fold (then a new shuffle, then fewer/larger folds).
+        if _both_classes(y, pids, train) and _both_classes(y, pids, val):
+            return train, val
+    raise EiferError(f"cannot split {n_part} participant(s) on {label!r} so that train and validation "
+                     "both hold both classes (too few participants with each label); "
+                     "add participants or lower the number of test participants")
+
+
+def _both_classes(y: np.ndarray, pids: np.ndarray, members: list[str]) -> bool:
+    return np.unique(y[np.isin(pids, members)]).size == 2
+
+
+def _candidate_splits(y: np.ndarray, pids: np.ndarray, k0: int, rep: int, seed: int):
+    """Splits in order of preference: fold ``rep % k`` of the paper's 8:2 k-fold
+    first (the common case), then the other folds, further shuffles, and
+    finally fewer folds (larger validation sets)."""
+    for k in range(k0, 1, -1):
+        for attempt in range(20 if k == k0 else 5):
+            rs = int(seed + rep // k + 7919 * attempt) % (2**32)
+            folds = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=rs).split(
+                np.zeros(len(y)), y, pids))
+            for j in range(k):
+                tr, va = folds[(rep + j) % k]
+                yield sorted(set(pids[tr])), sorted(set(pids[va]))
+
+
+def rep_seed(seed: int, rep: int) -> int:
+    """Seed of repetition ``rep`` (shared by all groups, so repetitions pair up)."""
+    return int(seed) + 1009 * int(rep)
+
+
+def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, repetitions: int,
+                n_test_high: int = 2, n_test_low: int = 2, test_participants: list[str] | None = None,
+                val_fraction: float = 0.2, tasks: tuple[str, ...] | list[str] = TASKS) -> dict[str, Any]:
+    """All splits of a study: the fixed test set and per (group, task, rep) train/val lists.
+
+    Parameters
+    ----------
+    dataset : DataFrame
+        ``dataset.parquet`` rows.
+    group_of : dict
+        participant -> "High"/"Low".
+    seed, repetitions : int
+        Base seed and number of repetitions.
+    n_test_high, n_test_low, test_participants, val_fraction :
+        As in the ``split`` config section.
+    tasks : sequence of str
+        Tasks to split for.
+
+    Returns
+    -------
+    dict
+        ``{"seed", "test", "test_high", "test_low", "runs": {"<group>/<task>/rep<k>":
+        {"group", "task", "rep", "seed", "train", "val"}}}`` (the content of splits.json).
+    """
+    df = dataset_validate(dataset)
+    participants = sorted(df["participant_id"].unique())
+    no_group = [p for p in participants if p not in group_of]
+    if no_group:
+        raise EiferError(f"groups.csv: no EI group for participant(s) {no_group} that have selected frames")
+    test = testset_choose(group_of, participants, n_test_high, n_test_low, seed, test_participants)
+    rest = df[~df["participant_id"].isin(test)]
+    runs: dict[str, dict[str, Any]] = {}
+    for group in GROUPS:
+        frames = rest if group == "Total" else rest[rest["participant_id"].map(group_of) == group]
+        for task in tasks:
+            for rep in range(repetitions):
+                s = rep_seed(seed, rep)
+                train, val = train_val_split(frames, f"{task}_label", val_fraction, rep, seed)
+                runs[f"{group}/{task}/rep{rep}"] = {"group": group, "task": task, "rep": rep, "seed": s,
+                                                    "train": train, "val": val}
+    out = {"seed": int(seed), "test": test, "test_high": [p for p in test if group_of[p] == "High"],
+           "test_low": [p for p in test if group_of[p] == "Low"], "runs": runs}
+    splits_check(out)
+    return out
+
+
+def splits_check(splits: dict[str, Any]) -> None:
+    """Assert participant-disjointness of test, train and validation in every run."""
+    test = set(splits["test"])
+    for key, r in splits["runs"].items():
+        tr, va = set(r["train"]), set(r["val"])
+        for a, b, what in ((tr, va, "train/val"), (tr, test, "train/test"), (va, test, "val/test")):
+            if a & b:
+                raise EiferError(f"splits.json: run {key}: {what} share participant(s) {sorted(a & b)}")
+        if not tr or not va:
+            raise EiferError(f"splits.json: run {key}: empty train or validation set")
+
+
+def splits_load(path: str | Path) -> dict[str, Any]:
+    """Read and check ``splits.json``."""
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise EiferError(f"{path}: not found; run `eifer split` first")
+    splits = json.loads(path.read_text())
+    splits_check(splits)
+    return splits

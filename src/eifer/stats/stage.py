@@ -1,0 +1,33 @@
+"""The ``stats`` stage: ``run_stats(study, run)`` writes Table 4 from ``RUN/predictions.parquet``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from eifer.errors import EiferError
+from eifer.stats.tables import compare_groups_for_run, write_stats_tables
+
+
+def run_stats(study, run) -> list[str]:
+    """Stage runner: Table 4 from ``RUN/predictions.parquet`` (compositions direct and transfer).
+
+    Parameters
+    ----------
+    study : eifer.study.Study
+        Unused (the stage reads only the run folder); kept for the runner signature.
+    run : eifer.runfolder.RunFolder
+
+    Returns
+    -------
+    list of str
+        Outputs relative to RUN: ``tables/table4.csv``, ``.md``, ``table4_full.csv``.
+    """
+    path = run.require("predictions.parquet", stage="train")
+    pred = pd.read_parquet(path)
+    pred = pred[pred["composition"].isin(["direct", "transfer"])]
+    if pred.empty:
+        raise EiferError(f"{path}: no predictions of the direct or transfer compositions")
+    results = compare_groups_for_run(pred, run.config.seed)
+    files = write_stats_tables(results, run.path("tables"), 4)
+    return [str(Path(f).relative_to(run.root)) for f in files]

@@ -1,0 +1,10 @@
+"""The ``transfer-cv`` stage: ResNet50 / VGG16 by stratified group k-fold CV with gradual unfreezing (paper §3.5).
+
+:func:`cross_validate` trains every fold (:func:`fit_gradual`), :func:`run_transfer_cv` is the stage runner
+(``models_cv/``, Tables 5 and 6).
+"""
+from eifer.transfer_cv.core import cross_validate, cv_folds, cv_plan
+from eifer.transfer_cv.fit import fit_gradual
+from eifer.transfer_cv.stage import run_transfer_cv
+
+__all__ = ["cross_validate", "cv_folds", "cv_plan", "fit_gradual", "run_transfer_cv"]

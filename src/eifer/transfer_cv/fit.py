@@ -1,0 +1,175 @@
+"""Staged fine-tuning with gradual unfreezing, best epoch by validation macro F1 (paper §3.5).
+
+Phases: the heads alone for ``head_epochs`` (backbone frozen, in eval mode),
+then one phase per entry of ``unfreeze_epochs`` with the top blocks of the
+backbone trainable (:mod:`eifer.transfer_cv.unfreeze`). Each unfreezing phase has
+its own AdamW (heads at ``head_lr``, backbone at ``lr``) on a per-batch linear
+warm-up from ``lr_start`` over ``warmup_epochs`` then cosine decay. The loss,
+pos_weight (from this fold's training labels), augmentation, epoch loop and
+prediction are those of the main trainer (:mod:`eifer.train.loop`).
+
+After every epoch the validation predictions are scored by the best macro F1
+over the threshold grid; the epoch with the highest score is the fold's model
+and its threshold is chosen on its validation predictions. A checkpoint
+(current weights, optimiser, history, best weights) is written after every
+epoch, so an interrupted fold resumes at its last finished epoch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from eifer.config import TrainConfig, TransferCVConfig
+from eifer.model import DualHeadModel
+from eifer.train.fit import CHECKPOINT, checkpoint_load, checkpoint_save, epoch_seed
+from eifer.train.images import CropDataset, loader_make
+from eifer.train.loop import epoch_train, pos_weight_of, predict
+from eifer.train.schedule import optimizer_make, stage_schedule
+from eifer.train.threshold import threshold_select
+from eifer.transfer_cv.unfreeze import backbone_groups, frozen_bn_eval, unfreeze_apply, unfreeze_schedule
+from eifer.utils import progress
+
+
+@dataclass
+class GradualResult:
+    """Outcome of :func:`fit_gradual`: the best epoch's model and its validation predictions."""
+
+    model: DualHeadModel
+    best_epoch: int
+    best_f1: float
+    threshold: float
+    val_prob: np.ndarray
+    pos_weight: float
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def phases_plan(model: DualHeadModel, cv: TransferCVConfig) -> list[dict[str, Any]]:
+    """The fine-tuning phases of ``model`` under ``cv``: name, epochs and trainable top blocks.
+
+    Examples
+    --------
+    >>> from eifer.config import TransferCVConfig
+    >>> from eifer.model import create_model
+    >>> [(p["name"], p["n_top"]) for p in phases_plan(create_model("resnet18"), TransferCVConfig())]
+    [('heads', 0), ('unfreeze1', 2), ('unfreeze2', 4), ('unfreeze3', 5)]
+    """
+    groups = backbone_groups(model.backbone)
+    counts = unfreeze_schedule(len(groups), len(cv.unfreeze_epochs), cv.unfreeze_groups)
+    out: list[dict[str, Any]] = [{"name": "heads", "epochs": int(cv.head_epochs), "n_top": 0, "n_blocks": len(groups)}]
+    out += [{"name": f"unfreeze{i + 1}", "epochs": int(e), "n_top": n, "n_blocks": len(groups)}
+            for i, (e, n) in enumerate(zip(cv.unfreeze_epochs, counts))]
+    return [p for p in out if p["epochs"] > 0]
+
+
+def _optimizer(model: DualHeadModel, phase: dict[str, Any], cv: TransferCVConfig, t: TrainConfig,
+               groups: list[list[str]]) -> torch.optim.AdamW:
+    stage = 1 if phase["n_top"] == 0 else 2
+    opt = optimizer_make(model, stage, head_lr=cv.head_lr, backbone_lr_peak=cv.lr, weight_decay=t.weight_decay)
+    unfreeze_apply(model, groups, phase["n_top"])  # after optimizer_make, which unfreezes the whole backbone
+    for g in opt.param_groups:  # frozen tensors: out of the optimiser (and of weight decay)
+        g["params"] = [p for p in g["params"] if p.requires_grad]
+    return opt
+
+
+def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset, cv: TransferCVConfig,
+                t: TrainConfig, *, seed: int, ckpt_dir: str | Path | None = None, device: str = "cpu",
+                label: str = "fold") -> GradualResult:
+    """Fine-tune ``model`` heads-first, then unfreezing the backbone top-down; keep the best epoch.
+
+    Parameters
+    ----------
+    model : DualHeadModel
+        Initial weights (ImageNet checkpoint, or random when allowed).
+    train_ds, val_ds : CropDataset
+        This fold's training and validation crops of one task.
+    cv : TransferCVConfig
+        Phases, learning rates, warm-up.
+    t : TrainConfig
+        Shared settings: batch size, weight decay, clipping, regression weight,
+        pos_weight mode, augmentation, threshold grid, loader workers.
+    seed : int
+        Seed of shuffling and augmentation (per epoch, see :func:`eifer.train.epoch_seed`).
+    ckpt_dir : path-like, optional
+        Folder of ``checkpoint.safetensors`` (resume); no checkpoints when None.
+    device : str
+    label : str
+        Progress-bar title.
+
+    Returns
+    -------
+    GradualResult
+        Model with the best epoch's weights, its validation probabilities,
+        threshold and macro F1, the phases and per-epoch history.
+
+    Examples
+    --------
+    >>> res = fit_gradual(create_model("resnet18"), tr, va, cfg.transfer_cv, cfg.train, seed=0)  # doctest: +SKIP
+    >>> res.best_epoch, res.threshold  # doctest: +SKIP
+    """
+    ckpt = Path(ckpt_dir) / CHECKPOINT if ckpt_dir is not None else None
+    model.to(device)
+    groups = backbone_groups(model.backbone)
+    phases = phases_plan(model, cv)
+    epochs = [(pi, e) for pi, p in enumerate(phases) for e in range(p["epochs"])]
+    if not epochs:
+        raise ValueError("transfer_cv: head_epochs and unfreeze_epochs are all 0; nothing to train")
+    pos_weight = pos_weight_of(train_ds.labels.numpy(), t.pos_weight_mode)
+    aug = {"p": t.aug_p, "brightness": tuple(t.brightness), "blur_sigma": tuple(t.blur_sigma)} if t.aug_p > 0 else None
+    yv = val_ds.labels.numpy()
+    history: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"epoch": 0, "f1": -1.0, "state": None, "val_prob": None}
+    start, opt_state, opt_phase = 0, None, None
+    state = checkpoint_load(ckpt) if ckpt is not None else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        start, history, best = state["epoch_done"], state["history"], state["best"]
+        opt_state, opt_phase = state["optimizer"], state["phase"]
+    steps = -(-len(train_ds) // t.batch_size)
+    val_loader = loader_make(val_ds, t.batch_size * 2, shuffle=False, num_workers=t.num_workers, device=device)
+    hook = frozen_bn_eval(model)
+    optimizer, cur = None, None
+    try:
+        with progress() as bar:
+            task = bar.add_task(label, total=len(epochs) * steps, completed=start * steps)
+            for gi in range(start, len(epochs)):
+                pi, e = epochs[gi]
+                phase = phases[pi]
+                if cur != pi:
+                    optimizer, cur = _optimizer(model, phase, cv, t, groups), pi
+                    if opt_state is not None and opt_phase == pi:
+                        optimizer.load_state_dict(opt_state)
+                assert optimizer is not None  # made above on the first epoch of every phase
+                stage = 1 if phase["n_top"] == 0 else 2
+                sched = stage_schedule(stage, steps, phase["epochs"], warmup_epochs=cv.warmup_epochs,
+                                       backbone_lr_start=cv.lr_start, backbone_lr_peak=cv.lr)
+                es = epoch_seed(seed, gi)
+                torch.manual_seed(es)
+                loader = loader_make(train_ds, t.batch_size, shuffle=True, seed=es, num_workers=t.num_workers,
+                                     device=device)
+                loss, _ = epoch_train(model, loader, optimizer, stage=stage, sched=sched, step=e * steps,
+                                      device=device, pos_weight=pos_weight, regression_weight=t.regression_weight,
+                                      grad_clip=t.grad_clip, aug=aug, gen=torch.Generator().manual_seed(es),
+                                      on_batch=lambda *_: bar.advance(task))
+                val_prob, _ = predict(model, val_loader, device)
+                thr, f1 = threshold_select(yv, val_prob, t.threshold_grid)
+                history.append({"epoch": gi + 1, "phase": phase["name"], "n_top": phase["n_top"],
+                                "train_loss": loss, "val_macro_f1": f1, "val_threshold": thr})
+                if f1 > best["f1"]:  # ties keep the earlier epoch
+                    best = {"epoch": gi + 1, "f1": f1, "val_prob": val_prob,
+                            "state": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}}
+                bar.update(task, description=f"{label} {phase['name']} e{e + 1} loss {loss:.3f} val F1 {f1:.3f}")
+                if ckpt is not None:
+                    checkpoint_save(ckpt, {"epoch_done": gi + 1, "phase": pi, "model": model.state_dict(),
+                                           "optimizer": optimizer.state_dict(), "history": history, "best": best})
+    finally:
+        hook.remove()
+    model.load_state_dict(best["state"])
+    thr, f1 = threshold_select(yv, best["val_prob"], t.threshold_grid)
+    return GradualResult(model=model, best_epoch=int(best["epoch"]), best_f1=float(f1), threshold=thr,
+                         val_prob=np.asarray(best["val_prob"]), pos_weight=pos_weight, phases=phases,
+                         history=history)

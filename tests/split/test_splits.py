@@ -1,0 +1,109 @@
+"""Fixed test set and per-repetition stratified group train/validation splits."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from eifer.errors import EiferError
+from eifer.split import dataset_validate, make_splits, splits_check, train_val_split
+
+
+def _dataset(n_part=14, frames=10, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_part):
+        for vid, (a, v) in {"HAHV": (1, 1), "HALV": (1, 0), "LAHV": (0, 1), "LALV": (0, 0)}.items():
+            for f in range(frames):
+                rows.append({"participant_id": f"P{i:02d}", "video_id": vid, "frame": f,
+                             "crop_path": f"c/{i}/{vid}/{f}.png",
+                             "arousal": (2 * a - 1) * rng.uniform(.1, .9), "valence": (2 * v - 1) * rng.uniform(.1, .9),
+                             "arousal_label": a, "valence_label": v})
+    groups = {f"P{i:02d}": ("High" if i % 2 == 0 else "Low") for i in range(n_part)}
+    return pd.DataFrame(rows), groups
+
+
+def test_fixed_test_set_and_disjoint_stratified_splits():
+    df, groups = _dataset()
+    sp = make_splits(df, groups, seed=3, repetitions=5)
+    test = set(sp["test"])
+    assert len(sp["test_high"]) == 2 and len(sp["test_low"]) == 2
+    assert all(groups[p] == "High" for p in sp["test_high"]) and all(groups[p] == "Low" for p in sp["test_low"])
+    assert len(sp["runs"]) == 3 * 2 * 5
+    rest = set(df.participant_id) - test
+    val_sets = []
+    for r in sp["runs"].values():
+        tr, va = set(r["train"]), set(r["val"])
+        assert not (tr & va) and not (tr | va) & test
+        if r["group"] == "Total":
+            assert tr | va == rest
+        else:  # High/Low compositions hold only that group's participants
+            assert {groups[p] for p in tr | va} == {r["group"]}
+        # stratified on the task's labels: both classes in validation
+        assert df[df.participant_id.isin(va)][f"{r['task']}_label"].nunique() == 2
+        if r["group"] == "Total" and r["task"] == "arousal":
+            assert len(va) == 2  # 8:2 of 10 participants
+            val_sets.append(frozenset(va))
+    # repetitions draw different validation participants (the first k are disjoint folds)
+    assert len(set(val_sets)) == 5 and sum(len(v) for v in val_sets) == len(set().union(*val_sets))
+    # reproducible, and the same test set whatever the number of repetitions
+    again = make_splits(df, groups, seed=3, repetitions=2)
+    assert again["test"] == sp["test"]
+    assert again["runs"]["High/valence/rep1"] == sp["runs"]["High/valence/rep1"]
+    tests = {tuple(make_splits(df, groups, seed=s, repetitions=1)["test"]) for s in range(6)}
+    assert len(tests) > 1  # the seed drives the draw
+
+
+def test_listed_test_participants_and_errors():
+    df, groups = _dataset()
+    sp = make_splits(df, groups, seed=0, repetitions=1, test_participants=["P00", "P02", "P01", "P03"])
+    assert sp["test"] == ["P00", "P01", "P02", "P03"]
+    with pytest.raises(EiferError, match="P99"):
+        make_splits(df, groups, seed=0, repetitions=1, test_participants=["P99", "P00", "P01", "P02"])
+    few = {p: ("High" if p in ("P00", "P02") else "Low") for p in groups}
+    with pytest.raises(EiferError, match="High-EI"):
+        make_splits(df, few, seed=0, repetitions=1, n_test_high=2)
+    with pytest.raises(EiferError, match="no EI group"):
+        make_splits(df, {k: v for k, v in groups.items() if k != "P05"}, seed=0, repetitions=1)
+
+
+def test_overlap_is_detected():
+    with pytest.raises(EiferError, match="train/val"):
+        splits_check({"test": ["A"], "runs": {"High/arousal/rep0": {"train": ["B", "C"], "val": ["C"]}}})
+    with pytest.raises(EiferError, match="val/test"):
+        splits_check({"test": ["A"], "runs": {"High/arousal/rep0": {"train": ["B"], "val": ["A"]}}})
+
+
+def test_train_val_split_ratio():
+    df = pd.DataFrame({"participant_id": [str(i // 6) for i in range(120)], "y": [(i // 3) % 2 for i in range(120)]})
+    tr, va = train_val_split(df, "y", 0.2, rep=0, seed=1)
+    assert (len(tr), len(va)) == (16, 4) and not set(tr) & set(va)
+
+
+def test_dataset_validation_names_row():
+    df, _ = _dataset(2, 2)
+    df.loc[3, "arousal_label"] = 2
+    with pytest.raises(EiferError, match="row 4: arousal_label"):
+        dataset_validate(df)
+    with pytest.raises(EiferError, match="missing column"):
+        dataset_validate(df.drop(columns="crop_path"))
+
+
+def test_validation_holds_both_classes_when_single_class_participants_exist():
+    # Four participants, two of whom rated every video alike (one class only):
+    # with k = 4 a fold may validate on a single-class participant, which would
+    # leave the validation threshold undefined. Every repetition must avoid it.
+    rows = []
+    for pid, labels in {"A": [1, 1, 1, 1], "B": [0, 0, 0, 0], "C": [0, 1, 0, 1], "D": [1, 0, 1, 0]}.items():
+        for lab in labels:
+            rows += [{"participant_id": pid, "y": lab}] * 5
+    df = pd.DataFrame(rows)
+    for rep in range(6):
+        tr, va = train_val_split(df, "y", 0.2, rep=rep, seed=rep)
+        assert not set(tr) & set(va)
+        for members in (tr, va):
+            assert df[df["participant_id"].isin(members)]["y"].nunique() == 2, (rep, tr, va)
+
+
+def test_impossible_split_names_the_problem():
+    df = pd.DataFrame({"participant_id": ["A"] * 4 + ["B"] * 4, "y": [1] * 4 + [0] * 4})
+    with pytest.raises(EiferError, match="both hold both classes"):
+        train_val_split(df, "y", 0.2, rep=0, seed=0)
