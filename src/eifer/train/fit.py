@@ -14,6 +14,7 @@ ends with exactly the weights of an uninterrupted one.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,77 @@ def _aug(cfg: TrainConfig) -> dict[str, Any]:
     return {"p": cfg.aug_p, "brightness": tuple(cfg.brightness), "blur_sigma": tuple(cfg.blur_sigma)}
 
 
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a phased fine-tuning: ``epochs`` epochs under one optimizer and one LR schedule.
+
+    Two-stage fine-tuning (paper §3.3) is two phases; gradual unfreezing (§3.5)
+    is one phase per unfreezing step. ``key`` is recorded in the checkpoint: a
+    resumed fit restores the optimizer state only into the phase it was saved in.
+    """
+
+    key: int
+    name: str
+    epochs: int
+    stage: int  # 1: heads only (backbone frozen, in eval mode); 2: the backbone trains too
+    make_optimizer: Callable[[], torch.optim.Optimizer]
+    schedule: Callable[[int], dict]  # steps per epoch -> the phase's stage_schedule
+
+
+def fit_phases(model: DualHeadModel, train_ds: CropDataset, phases: list[Phase], *, batch_size: int,
+               num_workers: int, pos_weight: float, regression_weight: float, grad_clip: float,
+               aug: dict[str, Any] | None, seed: int, device: str, label: str, ckpt: Path | None, ckpt_key: str,
+               history: list[dict[str, Any]], resume: dict[str, Any] | None,
+               on_epoch: Callable[[int, Phase, int, float, torch.optim.Optimizer], str],
+               ckpt_extra: Callable[[], dict[str, Any]] = dict,
+               batch_text: Callable[[Phase, int, float], str] | None = None) -> None:
+    """The one resumable epoch loop of every fine-tuning: phases, per-epoch seeds, checkpoints.
+
+    Epoch ``g`` (counted over all phases) draws its shuffling and augmentation
+    from ``epoch_seed(seed, g)``. After every epoch ``on_epoch(g, phase, e, loss,
+    optimizer)`` validates and records (appending to ``history``) and returns
+    the progress text; then ``{"epoch_done", ckpt_key: phase.key, "model",
+    "optimizer", "history", **ckpt_extra()}`` is written to ``ckpt``.
+    ``resume`` is a loaded checkpoint (its model weights already in ``model``):
+    the loop starts after its last finished epoch.
+    """
+    epochs = [(pi, e) for pi, ph in enumerate(phases) for e in range(ph.epochs)]
+    start = resume["epoch_done"] if resume is not None else 0
+    steps = -(-len(train_ds) // batch_size)
+    optimizer: torch.optim.Optimizer | None = None
+    current = None
+    with progress() as bar:
+        task = bar.add_task(label, total=len(epochs) * steps, completed=start * steps)
+        for gi in range(start, len(epochs)):
+            pi, e = epochs[gi]
+            phase = phases[pi]
+            if current != pi:
+                optimizer, current = phase.make_optimizer(), pi
+                if resume is not None and resume.get(ckpt_key) == phase.key:
+                    optimizer.load_state_dict(resume["optimizer"])
+            assert optimizer is not None  # made above on the first epoch of every phase
+            sched = phase.schedule(steps)
+            es = epoch_seed(seed, gi)
+            torch.manual_seed(es)
+            loader = loader_make(train_ds, batch_size, shuffle=True, seed=es, num_workers=num_workers, device=device)
+            gen = torch.Generator().manual_seed(es)
+
+            def _tick(loss: float, lrs: dict[str, float]) -> None:
+                # called only within this epoch's iteration, so the loop variables are the current ones
+                if batch_text is None:
+                    bar.advance(task)
+                else:
+                    bar.update(task, advance=1, description=batch_text(phase, e, loss))  # noqa: B023
+
+            loss, _ = epoch_train(model, loader, optimizer, stage=phase.stage, sched=sched, step=e * steps,
+                                  device=device, pos_weight=pos_weight, regression_weight=regression_weight,
+                                  grad_clip=grad_clip, aug=aug, gen=gen, on_batch=_tick)
+            bar.update(task, description=on_epoch(gi, phase, e, loss, optimizer))
+            if ckpt is not None:
+                checkpoint_save(ckpt, {"epoch_done": gi + 1, ckpt_key: phase.key, "model": model.state_dict(),
+                                       "optimizer": optimizer.state_dict(), "history": history, **ckpt_extra()})
+
+
 def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset, cfg: TrainConfig, *,
                   seed: int, ckpt_dir: str | Path | None = None, device: str = "cpu",
                   label: str = "fit") -> FitResult:
@@ -166,60 +238,41 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
     model.to(device)
     if device.startswith("cuda"):
         model.to(memory_format=torch.channels_last)
-    epochs = [(1, e) for e in range(cfg.stage1_epochs)] + [(2, e) for e in range(cfg.stage2_epochs)]
     pos_weight = pos_weight_of(train_ds.labels.numpy(), cfg.pos_weight_mode)
     history: list[dict[str, Any]] = []
-    start, opt_state = 0, None
     state = checkpoint_load(ckpt) if ckpt is not None else None
     if state is not None:
         model.load_state_dict(state["model"])
-        start, history, opt_state = state["epoch_done"], state["history"], state["optimizer"]
-    steps_per_epoch = -(-len(train_ds) // cfg.batch_size)
+        history = state["history"]
     val_loader = loader_make(val_ds, cfg.batch_size * 2, shuffle=False, num_workers=cfg.num_workers, device=device)
-    val_prob = None
-    optimizer: torch.optim.Optimizer | None = None
-    opt_stage = None
-    with progress() as bar:
-        task = bar.add_task(label, total=len(epochs) * steps_per_epoch, completed=start * steps_per_epoch)
-        for gi in range(start, len(epochs)):
-            stage, e = epochs[gi]
-            if opt_stage != stage:
-                optimizer = optimizer_make(model, stage, head_lr=cfg.head_lr, backbone_lr_peak=cfg.backbone_lr_peak,
-                                           weight_decay=cfg.weight_decay)
-                opt_stage = stage
-                if opt_state is not None and state is not None and state.get("stage") == stage:
-                    optimizer.load_state_dict(opt_state)
-            assert optimizer is not None  # made above on the first epoch of every stage
-            n_stage = cfg.stage1_epochs if stage == 1 else cfg.stage2_epochs
-            sched = stage_schedule(stage, steps_per_epoch, n_stage, warmup_epochs=cfg.warmup_epochs,
-                                   backbone_lr_start=cfg.backbone_lr_start, backbone_lr_peak=cfg.backbone_lr_peak,
-                                   stage1_schedule=cfg.stage1_schedule)
-            es = epoch_seed(seed, gi)
-            torch.manual_seed(es)
-            loader = loader_make(train_ds, cfg.batch_size, shuffle=True, seed=es, num_workers=cfg.num_workers,
-                                 device=device)
-            gen = torch.Generator().manual_seed(es)
+    yv = val_ds.labels.numpy()
+    last: dict[str, Any] = {"val_prob": None}
 
-            def _tick(loss: float, lrs: dict[str, float]) -> None:
-                # called only within this epoch's iteration, so the loop variables are the current ones
-                bar.update(task, advance=1, description=f"{label} s{stage} e{e + 1}/{n_stage} loss {loss:.3f}")  # noqa: B023
+    def phase(stage: int, n_epochs: int) -> Phase:
+        return Phase(stage, f"stage{stage}", n_epochs, stage,
+                     lambda: optimizer_make(model, stage, head_lr=cfg.head_lr, backbone_lr_peak=cfg.backbone_lr_peak,
+                                            weight_decay=cfg.weight_decay),
+                     lambda steps: stage_schedule(stage, steps, n_epochs, warmup_epochs=cfg.warmup_epochs,
+                                                  backbone_lr_start=cfg.backbone_lr_start,
+                                                  backbone_lr_peak=cfg.backbone_lr_peak,
+                                                  stage1_schedule=cfg.stage1_schedule))
 
-            loss, _ = epoch_train(model, loader, optimizer, stage=stage, sched=sched, step=e * steps_per_epoch,
-                                  device=device, pos_weight=pos_weight, regression_weight=cfg.regression_weight,
-                                  grad_clip=cfg.grad_clip, aug=_aug(cfg) if cfg.aug_p > 0 else None, gen=gen,
-                                  on_batch=_tick)
-            val_prob, _ = predict(model, val_loader, device)
-            yv = val_ds.labels.numpy()
-            m = metrics_binary(yv, val_prob, (val_prob >= 0.5).astype(int))
-            _, f1 = threshold_select(yv, val_prob, cfg.threshold_grid)
-            rec = {"epoch": gi + 1, "stage": stage, "train_loss": loss, "val_roc_auc": m["roc_auc"],
-                   "val_best_f1": f1, "lr": {g["name"]: g["lr"] for g in optimizer.param_groups}}
-            history.append(rec)
-            bar.update(task, description=f"{label} s{stage} e{e + 1}/{n_stage} loss {loss:.3f} "
-                                         f"val AUC {m['roc_auc']:.3f} F1 {f1:.3f}")
-            if ckpt is not None:
-                checkpoint_save(ckpt, {"epoch_done": gi + 1, "stage": stage, "model": model.state_dict(),
-                                       "optimizer": optimizer.state_dict(), "history": history})
+    def on_epoch(gi: int, ph: Phase, e: int, loss: float, optimizer: torch.optim.Optimizer) -> str:
+        val_prob, _ = predict(model, val_loader, device)
+        last["val_prob"] = val_prob
+        m = metrics_binary(yv, val_prob, (val_prob >= 0.5).astype(int))
+        _, f1 = threshold_select(yv, val_prob, cfg.threshold_grid)
+        history.append({"epoch": gi + 1, "stage": ph.stage, "train_loss": loss, "val_roc_auc": m["roc_auc"],
+                        "val_best_f1": f1, "lr": {g["name"]: g["lr"] for g in optimizer.param_groups}})
+        return f"{label} s{ph.stage} e{e + 1}/{ph.epochs} loss {loss:.3f} val AUC {m['roc_auc']:.3f} F1 {f1:.3f}"
+
+    fit_phases(model, train_ds, [phase(1, cfg.stage1_epochs), phase(2, cfg.stage2_epochs)],
+               batch_size=cfg.batch_size, num_workers=cfg.num_workers, pos_weight=pos_weight,
+               regression_weight=cfg.regression_weight, grad_clip=cfg.grad_clip,
+               aug=_aug(cfg) if cfg.aug_p > 0 else None, seed=seed, device=device, label=label, ckpt=ckpt,
+               ckpt_key="stage", history=history, resume=state, on_epoch=on_epoch,
+               batch_text=lambda ph, e, loss: f"{label} s{ph.stage} e{e + 1}/{ph.epochs} loss {loss:.3f}")
+    val_prob = last["val_prob"]
     if val_prob is None:  # resumed after the last epoch had finished
         val_prob, _ = predict(model, val_loader, device)
     return FitResult(model=model, history=history, val_prob=val_prob, pos_weight=pos_weight)

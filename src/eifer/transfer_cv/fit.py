@@ -25,13 +25,12 @@ import torch
 
 from eifer.config import TrainConfig, TransferCVConfig
 from eifer.model import DualHeadModel
-from eifer.train.fit import CHECKPOINT, checkpoint_load, checkpoint_save, epoch_seed
+from eifer.train.fit import CHECKPOINT, Phase, checkpoint_load, fit_phases
 from eifer.train.images import CropDataset, loader_make
-from eifer.train.loop import epoch_train, pos_weight_of, predict
+from eifer.train.loop import pos_weight_of, predict
 from eifer.train.schedule import optimizer_make, stage_schedule
 from eifer.train.threshold import threshold_select
 from eifer.transfer_cv.unfreeze import backbone_groups, frozen_bn_eval, unfreeze_apply, unfreeze_schedule
-from eifer.utils import progress
 
 
 @dataclass
@@ -123,49 +122,36 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
     yv = val_ds.labels.numpy()
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": 0, "f1": -1.0, "state": None, "val_prob": None}
-    start, opt_state, opt_phase = 0, None, None
     state = checkpoint_load(ckpt) if ckpt is not None else None
     if state is not None:
         model.load_state_dict(state["model"])
-        start, history, best = state["epoch_done"], state["history"], state["best"]
-        opt_state, opt_phase = state["optimizer"], state["phase"]
-    steps = -(-len(train_ds) // t.batch_size)
+        history, best = state["history"], state["best"]
     val_loader = loader_make(val_ds, t.batch_size * 2, shuffle=False, num_workers=t.num_workers, device=device)
+
+    def phase(pi: int, p: dict[str, Any]) -> Phase:
+        stage = 1 if p["n_top"] == 0 else 2
+        return Phase(pi, p["name"], p["epochs"], stage, lambda: _optimizer(model, p, cv, t, groups),
+                     lambda steps: stage_schedule(stage, steps, p["epochs"], warmup_epochs=cv.warmup_epochs,
+                                                  backbone_lr_start=cv.lr_start, backbone_lr_peak=cv.lr))
+
+    def on_epoch(gi: int, ph: Phase, e: int, loss: float, optimizer: torch.optim.Optimizer) -> str:
+        nonlocal best
+        val_prob, _ = predict(model, val_loader, device)
+        thr, f1 = threshold_select(yv, val_prob, t.threshold_grid)
+        history.append({"epoch": gi + 1, "phase": ph.name, "n_top": phases[ph.key]["n_top"],
+                        "train_loss": loss, "val_macro_f1": f1, "val_threshold": thr})
+        if f1 > best["f1"]:  # ties keep the earlier epoch
+            best = {"epoch": gi + 1, "f1": f1, "val_prob": val_prob,
+                    "state": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}}
+        return f"{label} {ph.name} e{e + 1} loss {loss:.3f} val F1 {f1:.3f}"
+
     hook = frozen_bn_eval(model)
-    optimizer, cur = None, None
     try:
-        with progress() as bar:
-            task = bar.add_task(label, total=len(epochs) * steps, completed=start * steps)
-            for gi in range(start, len(epochs)):
-                pi, e = epochs[gi]
-                phase = phases[pi]
-                if cur != pi:
-                    optimizer, cur = _optimizer(model, phase, cv, t, groups), pi
-                    if opt_state is not None and opt_phase == pi:
-                        optimizer.load_state_dict(opt_state)
-                assert optimizer is not None  # made above on the first epoch of every phase
-                stage = 1 if phase["n_top"] == 0 else 2
-                sched = stage_schedule(stage, steps, phase["epochs"], warmup_epochs=cv.warmup_epochs,
-                                       backbone_lr_start=cv.lr_start, backbone_lr_peak=cv.lr)
-                es = epoch_seed(seed, gi)
-                torch.manual_seed(es)
-                loader = loader_make(train_ds, t.batch_size, shuffle=True, seed=es, num_workers=t.num_workers,
-                                     device=device)
-                loss, _ = epoch_train(model, loader, optimizer, stage=stage, sched=sched, step=e * steps,
-                                      device=device, pos_weight=pos_weight, regression_weight=t.regression_weight,
-                                      grad_clip=t.grad_clip, aug=aug, gen=torch.Generator().manual_seed(es),
-                                      on_batch=lambda *_: bar.advance(task))
-                val_prob, _ = predict(model, val_loader, device)
-                thr, f1 = threshold_select(yv, val_prob, t.threshold_grid)
-                history.append({"epoch": gi + 1, "phase": phase["name"], "n_top": phase["n_top"],
-                                "train_loss": loss, "val_macro_f1": f1, "val_threshold": thr})
-                if f1 > best["f1"]:  # ties keep the earlier epoch
-                    best = {"epoch": gi + 1, "f1": f1, "val_prob": val_prob,
-                            "state": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}}
-                bar.update(task, description=f"{label} {phase['name']} e{e + 1} loss {loss:.3f} val F1 {f1:.3f}")
-                if ckpt is not None:
-                    checkpoint_save(ckpt, {"epoch_done": gi + 1, "phase": pi, "model": model.state_dict(),
-                                           "optimizer": optimizer.state_dict(), "history": history, "best": best})
+        fit_phases(model, train_ds, [phase(pi, p) for pi, p in enumerate(phases)], batch_size=t.batch_size,
+                   num_workers=t.num_workers, pos_weight=pos_weight, regression_weight=t.regression_weight,
+                   grad_clip=t.grad_clip, aug=aug, seed=seed, device=device, label=label, ckpt=ckpt,
+                   ckpt_key="phase", history=history, resume=state, on_epoch=on_epoch,
+                   ckpt_extra=lambda: {"best": best})
     finally:
         hook.remove()
     model.load_state_dict(best["state"])
