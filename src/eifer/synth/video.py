@@ -183,8 +183,9 @@ def encode_video(path: str | Path, frames, fps: int, width: int, height: int, cr
     """Stream RGB frames into an H.264 (yuv420p) MP4, atomically.
 
     Frames are encoded as they come (``frames`` may be a generator), so
-    memory stays bounded at any video length. One encoder thread keeps
-    the output bit-identical for identical input.
+    memory stays bounded at any video length. One encoder thread and no
+    macroblock-tree rate control keep the output bit-identical for
+    identical input (x264's mbtree reads uninitialised memory).
 
     Parameters
     ----------
@@ -207,7 +208,11 @@ def encode_video(path: str | Path, frames, fps: int, width: int, height: int, cr
         with av.open(str(tmp), mode="w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=int(fps))
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
+            # mbtree=0: x264's macroblock-tree rate control (on in every preset) reads uninitialised
+            # heap memory here, so the same frames gave different bytes run to run (and under
+            # MALLOC_PERTURB_); without it the output depends only on the frames. threads=1 keeps
+            # it independent of the core count.
+            stream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1", "x264-params": "mbtree=0"}
             stream.codec_context.thread_count = 1
             for img in frames:
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
