@@ -214,8 +214,9 @@ class TrainConfig(_Section):
     cache_images: bool = Field(False, description="keep decoded crops in memory between epochs")
     device: str = Field("auto", description="torch device: auto (CUDA when present), cpu, cuda or cuda:N")
     # SPEC §3: stage 1 at a constant head lr; "warmup_cosine" = the paper's "in both stages" reading
-    stage1_schedule: Literal["constant", "warmup_cosine"] = Field("constant", description="head lr schedule in "
-                                                                  "stage 1 (SPEC §3; paper §3.3 'in both stages')")
+    stage1_schedule: Literal["constant", "warmup_cosine"] = Field(
+        "constant", description="head lr schedule in stage 1 (constant = eifer's choice where the paper is "
+        "silent; warmup_cosine = paper §3.3 'in both stages')")
     # the paper fine-tunes pretrained weights; random init must be asked for explicitly
     allow_random_init: bool = Field(False, description="train from random weights when no pretrained_path is "
                                                        "given (recorded)")
