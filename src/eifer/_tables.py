@@ -7,6 +7,7 @@ is written by the same code.
 from __future__ import annotations
 
 import html
+import math
 import re
 
 import pandas as pd
@@ -103,3 +104,16 @@ def markdown_table(df: pd.DataFrame, group_cols: int = 0, *, plain: bool = False
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def format_p(p: float | None) -> str:
+    """A p- or q-value as the paper's tables print it: ``< 0.001``, ``0.042``; ``–`` when absent.
+
+    Examples
+    --------
+    >>> format_p(0.0004), format_p(0.04217), format_p(float("nan")), format_p(None)
+    ('< 0.001', '0.042', '–', '–')
+    """
+    if p is None or not math.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"

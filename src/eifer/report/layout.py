@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from eifer._tables import format_p
+
 CONDITION_ORDER = ("baseline", "unambiguous", "ambiguous")
 TASK_ORDER = ("arousal", "valence")
 GROUP_ORDER = ("High", "Low", "High-Total", "Low-Total", "Total")
@@ -121,12 +123,6 @@ def min_permutation_p(reps_a: int, reps_b: int) -> float:
     return min(1.0, (2 if reps_a == reps_b else 1) / comb(reps_a + reps_b, reps_a))
 
 
-def _p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def _est_ci(est: float, lo: float, hi: float) -> str:
     if est is None or not np.isfinite(est):
         return "–"
@@ -168,18 +164,18 @@ def stats_paper_layout(full: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame,
                              "Task": d["task"].astype(str).str.capitalize(), "Comparison": d["comparison"]})
         paper = keys.assign(**{
             "ΔAUC [95% CI]": [_est_ci(*v) for v in zip(d["delta_auc"], d["delta_ci_low"], d["delta_ci_high"])],
-            "Fisher p": d["fisher_p"].map(_p), "q (DeLong)": d["delong_q"].map(_p),
+            "Fisher p": d["fisher_p"].map(format_p), "q (DeLong)": d["delong_q"].map(format_p),
             "OR [95% CI]": [_or_ci(*v) for v in zip(d["or_"], d["or_ci_low"], d["or_ci_high"])],
-            "p (GEE)": d["gee_p"].map(_p), "q (GEE)": d["gee_q"].map(_p)})
+            "p (GEE)": d["gee_p"].map(format_p), "q (GEE)": d["gee_q"].map(format_p)})
         ra = pd.to_numeric(d.get("perm_n_models_a", pd.Series(np.nan, index=d.index)), errors="coerce")
         rb = pd.to_numeric(d.get("perm_n_models_b", pd.Series(np.nan, index=d.index)), errors="coerce")
         perm = keys.assign(**{
             "Models": [f"{int(a)} + {int(b)}" if np.isfinite(a) and np.isfinite(b) else "–" for a, b in zip(ra, rb)],
             "ΔAUC (models)": [f"{v:+.4f}" if np.isfinite(v) else "–" for v in d["perm_delta_auc"]],
-            "p (ΔAUC)": d["perm_p_auc"].map(_p), "q (ΔAUC)": d["perm_q_auc"].map(_p),
+            "p (ΔAUC)": d["perm_p_auc"].map(format_p), "q (ΔAUC)": d["perm_q_auc"].map(format_p),
             "Δaccuracy (models)": [f"{v:+.4f}" if np.isfinite(v) else "–" for v in d["perm_delta_acc"]],
-            "p (Δacc.)": d["perm_p_acc"].map(_p), "q (Δacc.)": d["perm_q_acc"].map(_p),
-            "smallest attainable p": [_p(min_permutation_p(int(a), int(b))) if np.isfinite(a) and np.isfinite(b)
+            "p (Δacc.)": d["perm_p_acc"].map(format_p), "q (Δacc.)": d["perm_q_acc"].map(format_p),
+            "smallest attainable p": [format_p(min_permutation_p(int(a), int(b))) if np.isfinite(a) and np.isfinite(b)
                                       else "–" for a, b in zip(ra, rb)]})
         out.append((str(bb), str(comp), paper.reset_index(drop=True), perm.reset_index(drop=True)))
     return out

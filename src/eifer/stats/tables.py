@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eifer._tables import markdown_table
+from eifer._tables import format_p, markdown_table
 from eifer._validation import require_columns
 from eifer.io import write_csv, write_text
 
@@ -16,12 +16,6 @@ _TITLES = {
        "permutation tests over trained models (dependence-aware); q = BH within each family.",
     6: "Table 6. Group comparisons for the additional backbones (same procedures as Table 4).",
 }
-
-
-def _p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _ci(est: float, lo: float, hi: float) -> str:
@@ -69,15 +63,15 @@ def stats_table(results: pd.DataFrame) -> pd.DataFrame:
     out["Condition"] = r["condition"].str.capitalize()
     out["Comparison"] = r["comparison"]
     out["ΔAUC [95% CI]"] = [_ci(*v) for v in zip(r["delta_auc"], r["delta_ci_low"], r["delta_ci_high"])]
-    out["Fisher p"] = r["fisher_p"].map(_p)
-    out["q (DeLong)"] = r["delong_q"].map(_p)
+    out["Fisher p"] = r["fisher_p"].map(format_p)
+    out["q (DeLong)"] = r["delong_q"].map(format_p)
     out["OR [95% CI]"] = [_ci(*v) for v in zip(r["or_"], r["or_ci_low"], r["or_ci_high"])]
-    out["p (GEE)"] = r["gee_p"].map(_p)
-    out["q (GEE)"] = r["gee_q"].map(_p)
-    out["Perm. p (ΔAUC)"] = r["perm_p_auc"].map(_p)
-    out["q (perm. AUC)"] = r["perm_q_auc"].map(_p)
-    out["Perm. p (Δacc)"] = r["perm_p_acc"].map(_p)
-    out["q (perm. acc)"] = r["perm_q_acc"].map(_p)
+    out["p (GEE)"] = r["gee_p"].map(format_p)
+    out["q (GEE)"] = r["gee_q"].map(format_p)
+    out["Perm. p (ΔAUC)"] = r["perm_p_auc"].map(format_p)
+    out["q (perm. AUC)"] = r["perm_q_auc"].map(format_p)
+    out["Perm. p (Δacc)"] = r["perm_p_acc"].map(format_p)
+    out["q (perm. acc)"] = r["perm_q_acc"].map(format_p)
     return out.reset_index(drop=True)
 
 
