@@ -436,8 +436,11 @@ def load_config(
     return config_validate(merged, path, text)
 
 
-def _yaml_key_lines(text: str) -> dict[tuple[str, ...], int]:
-    """1-based line of every key path in a YAML mapping (``("train", "batch_size") -> 3``)."""
+def yaml_key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """1-based line of every key path in a YAML mapping (``("train", "batch_size") -> 3``), for messages.
+
+    Serves config files and study.yaml alike; text that is not YAML gives ``{}``.
+    """
     lines: dict[tuple[str, ...], int] = {}
 
     def walk(node: yaml.Node, prefix: tuple[str, ...]) -> None:
@@ -492,7 +495,7 @@ def config_validate(data: dict[str, Any], path: str | Path | None = None, text: 
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        lines = _yaml_key_lines(text) if text is not None else {}
+        lines = yaml_key_lines(text) if text is not None else {}
         problems = []
         for err in exc.errors():
             loc = tuple(str(x) for x in err["loc"])

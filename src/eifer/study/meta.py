@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from eifer.config import yaml_key_lines
 from eifer.errors import Problem, StudyValidationError, decode_utf8
 
 STUDY_YAML = "study.yaml"
@@ -136,20 +137,7 @@ _FREE_KEYS = {"description", "notes", "synthetic", "seed"}  # informational, nev
 
 def _key_lines(text: str) -> dict[str, int]:
     """1-based line of every key (``likert.max``) in the YAML text, for messages."""
-    lines: dict[str, int] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = f"{prefix}{k.value}"
-                lines[key] = k.start_mark.line + 1
-                walk(v, key + ".")
-
-    try:
-        walk(yaml.compose(text), "")
-    except yaml.YAMLError:
-        pass
-    return lines
+    return {".".join(k): line for k, line in yaml_key_lines(text).items()}
 
 
 def _key_problem(key: str, message: str, lines: dict[str, int]) -> Problem:
