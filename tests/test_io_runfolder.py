@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from eifer.config import load_config
-from eifer.io import atomic_path, hash_paths, write_csv, write_json
+from eifer.io import atomic_path, write_csv, write_json
 from eifer.runfolder import RunFolder
 
 
@@ -60,17 +60,24 @@ def test_stage_fingerprint_skip_and_invalidate(tmp_path):
     assert events.count("stage_done") == 3
 
 
-def test_hash_paths_sees_changes(tmp_path):
-    f = tmp_path / "v.bin"
-    f.write_bytes(b"x")
-    h1 = hash_paths([f])
-    f.write_bytes(b"xy")
-    assert hash_paths([f]) != h1
-
-
 def test_atomic_write_uses_normal_permissions(tmp_path):
     f = tmp_path / "perm.json"
     write_json(f, {"a": 1})
     plain = tmp_path / "plain.json"
     plain.write_text("{}")
     assert (f.stat().st_mode & 0o777) == (plain.stat().st_mode & 0o777)
+
+
+def test_hash_contents_follows_the_bytes_not_the_path(tmp_path):
+    from eifer.io import hash_contents
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for root in (a, b):
+        root.mkdir()
+        (root / "v.bin").write_bytes(b"x")
+    cache = tmp_path / "hashes.json"
+    h = hash_contents([a / "v.bin"], a, cache)
+    assert hash_contents([b / "v.bin"], b, cache) == h  # same relative path and bytes elsewhere
+    (b / "v.bin").write_bytes(b"y")
+    os.utime(b / "v.bin", ns=(1, 1))  # a new mtime: the cached digest is not reused
+    assert hash_contents([b / "v.bin"], b, cache) != h

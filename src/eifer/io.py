@@ -229,14 +229,3 @@ def hash_contents(paths: Sequence[str | Path], root: str | Path | None = None,
     return hash_obj(sorted(items))
 
 
-def hash_paths(paths: list[str | Path]) -> str:
-    """Cheap fingerprint of many (possibly large) files: name, size and mtime_ns.
-
-    Video and ECG files can be gigabytes; hashing their bytes on every run would
-    cost minutes, so media inputs are fingerprinted by their stat data.
-    """
-    items = []
-    for p in sorted(str(x) for x in paths):
-        st = os.stat(p)
-        items.append((p, st.st_size, st.st_mtime_ns))
-    return hash_obj(items)
