@@ -7,7 +7,7 @@ import yaml
 from typer.testing import CliRunner
 
 from eifer.cli import app
-from eifer.config import Config, load_config
+from eifer.config import Config, check_config_file, load_config
 from eifer.errors import EiferError
 
 
@@ -40,11 +40,25 @@ def test_unknown_key_is_rejected(tmp_path):
         load_config(f)
 
 
-def test_section_hash_changes_only_with_its_section():
+def test_stage_payload_changes_only_with_its_section():
+    from eifer.pipeline.stages import config_payload
+
     a = load_config(profile="demo")
     b = load_config(profile="demo", overrides={"train": {"repetitions": 9}})
-    assert a.section_hash("frames") == b.section_hash("frames")
-    assert a.section_hash("train") != b.section_hash("train")
+    assert config_payload(a, ("frames",)) == config_payload(b, ("frames",))
+    assert config_payload(a, ("train",)) != config_payload(b, ("train",))
+
+
+def test_a_moved_or_removed_key_says_where_it_went(tmp_path, monkeypatch):
+    from eifer import config as config_mod
+
+    monkeypatch.setitem(config_mod.MOVED_KEYS, "frames.old_size", "select.crop_size")
+    monkeypatch.setitem(config_mod.MOVED_KEYS, "stats.old_knob", "removed: it had no effect")
+    f = tmp_path / "c.yaml"
+    f.write_text("frames:\n  old_size: 96\nstats:\n  old_knob: 1\n")
+    msgs = [str(p) for p in check_config_file(f)]
+    assert msgs == [f"{f}, line 2: key 'frames.old_size': setting moved: write it as 'select.crop_size'",
+                    f"{f}, line 4: key 'stats.old_knob': removed: it had no effect"]
 
 
 def test_config_show_roundtrips():

@@ -41,18 +41,19 @@ def test_require_names_the_file_and_the_stage_to_run(tmp_path):
 def test_stage_fingerprint_skip_and_invalidate(tmp_path):
     cfg = load_config(profile="demo")
     run = RunFolder(tmp_path, cfg).init()
-    fp_a = run.fingerprint(sections=("frames",))
+    fp_a = run.fingerprint(extra={"frames": cfg.frames.model_dump()})
     write_json(run.path("a.json"), {})
     run.mark_done("a", fp_a, ["a.json"], 0.1)
     assert run.is_done("a", fp_a)
-    fp_b = run.fingerprint(sections=("train",), upstream=("a",))
+    fp_b = run.fingerprint(upstream=("a",), extra="b")
     run.mark_done("b", fp_b, [], 0.1)
     # changing stage a's config changes a's fingerprint and, through upstream, b's
-    run2 = RunFolder(tmp_path, load_config(profile="demo", overrides={"frames": {"crop_size": 64}}))
-    fp_a2 = run2.fingerprint(sections=("frames",))
+    cfg2 = load_config(profile="demo", overrides={"frames": {"every_nth": 2}})
+    run2 = RunFolder(tmp_path, cfg2)
+    fp_a2 = run2.fingerprint(extra={"frames": cfg2.frames.model_dump()})
     assert not run2.is_done("a", fp_a2)
     run2.mark_done("a", fp_a2, ["a.json"], 0.1)
-    assert run2.fingerprint(sections=("train",), upstream=("a",)) != fp_b
+    assert run2.fingerprint(upstream=("a",), extra="b") != fp_b
     # a deleted output means the stage is not done
     os.remove(run.path("a.json"))
     assert not run2.is_done("a", fp_a2)

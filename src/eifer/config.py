@@ -19,8 +19,6 @@ Examples
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -326,12 +324,6 @@ class Config(_Section):
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig,
                                      description="where units of work run: local processes or Ray")
 
-    def section_hash(self, *sections: str) -> str:
-        """Stable hash of the named sections (plus the seed), for stage fingerprints."""
-        payload = {s: getattr(self, s).model_dump(mode="json") for s in sections}
-        payload["seed"] = self.seed
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
@@ -469,8 +461,25 @@ def _did_you_mean(word: str, known: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+# Settings that moved or went away, so an older config file gets told where a key went
+# (dotted key -> new dotted key, or "" with the reason after "removed: ").
+MOVED_KEYS: dict[str, str] = {
+}
+
+
 def _unknown_key_message(loc: tuple[str, ...]) -> str:
-    """Message for a key no section has, with the closest real key."""
+    """Message for a key no section has: where it moved, or the closest real key.
+
+    Examples
+    --------
+    >>> MOVED_KEYS["train.old_knob"] = "select.new_knob"
+    >>> _unknown_key_message(("train", "old_knob"))
+    "setting moved: write it as 'select.new_knob'"
+    >>> del MOVED_KEYS["train.old_knob"]
+    """
+    moved = MOVED_KEYS.get(".".join(loc))
+    if moved is not None:
+        return moved if moved.startswith("removed") else f"setting moved: write it as {moved!r}"
     parent = _model_at(loc[:-1])
     known = list(parent.model_fields) if parent is not None else []
     hint = _did_you_mean(loc[-1], known)

@@ -205,14 +205,11 @@ class RunFolder:
         })
         self.log("stage_done", stage=name, seconds=round(seconds, 3))
 
-    def fingerprint(self, *, sections: tuple[str, ...] = (), upstream: tuple[str, ...] = (),
-                    extra: Any = None) -> str:
-        """Fingerprint of config sections + upstream stage fingerprints + anything extra."""
-        return hash_obj({
-            "config": self.config.section_hash(*sections) if sections else None,
-            "upstream": {u: self.stage_fingerprint(u) for u in upstream},
-            "extra": extra,
-        })
+    def fingerprint(self, *, upstream: tuple[str, ...] = (), extra: Any = None) -> str:
+        """Fingerprint of upstream stage fingerprints + anything extra (the stage's config values, inputs)."""
+        # "config": None stays in the payload so fingerprints of existing run folders stay valid
+        return hash_obj({"config": None, "upstream": {u: self.stage_fingerprint(u) for u in upstream},
+                         "extra": extra})
 
 
 class Timer:

@@ -18,6 +18,7 @@ import numpy as np
 
 from eifer.errors import EiferError
 from eifer.io import hash_file, hash_obj
+from eifer.model import state_dict_read
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -146,7 +147,9 @@ class TimmEstimator(_TorchEstimator):
 
         self.arch, self.num_outputs = arch, int(num_outputs)
         model = timm.create_model(arch, pretrained=False, num_classes=self.num_outputs)
-        model.load_state_dict(load_state_dict(self.path))
+        # one reader of weight files for the whole package (refuses pickled code)
+        sd = state_dict_read(self.path)
+        model.load_state_dict({k.removeprefix("module."): v for k, v in sd.items()})
         self._setup(model)
 
     @property
@@ -166,21 +169,3 @@ class TorchScriptEstimator(_TorchEstimator):
         except Exception as exc:
             raise EiferError(f"{self.path}: cannot load TorchScript model ({exc})") from exc
         self._setup(model)
-
-
-def load_state_dict(path: str | Path) -> dict:
-    """Read a checkpoint (``.safetensors`` or torch pickle) into a plain state dict."""
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    import torch
-
-    obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model"):
-        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
-            obj = obj[key]
-    if not isinstance(obj, dict):
-        raise EiferError(f"{path}: checkpoint is not a state dict")
-    return {k.removeprefix("module."): v for k, v in obj.items()}
