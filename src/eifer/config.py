@@ -368,6 +368,10 @@ _DEMO_OVERRIDES: dict[str, Any] = {
 
 PROFILES: dict[str, dict[str, Any]] = {"paper": {"profile": "paper"}, "demo": _DEMO_OVERRIDES}
 
+# The paper profile's values: the one place a core function's keyword defaults come from
+# (``def apply_quality(..., ear_threshold: float = DEFAULTS.frames.ear_threshold)``).
+DEFAULTS: Config = Config()
+
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Return ``base`` updated recursively by ``over`` (neither is modified)."""
