@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from eifer.config import load_config
-from eifer.hrv import hrv_segment, hrv_study
+from eifer.hrv import hrv_segment, hrv_settings, hrv_study
 from eifer.study import load_study
 from eifer.synth import synth_study
 from eifer.synth.ecg import ecg_from_rr
@@ -49,7 +49,7 @@ def main() -> None:
         rates = {}
         for label, jobs in (("1 process", 1), (f"pool of {n_workers(0)}", 0)):
             t0 = time.perf_counter()
-            hrv = hrv_study(study, cfg, tmp / f"cache-{jobs}", n_jobs=jobs, show_progress=False)
+            hrv = hrv_study(study, hrv_settings(cfg), tmp / f"cache-{jobs}", n_jobs=jobs, show_progress=False)
             sec = time.perf_counter() - t0
             rates[label] = args.participants / sec * 60
             print(f"{label:>12}: {sec:6.1f} s  ->  {rates[label]:6.1f} participants/minute "

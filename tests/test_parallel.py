@@ -149,11 +149,11 @@ def test_ray_killed_worker_retried_up_to_retries_times(ray_cluster, tmp_path):
 
 def test_ray_worker_killed_mid_hrv_unit_gives_the_same_table(ray_cluster, synth_novideo, tmp_path):
     from eifer.config import load_config
-    from eifer.hrv.stage import hrv_study, hrv_units
+    from eifer.hrv.stage import hrv_settings, hrv_study, hrv_units
     from eifer.study import load_study
 
     study = load_study(synth_novideo, validate_media=False)
-    cfg = load_config(profile="demo", overrides={"hrv": {"domains": ["time"]}}).hrv  # fast: time domain
+    cfg = hrv_settings(load_config(profile="demo", overrides={"hrv": {"domains": ["time"]}}).hrv)  # time: fast
     ref = hrv_study(study, cfg, tmp_path / "local", n_jobs=2, show_progress=False)
     with use_executor("ray"):  # the stage's units, participant 4's worker killed (SIGKILL) mid-unit once
         jobs = hrv_units(study, cfg, tmp_path / "ray")

@@ -1,6 +1,7 @@
 """ECG → HRV: accuracy against a known RR series, errors, NaN columns, pool + cache resume."""
 import shutil
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -9,12 +10,14 @@ import pytest
 from eifer.config import load_config
 from eifer.errors import EiferError
 from eifer.hrv import (
+    HRVSettings,
     drop_nan_columns,
     hrv_from_rr,
     hrv_from_table,
     hrv_participant,
     hrv_participant_rr,
     hrv_segment,
+    hrv_settings,
     hrv_study,
     segment_emotion_labels,
 )
@@ -47,7 +50,7 @@ def test_rr_input_equals_direct_computation_and_segments_cut_by_time():
     assert r["HRV_RMSSD"] == pytest.approx(np.sqrt(np.mean(np.diff(rr_ms) ** 2)), rel=1e-3)
     t = np.cumsum(rr_ms) / 1000
     seg = pd.DataFrame({"segment": ["baseline", "V1"], "onset_s": [0.0, 150.0], "offset_s": [150.0, 300.0]})
-    out = hrv_participant_rr("p1", pd.DataFrame({"rr_ms": rr_ms}), seg, {"domains": ["time"], "min_beats": 30})
+    out = hrv_participant_rr("p1", pd.DataFrame({"rr_ms": rr_ms}), seg, HRVSettings(domains=("time",), min_beats=30))
     first = rr_ms[t <= 150]
     assert out["segment"].tolist() == ["baseline", "V1"]
     assert out.loc[0, "HRV_MeanNN"] == pytest.approx(first.mean(), rel=1e-3)
@@ -59,7 +62,7 @@ def test_too_few_beats_names_participant_and_segment():
     seg = pd.DataFrame({"segment": ["baseline", "V3"], "onset_s": [0.0, 60.0], "offset_s": [60.0, 75.0]})
     t = np.arange(len(ecg)) / fs
     with pytest.raises(EiferError, match=r"participant 'P07', segment 'V3' \(60–75 s\): only 1[89] R-peaks"):
-        hrv_participant("P07", t, ecg, fs, seg, {"domains": ["time"], "min_beats": 30})
+        hrv_participant("P07", t, ecg, fs, seg, HRVSettings(domains=("time",), min_beats=30))
 
 
 def test_nan_columns_dropped_with_one_warning_and_emotion_labels():
@@ -97,7 +100,7 @@ def test_pool_cache_resume_and_broken_participant(synth_novideo, tmp_path):
     study = load_study(root, validate_media=False)
     cfg = load_config(profile="demo", overrides={"hrv": {"domains": ["time"]}}).hrv
     cache = tmp_path / "cache"
-    hrv = hrv_study(study, cfg, cache, n_jobs=2, show_progress=False)
+    hrv = hrv_study(study, hrv_settings(cfg), cache, n_jobs=2, show_progress=False)
     n = len(study.participants)
     assert len(hrv) == len(study.segments) and hrv["participant_id"].nunique() == n
     # planted: the true High group's heart rate rises with arousal -> shorter MeanNN in HA videos
@@ -111,7 +114,7 @@ def test_pool_cache_resume_and_broken_participant(synth_novideo, tmp_path):
     assert len(files) == n
     stamps = {f: f.stat().st_mtime_ns for f in files}
     files[0].unlink()  # as if the run had crashed before this participant
-    again = hrv_study(study, cfg, cache, n_jobs=1, show_progress=False)
+    again = hrv_study(study, hrv_settings(cfg), cache, n_jobs=1, show_progress=False)
     pd.testing.assert_frame_equal(again, hrv)
     assert all(f.stat().st_mtime_ns == stamps[f] for f in files[1:])  # not recomputed
     # a flat-lined recording: one clear error, the others stay cached
@@ -120,7 +123,7 @@ def test_pool_cache_resume_and_broken_participant(synth_novideo, tmp_path):
     ecg["ecg"] = 0.0
     ecg.to_csv(root / "ecg" / f"{pid}.csv", index=False)
     with pytest.raises(EiferError, match=rf"(?s)HRV failed for 1 participant.*participant '{pid}', segment 'baseline'"):
-        hrv_study(study, cfg, cache, n_jobs=2, show_progress=False)
+        hrv_study(study, hrv_settings(cfg), cache, n_jobs=2, show_progress=False)
     assert len(list(cache.glob("*.parquet"))) == n  # the n cached ones; the broken one added nothing
 
 
@@ -169,7 +172,7 @@ def test_segment_excluded_above_max_removed_and_kept_at_it():
 
     rr, _ = _with_premature_beats(_rr_series(400, seed=5) * 1000)
     seg = pd.DataFrame({"segment": ["V1"], "onset_s": [0.0], "offset_s": [400.0]})
-    q = hrv_participant_rr("p1", pd.DataFrame({"rr_ms": rr}), seg, {"domains": ["time"], "min_beats": 30})
+    q = hrv_participant_rr("p1", pd.DataFrame({"rr_ms": rr}), seg, HRVSettings(domains=("time",), min_beats=30))
     share = float(q.loc[0, "nn_removed_share"])
     assert share > 0 and q.loc[0, "polarity"] == "n/a (RR file)"
     assert hrv_exclusions(q, max_removed=share).tolist() == [""]  # exactly at the threshold: kept
@@ -194,9 +197,9 @@ def test_inverted_synthetic_lead_is_turned_upright_per_participant():
     ecg = ecg_from_rr(_rr_series(200), fs, np.random.default_rng(0))
     t = np.arange(len(ecg)) / fs
     seg = pd.DataFrame({"segment": ["baseline", "V1"], "onset_s": [0.0, 80.0], "offset_s": [80.0, 165.0]})
-    settings = {"domains": ["time"], "min_beats": 30}
+    settings = HRVSettings(domains=("time",), min_beats=30)
     up = hrv_participant("p1", t, ecg, fs, seg, settings)
-    down = hrv_participant("p1", t, -ecg, fs, seg, {**settings, "polarity": "auto"})
+    down = hrv_participant("p1", t, -ecg, fs, seg, replace(settings, polarity="auto"))
     assert up["polarity"].tolist() == ["upright"] * 2 and down["polarity"].tolist() == ["inverted"] * 2
     pd.testing.assert_series_equal(down["n_beats"], up["n_beats"])
     assert down["HRV_RMSSD"].to_numpy() == pytest.approx(up["HRV_RMSSD"].to_numpy(), rel=0.02)

@@ -74,7 +74,7 @@ def test_record100_wfdb_edf_csv_give_the_same_hrv(tmp_path):
     _write_edf(tmp_path / "ecg" / "P01.edf", sig, fs)
     _write_csv(tmp_path / "ecg" / "P01.csv", sig, fs)
     segs = pd.DataFrame({"segment": ["w0", "w1"], "onset_s": [0.0, 300.0], "offset_s": [300.0, 600.0]})
-    settings = {**hrv_settings(load_config().hrv), "domains": ["time"]}
+    settings = dataclasses.replace(hrv_settings(load_config().hrv), domains=("time",))
     out = {}
     for fmt in ("wfdb", "edf", "csv"):
         df, got_fs, problems = ecg_check_file(tmp_path, StudyMeta(ecg_format=fmt, ecg_fs=fs), "P01")

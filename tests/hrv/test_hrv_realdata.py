@@ -6,6 +6,7 @@ beats; successive differences join two NN intervals that follow each other. eife
 runs on the raw MLII lead through the same path as the hrv stage
 (:func:`hrv_participant`, default settings).
 """
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def _reference(record, lo, hi):
 
 
 def _eifer(ecg, fs, segments, **over):
-    settings = {**hrv_settings(load_config().hrv), "domains": ["time"], **over}
+    settings = replace(hrv_settings(load_config().hrv), **{"domains": ("time",), **over})
     t = np.arange(len(ecg)) / fs
     return hrv_participant("rec100", t, ecg, fs, segments, settings)
 

@@ -1,21 +1,29 @@
 """HRV of one ECG (or RR) segment with NeuroKit2: clean → R-peaks → indices.
 
-Pure functions on arrays; :mod:`eifer.hrv.stage` applies them to a whole
-study in a process pool with a per-participant cache.
+Pure functions on arrays and DataFrames: one segment (:func:`hrv_segment`,
+:func:`hrv_from_rr`), one participant's segments (:func:`hrv_participant`,
+:func:`hrv_participant_rr`) under plain settings (:class:`HRVSettings`);
+:mod:`eifer.hrv.stage` applies them to a whole study in a process pool with a
+per-participant cache.
 """
 from __future__ import annotations
 
 import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from eifer._validation import require_columns
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
 DOMAINS = ("time", "frequency", "nonlinear")
+_D = DEFAULTS.hrv
+RR_SUFFIX = ".rr.csv"  # ecg/<pid>.rr.csv
 
 
 def _check_domains(domains: Sequence[str]) -> list[str]:
@@ -37,7 +45,7 @@ POLARITY = ("auto", "never", "always")
 _REMOVE = {"ectopic": (-1, 2), "extra": (0, 2), "missed": (0, 1), "longshort": (0, 1)}
 
 
-def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = "remove") -> tuple[np.ndarray, np.ndarray, dict]:
+def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = _D.nn_cleaning) -> tuple[np.ndarray, np.ndarray, dict]:
     """Normal-to-normal (NN) intervals of a run of beats, cleaned of ectopic and missed/extra beats.
 
     Every beat is classified from the RR series by NeuroKit2's implementation of
@@ -126,7 +134,7 @@ def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = "remove") -> tupl
     return rr[keep], t[keep], q
 
 
-def hrv_from_nn(nn_ms: np.ndarray, nn_time_s: np.ndarray, domains: Sequence[str] = DOMAINS,
+def hrv_from_nn(nn_ms: np.ndarray, nn_time_s: np.ndarray, domains: Sequence[str] = tuple(_D.domains),
                 where: str = "segment") -> dict[str, float]:
     """NeuroKit2 HRV indices of an NN series that may have gaps (removed intervals).
 
@@ -161,7 +169,7 @@ def hrv_from_nn(nn_ms: np.ndarray, nn_time_s: np.ndarray, domains: Sequence[str]
                        1000.0, domains, where, f"{len(nn_ms)} NN intervals")
 
 
-def hrv_from_peaks(peaks: np.ndarray, fs: float, domains: Sequence[str] = DOMAINS,
+def hrv_from_peaks(peaks: np.ndarray, fs: float, domains: Sequence[str] = tuple(_D.domains),
                    where: str = "segment") -> dict[str, float]:
     """NeuroKit2 HRV indices of one run of R-peaks.
 
@@ -216,8 +224,8 @@ def _nk_indices(peaks, fs: float, domains: Sequence[str], where: str, what: str)
 
 
 def ecg_peaks(
-    ecg: np.ndarray, fs: float, clean_method: str = "neurokit", peak_method: str = "neurokit",
-    correct_artifacts: bool = False,
+    ecg: np.ndarray, fs: float, clean_method: str = _D.clean_method, peak_method: str = _D.peak_method,
+    correct_artifacts: bool = _D.correct_artifacts,
 ) -> np.ndarray:
     """Clean an ECG and return its R-peak sample indices.
 
@@ -253,7 +261,7 @@ def ecg_peaks(
     return np.asarray(info["ECG_R_Peaks"], dtype=int)
 
 
-def ecg_polarity(ecg: np.ndarray, fs: float, polarity: str = "auto") -> tuple[np.ndarray, bool]:
+def ecg_polarity(ecg: np.ndarray, fs: float, polarity: str = _D.polarity) -> tuple[np.ndarray, bool]:
     """Turn an ECG whose QRS complexes point downward (an inverted lead) upright.
 
     Parameters
@@ -308,9 +316,9 @@ def ecg_polarity(ecg: np.ndarray, fs: float, polarity: str = "auto") -> tuple[np
 
 
 def hrv_segment(
-    ecg: np.ndarray, fs: float, domains: Sequence[str] = DOMAINS, min_beats: int = 30,
-    clean_method: str = "neurokit", peak_method: str = "neurokit", correct_artifacts: bool = False,
-    where: str = "segment", nn_cleaning: str = "remove",
+    ecg: np.ndarray, fs: float, domains: Sequence[str] = tuple(_D.domains), min_beats: int = _D.min_beats,
+    clean_method: str = _D.clean_method, peak_method: str = _D.peak_method,
+    correct_artifacts: bool = _D.correct_artifacts, where: str = "segment", nn_cleaning: str = _D.nn_cleaning,
 ) -> dict[str, Any]:
     """HRV indices of one ECG segment.
 
@@ -389,8 +397,8 @@ def _ecg_quality(ecg: np.ndarray, peaks: np.ndarray, fs: float, clean_method: st
         return f"not assessed ({type(exc).__name__})"
 
 
-def hrv_from_rr(rr_ms: np.ndarray, domains: Sequence[str] = DOMAINS, min_beats: int = 30,
-                where: str = "segment", nn_cleaning: str = "remove") -> dict[str, Any]:
+def hrv_from_rr(rr_ms: np.ndarray, domains: Sequence[str] = tuple(_D.domains), min_beats: int = _D.min_beats,
+                where: str = "segment", nn_cleaning: str = _D.nn_cleaning) -> dict[str, Any]:
     """HRV indices of one segment given as RR intervals (ms), e.g. from a chest strap.
 
     Parameters
@@ -421,6 +429,139 @@ def hrv_from_rr(rr_ms: np.ndarray, domains: Sequence[str] = DOMAINS, min_beats: 
     # Beat times at 1 kHz: peaks are integer sample indices for NeuroKit2.
     peaks = np.round(np.concatenate([[0.0], np.cumsum(rr)])).astype(int)
     return _hrv_cleaned(peaks, 1000.0, domains, min_beats, nn_cleaning, where)
+
+
+@dataclass(frozen=True)
+class HRVSettings:
+    """The HRV settings of one participant's segments, as plain values (``hrv`` section, paper §3.1).
+
+    Defaults are the paper profile's (:data:`eifer.config.DEFAULTS`); the HRV
+    stage builds one from ``run.config.hrv``. ``polarity`` is judged once per
+    recording (:func:`ecg_polarity`); the others are arguments of :func:`hrv_segment`.
+
+    Examples
+    --------
+    >>> HRVSettings(domains=["time"]).domains, HRVSettings().min_beats
+    (('time',), 30)
+    """
+
+    domains: tuple[str, ...] = tuple(_D.domains)
+    min_beats: int = _D.min_beats
+    clean_method: str = _D.clean_method
+    peak_method: str = _D.peak_method
+    correct_artifacts: bool = _D.correct_artifacts
+    nn_cleaning: str = _D.nn_cleaning
+    polarity: str = _D.polarity
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "domains", tuple(_check_domains(self.domains)))
+        if self.nn_cleaning not in NN_CLEANING:
+            raise EiferError(f"hrv.nn_cleaning {self.nn_cleaning!r}: choose one of {', '.join(NN_CLEANING)}")
+        if self.polarity not in POLARITY:
+            raise EiferError(f"hrv.polarity {self.polarity!r}: choose one of {', '.join(POLARITY)}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as JSON-able plain values (what the HRV cache key hashes)."""
+        return {"domains": list(self.domains), "min_beats": self.min_beats, "clean_method": self.clean_method,
+                "peak_method": self.peak_method, "correct_artifacts": self.correct_artifacts,
+                "nn_cleaning": self.nn_cleaning, "polarity": self.polarity}
+
+
+def _where(pid: str, seg: Any) -> str:
+    return f"participant {pid!r}, segment {seg.segment!r} ({seg.onset_s:g}–{seg.offset_s:g} s)"
+
+
+def hrv_participant(pid: str, time_s: np.ndarray, ecg: np.ndarray, fs: float, segments: pd.DataFrame,
+                    settings: HRVSettings = HRVSettings()) -> pd.DataFrame:
+    """HRV of every segment of one participant's ECG.
+
+    Parameters
+    ----------
+    pid : str
+    time_s, ecg : array
+        Sample times (s) and ECG values of the whole recording.
+    fs : float
+        Sampling rate (Hz).
+    segments : DataFrame
+        The participant's ``segment, onset_s, offset_s`` rows (seconds on ``time_s``).
+    settings : HRVSettings
+        ``polarity`` is judged once on the whole recording (a lead does not
+        flip between segments); the rest go to :func:`hrv_segment`.
+
+    Returns
+    -------
+    DataFrame
+        ``participant_id, segment, polarity, n_beats, n_<artifact kind>, n_nn,
+        nn_removed_share, ecg_quality, HRV_*``, one row per segment.
+
+    Examples
+    --------
+    >>> import neurokit2 as nk
+    >>> ecg = nk.ecg_simulate(duration=120, sampling_rate=250, heart_rate=70, random_state=2)
+    >>> seg = pd.DataFrame({"segment": ["baseline", "V1"], "onset_s": [0.0, 60.0], "offset_s": [60.0, 120.0]})
+    >>> out = hrv_participant("P01", np.arange(ecg.size) / 250, -ecg, 250, seg, HRVSettings(domains=["time"]))
+    >>> out["polarity"].tolist(), bool(out["HRV_MeanNN"].between(800, 915).all())
+    (['inverted', 'inverted'], True)
+    """
+    require_columns(segments, ("segment", "onset_s", "offset_s"), f"segments of participant {pid!r}")
+    ecg, inverted = ecg_polarity(ecg, fs, settings.polarity)
+    rows = []
+    for seg in segments.itertuples(index=False):
+        lo, hi = np.searchsorted(time_s, [seg.onset_s, seg.offset_s])
+        rec = hrv_segment(ecg[lo:hi], fs, settings.domains, settings.min_beats, settings.clean_method,
+                          settings.peak_method, settings.correct_artifacts, where=_where(pid, seg),
+                          nn_cleaning=settings.nn_cleaning)
+        rows.append({"participant_id": pid, "segment": str(seg.segment),
+                     "polarity": "inverted" if inverted else "upright", **rec})
+    return pd.DataFrame(rows)
+
+
+def hrv_participant_rr(pid: str, rr: pd.DataFrame, segments: pd.DataFrame, settings: HRVSettings = HRVSettings(),
+                       file: str | None = None) -> pd.DataFrame:
+    """Like :func:`hrv_participant`, from an RR-interval table (``rr_ms`` and optional ``time_s``).
+
+    Parameters
+    ----------
+    pid : str
+    rr : DataFrame
+        ``rr_ms`` (or ``rr_s``), optional ``time_s`` of the beat ending each
+        interval (else the cumulative sum of the intervals).
+    segments : DataFrame
+        ``segment, onset_s, offset_s``; a segment holds the intervals ending in ``(onset_s, offset_s]``.
+    settings : HRVSettings
+        ``domains``, ``min_beats`` and ``nn_cleaning`` apply (no ECG to clean or turn).
+    file : str, optional
+        Names the table in errors (default ``ecg/<pid>.rr.csv``).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`hrv_participant`, ``polarity`` = ``n/a (RR file)``.
+
+    Examples
+    --------
+    >>> rr = pd.DataFrame({"rr_ms": np.tile([800.0, 850.0], 60)})
+    >>> seg = pd.DataFrame({"segment": ["V1"], "onset_s": [0.0], "offset_s": [200.0]})
+    >>> out = hrv_participant_rr("P01", rr, seg, HRVSettings(domains=["time"]))
+    >>> round(out.loc[0, "HRV_RMSSD"]), int(out.loc[0, "n_nn"])
+    (50, 120)
+    """
+    file = file if file is not None else f"ecg/{pid}{RR_SUFFIX}"
+    require_columns(segments, ("segment", "onset_s", "offset_s"), f"segments of participant {pid!r}")
+    if "rr_ms" in rr.columns:
+        rr_ms = rr["rr_ms"].to_numpy(dtype=float)
+    elif "rr_s" in rr.columns:
+        rr_ms = rr["rr_s"].to_numpy(dtype=float) * 1000
+    else:
+        raise EiferError(f"{file}: needs a column rr_ms or rr_s")
+    t = rr["time_s"].to_numpy(dtype=float) if "time_s" in rr.columns else np.cumsum(rr_ms) / 1000
+    rows = []
+    for seg in segments.itertuples(index=False):
+        sel = (t > seg.onset_s) & (t <= seg.offset_s)
+        rows.append({"participant_id": pid, "segment": str(seg.segment), "polarity": "n/a (RR file)",
+                     **hrv_from_rr(rr_ms[sel], settings.domains, settings.min_beats, where=_where(pid, seg),
+                                   nn_cleaning=settings.nn_cleaning)})
+    return pd.DataFrame(rows)
 
 
 _RECOVERY = re.compile(r"^recovery(_\d+)?$")

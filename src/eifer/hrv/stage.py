@@ -15,101 +15,31 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from eifer._validation import require_columns
+from eifer.config import DEFAULTS, HRVConfig
 from eifer.errors import EiferError
 from eifer.hrv.core import (
     ARTIFACT_KINDS,
+    RR_SUFFIX,
+    HRVSettings,
     drop_nan_columns,
-    ecg_polarity,
-    hrv_from_rr,
-    hrv_segment,
+    hrv_participant,
+    hrv_participant_rr,
     segment_emotion_labels,
 )
 from eifer.io import hash_contents, hash_obj, write_parquet
 from eifer.parallel import map_units
 
-RR_SUFFIX = ".rr.csv"  # ecg/<pid>.rr.csv
 
-
-def hrv_settings(cfg) -> dict[str, Any]:
-    """The HRV config section as keyword arguments of :func:`hrv_segment`."""
-    return {"domains": list(cfg.domains), "min_beats": cfg.min_beats, "clean_method": cfg.clean_method,
-            "peak_method": cfg.peak_method, "correct_artifacts": cfg.correct_artifacts,
-            "nn_cleaning": cfg.nn_cleaning, "polarity": cfg.polarity}
-
-
-def hrv_participant(pid: str, time_s: np.ndarray, ecg: np.ndarray, fs: float, segments: pd.DataFrame,
-                    settings: dict[str, Any]) -> pd.DataFrame:
-    """HRV of every segment of one participant's ECG.
-
-    Parameters
-    ----------
-    pid : str
-    time_s, ecg : array
-        Sample times (s) and ECG values.
-    fs : float
-        Sampling rate (Hz).
-    segments : DataFrame
-        The participant's ``segment, onset_s, offset_s`` rows.
-    settings : dict
-        Keyword arguments of :func:`eifer.hrv.core.hrv_segment`, plus
-        ``polarity`` (``auto``/``never``/``always``, judged once on the whole
-        recording: a lead does not flip between segments).
-
-    Returns
-    -------
-    DataFrame
-        ``participant_id, segment, polarity, n_beats, n_<artifact kind>, n_nn,
-        nn_removed_share, ecg_quality, HRV_*``, one row per segment.
-    """
-    settings = dict(settings)
-    ecg, inverted = ecg_polarity(ecg, fs, settings.pop("polarity", "auto"))
-    rows = []
-    for seg in segments.itertuples(index=False):
-        lo, hi = np.searchsorted(time_s, [seg.onset_s, seg.offset_s])
-        where = f"participant {pid!r}, segment {seg.segment!r} ({seg.onset_s:g}–{seg.offset_s:g} s)"
-        rec = hrv_segment(ecg[lo:hi], fs, where=where, **settings)
-        rows.append({"participant_id": pid, "segment": str(seg.segment),
-                     "polarity": "inverted" if inverted else "upright", **rec})
-    return pd.DataFrame(rows)
-
-
-def hrv_participant_rr(pid: str, rr: pd.DataFrame, segments: pd.DataFrame,
-                       settings: dict[str, Any]) -> pd.DataFrame:
-    """Like :func:`hrv_participant`, from an RR-interval table (``rr_ms`` and optional ``time_s``).
-
-    Parameters
-    ----------
-    pid : str
-    rr : DataFrame
-        ``rr_ms`` (or ``rr_s``), optional ``time_s`` of the beat ending each interval.
-    segments : DataFrame
-    settings : dict
-
-    Returns
-    -------
-    DataFrame
-    """
-    if "rr_ms" in rr.columns:
-        rr_ms = rr["rr_ms"].to_numpy(dtype=float)
-    elif "rr_s" in rr.columns:
-        rr_ms = rr["rr_s"].to_numpy(dtype=float) * 1000
-    else:
-        raise EiferError(f"ecg/{pid}{RR_SUFFIX}: needs a column rr_ms or rr_s")
-    t = rr["time_s"].to_numpy(dtype=float) if "time_s" in rr.columns else np.cumsum(rr_ms) / 1000
-    kw = {k: settings[k] for k in ("domains", "min_beats", "nn_cleaning") if k in settings}
-    rows = []
-    for seg in segments.itertuples(index=False):
-        sel = (t > seg.onset_s) & (t <= seg.offset_s)
-        where = f"participant {pid!r}, segment {seg.segment!r} ({seg.onset_s:g}–{seg.offset_s:g} s)"
-        rows.append({"participant_id": pid, "segment": str(seg.segment), "polarity": "n/a (RR file)",
-                     **hrv_from_rr(rr_ms[sel], where=where, **kw)})
-    return pd.DataFrame(rows)
+def hrv_settings(cfg: HRVConfig) -> HRVSettings:
+    """The HRV config section as the core's plain settings (:class:`eifer.hrv.core.HRVSettings`)."""
+    return HRVSettings(domains=tuple(cfg.domains), min_beats=cfg.min_beats, clean_method=cfg.clean_method,
+                       peak_method=cfg.peak_method, correct_artifacts=cfg.correct_artifacts,
+                       nn_cleaning=cfg.nn_cleaning, polarity=cfg.polarity)
 
 
 def _read_ecg(study, pid: str) -> tuple[np.ndarray, np.ndarray, float]:
@@ -146,7 +76,7 @@ def _source_file(study, pid: str) -> Path:
     return rr if rr.is_file() else Path(study.ecg_path(pid))
 
 
-def hrv_units(study, cfg, cache_dir: str | Path) -> list[tuple]:
+def hrv_units(study, settings: HRVSettings, cache_dir: str | Path) -> list[tuple]:
     """The HRV stage's units, one per participant: ``(study, pid, segments, settings, cache file)``.
 
     The cache file's name hashes the source file's content (path relative to the
@@ -154,30 +84,34 @@ def hrv_units(study, cfg, cache_dir: str | Path) -> list[tuple]:
     the segments and the settings, so a finished unit is found again wherever
     the study lies, and a changed one is redone.
     """
-    settings = hrv_settings(cfg)
     segs = study.segments.assign(participant_id=study.segments["participant_id"].astype(str))
     jobs = []
     hashes = Path(cache_dir) / "input_hashes.json"
     for pid, seg in segs.groupby("participant_id", sort=True):
         seg = seg[["segment", "onset_s", "offset_s"]].reset_index(drop=True)
         src = hash_contents([_source_file(study, pid)], study.root, hashes)
-        key = hash_obj({"src": src, "segments": seg.to_dict("list"), "settings": settings})
+        key = hash_obj({"src": src, "segments": seg.to_dict("list"), "settings": settings.as_dict()})
         jobs.append((study, pid, seg, settings, str(Path(cache_dir, f"{pid}-{key}.parquet"))))
     return jobs
 
 
-def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
+def hrv_study(study, settings: HRVSettings, cache_dir: str | Path, n_jobs: int = DEFAULTS.hrv.n_jobs,
               show_progress: bool = True) -> pd.DataFrame:
     """HRV per participant and segment for a whole study (no emotion labels yet).
+
+    Each participant is a unit of :func:`eifer.parallel.map_units` that reads
+    the participant's RR or ECG file and calls the core
+    (:func:`eifer.hrv.core.hrv_participant_rr` / :func:`eifer.hrv.core.hrv_participant`).
 
     Parameters
     ----------
     study : eifer.study.Study
-    cfg : eifer.config.HRVConfig
+    settings : HRVSettings
+        From ``hrv`` (:func:`hrv_settings`).
     cache_dir : path-like
         Per-participant cache (``RUN/cache/hrv``).
-    n_jobs : int, optional
-        Units at once (default ``cfg.n_jobs``; 0 = one per core or as many as Ray fits, 1 = here).
+    n_jobs : int
+        Units at once (``hrv.n_jobs``; 0 = one per core or as many as Ray fits, 1 = here).
     show_progress : bool
 
     Returns
@@ -187,9 +121,9 @@ def hrv_study(study, cfg, cache_dir: str | Path, n_jobs: int | None = None,
     """
     if study.segments is None:
         raise EiferError(f"{study.root}/ecg/segments.csv: missing; it is needed to compute HRV from ECG")
-    jobs = hrv_units(study, cfg, cache_dir)
+    jobs = hrv_units(study, settings, cache_dir)
     errors: dict[str, str] = {}
-    for pid, err in map_units(_job, jobs, workers=cfg.n_jobs if n_jobs is None else n_jobs,
+    for pid, err in map_units(_job, jobs, workers=n_jobs,
                               desc="HRV" if show_progress else ""):
         if err:
             errors[pid] = err
@@ -237,7 +171,8 @@ QUALITY_COLUMNS = ("polarity", "n_beats", *(f"n_{k}" for k in ARTIFACT_KINDS), "
                    "ecg_quality")
 
 
-def hrv_exclusions(hrv: pd.DataFrame, max_removed: float = 0.20, min_beats: int = 30) -> pd.Series:
+def hrv_exclusions(hrv: pd.DataFrame, max_removed: float = DEFAULTS.hrv.max_removed,
+                   min_beats: int = DEFAULTS.hrv.min_beats) -> pd.Series:
     """Why each segment is kept out of the cutoff sweep (empty string = kept).
 
     A segment is excluded when NN cleaning removed more than ``max_removed`` of
@@ -300,7 +235,8 @@ def run_hrv(study, run, n_jobs: int | None = None) -> list[str]:
         hrv = hrv_from_table(study.hrv_precomputed, file=str(Path(study.root, "hrv.csv")))
         source = "hrv.csv"
     else:
-        hrv = hrv_study(study, cfg, run.path("cache", "hrv"), n_jobs=n_jobs)
+        hrv = hrv_study(study, hrv_settings(cfg), run.path("cache", "hrv"),
+                        n_jobs=cfg.n_jobs if n_jobs is None else n_jobs)
         source = "ecg"
     if "emotion_label" not in hrv.columns:
         hrv.insert(2, "emotion_label", segment_emotion_labels(hrv, study.ratings).to_numpy())

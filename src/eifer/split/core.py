@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
 from eifer._validation import require_columns
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
 GROUPS = ("High", "Low", "Total")
@@ -84,8 +85,8 @@ def groups_validate(groups: pd.DataFrame, file: str = "groups.csv") -> dict[str,
     return out
 
 
-def testset_choose(group_of: dict[str, str], participants: list[str], n_high: int = 2,
-                             n_low: int = 2, seed: int = 0, listed: list[str] | None = None) -> list[str]:
+def testset_choose(group_of: dict[str, str], participants: list[str], n_high: int = DEFAULTS.split.n_test_high,
+                   n_low: int = DEFAULTS.split.n_test_low, seed: int = 0, listed: list[str] | None = None) -> list[str]:
     """Pick the fixed test participants: ``n_high`` High + ``n_low`` Low, seeded.
 
     Parameters
@@ -133,7 +134,7 @@ def testset_choose(group_of: dict[str, str], participants: list[str], n_high: in
 testset_choose.__test__ = False  # type: ignore[attr-defined]  # pytest reads it: not a test, whatever its name
 
 
-def train_val_split(frames: pd.DataFrame, label: str, val_fraction: float = 0.2, rep: int = 0,
+def train_val_split(frames: pd.DataFrame, label: str, val_fraction: float = DEFAULTS.split.val_fraction, rep: int = 0,
                     seed: int = 0) -> tuple[list[str], list[str]]:
     """Stratified group split of participants into train and validation.
 
@@ -205,8 +206,10 @@ def rep_seed(seed: int, rep: int) -> int:
 
 
 def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, repetitions: int,
-                n_test_high: int = 2, n_test_low: int = 2, test_participants: list[str] | None = None,
-                val_fraction: float = 0.2, tasks: tuple[str, ...] | list[str] = TASKS) -> dict[str, Any]:
+                n_test_high: int = DEFAULTS.split.n_test_high, n_test_low: int = DEFAULTS.split.n_test_low,
+                test_participants: list[str] | None = DEFAULTS.split.test_participants,
+                val_fraction: float = DEFAULTS.split.val_fraction,
+                tasks: tuple[str, ...] | list[str] = tuple(DEFAULTS.train.tasks)) -> dict[str, Any]:
     """All splits of a study: the fixed test set and per (group, task, rep) train/val lists.
 
     Parameters

@@ -24,7 +24,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from eifer.config import TrainConfig
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.evaluate.metrics import metrics_binary
 from eifer.io import atomic_path
@@ -34,6 +34,57 @@ from eifer.train.loop import epoch_train, pos_weight_of, predict
 from eifer.train.schedule import optimizer_make, stage_schedule
 from eifer.train.threshold import threshold_select
 from eifer.utils import progress
+
+_T = DEFAULTS.train
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The training settings as plain values (``train`` section, paper §3.3; defaults: the paper profile).
+
+    What :func:`fit_two_stage` and :func:`eifer.train.core.train_all` read; the
+    train stage builds one from ``run.config`` (:func:`eifer.train.stage.train_settings`),
+    a notebook may write its own. ``gpus_per_train_unit`` is ``executor.gpus_per_train_unit``.
+
+    Examples
+    --------
+    >>> s = TrainSettings(backbone="eifer_tinycnn", repetitions=2, tasks=["arousal"])
+    >>> s.tasks, s.stage1_epochs, s.threshold_grid
+    (('arousal',), 4, (0.2, 0.8, 0.01))
+    """
+
+    backbone: str = _T.backbone
+    pretrained_path: str | None = _T.pretrained_path
+    image_size: int = _T.image_size
+    batch_size: int = _T.batch_size
+    stage1_epochs: int = _T.stage1_epochs
+    stage2_epochs: int = _T.stage2_epochs
+    warmup_epochs: int = _T.warmup_epochs
+    head_lr: float = _T.head_lr
+    backbone_lr_start: float = _T.backbone_lr_start
+    backbone_lr_peak: float = _T.backbone_lr_peak
+    weight_decay: float = _T.weight_decay
+    grad_clip: float = _T.grad_clip
+    regression_weight: float = _T.regression_weight
+    pos_weight_mode: str = _T.pos_weight_mode
+    aug_p: float = _T.aug_p
+    brightness: tuple[float, float] = _T.brightness
+    blur_sigma: tuple[float, float] = _T.blur_sigma
+    threshold_grid: tuple[float, float, float] = _T.threshold_grid
+    repetitions: int = _T.repetitions
+    compositions: tuple[str, ...] = tuple(_T.compositions)
+    tasks: tuple[str, ...] = tuple(_T.tasks)
+    num_workers: int = _T.num_workers
+    cache_images: bool = _T.cache_images
+    device: str = _T.device
+    stage1_schedule: str = _T.stage1_schedule
+    allow_random_init: bool = _T.allow_random_init
+    n_jobs: int = _T.n_jobs
+    gpus_per_train_unit: float = DEFAULTS.executor.gpus_per_train_unit
+
+    def __post_init__(self) -> None:  # sequences given as lists become tuples: the settings stay immutable
+        for name in ("brightness", "blur_sigma", "threshold_grid", "compositions", "tasks"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclass
@@ -127,7 +178,7 @@ def checkpoint_load(path: Path) -> dict[str, Any] | None:
                          "from its first epoch.") from None
 
 
-def _aug(cfg: TrainConfig) -> dict[str, Any]:
+def _aug(cfg: TrainSettings) -> dict[str, Any]:
     return {"p": cfg.aug_p, "brightness": tuple(cfg.brightness), "blur_sigma": tuple(cfg.blur_sigma)}
 
 
@@ -202,7 +253,7 @@ def fit_phases(model: DualHeadModel, train_ds: CropDataset, phases: list[Phase],
                                        "optimizer": optimizer.state_dict(), "history": history, **ckpt_extra()})
 
 
-def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset, cfg: TrainConfig, *,
+def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset, cfg: TrainSettings, *,
                   seed: int, ckpt_dir: str | Path | None = None, device: str = "cpu",
                   label: str = "fit") -> FitResult:
     """Train ``model`` with the two-stage protocol; resume from ``ckpt_dir`` when a checkpoint exists.
@@ -213,7 +264,7 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
         Initial weights (random, pretrained or an EI-specific model for transfer).
     train_ds, val_ds : CropDataset
         Training and validation crops of one task.
-    cfg : TrainConfig
+    cfg : TrainSettings
         Epochs, learning rates, batch size, augmentation, clipping, loss weights.
     seed : int
         Seed of the run (shuffling, augmentation, any dropout).
@@ -232,7 +283,7 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
 
     Examples
     --------
-    >>> res = fit_two_stage(create_model("eifer_tinycnn"), tr, va, cfg.train, seed=1)  # doctest: +SKIP
+    >>> res = fit_two_stage(create_model("eifer_tinycnn"), tr, va, TrainSettings(), seed=1)  # doctest: +SKIP
     """
     ckpt = Path(ckpt_dir) / CHECKPOINT if ckpt_dir is not None else None
     model.to(device)

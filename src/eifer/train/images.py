@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -170,9 +171,9 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, radius: int) -> torch.Te
     return y.view(m, c, h, w)
 
 
-def augment_batch(x: torch.Tensor, gen: torch.Generator, p: float = 0.5,
-                  brightness: tuple[float, float] = (0.8, 1.2),
-                  blur_sigma: tuple[float, float] = (0.1, 1.5), inplace: bool = False) -> torch.Tensor:
+def augment_batch(x: torch.Tensor, gen: torch.Generator, p: float = DEFAULTS.train.aug_p,
+                  brightness: tuple[float, float] = DEFAULTS.train.brightness,
+                  blur_sigma: tuple[float, float] = DEFAULTS.train.blur_sigma, inplace: bool = False) -> torch.Tensor:
     """Paper §3.3 augmentation, each transform applied per image with probability ``p``.
 
     Random grayscale, brightness × U(lo, hi), Gaussian blur with σ ~ U(lo, hi).

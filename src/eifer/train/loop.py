@@ -16,12 +16,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from eifer.config import DEFAULTS
 from eifer.model import DualHeadModel
 from eifer.train.images import batch_inputs
 from eifer.train.schedule import schedule_apply
 
 
-def pos_weight_of(labels: np.ndarray, mode: str = "neg_over_pos") -> float:
+def pos_weight_of(labels: np.ndarray, mode: str = DEFAULTS.train.pos_weight_mode) -> float:
     """``n_neg / n_pos`` of the training labels (1.0 when ``mode="none"`` or a class is absent).
 
     Examples

@@ -15,6 +15,7 @@ import math
 
 import torch
 
+from eifer.config import DEFAULTS
 from eifer.model import DualHeadModel
 
 
@@ -69,7 +70,7 @@ def schedule_apply(optimizer: torch.optim.Optimizer, step: int, sched: dict) -> 
 
 def stage_schedule(stage: int, steps_per_epoch: int, epochs: int, *, warmup_epochs: int,
                    backbone_lr_start: float, backbone_lr_peak: float,
-                   stage1_schedule: str = "constant") -> dict:
+                   stage1_schedule: str = DEFAULTS.train.stage1_schedule) -> dict:
     """Schedule of a stage: ``{"total", "warmup", "start_factor", "decay"}`` (steps are batches).
 
     Examples

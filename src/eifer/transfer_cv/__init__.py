@@ -4,7 +4,7 @@
 (``models_cv/``, Tables 5 and 6).
 """
 from eifer.transfer_cv.core import cross_validate, cv_folds, cv_plan
-from eifer.transfer_cv.fit import fit_gradual
-from eifer.transfer_cv.stage import run_transfer_cv
+from eifer.transfer_cv.fit import CVSettings, fit_gradual
+from eifer.transfer_cv.stage import cv_settings, run_transfer_cv
 
-__all__ = ["cross_validate", "cv_folds", "cv_plan", "fit_gradual", "run_transfer_cv"]
+__all__ = ["CVSettings", "cross_validate", "cv_folds", "cv_plan", "cv_settings", "fit_gradual", "run_transfer_cv"]

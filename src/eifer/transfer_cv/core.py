@@ -16,12 +16,16 @@ composition (High, Low, Total):
 Fold predictions carry ``composition="cv"``, the backbone and the fold number
 in ``rep``, so :func:`eifer.stats.compare_groups` treats folds as repetitions.
 A finished fold (``meta.json`` + ``predictions.parquet`` in
-``RUN/models_cv/<backbone>/<group>/<task>/fold<k>/``) is never redone; an
-interrupted one resumes at its last epoch.
+``<cv_dir>/<backbone>/<group>/<task>/fold<k>/``, ``cv_dir`` = ``RUN/models_cv``)
+is never redone; an interrupted one resumes at its last epoch. The core takes
+DataFrames, the plan and plain settings (:class:`~eifer.transfer_cv.fit.CVSettings`,
+:class:`~eifer.train.fit.TrainSettings`); :mod:`eifer.transfer_cv.stage` reads the
+config and the run folder.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +34,23 @@ import pandas as pd
 import torch
 from sklearn.model_selection import StratifiedGroupKFold
 
-from eifer.config import Config
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model
 from eifer.split import GROUPS, rep_seed
-from eifer.train.fit import CHECKPOINT
+from eifer.train.core import PRED_COLUMNS, test_items, torch_threads, train_device, units_map
+from eifer.train.fit import CHECKPOINT, TrainSettings
 from eifer.train.images import CropDataset, loader_make
 from eifer.train.loop import predict
-from eifer.train.stage import PRED_COLUMNS, test_items, torch_threads, train_device, units_map
-from eifer.transfer_cv.fit import fit_gradual
+from eifer.transfer_cv.fit import CVSettings, fit_gradual
 from eifer.utils import n_workers, progress, seed_everything
 
 CV_DIR = "models_cv"
 
 
-def cv_folds(frames: pd.DataFrame, label: str, n_folds: int = 5, seed: int = 0, tries: int = 4) -> pd.DataFrame:
+def cv_folds(frames: pd.DataFrame, label: str, n_folds: int = DEFAULTS.transfer_cv.folds, seed: int = 0,
+             tries: int = 4) -> pd.DataFrame:
     """Assign participants to stratified group folds.
 
     ``StratifiedGroupKFold`` (participant = group) is run with ``tries`` seeded
@@ -132,8 +137,9 @@ def _swap_improve(part: np.ndarray, n_of: np.ndarray, pos_of: np.ndarray, k: int
     return part, score
 
 
-def cv_plan(dataset: pd.DataFrame, group_of: dict[str, str], test: list[str], *, tasks: list[str],
-            n_folds: int, seed: int) -> dict[str, Any]:
+def cv_plan(dataset: pd.DataFrame, group_of: dict[str, str], test: list[str], *,
+            tasks: Sequence[str] = tuple(DEFAULTS.train.tasks), n_folds: int = DEFAULTS.transfer_cv.folds,
+            seed: int = DEFAULTS.seed) -> dict[str, Any]:
     """Folds of every (composition, task) over the non-test participants.
 
     Parameters
@@ -168,7 +174,7 @@ def cv_plan(dataset: pd.DataFrame, group_of: dict[str, str], test: list[str], *,
     return plan
 
 
-def init_weights(cfg: Config, backbone: str) -> str | None:
+def init_weights(cv: CVSettings, backbone: str) -> str | None:
     """The local checkpoint of ``backbone`` (``transfer_cv.pretrained_paths``), or None when random init is allowed.
 
     Raises
@@ -177,7 +183,6 @@ def init_weights(cfg: Config, backbone: str) -> str | None:
         No checkpoint configured and ``transfer_cv.allow_random_init`` is false,
         or the configured file does not exist.
     """
-    cv = cfg.transfer_cv
     path = cv.pretrained_paths.get(backbone)
     if path is None:
         if cv.allow_random_init:
@@ -193,46 +198,46 @@ def init_weights(cfg: Config, backbone: str) -> str | None:
     return path
 
 
-def fold_dir(run_root: str | Path, unit: dict[str, Any]) -> Path:
-    """``RUN/models_cv/<backbone>/<group>/<task>/fold<k>``."""
-    return Path(run_root) / CV_DIR / unit["backbone"] / unit["group"] / unit["task"] / f"fold{unit['fold']}"
+def fold_dir(cv_dir: str | Path, unit: dict[str, Any]) -> Path:
+    """``<cv_dir>/<backbone>/<group>/<task>/fold<k>`` (``cv_dir`` = ``RUN/models_cv``)."""
+    return Path(cv_dir) / unit["backbone"] / unit["group"] / unit["task"] / f"fold{unit['fold']}"
 
 
-def units_cv(cfg: Config, plan: dict[str, Any]) -> list[dict[str, Any]]:
+def units_cv(backbones: Sequence[str], plan: dict[str, Any]) -> list[dict[str, Any]]:
     """One unit per backbone × task × fold × composition."""
     units = []
-    for backbone in cfg.transfer_cv.backbones:
+    for backbone in backbones:
         for entry in plan.values():
             for f in entry["folds"]:
                 units.append({"backbone": backbone, "group": entry["group"], "task": entry["task"], **f})
     return units
 
 
-def fold_train(run_root: str | Path, cfg: Config, unit: dict[str, Any], test: list[str], dataset: pd.DataFrame,
-               subsets: pd.DataFrame | None, device: str = "cpu") -> pd.DataFrame:
-    """Train (or resume, or reuse) one fold and return its test predictions (:data:`PRED_COLUMNS`)."""
-    run_root = Path(run_root)
-    out = fold_dir(run_root, unit)
+def fold_train(unit: dict[str, Any], test: list[str], dataset: pd.DataFrame, subsets: pd.DataFrame | None,
+               cv: CVSettings, t: TrainSettings, *, cv_dir: str | Path, crop_root: str | Path,
+               device: str = "cpu") -> pd.DataFrame:
+    """Train (or resume, or reuse) one fold in :func:`fold_dir`; its test predictions (:data:`PRED_COLUMNS`)."""
+    out = fold_dir(cv_dir, unit)
     if (out / "meta.json").is_file() and (out / "predictions.parquet").is_file():
         return pd.read_parquet(out / "predictions.parquet")
     t0 = time.perf_counter()
-    t, cv, task = cfg.train, cfg.transfer_cv, unit["task"]
+    task = unit["task"]
     name = f"{unit['backbone']}/{unit['group']}/{task}/fold{unit['fold']}"
     train_df = dataset[dataset["participant_id"].isin(unit["train"])].reset_index(drop=True)
     val_df = dataset[dataset["participant_id"].isin(unit["val"])].reset_index(drop=True)
     for what, df in (("training", train_df), ("validation", val_df)):
         if df.empty or df[f"{task}_label"].nunique() < 2:
             raise EiferError(f"{CV_DIR}/folds.json: {name}: the {what} frames do not contain both {task} classes")
-    weights = init_weights(cfg, unit["backbone"])
+    weights = init_weights(cv, unit["backbone"])
     seed_everything(unit["seed"])
     model = create_model(unit["backbone"], weights, allow_random_init=True)
-    train_ds = CropDataset(run_root, train_df, task, cv.image_size, cache=t.cache_images)
-    val_ds = CropDataset(run_root, val_df, task, cv.image_size, cache=t.cache_images)
+    train_ds = CropDataset(crop_root, train_df, task, cv.image_size, cache=t.cache_images)
+    val_ds = CropDataset(crop_root, val_df, task, cv.image_size, cache=t.cache_images)
     res = fit_gradual(model, train_ds, val_ds, cv, t, seed=unit["seed"], ckpt_dir=out, device=device, label=name)
 
     items = test_items(dataset, subsets, test, task)
     uniq = items.drop_duplicates("crop_path").reset_index(drop=True)
-    test_ds = CropDataset(run_root, uniq, task, cv.image_size, cache=False)
+    test_ds = CropDataset(crop_root, uniq, task, cv.image_size, cache=False)
     prob, _ = predict(res.model, loader_make(test_ds, t.batch_size * 2, shuffle=False, num_workers=t.num_workers,
                                              device=device), device)
     pred = items[["condition", "item", "participant_id", "video_id", "frame", "y_true"]].copy()
@@ -257,27 +262,32 @@ def fold_train(run_root: str | Path, cfg: Config, unit: dict[str, Any], test: li
 
 
 def _fold_job(args: tuple) -> pd.DataFrame:
-    run_root, cfg_json, unit, test, dataset, subsets, device, threads = args
+    unit, test, dataset, subsets, cv, t, cv_dir, crop_root, device, threads = args
     torch_threads(threads)
-    return fold_train(run_root, Config.model_validate_json(cfg_json), unit, test, dataset, subsets, device)
+    return fold_train(unit, test, dataset, subsets, cv, t, cv_dir=cv_dir, crop_root=crop_root, device=device)
 
 
-def cross_validate(run_root: str | Path, cfg: Config, plan: dict[str, Any], test: list[str],
-                   dataset: pd.DataFrame, subsets: pd.DataFrame | None = None) -> pd.DataFrame:
+def cross_validate(plan: dict[str, Any], test: list[str], dataset: pd.DataFrame, subsets: pd.DataFrame | None,
+                   cv: CVSettings, t: TrainSettings, *, cv_dir: str | Path, crop_root: str | Path) -> pd.DataFrame:
     """Train every fold of every backbone (finished folds are reused) and return all test predictions.
 
     Parameters
     ----------
-    run_root : path-like
-        Run folder (crop paths are relative to it).
-    cfg : Config
-        ``transfer_cv`` (backbones, folds, phases) and shared ``train`` settings.
     plan : dict
         :func:`cv_plan` output.
     test : list of str
         Fixed test participants (``splits.json``).
     dataset, subsets : DataFrame
-        ``dataset.parquet`` and ``test_subsets.parquet`` (validated).
+        ``dataset.parquet`` and ``test_subsets.parquet`` (validated; ``subsets`` may be None).
+    cv : CVSettings
+        Backbones, their checkpoints, phases and learning rates.
+    t : TrainSettings
+        Shared settings: batch size, weight decay, clipping, loss weights,
+        augmentation, threshold grid, loader workers, device, ``n_jobs``.
+    cv_dir : path-like
+        Folder of the fold folders (``RUN/models_cv``).
+    crop_root : path-like
+        Folder the ``crop_path`` columns are relative to (the run folder).
 
     Returns
     -------
@@ -286,21 +296,35 @@ def cross_validate(run_root: str | Path, cfg: Config, plan: dict[str, Any], test
 
     Examples
     --------
-    >>> pred = cross_validate(run.root, cfg, plan, splits["test"], dataset, subsets)  # doctest: +SKIP
-    >>> pred.groupby(["backbone", "group", "task"]).rep.nunique()  # doctest: +SKIP
+    >>> import tempfile
+    >>> from eifer.split import make_splits
+    >>> from eifer.train.toy import toy_run
+    >>> root = Path(tempfile.mkdtemp())
+    >>> run = toy_run(root, participants=8, frames_per_video=4, size=32)
+    >>> ds = pd.read_parquet(run["dataset"]); groups = pd.read_csv(run["groups"], dtype=str)
+    >>> group_of = dict(zip(groups.participant_id, groups.group))
+    >>> test = make_splits(ds, group_of, seed=0, repetitions=1)["test"]
+    >>> plan = cv_plan(ds, group_of, test, tasks=["arousal"], n_folds=2, seed=0)
+    >>> cv = CVSettings(backbones=["eifer_tinycnn"], allow_random_init=True, image_size=32, head_epochs=1,
+    ...                 unfreeze_epochs=[0])
+    >>> t = TrainSettings(batch_size=16, num_workers=0, device="cpu", n_jobs=1)
+    >>> pred = cross_validate(plan, test, ds, None, cv, t, cv_dir=root / "models_cv", crop_root=root)
+    >>> sorted(pred.group.unique()), sorted(pred.rep.unique())
+    (['High', 'Low', 'Total'], [0, 1])
     """
-    for b in cfg.transfer_cv.backbones:  # fail before any training, naming the config key
-        init_weights(cfg, b)
-    units = units_cv(cfg, plan)
-    device = train_device(cfg.train.device)
-    jobs = 1 if device != "cpu" else min(n_workers(cfg.train.n_jobs), len(units))
+    for b in cv.backbones:  # fail before any training, naming the config key
+        init_weights(cv, b)
+    units = units_cv(cv.backbones, plan)
+    device = train_device(t.device)
+    jobs = 1 if device != "cpu" else min(n_workers(t.n_jobs), len(units))
     with progress() as bar:
         overall = bar.add_task("transfer-CV folds", total=len(units))
-        cfg_json = cfg.model_dump_json()
         preds = units_map(units, jobs,
-                          serial=lambda u: fold_train(run_root, cfg, u, test, dataset, subsets, device),
+                          serial=lambda u: fold_train(u, test, dataset, subsets, cv, t, cv_dir=cv_dir,
+                                                      crop_root=crop_root, device=device),
                           pool_job=_fold_job,
-                          pool_args=lambda u, th: (str(run_root), cfg_json, u, test, dataset, subsets, device, th),
-                          device=device, gpus=cfg.executor.gpus_per_train_unit,
+                          pool_args=lambda u, th: (u, test, dataset, subsets, cv, t, str(cv_dir), str(crop_root),
+                                                   device, th),
+                          device=device, gpus=t.gpus_per_train_unit,
                           on_done=lambda: bar.advance(overall))
     return pd.concat(preds, ignore_index=True)[PRED_COLUMNS]

@@ -16,6 +16,7 @@ epoch, so an interrupted fold resumes at its last finished epoch.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,52 @@ from typing import Any
 import numpy as np
 import torch
 
-from eifer.config import TrainConfig, TransferCVConfig
+from eifer.config import DEFAULTS
 from eifer.model import DualHeadModel
-from eifer.train.fit import CHECKPOINT, Phase, checkpoint_load, fit_phases
+from eifer.train.fit import CHECKPOINT, Phase, TrainSettings, checkpoint_load, fit_phases
 from eifer.train.images import CropDataset, loader_make
 from eifer.train.loop import pos_weight_of, predict
 from eifer.train.schedule import optimizer_make, stage_schedule
 from eifer.train.threshold import threshold_select
 from eifer.transfer_cv.unfreeze import backbone_groups, frozen_bn_eval, unfreeze_apply, unfreeze_schedule
+
+_CV = DEFAULTS.transfer_cv
+
+
+@dataclass(frozen=True)
+class CVSettings:
+    """The transfer-CV settings as plain values (``transfer_cv`` section, paper §3.5; defaults: the paper profile).
+
+    Batch size, weight decay, clipping, loss weights, augmentation, threshold
+    grid, loader workers and device come from the shared
+    :class:`eifer.train.fit.TrainSettings`. The transfer-CV stage builds both
+    from ``run.config`` (:func:`eifer.transfer_cv.stage.cv_settings`).
+
+    Examples
+    --------
+    >>> s = CVSettings(backbones=["resnet18"], unfreeze_epochs=[1, 1])
+    >>> s.backbones, s.unfreeze_epochs, s.head_epochs
+    (('resnet18',), (1, 1), 2)
+    """
+
+    backbones: tuple[str, ...] = tuple(_CV.backbones)
+    pretrained_paths: Mapping[str, str] = field(default_factory=lambda: dict(_CV.pretrained_paths))
+    allow_random_init: bool = _CV.allow_random_init
+    image_size: int = _CV.image_size
+    head_epochs: int = _CV.head_epochs
+    unfreeze_epochs: tuple[int, ...] = tuple(_CV.unfreeze_epochs)
+    unfreeze_groups: tuple[int, ...] | None = None if _CV.unfreeze_groups is None else tuple(_CV.unfreeze_groups)
+    lr: float = _CV.lr
+    lr_start: float = _CV.lr_start
+    warmup_epochs: int = _CV.warmup_epochs
+    head_lr: float = _CV.head_lr
+    keep_models: bool = _CV.keep_models
+
+    def __post_init__(self) -> None:  # sequences given as lists become tuples: the settings stay immutable
+        for name in ("backbones", "unfreeze_epochs", "unfreeze_groups"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, None if value is None else tuple(value))
+        object.__setattr__(self, "pretrained_paths", dict(self.pretrained_paths))
 
 
 @dataclass
@@ -47,25 +86,25 @@ class GradualResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def phases_plan(model: DualHeadModel, cv: TransferCVConfig) -> list[dict[str, Any]]:
+def phases_plan(model: DualHeadModel, cv: CVSettings) -> list[dict[str, Any]]:
     """The fine-tuning phases of ``model`` under ``cv``: name, epochs and trainable top blocks.
 
     Examples
     --------
-    >>> from eifer.config import TransferCVConfig
     >>> from eifer.model import create_model
-    >>> [(p["name"], p["n_top"]) for p in phases_plan(create_model("resnet18"), TransferCVConfig())]
+    >>> [(p["name"], p["n_top"]) for p in phases_plan(create_model("resnet18"), CVSettings())]
     [('heads', 0), ('unfreeze1', 2), ('unfreeze2', 4), ('unfreeze3', 5)]
     """
     groups = backbone_groups(model.backbone)
-    counts = unfreeze_schedule(len(groups), len(cv.unfreeze_epochs), cv.unfreeze_groups)
+    counts = unfreeze_schedule(len(groups), len(cv.unfreeze_epochs),
+                               None if cv.unfreeze_groups is None else list(cv.unfreeze_groups))
     out: list[dict[str, Any]] = [{"name": "heads", "epochs": int(cv.head_epochs), "n_top": 0, "n_blocks": len(groups)}]
     out += [{"name": f"unfreeze{i + 1}", "epochs": int(e), "n_top": n, "n_blocks": len(groups)}
             for i, (e, n) in enumerate(zip(cv.unfreeze_epochs, counts))]
     return [p for p in out if p["epochs"] > 0]
 
 
-def _optimizer(model: DualHeadModel, phase: dict[str, Any], cv: TransferCVConfig, t: TrainConfig,
+def _optimizer(model: DualHeadModel, phase: dict[str, Any], cv: CVSettings, t: TrainSettings,
                groups: list[list[str]]) -> torch.optim.AdamW:
     stage = 1 if phase["n_top"] == 0 else 2
     opt = optimizer_make(model, stage, head_lr=cv.head_lr, backbone_lr_peak=cv.lr, weight_decay=t.weight_decay)
@@ -75,8 +114,8 @@ def _optimizer(model: DualHeadModel, phase: dict[str, Any], cv: TransferCVConfig
     return opt
 
 
-def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset, cv: TransferCVConfig,
-                t: TrainConfig, *, seed: int, ckpt_dir: str | Path | None = None, device: str = "cpu",
+def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset, cv: CVSettings,
+                t: TrainSettings, *, seed: int, ckpt_dir: str | Path | None = None, device: str = "cpu",
                 label: str = "fold") -> GradualResult:
     """Fine-tune ``model`` heads-first, then unfreezing the backbone top-down; keep the best epoch.
 
@@ -86,9 +125,9 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
         Initial weights (ImageNet checkpoint, or random when allowed).
     train_ds, val_ds : CropDataset
         This fold's training and validation crops of one task.
-    cv : TransferCVConfig
+    cv : CVSettings
         Phases, learning rates, warm-up.
-    t : TrainConfig
+    t : TrainSettings
         Shared settings: batch size, weight decay, clipping, regression weight,
         pos_weight mode, augmentation, threshold grid, loader workers.
     seed : int
@@ -107,7 +146,7 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
 
     Examples
     --------
-    >>> res = fit_gradual(create_model("resnet18"), tr, va, cfg.transfer_cv, cfg.train, seed=0)  # doctest: +SKIP
+    >>> res = fit_gradual(create_model("resnet18"), tr, va, CVSettings(), TrainSettings(), seed=0)  # doctest: +SKIP
     >>> res.best_epoch, res.threshold  # doctest: +SKIP
     """
     ckpt = Path(ckpt_dir) / CHECKPOINT if ckpt_dir is not None else None

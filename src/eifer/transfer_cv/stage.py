@@ -20,20 +20,28 @@ baseline only); the predictions of all three conditions are kept.
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from eifer.config import Config
 from eifer.errors import EiferError
 from eifer.evaluate import METRICS, metrics_per_run, summary_table, table_markdown
 from eifer.io import write_csv, write_json, write_parquet, write_text
 from eifer.split import groups_read, splits_load
-from eifer.train.stage import inputs_read
+from eifer.train.stage import inputs_read, train_settings
 from eifer.transfer_cv.core import CV_DIR, cross_validate, cv_plan
+from eifer.transfer_cv.fit import CVSettings
 
 _TITLE5 = ("Table 5. Alternative backbones (stratified group k-fold CV, gradual unfreezing): macro "
            "precision, recall, F1, accuracy, ROC-AUC and PR-AUC on the fixed test set, mean (SD) over folds")
+
+
+def cv_settings(cfg: Config) -> CVSettings:
+    """The ``transfer_cv`` section as the core's plain :class:`~eifer.transfer_cv.fit.CVSettings`."""
+    return CVSettings(**{f.name: getattr(cfg.transfer_cv, f.name) for f in fields(CVSettings)})
 
 
 def predictions_merge(existing: pd.DataFrame | None, cv_pred: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +118,8 @@ def run_transfer_cv(study: Any, run: Any) -> list[str]:
             run.log("transfer_cv_folds_capped", composition=key, folds=entry["n_folds"],
                     asked=cfg.transfer_cv.folds)
     write_json(run.path(CV_DIR, "folds.json"), {"seed": cfg.seed, "test": splits["test"], "plan": plan})
-    pred = cross_validate(run.root, cfg, plan, splits["test"], dataset, subsets)
+    pred = cross_validate(plan, splits["test"], dataset, subsets, cv_settings(cfg), train_settings(cfg),
+                          cv_dir=run.path(CV_DIR), crop_root=run.root)
     write_parquet(run.path(CV_DIR, "predictions.parquet"), pred)
     fp = run.path("predictions.parquet")
     write_parquet(fp, predictions_merge(pd.read_parquet(fp) if fp.is_file() else None, pred))
