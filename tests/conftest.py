@@ -5,7 +5,9 @@ for tests: copy one before modifying it):
 
 * ``synth_novideo`` — 12 participants, seed 0, tables + ECG, no videos.
 * ``synth_novideo_null`` — the same with ``null=True`` (no planted group difference).
-* ``synth_video_small`` — 6 participants × 4 videos × 4 s at 10 fps, seed 0, 320×240.
+* ``synth_video_small`` — 6 participants × 4 videos × 4 s at 10 fps, seed 0, 320×240;
+  ``frames_run`` — its run folder after the frames and affect stages (shared by the frames and
+  select tests).
 
 Ground truth lives in ``<study>/_truth/`` (see docs/interfaces.md).
 """
@@ -54,6 +56,23 @@ def synth_video_small(tmp_path_factory):
 
     return synth_study(tmp_path_factory.mktemp("synth_video_small") / "study", participants=6, seed=0,
                        video_seconds=4, fps=10, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def frames_run(synth_video_small, tmp_path_factory):
+    """RunFolder after run_frames + run_affect (geometry estimator) on ``synth_video_small``."""
+    from eifer.affect import run_affect
+    from eifer.config import load_config
+    from eifer.frames import run_frames
+    from eifer.runfolder import RunFolder
+    from eifer.study import load_study
+
+    cfg = load_config(profile="demo", overrides={"affect": {"estimator": "geometry"}})
+    run = RunFolder(tmp_path_factory.mktemp("frames_run"), cfg).init()
+    study = load_study(synth_video_small)
+    run_frames(study, run)
+    run_affect(study, run)
+    return study, run
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import torch
 
 from eifer.config import load_config
 from eifer.model import create_model
-from eifer.train import fit_two_stage, predict
+from eifer.train import fit_two_stage, predict, train_settings
 from eifer.train.images import CropDataset, loader_make
 
 torch.set_num_threads(1)
@@ -25,7 +25,8 @@ if slow:  # stretch each batch so that the parent's SIGKILL lands inside an epoc
 
     CropDataset.__getitems__ = _slow
 cfg = load_config(profile="demo", overrides={"train": {"image_size": 32, "batch_size": 8, "stage1_epochs": 1,
-                                                       "stage2_epochs": 2, "warmup_epochs": 1}}).train
+                                                       "stage2_epochs": 2, "warmup_epochs": 1}})
+cfg = train_settings(cfg)
 d = pd.read_parquet(f"{root}/dataset.parquet")
 part = lambda ids: d[d.participant_id.isin(ids)].reset_index(drop=True)  # noqa: E731
 tr = CropDataset(root, part(["P01", "P02", "P04", "P05"]), "valence", 32, cache=True)

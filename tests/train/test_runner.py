@@ -3,9 +3,11 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.metrics import roc_auc_score
 
 from eifer.config import load_config
+from eifer.errors import EiferError
 from eifer.runfolder import RunFolder
 from eifer.split import run_split
 from eifer.train import PRED_COLUMNS, run_train
@@ -74,3 +76,23 @@ def test_no_signal_no_discrimination(tmp_path):
     p = pd.read_parquet(root / "predictions.parquet")
     aucs = p[p.condition == "baseline"].groupby("group").apply(_auc, include_groups=False)
     assert aucs.between(0.3, 0.7).all() and abs(aucs.mean() - 0.5) < 0.12, aucs
+
+
+def test_train_refuses_splits_lacking_a_configured_repetition_and_never_writes_them(tmp_path):
+    """splits.json belongs to the split stage: train names the file and what is missing, and leaves it alone."""
+    root = tmp_path / "run"
+    toy_run(root, participants=8, frames_per_video=4, n_test_frames=1, size=32, seed=3)
+    small = {"repetitions": 1, "tasks": ["arousal"], "compositions": ["direct"], "n_jobs": 1}
+    run_split(None, RunFolder(root, load_config(profile="demo", overrides={"train": small})).init())
+    before = (root / "splits.json").read_bytes()
+    for grown, missing in (({"repetitions": 2}, "High/arousal/rep1"), ({"tasks": ["arousal", "valence"]},
+                                                                       "High/valence/rep0")):
+        run = RunFolder(root, load_config(profile="demo", overrides={"train": {**small, **grown}}))
+        with pytest.raises(EiferError, match=rf"(?s)splits\.json: no split for {missing}.*the split stage"):
+            run_train(None, run)
+        assert (root / "splits.json").read_bytes() == before  # not extended, not rewritten
+        assert not (root / "models").exists() and not (root / "predictions.parquet").exists()
+    # exactly at what the file holds: no error (1 repetition of arousal, as split wrote it)
+    run_train(None, RunFolder(root, load_config(profile="demo", overrides={"train": small})))
+    assert (root / "splits.json").read_bytes() == before
+    assert set(pd.read_parquet(root / "predictions.parquet").rep) == {0}

@@ -11,7 +11,9 @@ from eifer.config import load_config
 from eifer.errors import EiferError
 from eifer.model import create_model
 from eifer.train.fit import CHECKPOINT, checkpoint_load, checkpoint_save, fit_two_stage
+from eifer.train.stage import train_settings
 from eifer.transfer_cv.fit import fit_gradual
+from eifer.transfer_cv.stage import cv_settings
 
 
 class _Payload:
@@ -45,9 +47,10 @@ def test_malicious_checkpoint_is_refused_and_nothing_runs(tmp_path):
     cfg = load_config(profile="demo")
     ds = SimpleNamespace(labels=torch.tensor([0, 1, 0, 1]))
     with pytest.raises(EiferError, match=f"{CHECKPOINT}: not a checkpoint written by eifer"):
-        fit_two_stage(create_model("eifer_tinycnn"), ds, ds, cfg.train, seed=0, ckpt_dir=ck)
+        fit_two_stage(create_model("eifer_tinycnn"), ds, ds, train_settings(cfg), seed=0, ckpt_dir=ck)
     with pytest.raises(EiferError, match="not a checkpoint written by eifer"):
-        fit_gradual(create_model("eifer_tinycnn"), ds, ds, cfg.transfer_cv, cfg.train, seed=0, ckpt_dir=ck)
+        fit_gradual(create_model("eifer_tinycnn"), ds, ds, cv_settings(cfg), train_settings(cfg), seed=0,
+                    ckpt_dir=ck)
     assert not marker.exists()
 
 

@@ -15,9 +15,10 @@ from eifer.io import write_json
 from eifer.runfolder import RunFolder
 from eifer.split import groups_validate, make_splits
 from eifer.stats import compare_groups
+from eifer.train.stage import train_settings
 from eifer.train.toy import toy_run
 from eifer.transfer_cv.core import cross_validate, fold_dir
-from eifer.transfer_cv.stage import run_transfer_cv
+from eifer.transfer_cv.stage import cv_settings, run_transfer_cv
 
 
 def _cfg(weights=None, **cv):
@@ -66,8 +67,8 @@ def test_outputs_and_fold_structure(cv_run):
         reps = pred[(pred["group"] == group) & (pred["task"] == task)]["rep"]
         assert sorted(reps.unique()) == [0, 1, 2]
         for f in entry["folds"]:
-            meta = json.loads(fold_dir(run.root, {"backbone": "eifer_tinycnn", "group": group, "task": task,
-                                                  **f}).joinpath("meta.json").read_text())
+            unit = {"backbone": "eifer_tinycnn", "group": group, "task": task, **f}
+            meta = json.loads(fold_dir(run.path("models_cv"), unit).joinpath("meta.json").read_text())
             assert not set(meta["train"]) & set(meta["val"]) and not set(meta["val"]) & set(splits["test"])
             assert meta["init"] == f"pretrained:{weights}"
             assert [p["n_top"] for p in meta["phases"]] == [0, 4, 8]  # 8 blocks, 2 unfreezing phases
@@ -107,9 +108,9 @@ def test_table6_is_compare_groups_on_folds(cv_run):
 def test_resume_redoes_only_missing_fold(cv_run):
     run, _, _ = cv_run
     unit = {"backbone": "eifer_tinycnn", "group": "Low", "task": "arousal", "fold": 1}
-    d = fold_dir(run.root, unit)
+    d = fold_dir(run.path("models_cv"), unit)
     before = pd.read_parquet(d / "predictions.parquet")
-    other = fold_dir(run.root, {**unit, "fold": 0}) / "meta.json"
+    other = fold_dir(run.path("models_cv"), {**unit, "fold": 0}) / "meta.json"
     mtime = other.stat().st_mtime_ns
     (d / "meta.json").unlink()
     run_transfer_cv(None, run)
@@ -133,7 +134,8 @@ def test_missing_imagenet_weights_name_the_config_key(cv_run):
     run, _, _ = cv_run
     cfg = load_config(profile="paper")
     with pytest.raises(EiferError, match=r"(?s)transfer_cv\.pretrained_paths.*'resnet50'.*allow_random_init"):
-        cross_validate(run.root, cfg, {}, [], pd.DataFrame())
+        cross_validate({}, [], pd.DataFrame(), None, cv_settings(cfg), train_settings(cfg),
+                       cv_dir=run.path("models_cv"), crop_root=run.root)
 
 
 def test_no_signal_no_learning(tmp_path):

@@ -5,10 +5,10 @@ import pytest
 import timm
 import torch
 
-from eifer.config import TrainConfig, TransferCVConfig
 from eifer.errors import EiferError
 from eifer.model import create_model
-from eifer.transfer_cv.fit import _optimizer, phases_plan
+from eifer.train.fit import TrainSettings
+from eifer.transfer_cv.fit import CVSettings, _optimizer, phases_plan
 from eifer.transfer_cv.unfreeze import backbone_groups, frozen_bn_eval, unfreeze_apply, unfreeze_schedule
 
 
@@ -54,13 +54,13 @@ def test_schedule_counts():
 @pytest.mark.parametrize("counts", [None, [1, 3, 5]])
 def test_requires_grad_follows_schedule(counts):
     model = create_model("test_resnet")
-    cv = TransferCVConfig(head_epochs=1, unfreeze_epochs=[1, 1, 1], unfreeze_groups=counts)
+    cv = CVSettings(head_epochs=1, unfreeze_epochs=[1, 1, 1], unfreeze_groups=counts)
     phases = phases_plan(model, cv)
     blocks = [["stem"], ["layer1"], ["layer2"], ["layer3"], ["layer4"]]
     expect_top = {None: [0, 2, 4, 5], (1, 3, 5): [0, 1, 3, 5]}[tuple(counts) if counts else None]
     assert [p["n_top"] for p in phases] == expect_top
     groups = backbone_groups(model.backbone)
-    t = TrainConfig()
+    t = TrainSettings()
     for phase in phases:
         opt = _optimizer(model, phase, cv, t, groups)
         trainable_blocks = {_block_of(n[len("backbone."):]) for n, p in model.named_parameters()
@@ -107,4 +107,4 @@ def test_paper_backbones_build_with_heads_and_schedule():
             model = create_model(name)
             logit, reg = model(torch.empty(2, 3, 224, 224))
         assert logit.shape == reg.shape == (2,)
-        assert [p["n_top"] for p in phases_plan(model, TransferCVConfig())] == tops
+        assert [p["n_top"] for p in phases_plan(model, CVSettings())] == tops

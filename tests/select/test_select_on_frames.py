@@ -1,11 +1,11 @@
-"""frames → affect → select on the synthetic study: dataset, test subsets, crops, Figure 4, resume."""
+"""frames → affect → select on the synthetic study: dataset, test subsets, crops, Figure 4."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pandas as pd
 
-from eifer.frames import read_frames, run_frames
+from eifer.frames import read_frames
 from eifer.io import write_csv
 
 
@@ -43,21 +43,3 @@ def test_select_stage_outputs(frames_run):
     assert img.shape == (cfg.frames.crop_size, cfg.frames.crop_size, 3)
     assert len(list(run.path("crops").rglob("*.png"))) == len(paths)  # nothing else stored
     assert run.path("figures", "figure4.png").stat().st_size > 10_000
-
-
-def test_interrupted_frames_stage_resumes_at_unfinished_video(frames_run):
-    from eifer.affect import run_affect
-
-    study, run = frames_run
-    parts = sorted(run.path("frames").glob("*/*.parquet"))
-    victim = parts[3]
-    before = {p: p.stat().st_mtime_ns for p in parts if p != victim}
-    ref = pd.read_parquet(victim)
-    victim.unlink()  # as if the run had been killed while this video was being analysed
-    run_frames(study, run)
-    assert victim.exists()
-    assert {p: p.stat().st_mtime_ns for p in before} == before  # finished videos untouched
-    again = pd.read_parquet(victim)
-    pd.testing.assert_series_equal(again["reason"], ref["reason"])
-    run_affect(study, run)  # the fixture is shared: restore the estimates of the redone part
-    pd.testing.assert_series_equal(pd.read_parquet(victim)["valence"], ref["valence"])
