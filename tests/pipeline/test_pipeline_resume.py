@@ -1,5 +1,5 @@
 """`eifer run` killed with SIGKILL during frames and during training resumes to identical results;
-a changed training setting reruns training and the stages after it only."""
+a changed training setting reruns training and the stages after it only; more repetitions rerun split, then train."""
 import json
 import os
 import signal
@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
 from eifer.config import load_config
@@ -90,3 +91,13 @@ def test_kill_and_resume_gives_identical_tables(synth_video_small, tiny_config, 
     assert set(res.loc[res["status"] == "skipped", "stage"]) >= {"ei", "hrv", "labels", "frames", "affect",
                                                                  "cutoff", "select", "split"}
     assert tiny_profile["train"]["stage2_epochs"] == 2  # the reference really ran with another value
+
+    # more repetitions: only the split stage writes splits.json, and its fingerprint covers
+    # train.repetitions, so `eifer run` reruns split first, then train with the new repetition
+    grown = load_config(tiny_config, overrides={"train": {"stage2_epochs": 1, "repetitions": 2}})
+    res = run_pipeline(synth_video_small, ref, grown, show_progress=False)
+    ran = res.loc[res["status"] == "ran", "stage"].tolist()
+    assert ran[:2] == ["split", "train"], ran
+    runs = json.loads((ref / "splits.json").read_text())["runs"]
+    assert {k.rsplit("/", 1)[1] for k in runs} == {"rep0", "rep1"}
+    assert set(pd.read_parquet(ref / "predictions.parquet")["rep"]) == {0, 1}

@@ -24,11 +24,13 @@ from typing import Any
 import pandas as pd
 import torch
 
+from eifer._validation import require_columns
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model, weights_load
 from eifer.parallel import Resources, get_executor, map_units
+from eifer.split import dataset_validate
 from eifer.train.fit import CHECKPOINT, TrainSettings, fit_two_stage
 from eifer.train.images import CropDataset, loader_make
 from eifer.train.loop import predict
@@ -97,6 +99,30 @@ def test_items(dataset: pd.DataFrame, subsets: pd.DataFrame | None, test: list[s
 
 
 test_items.__test__ = False  # type: ignore[attr-defined]  # pytest reads it: not a test, whatever its name
+
+
+SUBSET_COLUMNS = ("participant_id", "video_id", "frame", "task", "subset", "crop_path", "arousal", "valence",
+                  "arousal_label", "valence_label")
+
+
+def inputs_check(dataset: pd.DataFrame, subsets: pd.DataFrame | None, dataset_file: str = "dataset.parquet",
+                 subsets_file: str = "test_subsets.parquet") -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The selected frames and test subsets checked (one clear error naming the file) and with string ids.
+
+    Examples
+    --------
+    >>> ds = pd.DataFrame({"participant_id": [1], "video_id": ["v"], "frame": [0], "crop_path": ["a.png"],
+    ...     "valence": [0.5], "arousal": [-0.2], "arousal_label": [0], "valence_label": [1]})
+    >>> inputs_check(ds, ds.drop(columns="crop_path"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    eifer.errors.EiferError: test_subsets.parquet: missing column(s) ...
+    """
+    dataset = dataset_validate(dataset, dataset_file)
+    if subsets is not None:
+        require_columns(subsets, SUBSET_COLUMNS, subsets_file)
+        subsets = subsets.assign(participant_id=subsets["participant_id"].astype(str),
+                                 video_id=subsets["video_id"].astype(str))
+    return dataset, subsets
 
 
 def unit_train(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFrame, subsets: pd.DataFrame | None,
@@ -290,6 +316,7 @@ def train_all(dataset: pd.DataFrame, subsets: pd.DataFrame | None, splits: dict[
     >>> sorted(pred.group.unique()), sorted(pred.condition.unique())
     (['High', 'Low', 'Total'], ['baseline'])
     """
+    dataset, subsets = inputs_check(dataset, subsets, "train_all: dataset", "train_all: subsets")
     device = train_device(settings.device)
     phases = units_plan(splits, tasks=settings.tasks, repetitions=settings.repetitions,
                         compositions=settings.compositions)

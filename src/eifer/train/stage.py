@@ -13,12 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from eifer._validation import require_columns
 from eifer.config import Config
 from eifer.errors import EiferError
 from eifer.io import write_parquet
-from eifer.split import GROUPS, dataset_validate, splits_load
-from eifer.train.core import train_all
+from eifer.split import GROUPS, splits_load
+from eifer.train.core import inputs_check, train_all
 from eifer.train.fit import TrainSettings
 
 
@@ -29,19 +28,12 @@ def train_settings(cfg: Config) -> TrainSettings:
 
 
 def inputs_read(run_root: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    f = run_root / "dataset.parquet"
+    """``RUN/dataset.parquet`` and ``RUN/test_subsets.parquet`` (None when absent), checked."""
+    f = Path(run_root) / "dataset.parquet"
     if not f.is_file():
         raise EiferError(f"{f}: not found; run the select stage first")
-    dataset = dataset_validate(pd.read_parquet(f), str(f))
-    subsets = None
-    fs = run_root / "test_subsets.parquet"
-    if fs.is_file():
-        subsets = pd.read_parquet(fs)
-        require_columns(subsets, ("participant_id", "video_id", "frame", "task", "subset", "crop_path",
-                                  "arousal", "valence", "arousal_label", "valence_label"), str(fs))
-        subsets["participant_id"] = subsets["participant_id"].astype(str)
-        subsets["video_id"] = subsets["video_id"].astype(str)
-    return dataset, subsets
+    fs = Path(run_root) / "test_subsets.parquet"
+    return inputs_check(pd.read_parquet(f), pd.read_parquet(fs) if fs.is_file() else None, str(f), str(fs))
 
 
 def splits_read(run: Any) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model
 from eifer.split import GROUPS, rep_seed
-from eifer.train.core import PRED_COLUMNS, test_items, torch_threads, train_device, units_map
+from eifer.train.core import PRED_COLUMNS, inputs_check, test_items, torch_threads, train_device, units_map
 from eifer.train.fit import CHECKPOINT, TrainSettings
 from eifer.train.images import CropDataset, loader_make
 from eifer.train.loop import predict
@@ -314,6 +314,7 @@ def cross_validate(plan: dict[str, Any], test: list[str], dataset: pd.DataFrame,
     """
     for b in cv.backbones:  # fail before any training, naming the config key
         init_weights(cv, b)
+    dataset, subsets = inputs_check(dataset, subsets, "cross_validate: dataset", "cross_validate: subsets")
     units = units_cv(cv.backbones, plan)
     device = train_device(t.device)
     jobs = 1 if device != "cpu" else min(n_workers(t.n_jobs), len(units))
