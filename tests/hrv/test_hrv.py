@@ -203,3 +203,19 @@ def test_inverted_synthetic_lead_is_turned_upright_per_participant():
     assert up["polarity"].tolist() == ["upright"] * 2 and down["polarity"].tolist() == ["inverted"] * 2
     pd.testing.assert_series_equal(down["n_beats"], up["n_beats"])
     assert down["HRV_RMSSD"].to_numpy() == pytest.approx(up["HRV_RMSSD"].to_numpy(), rel=0.02)
+
+
+def test_hrv_settings_mirror_the_config_and_check_their_values():
+    from dataclasses import fields
+
+    from eifer.config import DEFAULTS
+
+    names = {f.name for f in fields(HRVSettings)}
+    assert names == set(type(DEFAULTS.hrv).model_fields) - {"n_jobs", "max_removed"}  # those two: the stage's
+    assert HRVSettings().as_dict() == {n: getattr(DEFAULTS.hrv, n) for n in names}
+    cfg = load_config(profile="demo")
+    assert hrv_settings(cfg.hrv).as_dict() == {n: getattr(cfg.hrv, n) for n in names}
+    with pytest.raises(EiferError, match="hrv.nn_cleaning 'drop'"):
+        HRVSettings(nn_cleaning="drop")
+    with pytest.raises(EiferError, match="hrv domains"):
+        HRVSettings(domains=["spectral"])
