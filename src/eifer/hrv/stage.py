@@ -216,15 +216,13 @@ def hrv_exclusions(hrv: pd.DataFrame, max_removed: float = DEFAULTS.hrv.max_remo
     return out
 
 
-def run_hrv(study, run, n_jobs: int | None = None) -> list[str]:
+def run_hrv(study, run) -> list[str]:
     """Stage runner: ECG (or RR, or ``hrv.csv``) → ``RUN/hrv.parquet``.
 
     Parameters
     ----------
     study : eifer.study.Study
     run : eifer.runfolder.RunFolder
-    n_jobs : int, optional
-        Override ``hrv.n_jobs``.
 
     Returns
     -------
@@ -236,7 +234,7 @@ def run_hrv(study, run, n_jobs: int | None = None) -> list[str]:
         source = "hrv.csv"
     else:
         hrv = hrv_study(study, hrv_settings(cfg), run.path("cache", "hrv"),
-                        n_jobs=cfg.n_jobs if n_jobs is None else n_jobs)
+                        n_jobs=cfg.n_jobs)
         source = "ecg"
     if "emotion_label" not in hrv.columns:
         hrv.insert(2, "emotion_label", segment_emotion_labels(hrv, study.ratings).to_numpy())

@@ -127,7 +127,7 @@ def inputs_check(dataset: pd.DataFrame, subsets: pd.DataFrame | None, dataset_fi
 
 def unit_train(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFrame, subsets: pd.DataFrame | None,
                settings: TrainSettings, *, model_dir: str | Path, crop_root: str | Path,
-               device: str = "cpu") -> pd.DataFrame:
+               device: str = DEFAULTS.train.device) -> pd.DataFrame:
     """Train (or resume, or reuse) one unit and return its test predictions.
 
     Parameters
@@ -144,6 +144,7 @@ def unit_train(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFra
     crop_root : path-like
         Folder the ``crop_path`` columns are relative to (the run folder).
     device : str
+        Torch device; ``auto`` picks CUDA when present (:func:`train_device`).
 
     Returns
     -------
@@ -151,6 +152,7 @@ def unit_train(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFra
         Columns :data:`PRED_COLUMNS`.
     """
     t = settings
+    device = train_device(device)
     out = unit_dir(model_dir, t.backbone, unit)
     if (out / "meta.json").is_file() and (out / "predictions.parquet").is_file():
         return pd.read_parquet(out / "predictions.parquet")
@@ -221,7 +223,7 @@ def train_device(requested: str = DEFAULTS.train.device) -> str:
 
 def units_map(units: list, jobs: int, serial: Callable[[Any], pd.DataFrame],
               pool_job: Callable[[tuple], pd.DataFrame], pool_args: Callable[[Any, int], tuple],
-              device: str = "cpu", gpus: float = DEFAULTS.executor.gpus_per_train_unit,
+              device: str = DEFAULTS.train.device, gpus: float = DEFAULTS.executor.gpus_per_train_unit,
               on_done: Callable[[], None] | None = None) -> list[pd.DataFrame]:
     """Results of training ``units``, in unit order, through :func:`eifer.parallel.map_units`.
 
@@ -233,6 +235,7 @@ def units_map(units: list, jobs: int, serial: Callable[[Any], pd.DataFrame],
     ``pool_job`` runs in a worker on ``pool_args(unit, torch_threads)`` (picklable).
     """
     done = (lambda i, r: on_done()) if on_done is not None else None
+    device = train_device(device)
     if device != "cpu" and get_executor().kind == "ray":
         return map_units(pool_job, [pool_args(u, 0) for u in units], resources=Resources(cpus=1, gpus=gpus),
                          workers=0, desc="", on_result=done)

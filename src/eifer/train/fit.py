@@ -33,7 +33,7 @@ from eifer.train.images import CropDataset, loader_make
 from eifer.train.loop import epoch_train, pos_weight_of, predict
 from eifer.train.schedule import optimizer_make, stage_schedule
 from eifer.train.threshold import threshold_select
-from eifer.utils import progress
+from eifer.utils import pick_device, progress
 
 _T = DEFAULTS.train
 
@@ -254,7 +254,7 @@ def fit_phases(model: DualHeadModel, train_ds: CropDataset, phases: list[Phase],
 
 
 def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset, cfg: TrainSettings, *,
-                  seed: int, ckpt_dir: str | Path | None = None, device: str = "cpu",
+                  seed: int, ckpt_dir: str | Path | None = None, device: str = DEFAULTS.train.device,
                   label: str = "fit") -> FitResult:
     """Train ``model`` with the two-stage protocol; resume from ``ckpt_dir`` when a checkpoint exists.
 
@@ -271,7 +271,7 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
     ckpt_dir : path-like, optional
         Folder for ``checkpoint.safetensors``; no checkpoints when None.
     device : str
-        ``"cpu"`` (fp32) or ``"cuda"`` (bf16 autocast, channels_last).
+        ``"cpu"`` (fp32) or ``"cuda"`` (bf16 autocast, channels_last); ``"auto"`` picks CUDA when present.
     label : str
         Progress-bar title.
 
@@ -286,6 +286,7 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
     >>> res = fit_two_stage(create_model("eifer_tinycnn"), tr, va, TrainSettings(), seed=1)  # doctest: +SKIP
     """
     ckpt = Path(ckpt_dir) / CHECKPOINT if ckpt_dir is not None else None
+    device = pick_device(device)
     model.to(device)
     if device.startswith("cuda"):
         model.to(memory_format=torch.channels_last)

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
+from eifer.utils import pick_device
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -108,8 +109,9 @@ def _passthrough(batch: Any) -> Any:
     return batch
 
 
-def loader_make(ds: CropDataset, batch_size: int, *, shuffle: bool, seed: int = 0, num_workers: int = 0,
-                device: str = "cpu", drop_last: bool = False) -> DataLoader:
+def loader_make(ds: CropDataset, batch_size: int, *, shuffle: bool, seed: int = 0,
+                num_workers: int = DEFAULTS.train.num_workers, device: str = DEFAULTS.train.device,
+                drop_last: bool = False) -> DataLoader:
     """DataLoader over whole-batch fetches; seeded shuffling; workers only when not cached.
 
     Parameters
@@ -122,7 +124,7 @@ def loader_make(ds: CropDataset, batch_size: int, *, shuffle: bool, seed: int = 
     num_workers : int
         Decoder processes (ignored when the dataset is cached in memory).
     device : str
-        Pinned memory when ``"cuda"``.
+        Pinned memory when it is (or ``auto`` picks) CUDA.
     drop_last : bool
 
     Returns
@@ -132,7 +134,7 @@ def loader_make(ds: CropDataset, batch_size: int, *, shuffle: bool, seed: int = 
     gen = torch.Generator().manual_seed(int(seed) % (2**63))
     workers = 0 if ds.images is not None else int(num_workers)
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=workers,
-                      collate_fn=_passthrough, pin_memory=device.startswith("cuda"), drop_last=drop_last,
+                      collate_fn=_passthrough, pin_memory=pick_device(device).startswith("cuda"), drop_last=drop_last,
                       persistent_workers=False, prefetch_factor=4 if workers else None)
 
 

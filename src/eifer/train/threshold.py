@@ -20,8 +20,8 @@ def threshold_grid(lo: float = DEFAULTS.train.threshold_grid[0], hi: float = DEF
     return np.round(lo + step * np.arange(n), 10)
 
 
-def threshold_select(y: np.ndarray, prob: np.ndarray, grid: tuple[float, float, float] = DEFAULTS.train.threshold_grid
-                     ) -> tuple[float, float]:
+def threshold_select(y: np.ndarray, prob: np.ndarray,
+                     grid: tuple[float, float, float] = DEFAULTS.train.threshold_grid) -> tuple[float, float]:
     """Threshold on ``grid`` with the largest macro F1; ties go to the one closest to 0.5.
 
     Parameters
@@ -31,6 +31,7 @@ def threshold_select(y: np.ndarray, prob: np.ndarray, grid: tuple[float, float, 
     prob : array of float
         Validation probabilities of class 1.
     grid : (lo, hi, step)
+        Default: config ``train.threshold_grid``.
 
     Returns
     -------

@@ -36,6 +36,14 @@ from eifer.transfer_cv.unfreeze import backbone_groups, frozen_bn_eval, unfreeze
 _CV = DEFAULTS.transfer_cv
 
 
+class _DefaultPaths(dict):
+    """The config's (empty) ``pretrained_paths`` as a dataclass default: hashable, so a dataclass takes it
+    like a value (a dict default would be refused); every :class:`CVSettings` copies it into its own dict."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+
 @dataclass(frozen=True)
 class CVSettings:
     """The transfer-CV settings as plain values (``transfer_cv`` section, paper §3.5; defaults: the paper profile).
@@ -53,7 +61,7 @@ class CVSettings:
     """
 
     backbones: tuple[str, ...] = tuple(_CV.backbones)
-    pretrained_paths: Mapping[str, str] = field(default_factory=lambda: dict(_CV.pretrained_paths))
+    pretrained_paths: Mapping[str, str] = _DefaultPaths(_CV.pretrained_paths)
     allow_random_init: bool = _CV.allow_random_init
     image_size: int = _CV.image_size
     head_epochs: int = _CV.head_epochs
