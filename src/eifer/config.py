@@ -127,11 +127,6 @@ class FramesConfig(_Section):
                                                                "own frames) that flags an occlusion")
     occlusion_det_drop: float = Field(0.06, ge=0, le=1, description="detector score this far below the "
                                                                     "participant's median = occluded (0: off)")
-    crop_size: int = Field(256, ge=16, le=4096, description="side of the stored square face crop (pixels)")
-    crop_margin: float = Field(0.35, ge=0, le=5, description="margin added around the face box on each side, as a "
-                                                             "fraction of the box")
-    store_crops: Literal["selected", "all", "none"] = Field("selected", description="which face crops are written "
-                                                                                    "to the run folder")
     every_nth: int = Field(1, ge=1, description="analyse every n-th video frame (1 = all; paper §3.2.1: 30 fps)")
     n_jobs: int = Field(0, ge=0, description="worker processes (0 = one per core)")
     adaptive_ear_floor: float = Field(0.08, gt=0, le=1, description="lowest adaptive eye-closure threshold")
@@ -140,6 +135,21 @@ class FramesConfig(_Section):
                                          "adaptive threshold (fewer: the fixed ear_threshold)")
     hand_keep_frames: int | None = Field(None, ge=0, description="a hand near the face in frame t flags t±k; "
                                          "None: max(1, hand_stride // 5)")
+    appearance_warmup: int = Field(10, ge=1, description="face frames whose median skin-patch colour starts "
+                                   "the appearance cue's reference (no flag before)")
+    appearance_alpha: float = Field(0.05, gt=0, le=1, description="weight of each unoccluded frame in the "
+                                    "appearance cue's moving reference (follows slow lighting drift)")
+    appearance_floor: float = Field(3.0, gt=0, description="smallest skin-patch colour scale of the appearance "
+                                    "cue, in Lab units (compression noise)")
+    detector_max_side: int = Field(640, ge=32, description="face detector input downscaled to this many pixels "
+                                   "(longest side)")
+    detector_floor: float = Field(0.2, ge=0, le=1, description="detections and mesh starts below this score are "
+                                  "not recorded (no_face); between it and min_detection_confidence: "
+                                  "low_confidence")
+    hand_min_confidence: float = Field(0.5, ge=0, le=1, description="hand model detection score for a hand to "
+                                       "count (occlusion cue, paper §3.2.1)")
+    box_jump_overlap: float = Field(0.8, ge=0, le=1, description="face box covering less than this of the "
+                                    "previous one counts as a jump: the hand model runs at once")
 
 
 class AffectConfig(_Section):
@@ -151,6 +161,12 @@ class AffectConfig(_Section):
     batch_inference: Literal["auto", "on", "off"] = Field(
         "auto", description="learned estimators: frame units keep the aligned crops and V/A runs batched "
         "afterwards, one inference unit per GPU (auto = when CUDA is available; off = in-stream, per video)")
+    crop_margin: float = Field(0.35, ge=0, le=5, description="image estimators: context around the face in "
+                               "the input crop, as a fraction of the face width (paper §3.2.1)")
+    crop_eye_y: float = Field(0.40, gt=0, lt=1, description="image estimators: height of the eye midpoint in the "
+                              "input crop, as a fraction from the top")
+    crop_iod_fraction: float = Field(0.45, gt=0, le=1, description="image estimators: eye distance as a fraction "
+                                     "of the face width the crop is scaled to (before the margin)")
 
 
 class SelectConfig(_Section):
@@ -162,6 +178,16 @@ class SelectConfig(_Section):
                                                     "subsets (paper §3.2.2: 6)")
     ambiguity_tau: float = Field(0.1, ge=0, le=1, description="|estimate| at or below which a frame counts as "
                                                               "ambiguous (paper §3.2.2: smaller absolute values)")
+    crop_size: int = Field(256, ge=16, le=4096, description="side of the stored square training face crop "
+                           "(pixels)")
+    crop_margin: float = Field(0.35, ge=0, le=5, description="context around the face in the training crop, as a "
+                               "fraction of the face width")
+    store_crops: Literal["selected", "all", "none"] = Field("selected", description="which face crops are written "
+                                                                                    "to the run folder")
+    crop_eye_y: float = Field(0.40, gt=0, lt=1, description="height of the eye midpoint in the training crop, as a "
+                              "fraction from the top")
+    crop_iod_fraction: float = Field(0.45, gt=0, le=1, description="eye distance as a fraction of the face width "
+                                     "the training crop is scaled to (before the margin)")
 
 
 class SplitConfig(_Section):
@@ -332,9 +358,9 @@ _DEMO_OVERRIDES: dict[str, Any] = {
     "profile": "demo",
     "hrv": {"domains": ["time", "frequency"]},
     "cutoff": {"n_permutations": 50},
-    "frames": {"crop_size": 96, "every_nth": 1},
+    "frames": {"every_nth": 1},
     "affect": {"estimator": "geometry"},
-    "select": {"n_arousal": 20, "n_valence": 20},
+    "select": {"n_arousal": 20, "n_valence": 20, "crop_size": 96},
     "train": {
         "backbone": "eifer_tinycnn",
         "allow_random_init": True,
@@ -468,6 +494,9 @@ def _did_you_mean(word: str, known: list[str]) -> str:
 # Settings that moved or went away, so an older config file gets told where a key went
 # (dotted key -> new dotted key, or "" with the reason after "removed: ").
 MOVED_KEYS: dict[str, str] = {
+    "frames.crop_size": "select.crop_size",
+    "frames.store_crops": "select.store_crops",
+    "frames.crop_margin": "select.crop_margin (training crops) and affect.crop_margin (estimator input crops)",
 }
 
 
@@ -483,7 +512,10 @@ def _unknown_key_message(loc: tuple[str, ...]) -> str:
     """
     moved = MOVED_KEYS.get(".".join(loc))
     if moved is not None:
-        return moved if moved.startswith("removed") else f"setting moved: write it as {moved!r}"
+        if moved.startswith("removed"):
+            return moved
+        # a plain dotted key is quoted; a longer note (a key split in two) is given as written
+        return f"setting moved: write it as {moved!r}" if " " not in moved else f"setting moved: write it as {moved}"
     parent = _model_at(loc[:-1])
     known = list(parent.model_fields) if parent is not None else []
     hint = _did_you_mean(loc[-1], known)

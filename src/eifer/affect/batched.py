@@ -257,7 +257,6 @@ def affect_infer_unit(job: dict[str, Any]) -> dict[str, Any]:
     e = np.full((len(df), 2), np.nan)
     e[rows] = va
     df = df.drop(columns="crop_index")
-    df["valence"], df["arousal"] = e[:, 0], e[:, 1]
     df["est_valence"], df["est_arousal"] = e[:, 0], e[:, 1]
     df["affect_source"] = est.key
     df = quality_provisional(df, FramesConfig.model_validate(job["frames_cfg"]))

@@ -82,7 +82,7 @@ def alignment_scores(frames: pd.DataFrame, labels: pd.DataFrame, include_weak: b
 
 
 def read_frame_tables(run_root) -> pd.DataFrame:
-    """Concatenate ``RUN/frames/<pid>/<vid>.parquet`` (only the columns alignment needs).
+    """The frame tables with their estimates (:func:`eifer.affect.read_estimates`), only the columns alignment needs.
 
     Parameters
     ----------
@@ -94,9 +94,9 @@ def read_frame_tables(run_root) -> pd.DataFrame:
     """
     from pathlib import Path
 
-    from eifer.frames import read_frame_parts
+    from eifer.affect import read_estimates
 
-    frames = read_frame_parts(Path(run_root, "frames"), columns=["participant_id", "video_id", "valid", *TASKS])
+    frames = read_estimates(run_root, columns=["participant_id", "video_id", "valid", *TASKS])
     if frames.empty:
         raise EiferError(f"{Path(run_root, 'frames')}: no per-frame tables; run the frames and affect "
                          "stages before grouping by alignment")

@@ -3,7 +3,9 @@
 ``extract_video`` decodes one video once, analyses every frame
 (:class:`~eifer.frames.analyzer.FaceAnalyzer`), applies the quality rule and,
 when an image affect estimator is given, estimates valence/arousal on aligned
-crops of the usable frames in batches, in the same pass.
+crops of the usable frames in batches, in the same pass (``est_valence``,
+``est_arousal``, ``affect_source`` = the estimator's key; the affect stage
+turns them into its own tables, ``RUN/affect/``).
 
 ``run_frames`` runs it per video in a process pool and writes
 ``RUN/frames/<participant>/<video>.parquet`` atomically, so a crash resumes at
@@ -22,7 +24,7 @@ import pandas as pd
 
 from eifer.errors import EiferError
 from eifer.frames.analyzer import FaceAnalyzer
-from eifer.frames.crop import align_crop
+from eifer.frames.crop import estimator_crop
 from eifer.frames.decode import iter_video
 from eifer.frames.quality import apply_quality, hand_keep_frames
 
@@ -82,8 +84,9 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
     participant_id, video_id : str
         Written into the id columns.
     estimator : image estimator, optional
-        From :func:`eifer.affect.create_estimator`; when given, ``valence`` and
-        ``arousal`` are estimated in-stream for usable frames.
+        From :func:`eifer.affect.create_estimator`; when given, ``est_valence`` and
+        ``est_arousal`` are estimated in-stream for usable frames (cut by
+        :func:`eifer.frames.crop.estimator_crop`).
     report : callable, optional
         ``report(frames_done, total)`` for progress bars.
     crop_sink : callable, optional
@@ -128,8 +131,8 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
     try:
         for rec, rgb in analyzer.analyze(iter_video(path, cfg.every_nth, fps)):
             if estimator is not None and rec["landmarks_found"] and not rec["stream_cue"]:
-                crops.append(align_crop(rgb, (rec["eye_lx"], rec["eye_ly"]), (rec["eye_rx"], rec["eye_ry"]),
-                                        estimator.input_size, cfg.crop_margin))
+                crops.append(estimator_crop(rgb, (rec["eye_lx"], rec["eye_ly"]), (rec["eye_rx"], rec["eye_ry"]),
+                                            estimator))
                 rows.append(len(records))
             records.append(rec)
             if len(crops) >= getattr(estimator, "batch_size", 64):
@@ -149,11 +152,10 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
     df = pd.DataFrame.from_records(records)
     df.insert(0, "video_id", str(video_id))
     df.insert(0, "participant_id", str(participant_id))
-    est = np.full((len(df), 2), np.nan)
-    if va:
-        est[list(va)] = np.stack(list(va.values()))
-    df["valence"], df["arousal"] = est[:, 0], est[:, 1]
-    if estimator is not None:  # kept for frames that only become valid with per-participant references
+    if estimator is not None:  # in-stream estimates of every usable frame; the affect stage takes the valid ones
+        est = np.full((len(df), 2), np.nan)
+        if va:
+            est[list(va)] = np.stack(list(va.values()))
         df["est_valence"], df["est_arousal"] = est[:, 0], est[:, 1]
     df["affect_source"] = estimator.key if estimator is not None else ""
     # provisional: run_frames re-applies the rule with per-participant references

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
+from eifer.affect import read_estimates
 from eifer.config import config_validate
-from eifer.errors import decode_utf8
-from eifer.frames.extract import read_frames
+from eifer.errors import EiferError, decode_utf8
+from eifer.frames import read_frame_parts
 from eifer.io import read_csv, write_text
 from eifer.report import blocks as B
 from eifer.report import layout as L
@@ -435,7 +437,12 @@ def _section_run(run: RunFolder) -> list[B.Block]:
 
 def _participants_page(run: RunFolder) -> list[B.Block] | None:
     """Per participant: frame outcome over time and the valence/arousal traces of each video (no images of faces)."""
-    frames = read_frames(run, columns=["participant_id", "video_id", "time_s", "reason", "valence", "arousal"])
+    try:
+        frames = read_estimates(run.root, columns=["participant_id", "video_id", "time_s", "reason", "valence",
+                                                   "arousal"])
+    except EiferError:  # the affect stage has not run (yet): the outcome strips without traces
+        frames = read_frame_parts(run.path("frames"), columns=["participant_id", "video_id", "time_s", "reason"])
+        frames = frames.assign(valence=np.nan, arousal=np.nan) if not frames.empty else frames
     if frames.empty:
         return None
     out: list[B.Block] = [
