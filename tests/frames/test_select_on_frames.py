@@ -40,24 +40,48 @@ def test_select_stage_outputs(frames_run):
     paths = set(ds.crop_path) | set(sub.crop_path)
     assert all(run.path(p).is_file() for p in paths)
     img = cv2.imread(str(run.path(ds.crop_path.iloc[0])))
-    assert img.shape == (cfg.frames.crop_size, cfg.frames.crop_size, 3)
+    assert img.shape == (cfg.select.crop_size, cfg.select.crop_size, 3)
     assert len(list(run.path("crops").rglob("*.png"))) == len(paths)  # nothing else stored
     assert run.path("figures", "figure4.png").stat().st_size > 10_000
 
 
 def test_interrupted_frames_stage_resumes_at_unfinished_video(frames_run):
-    from eifer.affect import run_affect
+    from eifer.affect import read_estimates, run_affect
 
     study, run = frames_run
     parts = sorted(run.path("frames").glob("*/*.parquet"))
     victim = parts[3]
     before = {p: p.stat().st_mtime_ns for p in parts if p != victim}
     ref = pd.read_parquet(victim)
+    ref_va = read_estimates(run.root, victim.parent.name)
     victim.unlink()  # as if the run had been killed while this video was being analysed
     run_frames(study, run)
     assert victim.exists()
     assert {p: p.stat().st_mtime_ns for p in before} == before  # finished videos untouched
     again = pd.read_parquet(victim)
     pd.testing.assert_series_equal(again["reason"], ref["reason"])
-    run_affect(study, run)  # the fixture is shared: restore the estimates of the redone part
-    pd.testing.assert_series_equal(pd.read_parquet(victim)["valence"], ref["valence"])
+    run_affect(study, run)  # the same frame table again: its estimates still fit
+    pd.testing.assert_frame_equal(read_estimates(run.root, victim.parent.name), ref_va)
+
+
+def test_affect_stage_writes_only_its_own_tables(frames_run):
+    """One owner per file: run_affect writes RUN/affect/ and leaves the frame tables byte-identical."""
+    import hashlib
+    import shutil
+
+    from eifer.affect import read_estimates, run_affect
+
+    study, run = frames_run
+
+    def hashes(folder):
+        return {p.relative_to(run.root): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(run.path(folder).rglob("*")) if p.is_file()}
+
+    before = read_estimates(run.root)
+    frames_before = hashes("frames")
+    shutil.rmtree(run.path("affect"))  # estimate everything again
+    outputs = run_affect(study, run)
+    assert hashes("frames") == frames_before
+    assert outputs and all(o.startswith("affect/") and run.path(o).is_file() for o in outputs)
+    assert len(outputs) == len(frames_before) - 1  # one affect table per frame table (not problems.csv)
+    pd.testing.assert_frame_equal(read_estimates(run.root), before)
