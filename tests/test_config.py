@@ -189,3 +189,59 @@ def test_latin1_config_names_file_and_encoding(tmp_path):
     assert res.exit_code == 1 and "Traceback" not in res.output
     out = " ".join(res.output.split())
     assert "latin.yaml, line 2" in out and "not UTF-8" in out
+
+
+def test_crop_settings_moved_out_of_frames_say_where(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("frames:\n  crop_size: 96\n  store_crops: all\n  crop_margin: 0.5\n")
+    msgs = [str(p) for p in check_config_file(f)]
+    assert msgs == [f"{f}, line 2: key 'frames.crop_size': setting moved: write it as 'select.crop_size'",
+                    f"{f}, line 3: key 'frames.store_crops': setting moved: write it as 'select.store_crops'",
+                    f"{f}, line 4: key 'frames.crop_margin': setting moved: write it as select.crop_margin "
+                    "(training crops) and affect.crop_margin (estimator input crops)"]
+    assert load_config(profile="demo").select.crop_size == 96
+
+
+def _fingerprints(tmp_path, name, overrides):
+    """frames/affect/select fingerprints through the pipeline's own stage_fingerprint (no stage runs)."""
+    import pandas as pd
+
+    from eifer.pipeline.stages import STAGES, stage_fingerprint
+    from eifer.runfolder import RunFolder
+
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not decoded: only its bytes are hashed")
+    study = types.SimpleNamespace(root=tmp_path, videos=lambda: pd.DataFrame({"path": [str(video)]}))
+    run = RunFolder(tmp_path / name, load_config(profile="demo", overrides=overrides)).init()
+    out = {}
+    for stage in (s for s in STAGES if s.name in ("frames", "affect", "select")):
+        out[stage.name] = stage_fingerprint(run, stage, study)
+        run.mark_done(stage.name, out[stage.name], [], 0.0)  # downstream stages see it as upstream
+    return out
+
+
+def test_training_crop_settings_redo_select_only_estimator_crops_redo_affect_not_frames(tmp_path, monkeypatch):
+    from eifer.affect import _REGISTRY
+    from eifer.affect.estimators import ImageEstimator
+
+    monkeypatch.setitem(_REGISTRY, "myimg", ImageEstimator)  # the base class: no model runtime needed
+    base = _fingerprints(tmp_path, "base", {})
+    for key, value in [("crop_size", 64), ("crop_margin", 0.5), ("store_crops", "all"), ("crop_eye_y", 0.45),
+                       ("crop_iod_fraction", 0.5)]:
+        fp = _fingerprints(tmp_path, f"select_{key}", {"select": {key: value}})
+        assert (fp["frames"], fp["affect"]) == (base["frames"], base["affect"]), key  # no re-decode
+        assert fp["select"] != base["select"], key
+    for key, value in [("crop_margin", 0.5), ("crop_eye_y", 0.45), ("crop_iod_fraction", 0.5)]:
+        fp = _fingerprints(tmp_path, f"affect_{key}", {"affect": {key: value}})
+        assert fp["frames"] == base["frames"], key
+        assert fp["affect"] != base["affect"] and fp["select"] != base["select"], key
+    # an estimator crop setting is part of the image estimator's key: in-stream estimates are not reused
+    from eifer.affect import estimator_from_config
+
+    model = tmp_path / "va.onnx"
+    model.write_bytes(b"only hashed")
+    keys = set()
+    for crop in ({}, {"crop_margin": 0.5}, {"crop_eye_y": 0.45}, {"crop_iod_fraction": 0.5}):
+        cfg = load_config(overrides={"affect": {"estimator": "myimg", "path": str(model), **crop}}).affect
+        keys.add(estimator_from_config(cfg).key)
+    assert len(keys) == 4

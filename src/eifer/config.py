@@ -143,9 +143,9 @@ class FramesConfig(_Section):
                                     "cue, in Lab units (compression noise)")
     detector_max_side: int = Field(640, ge=32, description="face detector input downscaled to this many pixels "
                                    "(longest side)")
-    detector_floor: float = Field(0.2, ge=0, le=1, description="detections and mesh starts below this score are "
-                                  "not recorded (no_face); between it and min_detection_confidence: "
-                                  "low_confidence")
+    detector_floor: float = Field(0.2, ge=0, le=1, description="MediaPipe's own detection threshold for the face "
+                                  "detector and the face mesh's face search; kept low so weak faces are recorded "
+                                  "and judged by the quality rule (min_detection_confidence)")
     hand_min_confidence: float = Field(0.5, ge=0, le=1, description="hand model detection score for a hand to "
                                        "count (occlusion cue, paper §3.2.1)")
     box_jump_overlap: float = Field(0.8, ge=0, le=1, description="face box covering less than this of the "
