@@ -3,11 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from eifer.affect.stage import affect_part_path, affect_table
 from eifer.config import load_config
 from eifer.cutoff import alignment_scores, run_cutoff
 from eifer.ei import run_ei
 from eifer.errors import EiferError
-from eifer.affect.stage import affect_part_path, affect_table
 from eifer.io import write_csv, write_parquet
 from eifer.runfolder import RunFolder
 
