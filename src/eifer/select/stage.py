@@ -16,9 +16,11 @@ from eifer.select.figure import plot_figure4
 
 def _crop_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
     """Pool worker: re-read just the wanted frames of one video and write their crops."""
-    from eifer.frames import align_crop, read_frames_at
+    from eifer.frames import align_crop, read_frame_parts, read_frames_at
 
-    eyes = pd.read_parquet(job["part"], columns=["frame", "eye_lx", "eye_ly", "eye_rx", "eye_ry"]).set_index("frame")
+    eyes = read_frame_parts(Path(job["root"], "frames"), job["pid"],
+                            columns=["video_id", "frame", "eye_lx", "eye_ly", "eye_rx", "eye_ry"])
+    eyes = eyes[eyes["video_id"] == job["vid"]].set_index("frame")
     root = Path(job["root"])
     todo = [f for f in job["frames"] if not (root / crop_relpath(job["pid"], job["vid"], f)).exists()]
     for n, (idx, rgb) in enumerate(read_frames_at(job["path"], todo)):
@@ -50,7 +52,6 @@ def store_crops(run, study, wanted: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame: participant_id, video_id, ok, error (one row per video).
     """
-    from eifer.frames import part_path
     from eifer.frames.parallel import run_jobs
 
     cfg = run.config.select
@@ -58,7 +59,7 @@ def store_crops(run, study, wanted: pd.DataFrame) -> pd.DataFrame:
     jobs = []
     for (pid, vid), g in wanted.groupby(["participant_id", "video_id"], sort=True):
         jobs.append({"key": f"{pid}/{vid}", "pid": pid, "vid": vid, "path": paths[(pid, vid)],
-                     "part": str(part_path(run, pid, vid)), "root": str(run.root),
+                     "root": str(run.root),
                      "frames": sorted(int(f) for f in g["frame"].unique()), "size": cfg.crop_size,
                      "margin": cfg.crop_margin, "eye_y": cfg.crop_eye_y, "iod_fraction": cfg.crop_iod_fraction})
     res = run_jobs(_crop_job, jobs, run.config.frames.n_jobs, desc="crops")
