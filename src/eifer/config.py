@@ -150,6 +150,8 @@ class FramesConfig(_Section):
                                        "count (occlusion cue, paper §3.2.1)")
     box_jump_overlap: float = Field(0.8, ge=0, le=1, description="face box covering less than this of the "
                                     "previous one counts as a jump: the hand model runs at once")
+    appearance_min_patches: int = Field(2, ge=1, le=12, description="skin patches (of 12) that must change colour "
+                                        "for the appearance cue to flag a frame")
 
 
 class AffectConfig(_Section):

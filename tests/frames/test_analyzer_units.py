@@ -104,3 +104,15 @@ def test_align_crop_eye_height_and_eye_distance_follow_the_settings():
     assert abs(d - 100 * 0.45 / 1.35) < 1.5  # eye distance = iod_fraction / (1 + margin) of the side
     assert abs(eyes(eye_y=0.3)[0] - 30) < 1.5
     assert abs(eyes(iod_fraction=0.6)[1] - 100 * 0.6 / 1.35) < 1.5
+
+
+def test_analyzer_takes_every_analysis_setting_from_the_config():
+    from eifer.config import DEFAULTS, FramesConfig
+
+    changed = {"appearance_warmup": 20, "appearance_alpha": 0.1, "appearance_floor": 2.0, "detector_floor": 0.3,
+               "detector_max_side": 320, "hand_min_confidence": 0.7, "box_jump_overlap": 0.6,
+               "appearance_min_patches": 3, "appearance_threshold": 5.0, "hand_stride": 7}
+    fa = FaceAnalyzer.from_config(FramesConfig(**changed))
+    assert {k: getattr(fa, k) for k in changed} == changed
+    default = FaceAnalyzer()  # keyword defaults are the paper profile's values
+    assert {k: getattr(default, k) for k in changed} == {k: getattr(DEFAULTS.frames, k) for k in changed}

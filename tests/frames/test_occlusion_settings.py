@@ -67,3 +67,17 @@ def test_alpha_sets_how_fast_the_reference_follows_a_drift():
 
     assert final(0.001)  # the reference stayed at the start: 20 units away
     assert not final(0.5)  # the reference followed the drift: 10 units away
+
+
+def test_min_patches_counts_the_changed_patches_at_the_rule():
+    def flag(n_changed, **kw):
+        t = _Colours(**kw)
+        for _ in range(t.warmup):
+            t.update_with(BASE)
+        x = BASE.copy()
+        x[:n_changed, 0] += 30
+        return t.update_with(x)
+
+    assert not flag(1) and flag(2)  # default: two patches
+    assert not flag(2, min_patches=3) and flag(3, min_patches=3)
+    assert flag(1, min_patches=1)

@@ -118,6 +118,7 @@ class FaceAnalyzer:
     detector_max_side: int = _F.detector_max_side
     hand_min_confidence: float = _F.hand_min_confidence
     box_jump_overlap: float = _F.box_jump_overlap
+    appearance_min_patches: int = _F.appearance_min_patches
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -132,7 +133,7 @@ class FaceAnalyzer:
                    appearance_warmup=cfg.appearance_warmup, appearance_alpha=cfg.appearance_alpha,
                    appearance_floor=cfg.appearance_floor, detector_floor=cfg.detector_floor,
                    detector_max_side=cfg.detector_max_side, hand_min_confidence=cfg.hand_min_confidence,
-                   box_jump_overlap=cfg.box_jump_overlap)
+                   box_jump_overlap=cfg.box_jump_overlap, appearance_min_patches=cfg.appearance_min_patches)
 
     # -- models --------------------------------------------------------------
     def _reset_models(self) -> None:
@@ -265,7 +266,8 @@ class FaceAnalyzer:
         window); the rgb array is the frame's own image.
         """
         self._reset_models()
-        appearance = (AppearanceTracker(self.appearance_threshold, warmup=self.appearance_warmup,
+        appearance = (AppearanceTracker(self.appearance_threshold, self.appearance_min_patches,
+                                        warmup=self.appearance_warmup,
                                         alpha=self.appearance_alpha, floor=self.appearance_floor)
                       if self.appearance_cue else None)
         schedule = DetectorSchedule(self.detect_stride, self.min_detection_confidence,

@@ -41,7 +41,8 @@ class AppearanceTracker:
         Smallest scale, in Lab units: below it no change is meaningful (compression noise).
     """
 
-    def __init__(self, threshold: float = DEFAULTS.frames.appearance_threshold, min_patches: int = 2,
+    def __init__(self, threshold: float = DEFAULTS.frames.appearance_threshold,
+                 min_patches: int = DEFAULTS.frames.appearance_min_patches,
                  warmup: int = DEFAULTS.frames.appearance_warmup, alpha: float = DEFAULTS.frames.appearance_alpha,
                  floor: float = DEFAULTS.frames.appearance_floor):
         self.threshold = threshold
