@@ -12,5 +12,5 @@ from eifer.frames.quality import REASONS, adaptive_ear_threshold, apply_quality
 from eifer.frames.stage import finalize_quality, run_frames
 
 __all__ = ["FaceAnalyzer", "align_crop", "iter_video", "read_frames_at", "extract_video", "finalize_quality",
-           "part_path", "read_frames", "read_frame_parts", "run_frames", "StreamEstimator", "REASONS", "adaptive_ear_threshold",
-           "apply_quality"]
+           "part_path", "read_frames", "read_frame_parts", "run_frames", "StreamEstimator", "REASONS",
+           "adaptive_ear_threshold", "apply_quality"]
