@@ -126,6 +126,13 @@ def test_every_field_has_a_description_and_every_number_a_range():
     assert not unbounded, f"numeric fields without a range: {unbounded}"
 
 
+def test_every_section_says_what_it_is_for():
+    from eifer.config import _sections
+
+    bare = [name for name, model in _sections() if not (model.__doc__ or "").strip()]
+    assert not bare, f"config sections without a docstring: {bare}"
+
+
 @pytest.mark.parametrize("section, key, bad, good", [
     ("train", "batch_size", 0, 1),
     ("train", "head_lr", float("nan"), 1e-9),
