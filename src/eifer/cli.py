@@ -470,7 +470,8 @@ def calibrate_cmd(
     design = SimDesign(participants=n_part, videos=videos, reps=reps or cfg.train.repetitions)
     table = calibrate(n_items=sizes, effects=effect or [0.0], n_sim=n_sim, alpha=cfg.stats.alpha,
                       seed=cfg.seed, n_jobs=jobs, candidates=candidates, design=design,
-                      checkpoint_dir=out / ".chunks")
+                      checkpoint_dir=out / ".chunks", n_permutations=cfg.stats.n_permutations,
+                      max_exact=cfg.stats.max_exact)
     md = calibration_markdown(table, cfg.stats.alpha)
     if design.reps < 4:  # C(6, 3) = 20 relabelings: the smallest two-sided p is 0.1
         md += (f"\nWith {design.reps} repetitions per group the permutation test cannot reach "
