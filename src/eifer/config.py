@@ -292,7 +292,7 @@ class StatsConfig(_Section):
                                 "(eifer's dependence-aware alternative to paper §3.4's tests)")
     max_exact: int = Field(20000, ge=1, description="the permutation test over models enumerates every relabeling "
                            "when there are at most this many (an exact test), else draws n_permutations")
-    comparisons: dict[Literal["direct", "cv", "transfer"], list[tuple[str, str]]] = Field(
+    comparisons: dict[str, list[tuple[str, str]]] = Field(
         default_factory=lambda: {"direct": [("High", "Low"), ("High", "Total")],
                                  "cv": [("High", "Low"), ("High", "Total")],
                                  "transfer": [("High-Total", "Low-Total"), ("High-Total", "Total")]},
@@ -304,6 +304,10 @@ class StatsConfig(_Section):
     @classmethod
     def _check_comparisons(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
         for composition, pairs in value.items():
+            if composition not in _COMPARISON_GROUPS:
+                raise ValueError(f"unknown composition {composition!r}"
+                                 f"{_did_you_mean(composition, list(_COMPARISON_GROUPS))} (one of "
+                                 f"{', '.join(_COMPARISON_GROUPS)})")
             known = _COMPARISON_GROUPS[composition]
             for a, b in pairs:
                 unknown = [g for g in (a, b) if g not in known]
