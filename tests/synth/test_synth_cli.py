@@ -48,11 +48,10 @@ def test_synth_defaults_come_from_one_place():
     import dataclasses
     import inspect
 
-    from eifer import cli
     from eifer.synth import SYNTH, DemoStudy, synth_study
 
     api = inspect.signature(synth_study).parameters
-    command = inspect.signature(cli.synth).parameters
+    command = inspect.signature(next(c.callback for c in app.registered_commands if c.name == "synth")).parameters
     for f in dataclasses.fields(SYNTH):
         assert api[f.name].default == getattr(SYNTH, f.name), f.name
         if f.name in command:  # the command line offers all but segment_seconds and ecg_fs
