@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from eifer.errors import ConfigError, EiferError, Problem, decode_utf8
 
@@ -97,6 +97,9 @@ class CutoffConfig(_Section):
                                                                 "in 0..1)")
     alignment_include_weak: bool = Field(False, description="count frames of neutral-rated (weak-label) videos in "
                                                             "the alignment")
+    permutation_alpha: float = Field(0.05, gt=0, lt=1, description="level of the permutation test's verdict: the "
+                                     "best count is beyond chance when its p-value is below this (eifer's check "
+                                     "of paper §3.1's choice)")
 
 
 class LabelsConfig(_Section):
@@ -293,11 +296,48 @@ class TransferCVConfig(_Section):
         return self
 
 
+# Training groups of each composition in predictions.parquet: direct (and the CV folds of Table 6) train
+# High, Low and Total; transfer lists the fine-tuned High-Total, Low-Total with Total as their reference.
+_COMPARISON_GROUPS: dict[str, tuple[str, ...]] = {"direct": ("High", "Low", "Total"),
+                                                  "cv": ("High", "Low", "Total"),
+                                                  "transfer": ("High-Total", "Low-Total", "Total")}
+
+
 class StatsConfig(_Section):
     """The group comparisons: DeLong, GEE, FDR, permutation (paper §3.4, §4.3; Table 4). Stage ``stats``."""
 
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level of the group comparisons (paper §3.4)")
-    fdr: Literal["bh"] = Field("bh", description="multiple-testing correction: Benjamini-Hochberg (paper §3.4)")
+    n_permutations: int = Field(10000, ge=1, description="random relabelings of the trained models in the "
+                                "permutation test over models when enumerating all of them would exceed max_exact "
+                                "(eifer's dependence-aware alternative to paper §3.4's tests)")
+    max_exact: int = Field(20000, ge=1, description="the permutation test over models enumerates every relabeling "
+                           "when there are at most this many (an exact test), else draws n_permutations")
+    comparisons: dict[str, list[tuple[str, str]]] = Field(
+        default_factory=lambda: {"direct": [("High", "Low"), ("High", "Total")],
+                                 "cv": [("High", "Low"), ("High", "Total")],
+                                 "transfer": [("High-Total", "Low-Total"), ("High-Total", "Total")]},
+        description="group pairs [A, B] compared per composition in Tables 4 and 6 (paper §3.4, §4.3: High vs Low "
+                    "and High vs Total; transfer: High-Total vs Low-Total and High-Total vs Total); a composition "
+                    "not written keeps these pairs, [] compares none")
+
+    @field_validator("comparisons")
+    @classmethod
+    def _check_comparisons(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+        for composition, pairs in value.items():
+            if composition not in _COMPARISON_GROUPS:
+                raise ValueError(f"unknown composition {composition!r}"
+                                 f"{_did_you_mean(composition, list(_COMPARISON_GROUPS))} (one of "
+                                 f"{', '.join(_COMPARISON_GROUPS)})")
+            known = _COMPARISON_GROUPS[composition]
+            for a, b in pairs:
+                unknown = [g for g in (a, b) if g not in known]
+                if unknown:
+                    raise ValueError(f"{composition}: unknown group {unknown[0]!r}"
+                                     f"{_did_you_mean(unknown[0], list(known))} (the {composition} models are "
+                                     f"{', '.join(known)})")
+                if a == b:
+                    raise ValueError(f"{composition}: group {a!r} compared with itself")
+        return value
 
 
 class ReportConfig(_Section):
@@ -492,6 +532,7 @@ def _did_you_mean(word: str, known: list[str]) -> str:
 # Settings that moved or went away, so an older config file gets told where a key went
 # (dotted key -> new dotted key, or "" with the reason after "removed: ").
 MOVED_KEYS: dict[str, str] = {
+    "stats.fdr": "removed: the group comparisons always use Benjamini-Hochberg (paper §3.4); nothing read it",
 }
 
 
