@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from eifer.errors import ConfigError, EiferError, Problem, decode_utf8
 
@@ -42,6 +42,8 @@ _Positive = Annotated[float, Field(gt=0)]
 
 
 class EIConfig(_Section):
+    """EI assessment scoring (paper §2.2.1): 10 points per correct answer, a 0–1200 score. Stage ``ei``."""
+
     points_per_correct: int = Field(10, ge=1, description="EI points per correct answer (paper §2.2.1: 10, "
                                                           "0-1200 in all)")
     allow_incomplete: bool = Field(False, description="score participants with missing EI trials (their score "
@@ -49,6 +51,8 @@ class EIConfig(_Section):
 
 
 class HRVConfig(_Section):
+    """ECG → R-peaks → NN intervals → HRV per segment (paper §3.1, NeuroKit2). Stage ``hrv``."""
+
     clean_method: str = Field("neurokit", description="NeuroKit2 ECG cleaning method (ecg_clean)")
     peak_method: str = Field("neurokit", description="NeuroKit2 R-peak detection method (ecg_peaks)")
     correct_artifacts: bool = Field(False, description="let NeuroKit2 correct ectopic/missed beats in the R-peaks")
@@ -69,6 +73,8 @@ class HRVConfig(_Section):
 
 
 class CutoffConfig(_Section):
+    """The EI cutoff sweep and the High/Low groups (paper §3.1, §4.1, Figure 7, Table 1). Stage ``cutoff``."""
+
     step: int = Field(10, ge=1, le=1200, description="interval between candidate EI cutoffs (score points; "
                                                     "paper §3.1: fixed intervals)")
     min_group_size: int = Field(5, ge=1, description="a cutoff is eligible only if both groups have at least this "
@@ -91,14 +97,21 @@ class CutoffConfig(_Section):
                                                                 "in 0..1)")
     alignment_include_weak: bool = Field(False, description="count frames of neutral-rated (weak-label) videos in "
                                                             "the alignment")
+    permutation_alpha: float = Field(0.05, gt=0, lt=1, description="level of the permutation test's verdict: the "
+                                     "best count is beyond chance when its p-value is below this (eifer's check "
+                                     "of paper §3.1's choice)")
 
 
 class LabelsConfig(_Section):
+    """Binary arousal/valence labels from the participants' ratings (paper §2.2.3). Stage ``labels``."""
+
     weak_from_domain: bool = Field(True, description="neutral ratings get a weak label from the video's emotion "
                                                      "domain (paper §2.2.3)")
 
 
 class FramesConfig(_Section):
+    """Face detection, landmarks and the frame-quality rule (paper §3.2.1). Stage ``frames``."""
+
     min_detection_confidence: float = Field(0.5, ge=0, le=1, description="face detector score below which a frame "
                                                                          "has no face (paper §3.2.1)")
     min_landmark_confidence: float = Field(0.5, ge=0, le=1, description="mesh/detector keypoint agreement "
@@ -155,6 +168,8 @@ class FramesConfig(_Section):
 
 
 class AffectConfig(_Section):
+    """The valence/arousal estimator run on every valid frame (paper §3.2.1). Stage ``affect``."""
+
     estimator: str = Field("onnx", description="valence/arousal estimator: onnx, timm, torchscript or geometry "
                                                "(paper §3.2.1: AffectNet-pretrained EfficientNetV2-L)")
     path: str | None = Field(None, description="local model file of the estimator (nothing is downloaded)")
@@ -172,6 +187,8 @@ class AffectConfig(_Section):
 
 
 class SelectConfig(_Section):
+    """Congruent frame selection and the test subsets (paper §3.2.1, §3.2.2, Figure 4). Stage ``select``."""
+
     n_arousal: int = Field(100, ge=1, description="top-|arousal| sign-congruent frames kept per video (paper "
                                                   "§3.2.1: 100)")
     n_valence: int = Field(100, ge=1, description="top-|valence| sign-congruent frames kept per video (paper "
@@ -193,6 +210,8 @@ class SelectConfig(_Section):
 
 
 class SplitConfig(_Section):
+    """The fixed test set and the train/validation splits (paper §3.2.2). Stage ``split``."""
+
     n_test_high: int = Field(2, ge=1, description="High-EI participants in the fixed test set (paper §3.2.2: 2)")
     n_test_low: int = Field(2, ge=1, description="Low-EI participants in the fixed test set (paper §3.2.2: 2)")
     test_participants: list[str] | None = Field(None, description="fixed test participants by id (overrides the "
@@ -202,6 +221,8 @@ class SplitConfig(_Section):
 
 
 class TrainConfig(_Section):
+    """Dual-head model and two-stage fine-tuning (paper §3.3, §3.4; Tables 2–4). Stage ``train``."""
+
     backbone: str = Field("tf_efficientnetv2_l", description="timm backbone name (paper §3.3: EfficientNetV2-L)")
     pretrained_path: str | None = Field(None, description="local checkpoint of the pretrained backbone (paper "
                                                           "§3.3: AffectNet-pretrained)")
@@ -303,16 +324,59 @@ class TransferCVConfig(_Section):
         return self
 
 
+# Training groups of each composition in predictions.parquet: direct (and the CV folds of Table 6) train
+# High, Low and Total; transfer lists the fine-tuned High-Total, Low-Total with Total as their reference.
+_COMPARISON_GROUPS: dict[str, tuple[str, ...]] = {"direct": ("High", "Low", "Total"),
+                                                  "cv": ("High", "Low", "Total"),
+                                                  "transfer": ("High-Total", "Low-Total", "Total")}
+
+
 class StatsConfig(_Section):
+    """The group comparisons: DeLong, GEE, FDR, permutation (paper §3.4, §4.3; Table 4). Stage ``stats``."""
+
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level of the group comparisons (paper §3.4)")
-    fdr: Literal["bh"] = Field("bh", description="multiple-testing correction: Benjamini-Hochberg (paper §3.4)")
+    n_permutations: int = Field(10000, ge=1, description="random relabelings of the trained models in the "
+                                "permutation test over models when enumerating all of them would exceed max_exact "
+                                "(eifer's dependence-aware alternative to paper §3.4's tests)")
+    max_exact: int = Field(20000, ge=1, description="the permutation test over models enumerates every relabeling "
+                           "when there are at most this many (an exact test), else draws n_permutations")
+    comparisons: dict[str, list[tuple[str, str]]] = Field(
+        default_factory=lambda: {"direct": [("High", "Low"), ("High", "Total")],
+                                 "cv": [("High", "Low"), ("High", "Total")],
+                                 "transfer": [("High-Total", "Low-Total"), ("High-Total", "Total")]},
+        description="group pairs [A, B] compared per composition in Tables 4 and 6 (paper §3.4, §4.3: High vs Low "
+                    "and High vs Total; transfer: High-Total vs Low-Total and High-Total vs Total); a composition "
+                    "not written keeps these pairs, [] compares none")
+
+    @field_validator("comparisons")
+    @classmethod
+    def _check_comparisons(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+        for composition, pairs in value.items():
+            if composition not in _COMPARISON_GROUPS:
+                raise ValueError(f"unknown composition {composition!r}"
+                                 f"{_did_you_mean(composition, list(_COMPARISON_GROUPS))} (one of "
+                                 f"{', '.join(_COMPARISON_GROUPS)})")
+            known = _COMPARISON_GROUPS[composition]
+            for a, b in pairs:
+                unknown = [g for g in (a, b) if g not in known]
+                if unknown:
+                    raise ValueError(f"{composition}: unknown group {unknown[0]!r}"
+                                     f"{_did_you_mean(unknown[0], list(known))} (the {composition} models are "
+                                     f"{', '.join(known)})")
+                if a == b:
+                    raise ValueError(f"{composition}: group {a!r} compared with itself")
+        return value
 
 
 class ReportConfig(_Section):
+    """The HTML/Markdown report with Tables 1–6 and Figures 4 and 7. Stage ``report``."""
+
     include_faces: bool = Field(False, description="add example face crops to the report (identifiable data)")
 
 
 class ExecutorConfig(_Section):
+    """Where units of work run: local worker processes or a Ray cluster (never changes results)."""
+
     kind: Literal["local", "ray"] = Field(
         "local", description="Where units run: 'local' = a process pool on this machine; 'ray' = Ray tasks "
         "(a local Ray cluster, or the one at `address`; the run folder must be on a filesystem all nodes see).")
@@ -499,6 +563,7 @@ MOVED_KEYS: dict[str, str] = {
     "frames.crop_size": "select.crop_size",
     "frames.store_crops": "select.store_crops",
     "frames.crop_margin": "select.crop_margin (training crops) and affect.crop_margin (estimator input crops)",
+    "stats.fdr": "removed: the group comparisons always use Benjamini-Hochberg (paper §3.4); nothing read it",
 }
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_parquet, write_text
 
@@ -117,7 +118,8 @@ def _estimator(affect_cfg: dict[str, Any], device: str):
     return _ESTIMATORS[key]
 
 
-def affect_infer_batched(crops: np.ndarray, estimator, device: str = "auto", batch_size: int = 256) -> np.ndarray:
+def affect_infer_batched(crops: np.ndarray, estimator, device: str = "auto",
+                         batch_size: int = DEFAULTS.affect.batch_size) -> np.ndarray:
     """(valence, arousal) for a stack of aligned crops, ``batch_size`` at a time.
 
     Parameters

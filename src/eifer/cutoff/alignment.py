@@ -13,12 +13,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
 TASKS = ("arousal", "valence")
 
 
-def alignment_scores(frames: pd.DataFrame, labels: pd.DataFrame, include_weak: bool = False,
+def alignment_scores(frames: pd.DataFrame, labels: pd.DataFrame,
+                     include_weak: bool = DEFAULTS.cutoff.alignment_include_weak,
                      tasks: tuple[str, ...] = TASKS) -> pd.DataFrame:
     """Per-participant share of valid frames whose estimate sign matches the self-report.
 
@@ -30,7 +32,8 @@ def alignment_scores(frames: pd.DataFrame, labels: pd.DataFrame, include_weak: b
     labels : DataFrame
         ``labels.csv``: ``participant_id, video_id, <task>_label, <task>_weak``.
     include_weak : bool
-        Also count frames of videos whose label is weak (neutral rating).
+        Also count frames of videos whose label is weak (neutral rating; config
+        ``cutoff.alignment_include_weak``).
     tasks : tuple of str
 
     Returns

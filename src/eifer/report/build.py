@@ -174,7 +174,7 @@ def _section_study(run: RunFolder) -> list[B.Block]:
             out.append(B.Para(f"HRV variables with a significant interaction at the chosen cutoff: {names}."))
         null = run.path("cutoff_null.json")
         if null.is_file():
-            out.append(_null_test(json.loads(null.read_text())))
+            out.append(_null_test(json.loads(null.read_text()), run.config.cutoff.permutation_alpha))
     else:
         out.append(_not_run("Cutoff sweep", "cutoff", "cutoff_sweep.csv"))
     out.append(_figure(run, "figure7.png", "Figure 7. Significant interactions and group imbalance per cutoff.",
@@ -237,12 +237,15 @@ def _hrv_quality(run: RunFolder) -> list[B.Block]:
                     "by kind, share of time removed, polarity, ECG quality, and why a segment is excluded.")]
 
 
-def _null_test(null: dict) -> B.Block:
-    """One sentence on the permutation test of the sweep's best count (cutoff_null.json)."""
+def _null_test(null: dict, alpha_perm: float) -> B.Block:
+    """One sentence on the permutation test of the sweep's best count (cutoff_null.json).
+
+    ``alpha_perm`` (``cutoff.permutation_alpha``) judges a file written before it carried ``beyond_chance``.
+    """
     if not null.get("n_perm"):
         return B.Para(f"Chosen cutoff: {_num(null.get('chosen_cutoff'))} (no permutation test run).")
     p = null.get("p_value")
-    verdict = "beyond" if null.get("beyond_chance", p is not None and p < 0.05) else "not beyond"
+    verdict = "beyond" if null.get("beyond_chance", p is not None and p < alpha_perm) else "not beyond"
     return B.Para(f"Chosen cutoff: {_num(null.get('chosen_cutoff'))}. Permutation test ({null['n_perm']} "
                   f"shuffles of the scores across participants): the best count of significant interactions "
                   f"is {verdict} chance (p = {p if p is None else f'{p:.3g}'}).")

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from eifer.config import DEFAULTS
 from eifer.evaluate.metrics import macro_f1_grid
 
 
-def threshold_grid(lo: float = 0.20, hi: float = 0.80, step: float = 0.01) -> np.ndarray:
+def threshold_grid(lo: float = DEFAULTS.train.threshold_grid[0], hi: float = DEFAULTS.train.threshold_grid[1],
+                   step: float = DEFAULTS.train.threshold_grid[2]) -> np.ndarray:
     """Candidate thresholds ``lo, lo+step, ..., hi`` (inclusive, rounded to the step).
 
     Examples
@@ -18,8 +20,8 @@ def threshold_grid(lo: float = 0.20, hi: float = 0.80, step: float = 0.01) -> np
     return np.round(lo + step * np.arange(n), 10)
 
 
-def threshold_select(y: np.ndarray, prob: np.ndarray, grid: tuple[float, float, float] = (0.20, 0.80, 0.01)
-                     ) -> tuple[float, float]:
+def threshold_select(y: np.ndarray, prob: np.ndarray,
+                     grid: tuple[float, float, float] = DEFAULTS.train.threshold_grid) -> tuple[float, float]:
     """Threshold on ``grid`` with the largest macro F1; ties go to the one closest to 0.5.
 
     Parameters
@@ -29,6 +31,7 @@ def threshold_select(y: np.ndarray, prob: np.ndarray, grid: tuple[float, float, 
     prob : array of float
         Validation probabilities of class 1.
     grid : (lo, hi, step)
+        Default: config ``train.threshold_grid``.
 
     Returns
     -------
