@@ -83,9 +83,11 @@ def bench_detect_process(path: Path) -> tuple[int, float]:
 def bench_full(path: Path, cfg) -> tuple[int, float]:
     from eifer.affect import create_estimator
     from eifer.frames import extract_video
+    from eifer.frames.analyzer import FaceAnalyzer
 
     t0 = time.perf_counter()
-    df = extract_video(path, cfg, "P", "V")
+    df = extract_video(path, FaceAnalyzer.from_config(cfg), "P", "V", ear_threshold=cfg.ear_threshold,
+                       every_nth=cfg.every_nth)
     create_estimator("geometry").estimate(df)
     return len(df), time.perf_counter() - t0
 

@@ -8,7 +8,7 @@ downloaded; bf16 autocast and channels_last on CUDA, fp32 on CPU, exactly as
 :func:`eifer.train.loop.epoch_train` runs them):
 
 * **real pipeline**: a synthetic crop set (``eifer.train.toy.toy_run``: PNG crops at
-  ``frames.crop_size``) through ``CropDataset`` + ``loader_make`` (DataLoader
+  ``select.crop_size``) through ``CropDataset`` + ``loader_make`` (DataLoader
   workers per ``train.num_workers``, pinned memory on CUDA), augmentation and
   normalisation on the device, a stage-2 step;
 * **in-memory**: the same ``epoch_train`` on batches already on the device
@@ -91,7 +91,7 @@ def bench_train(a, device: str, tmp: Path) -> dict[str, list[float]]:
     full = load_config(profile="paper", overrides=over)
     cfg = full.train
     toy_run(tmp, participants=a.participants, frames_per_video=a.frames, n_test_frames=1,
-            size=a.crop_size or full.frames.crop_size)
+            size=a.crop_size or full.select.crop_size)
     df = pd.read_parquet(tmp / "dataset.parquet")
     ds = CropDataset(tmp, df, "valence", cfg.image_size, cache=False)
     cached = CropDataset(tmp, df, "valence", cfg.image_size, cache=True)
@@ -100,7 +100,7 @@ def bench_train(a, device: str, tmp: Path) -> dict[str, list[float]]:
     mem = [{k: v.to(device) for k, v in cached.__getitems__(order[i:i + bs]).items()}
            for i in range(0, len(order), bs)]
     print(f"training: {cfg.backbone}, {cfg.image_size} px, batch {bs}, {len(df)} images "
-          f"(crops {a.crop_size or full.frames.crop_size} px on disk), DataLoader workers {cfg.num_workers}, "
+          f"(crops {a.crop_size or full.select.crop_size} px on disk), DataLoader workers {cfg.num_workers}, "
           f"{'bf16 autocast + channels_last' if device.startswith('cuda') else 'fp32'}")
     out: dict[str, list[float]] = {"pipeline": [], "memory": []}
     for r in range(a.rounds):
@@ -151,7 +151,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None, help="training batch (default: the paper's 32)")
     ap.add_argument("--participants", type=int, default=None)
     ap.add_argument("--frames", type=int, default=None, help="selected frames per video in the toy set")
-    ap.add_argument("--crop-size", type=int, default=None, help="crop side on disk (default frames.crop_size)")
+    ap.add_argument("--crop-size", type=int, default=None, help="crop side on disk (default select.crop_size)")
     ap.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: train.num_workers)")
     ap.add_argument("--infer-frames", type=int, default=None)
     ap.add_argument("--infer-batch", type=int, default=None)

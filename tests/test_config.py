@@ -126,6 +126,13 @@ def test_every_field_has_a_description_and_every_number_a_range():
     assert not unbounded, f"numeric fields without a range: {unbounded}"
 
 
+def test_every_section_says_what_it_is_for():
+    from eifer.config import _sections
+
+    bare = [name for name, model in _sections() if not (model.__doc__ or "").strip()]
+    assert not bare, f"config sections without a docstring: {bare}"
+
+
 @pytest.mark.parametrize("section, key, bad, good", [
     ("train", "batch_size", 0, 1),
     ("train", "head_lr", float("nan"), 1e-9),
@@ -189,3 +196,155 @@ def test_latin1_config_names_file_and_encoding(tmp_path):
     assert res.exit_code == 1 and "Traceback" not in res.output
     out = " ".join(res.output.split())
     assert "latin.yaml, line 2" in out and "not UTF-8" in out
+
+
+def test_crop_settings_moved_out_of_frames_say_where(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("frames:\n  crop_size: 96\n  store_crops: all\n  crop_margin: 0.5\n")
+    msgs = [str(p) for p in check_config_file(f)]
+    assert msgs == [f"{f}, line 2: key 'frames.crop_size': setting moved: write it as 'select.crop_size'",
+                    f"{f}, line 3: key 'frames.store_crops': setting moved: write it as 'select.store_crops'",
+                    f"{f}, line 4: key 'frames.crop_margin': setting moved: write it as select.crop_margin "
+                    "(training crops) and affect.crop_margin (estimator input crops)"]
+    assert load_config(profile="demo").select.crop_size == 96
+
+
+def _fingerprints(tmp_path, name, overrides):
+    """frames/affect/select fingerprints through the pipeline's own stage_fingerprint (no stage runs)."""
+    import pandas as pd
+
+    from eifer.pipeline.stages import STAGES, stage_fingerprint
+    from eifer.runfolder import RunFolder
+
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not decoded: only its bytes are hashed")
+    study = types.SimpleNamespace(root=tmp_path, videos=lambda: pd.DataFrame({"path": [str(video)]}))
+    run = RunFolder(tmp_path / name, load_config(profile="demo", overrides=overrides)).init()
+    out = {}
+    for stage in (s for s in STAGES if s.name in ("frames", "affect", "select")):
+        out[stage.name] = stage_fingerprint(run, stage, study)
+        run.mark_done(stage.name, out[stage.name], [], 0.0)  # downstream stages see it as upstream
+    return out
+
+
+def test_training_crop_settings_redo_select_only_estimator_crops_redo_affect_not_frames(tmp_path, monkeypatch):
+    from eifer.affect import _REGISTRY
+    from eifer.affect.estimators import ImageEstimator
+
+    monkeypatch.setitem(_REGISTRY, "myimg", ImageEstimator)  # the base class: no model runtime needed
+    base = _fingerprints(tmp_path, "base", {})
+    for key, value in [("crop_size", 64), ("crop_margin", 0.5), ("store_crops", "all"), ("crop_eye_y", 0.45),
+                       ("crop_iod_fraction", 0.5)]:
+        fp = _fingerprints(tmp_path, f"select_{key}", {"select": {key: value}})
+        assert (fp["frames"], fp["affect"]) == (base["frames"], base["affect"]), key  # no re-decode
+        assert fp["select"] != base["select"], key
+    for key, value in [("crop_margin", 0.5), ("crop_eye_y", 0.45), ("crop_iod_fraction", 0.5)]:
+        fp = _fingerprints(tmp_path, f"affect_{key}", {"affect": {key: value}})
+        assert fp["frames"] == base["frames"], key
+        assert fp["affect"] != base["affect"] and fp["select"] != base["select"], key
+    # an estimator crop setting is part of the image estimator's key: in-stream estimates are not reused
+    from eifer.affect import estimator_from_config
+
+    model = tmp_path / "va.onnx"
+    model.write_bytes(b"only hashed")
+    keys = set()
+    for crop in ({}, {"crop_margin": 0.5}, {"crop_eye_y": 0.45}, {"crop_iod_fraction": 0.5}):
+        cfg = load_config(overrides={"affect": {"estimator": "myimg", "path": str(model), **crop}}).affect
+        keys.add(estimator_from_config(cfg).key)
+    assert len(keys) == 4
+
+
+# --- the config is the one source of defaults (issue 14) -------------------------------------------------
+ANALYSIS_PACKAGES = ("ei", "hrv", "labels", "frames", "affect", "cutoff", "select", "split", "train", "evaluate",
+                     "stats", "transfer_cv")
+# Packages other developers of issue 14 are moving to DEFAULTS at the same time: hrv, train, transfer_cv,
+# split (developer 14c; frames, affect, select are done). The lead removes this list after merging.
+PENDING = {"hrv", "train", "transfer_cv", "split"}
+# core parameters named differently from the config field they mirror
+ALIASES = {"n_perm": "n_permutations", "alpha_perm": "permutation_alpha", "include_weak": "alignment_include_weak",
+           "fixed_cutoff": "cutoff", "grid": "threshold_grid"}
+
+
+def _public_callables(package: str):
+    """(qualified name, callable) of every public function and class defined in ``eifer.<package>``."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    root = importlib.import_module(f"eifer.{package}")
+    modules = [root] + [importlib.import_module(m.name)
+                        for m in pkgutil.walk_packages(root.__path__, prefix=f"eifer.{package}.")]
+    seen = set()
+    for mod in modules:
+        for name, obj in vars(mod).items():
+            if name.startswith("_") or id(obj) in seen or not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if getattr(obj, "__module__", "") != mod.__name__:
+                continue  # imported from elsewhere
+            seen.add(id(obj))
+            yield f"{mod.__name__}.{name}", obj
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b) and isinstance(a, bool) == isinstance(b, bool)
+
+
+def _default_mismatches(callables, section):
+    """(where, parameter, default, config value) of keyword defaults that differ from ``section``, and how many
+    parameters mirror a field."""
+    import inspect
+
+    bad, checked = [], 0
+    for where, obj in callables:
+        try:
+            params = inspect.signature(obj).parameters.values()
+        except (TypeError, ValueError):  # builtins without a signature
+            continue
+        for p in params:
+            field = ALIASES.get(p.name, p.name)
+            if p.default is inspect.Parameter.empty or field not in type(section).model_fields:
+                continue
+            checked += 1
+            if not _same(p.default, getattr(section, field)):
+                bad.append((where, p.name, p.default, getattr(section, field)))
+    return bad, checked
+
+
+@pytest.mark.parametrize("package", [
+    pytest.param(p, marks=pytest.mark.xfail(reason="issue 14: another developer's package, moved to DEFAULTS "
+                                                   "in a parallel branch", strict=False))
+    if p in PENDING else p for p in ANALYSIS_PACKAGES])
+def test_keyword_defaults_are_the_config_defaults(package):
+    from eifer.config import DEFAULTS
+
+    section = getattr(DEFAULTS, package, None)
+    if section is None:  # evaluate: no settings of its own
+        assert package == "evaluate"
+        return
+    bad, _ = _default_mismatches(_public_callables(package), section)
+    assert not bad, "keyword defaults that repeat (or contradict) the config; write `= DEFAULTS.<section>.<field>`: " \
+        + "; ".join(f"{w}({n}={d!r}) vs config {v!r}" for w, n, d, v in bad)
+
+
+def test_default_check_finds_a_repeated_default_and_checks_the_real_ones():
+    from eifer.config import DEFAULTS
+
+    def sweep(scores, step=10, alpha=0.01, n_perm=DEFAULTS.cutoff.n_permutations, method="anova", other=3):
+        return scores
+
+    bad, checked = _default_mismatches([("planted.sweep", sweep)], DEFAULTS.cutoff)
+    assert checked == 4 and [b[1] for b in bad] == ["alpha"]  # step/method equal today, n_perm via its alias
+    bad, checked = _default_mismatches(_public_callables("cutoff"), DEFAULTS.cutoff)
+    assert checked >= 10 and not bad
+    bad, checked = _default_mismatches(_public_callables("stats"), DEFAULTS.stats)
+    assert checked >= 8 and not bad
+
+
+def test_removed_stats_fdr_says_it_was_removed(tmp_path):
+    f = tmp_path / "old.yaml"
+    f.write_text("stats:\n  alpha: 0.05\n  fdr: bh\n")
+    assert [str(p) for p in check_config_file(f)] == [
+        f"{f}, line 3: key 'stats.fdr': removed: the group comparisons always use Benjamini-Hochberg "
+        "(paper §3.4); nothing read it"]

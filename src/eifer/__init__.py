@@ -5,6 +5,7 @@ Facial Expressions Considering Individual Differences in Emotional
 Intelligence", end to end on a study folder (see ``eifer --help``).
 """
 import os as _os
+from typing import Any
 
 # Nothing in eifer may download weights at run time: keep timm/huggingface offline.
 _os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -20,7 +21,7 @@ if _os.environ.get("EIFER_LOG_LEVEL"):
 
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # eifer.load_run without importing pandas on `import eifer` (worker processes import eifer too)
     if name in ("load_run", "RunResults"):
         from eifer import results

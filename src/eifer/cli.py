@@ -18,6 +18,7 @@ from rich.markup import escape
 from typer.core import TyperOption
 
 from eifer.errors import EiferError
+from eifer.synth.options import SYNTH, DemoStudy
 
 # typer shows "<bool>" beside on/off flags as if they took a value (`--skip-media true` then fails): show none
 _display_type = TyperOption.display_type_rich
@@ -193,15 +194,16 @@ def version() -> None:
 @friendly_errors
 def synth(
     out: Path = typer.Option(..., "--out", "-o", help="Study folder to write."),
-    participants: int = typer.Option(12, "--participants", "-n", help="Number of participants."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed -> identical study)."),
-    video_seconds: float = typer.Option(20.0, "--video-seconds", help="Length of each face video."),
-    fps: int = typer.Option(15, "--fps", help="Video frame rate."),
-    no_video: bool = typer.Option(False, "--no-video", help="Tables + ECG only (fast)."),
-    null: bool = typer.Option(False, "--null", help="Plant no EI-group difference."),
-    width: int = typer.Option(320, "--width", help="Video width in pixels (even)."),
-    height: int = typer.Option(240, "--height", help="Video height in pixels (even)."),
-    planted_cutoff: float = typer.Option(830.0, "--planted-cutoff", help="Expected EI score separating true groups."),
+    participants: int = typer.Option(SYNTH.participants, "--participants", "-n", help="Number of participants."),
+    seed: int = typer.Option(SYNTH.seed, "--seed", help="Random seed (same seed -> identical study)."),
+    video_seconds: float = typer.Option(SYNTH.video_seconds, "--video-seconds", help="Length of each face video."),
+    fps: int = typer.Option(SYNTH.fps, "--fps", help="Video frame rate."),
+    no_video: bool = typer.Option(SYNTH.no_video, "--no-video", help="Tables + ECG only (fast)."),
+    null: bool = typer.Option(SYNTH.null, "--null", help="Plant no EI-group difference."),
+    width: int = typer.Option(SYNTH.width, "--width", help="Video width in pixels (even)."),
+    height: int = typer.Option(SYNTH.height, "--height", help="Video height in pixels (even)."),
+    planted_cutoff: float = typer.Option(SYNTH.planted_cutoff, "--planted-cutoff",
+                                         help="Expected EI score separating true groups."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0 = one per core)."),
 ) -> None:
     """Write a synthetic study folder with planted ground truth in OUT/_truth/."""
@@ -318,12 +320,12 @@ def demo_cmd(
     config: Path | None = ConfigOpt,
     seed: int | None = SeedOpt,
     participants: int | None = typer.Option(None, "--participants", "-n",
-                                               help="Synthetic participants (default: 12)."),
-    video_seconds: float | None = typer.Option(None, "--video-seconds",
-                                                  help="Length of each synthetic face video (default 12 s)."),
+                                               help=f"Synthetic participants (default: {DemoStudy.participants})."),
+    video_seconds: float | None = typer.Option(None, "--video-seconds", help="Length of each synthetic face video "
+                                                  f"(default {DemoStudy.video_seconds:g} s)."),
 ) -> None:
     """Synthetic study + full run with the demo profile (minutes on a laptop); prints where the report is."""
-    from eifer.pipeline.demo import DemoStudy, run_demo
+    from eifer.pipeline.demo import run_demo
 
     cfg = cli_config(config, "demo", seed)
     given: dict[str, Any] = {"participants": participants, "video_seconds": video_seconds}
@@ -470,7 +472,8 @@ def calibrate_cmd(
     design = SimDesign(participants=n_part, videos=videos, reps=reps or cfg.train.repetitions)
     table = calibrate(n_items=sizes, effects=effect or [0.0], n_sim=n_sim, alpha=cfg.stats.alpha,
                       seed=cfg.seed, n_jobs=jobs, candidates=candidates, design=design,
-                      checkpoint_dir=out / ".chunks")
+                      checkpoint_dir=out / ".chunks", n_permutations=cfg.stats.n_permutations,
+                      max_exact=cfg.stats.max_exact)
     md = calibration_markdown(table, cfg.stats.alpha)
     if design.reps < 4:  # C(6, 3) = 20 relabelings: the smallest two-sided p is 0.1
         md += (f"\nWith {design.reps} repetitions per group the permutation test cannot reach "

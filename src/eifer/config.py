@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from eifer.errors import ConfigError, EiferError, Problem, decode_utf8
 
@@ -42,6 +42,8 @@ _Positive = Annotated[float, Field(gt=0)]
 
 
 class EIConfig(_Section):
+    """EI assessment scoring (paper §2.2.1): 10 points per correct answer, a 0–1200 score. Stage ``ei``."""
+
     points_per_correct: int = Field(10, ge=1, description="EI points per correct answer (paper §2.2.1: 10, "
                                                           "0-1200 in all)")
     allow_incomplete: bool = Field(False, description="score participants with missing EI trials (their score "
@@ -49,6 +51,8 @@ class EIConfig(_Section):
 
 
 class HRVConfig(_Section):
+    """ECG → R-peaks → NN intervals → HRV per segment (paper §3.1, NeuroKit2). Stage ``hrv``."""
+
     clean_method: str = Field("neurokit", description="NeuroKit2 ECG cleaning method (ecg_clean)")
     peak_method: str = Field("neurokit", description="NeuroKit2 R-peak detection method (ecg_peaks)")
     correct_artifacts: bool = Field(False, description="let NeuroKit2 correct ectopic/missed beats in the R-peaks")
@@ -69,6 +73,8 @@ class HRVConfig(_Section):
 
 
 class CutoffConfig(_Section):
+    """The EI cutoff sweep and the High/Low groups (paper §3.1, §4.1, Figure 7, Table 1). Stage ``cutoff``."""
+
     step: int = Field(10, ge=1, le=1200, description="interval between candidate EI cutoffs (score points; "
                                                     "paper §3.1: fixed intervals)")
     min_group_size: int = Field(5, ge=1, description="a cutoff is eligible only if both groups have at least this "
@@ -91,14 +97,21 @@ class CutoffConfig(_Section):
                                                                 "in 0..1)")
     alignment_include_weak: bool = Field(False, description="count frames of neutral-rated (weak-label) videos in "
                                                             "the alignment")
+    permutation_alpha: float = Field(0.05, gt=0, lt=1, description="level of the permutation test's verdict: the "
+                                     "best count is beyond chance when its p-value is below this (eifer's check "
+                                     "of paper §3.1's choice)")
 
 
 class LabelsConfig(_Section):
+    """Binary arousal/valence labels from the participants' ratings (paper §2.2.3). Stage ``labels``."""
+
     weak_from_domain: bool = Field(True, description="neutral ratings get a weak label from the video's emotion "
                                                      "domain (paper §2.2.3)")
 
 
 class FramesConfig(_Section):
+    """Face detection, landmarks and the frame-quality rule (paper §3.2.1). Stage ``frames``."""
+
     min_detection_confidence: float = Field(0.5, ge=0, le=1, description="face detector score below which a frame "
                                                                          "has no face (paper §3.2.1)")
     min_landmark_confidence: float = Field(0.5, ge=0, le=1, description="mesh/detector keypoint agreement "
@@ -127,11 +140,6 @@ class FramesConfig(_Section):
                                                                "own frames) that flags an occlusion")
     occlusion_det_drop: float = Field(0.06, ge=0, le=1, description="detector score this far below the "
                                                                     "participant's median = occluded (0: off)")
-    crop_size: int = Field(256, ge=16, le=4096, description="side of the stored square face crop (pixels)")
-    crop_margin: float = Field(0.35, ge=0, le=5, description="margin added around the face box on each side, as a "
-                                                             "fraction of the box")
-    store_crops: Literal["selected", "all", "none"] = Field("selected", description="which face crops are written "
-                                                                                    "to the run folder")
     every_nth: int = Field(1, ge=1, description="analyse every n-th video frame (1 = all; paper §3.2.1: 30 fps)")
     n_jobs: int = Field(0, ge=0, description="worker processes (0 = one per core)")
     adaptive_ear_floor: float = Field(0.08, gt=0, le=1, description="lowest adaptive eye-closure threshold")
@@ -140,9 +148,28 @@ class FramesConfig(_Section):
                                          "adaptive threshold (fewer: the fixed ear_threshold)")
     hand_keep_frames: int | None = Field(None, ge=0, description="a hand near the face in frame t flags t±k; "
                                          "None: max(1, hand_stride // 5)")
+    appearance_warmup: int = Field(10, ge=1, description="face frames whose median skin-patch colour starts "
+                                   "the appearance cue's reference (no flag before)")
+    appearance_alpha: float = Field(0.05, gt=0, le=1, description="weight of each unoccluded frame in the "
+                                    "appearance cue's moving reference (follows slow lighting drift)")
+    appearance_floor: float = Field(3.0, gt=0, description="smallest skin-patch colour scale of the appearance "
+                                    "cue, in Lab units (compression noise)")
+    detector_max_side: int = Field(640, ge=32, description="face detector input downscaled to this many pixels "
+                                   "(longest side)")
+    detector_floor: float = Field(0.2, ge=0, le=1, description="MediaPipe's own detection threshold for the face "
+                                  "detector and the face mesh's face search; kept low so weak faces are recorded "
+                                  "and judged by the quality rule (min_detection_confidence)")
+    hand_min_confidence: float = Field(0.5, ge=0, le=1, description="hand model detection score for a hand to "
+                                       "count (occlusion cue, paper §3.2.1)")
+    box_jump_overlap: float = Field(0.8, ge=0, le=1, description="face box covering less than this of the "
+                                    "previous one counts as a jump: the hand model runs at once")
+    appearance_min_patches: int = Field(2, ge=1, le=12, description="skin patches (of 12) that must change colour "
+                                        "for the appearance cue to flag a frame")
 
 
 class AffectConfig(_Section):
+    """The valence/arousal estimator run on every valid frame (paper §3.2.1). Stage ``affect``."""
+
     estimator: str = Field("onnx", description="valence/arousal estimator: onnx, timm, torchscript or geometry "
                                                "(paper §3.2.1: AffectNet-pretrained EfficientNetV2-L)")
     path: str | None = Field(None, description="local model file of the estimator (nothing is downloaded)")
@@ -151,9 +178,17 @@ class AffectConfig(_Section):
     batch_inference: Literal["auto", "on", "off"] = Field(
         "auto", description="learned estimators: frame units keep the aligned crops and V/A runs batched "
         "afterwards, one inference unit per GPU (auto = when CUDA is available; off = in-stream, per video)")
+    crop_margin: float = Field(0.35, ge=0, le=5, description="image estimators: context around the face in "
+                               "the input crop, as a fraction of the face width (paper §3.2.1)")
+    crop_eye_y: float = Field(0.40, gt=0, lt=1, description="image estimators: height of the eye midpoint in the "
+                              "input crop, as a fraction from the top")
+    crop_iod_fraction: float = Field(0.45, gt=0, le=1, description="image estimators: eye distance as a fraction "
+                                     "of the face width the crop is scaled to (before the margin)")
 
 
 class SelectConfig(_Section):
+    """Congruent frame selection and the test subsets (paper §3.2.1, §3.2.2, Figure 4). Stage ``select``."""
+
     n_arousal: int = Field(100, ge=1, description="top-|arousal| sign-congruent frames kept per video (paper "
                                                   "§3.2.1: 100)")
     n_valence: int = Field(100, ge=1, description="top-|valence| sign-congruent frames kept per video (paper "
@@ -162,9 +197,21 @@ class SelectConfig(_Section):
                                                     "subsets (paper §3.2.2: 6)")
     ambiguity_tau: float = Field(0.1, ge=0, le=1, description="|estimate| at or below which a frame counts as "
                                                               "ambiguous (paper §3.2.2: smaller absolute values)")
+    crop_size: int = Field(256, ge=16, le=4096, description="side of the stored square training face crop "
+                           "(pixels)")
+    crop_margin: float = Field(0.35, ge=0, le=5, description="context around the face in the training crop, as a "
+                               "fraction of the face width")
+    store_crops: Literal["selected", "all", "none"] = Field("selected", description="which face crops are written "
+                                                                                    "to the run folder")
+    crop_eye_y: float = Field(0.40, gt=0, lt=1, description="height of the eye midpoint in the training crop, as a "
+                              "fraction from the top")
+    crop_iod_fraction: float = Field(0.45, gt=0, le=1, description="eye distance as a fraction of the face width "
+                                     "the training crop is scaled to (before the margin)")
 
 
 class SplitConfig(_Section):
+    """The fixed test set and the train/validation splits (paper §3.2.2). Stage ``split``."""
+
     n_test_high: int = Field(2, ge=1, description="High-EI participants in the fixed test set (paper §3.2.2: 2)")
     n_test_low: int = Field(2, ge=1, description="Low-EI participants in the fixed test set (paper §3.2.2: 2)")
     test_participants: list[str] | None = Field(None, description="fixed test participants by id (overrides the "
@@ -174,6 +221,8 @@ class SplitConfig(_Section):
 
 
 class TrainConfig(_Section):
+    """Dual-head model and two-stage fine-tuning (paper §3.3, §3.4; Tables 2–4). Stage ``train``."""
+
     backbone: str = Field("tf_efficientnetv2_l", description="timm backbone name (paper §3.3: EfficientNetV2-L)")
     pretrained_path: str | None = Field(None, description="local checkpoint of the pretrained backbone (paper "
                                                           "§3.3: AffectNet-pretrained)")
@@ -275,16 +324,59 @@ class TransferCVConfig(_Section):
         return self
 
 
+# Training groups of each composition in predictions.parquet: direct (and the CV folds of Table 6) train
+# High, Low and Total; transfer lists the fine-tuned High-Total, Low-Total with Total as their reference.
+_COMPARISON_GROUPS: dict[str, tuple[str, ...]] = {"direct": ("High", "Low", "Total"),
+                                                  "cv": ("High", "Low", "Total"),
+                                                  "transfer": ("High-Total", "Low-Total", "Total")}
+
+
 class StatsConfig(_Section):
+    """The group comparisons: DeLong, GEE, FDR, permutation (paper §3.4, §4.3; Table 4). Stage ``stats``."""
+
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level of the group comparisons (paper §3.4)")
-    fdr: Literal["bh"] = Field("bh", description="multiple-testing correction: Benjamini-Hochberg (paper §3.4)")
+    n_permutations: int = Field(10000, ge=1, description="random relabelings of the trained models in the "
+                                "permutation test over models when enumerating all of them would exceed max_exact "
+                                "(eifer's dependence-aware alternative to paper §3.4's tests)")
+    max_exact: int = Field(20000, ge=1, description="the permutation test over models enumerates every relabeling "
+                           "when there are at most this many (an exact test), else draws n_permutations")
+    comparisons: dict[str, list[tuple[str, str]]] = Field(
+        default_factory=lambda: {"direct": [("High", "Low"), ("High", "Total")],
+                                 "cv": [("High", "Low"), ("High", "Total")],
+                                 "transfer": [("High-Total", "Low-Total"), ("High-Total", "Total")]},
+        description="group pairs [A, B] compared per composition in Tables 4 and 6 (paper §3.4, §4.3: High vs Low "
+                    "and High vs Total; transfer: High-Total vs Low-Total and High-Total vs Total); a composition "
+                    "not written keeps these pairs, [] compares none")
+
+    @field_validator("comparisons")
+    @classmethod
+    def _check_comparisons(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+        for composition, pairs in value.items():
+            if composition not in _COMPARISON_GROUPS:
+                raise ValueError(f"unknown composition {composition!r}"
+                                 f"{_did_you_mean(composition, list(_COMPARISON_GROUPS))} (one of "
+                                 f"{', '.join(_COMPARISON_GROUPS)})")
+            known = _COMPARISON_GROUPS[composition]
+            for a, b in pairs:
+                unknown = [g for g in (a, b) if g not in known]
+                if unknown:
+                    raise ValueError(f"{composition}: unknown group {unknown[0]!r}"
+                                     f"{_did_you_mean(unknown[0], list(known))} (the {composition} models are "
+                                     f"{', '.join(known)})")
+                if a == b:
+                    raise ValueError(f"{composition}: group {a!r} compared with itself")
+        return value
 
 
 class ReportConfig(_Section):
+    """The HTML/Markdown report with Tables 1–6 and Figures 4 and 7. Stage ``report``."""
+
     include_faces: bool = Field(False, description="add example face crops to the report (identifiable data)")
 
 
 class ExecutorConfig(_Section):
+    """Where units of work run: local worker processes or a Ray cluster (never changes results)."""
+
     kind: Literal["local", "ray"] = Field(
         "local", description="Where units run: 'local' = a process pool on this machine; 'ray' = Ray tasks "
         "(a local Ray cluster, or the one at `address`; the run folder must be on a filesystem all nodes see).")
@@ -332,9 +424,9 @@ _DEMO_OVERRIDES: dict[str, Any] = {
     "profile": "demo",
     "hrv": {"domains": ["time", "frequency"]},
     "cutoff": {"n_permutations": 50},
-    "frames": {"crop_size": 96, "every_nth": 1},
+    "frames": {"every_nth": 1},
     "affect": {"estimator": "geometry"},
-    "select": {"n_arousal": 20, "n_valence": 20},
+    "select": {"n_arousal": 20, "n_valence": 20, "crop_size": 96},
     "train": {
         "backbone": "eifer_tinycnn",
         "allow_random_init": True,
@@ -468,6 +560,10 @@ def _did_you_mean(word: str, known: list[str]) -> str:
 # Settings that moved or went away, so an older config file gets told where a key went
 # (dotted key -> new dotted key, or "" with the reason after "removed: ").
 MOVED_KEYS: dict[str, str] = {
+    "frames.crop_size": "select.crop_size",
+    "frames.store_crops": "select.store_crops",
+    "frames.crop_margin": "select.crop_margin (training crops) and affect.crop_margin (estimator input crops)",
+    "stats.fdr": "removed: the group comparisons always use Benjamini-Hochberg (paper §3.4); nothing read it",
 }
 
 
@@ -483,7 +579,10 @@ def _unknown_key_message(loc: tuple[str, ...]) -> str:
     """
     moved = MOVED_KEYS.get(".".join(loc))
     if moved is not None:
-        return moved if moved.startswith("removed") else f"setting moved: write it as {moved!r}"
+        if moved.startswith("removed"):
+            return moved
+        # a plain dotted key is quoted; a longer note (a key split in two) is given as written
+        return f"setting moved: write it as {moved!r}" if " " not in moved else f"setting moved: write it as {moved}"
     parent = _model_at(loc[:-1])
     known = list(parent.model_fields) if parent is not None else []
     hint = _did_you_mean(loc[-1], known)

@@ -43,7 +43,8 @@ def log_level() -> str:
     return level if level in LEVELS else ""
 
 
-def _one_line(message, category, filename, lineno, line=None) -> str:
+def _one_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+              line: str | None = None) -> str:
     """A warning as one line, without the source line of eifer that raised it."""
     kind = "" if category is UserWarning else f" ({category.__name__})"
     return f"warning{kind}: {message}\n"

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from eifer.errors import EiferError
+
+if TYPE_CHECKING:
+    from eifer.config import Config
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def cluster_advised(total_hours: float) -> bool:
     return total_hours >= CLUSTER_ADVISE_HOURS
 
 
-def video_frames(path) -> int:
+def video_frames(path: str | Path) -> int:
     """Frame count of a video from its container header (PyAV; duration x rate when the count is missing)."""
     import av
 
@@ -129,7 +133,7 @@ def _wall(total_s: float, longest_s: float, slots: int) -> float:
     return max(total_s / max(slots, 1), longest_s) if total_s > 0 else 0.0
 
 
-def _default_workers(config) -> int:
+def _default_workers(config: Config) -> int:
     from eifer.utils import n_workers
 
     ex = getattr(config, "executor", None)  # the executor section (eifer.parallel)
@@ -147,8 +151,9 @@ def _default_gpus() -> int:
         return 0
 
 
-def _row(stage, units, what, cpus, gpus, total_s, longest_s, slots, device, amount, work, note="",
-         gpu_capable=False, cpu_hours=None) -> dict[str, Any]:
+def _row(stage: str, units: int, what: str, cpus: float, gpus: float, total_s: float, longest_s: float,
+         slots: int, device: str, amount: float, work: str, note: str = "", gpu_capable: bool = False,
+         cpu_hours: float | None = None) -> dict[str, Any]:
     wall_h = _wall(total_s, longest_s, slots) / 3600
     return {"stage": stage, "units": int(units), "unit": what, "cpus": cpus, "gpus": gpus,
             "memory_mb": MEMORY_MB[stage.split(" ")[0]], "amount": float(amount), "work": work, "device": device,
@@ -158,7 +163,7 @@ def _row(stage, units, what, cpus, gpus, total_s, longest_s, slots, device, amou
             "note": note}
 
 
-def plan_study(study, config, *, workers: int | None = None, gpus: int | None = None,
+def plan_study(study: Any, config: Config, *, workers: int | None = None, gpus: int | None = None,
                executor: str | None = None) -> pd.DataFrame:
     """Units, resources and estimated time per heavy stage (hrv, frames, affect, train, transfer-cv).
 

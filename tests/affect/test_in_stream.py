@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eifer.affect import create_estimator, estimate_video, run_affect, stream_estimator
+from eifer.affect import create_estimator, estimate_video, read_estimates, run_affect, stream_estimator
 from eifer.config import load_config
 from eifer.frames import read_frames, run_frames
 from eifer.runfolder import RunFolder
@@ -34,17 +34,26 @@ def test_in_stream_estimates_equal_re_read_estimates(synth_video_small, tiny_mod
     run = RunFolder(tmp_path / "run", cfg).init()
     run_frames(study, run, stream_estimator(run.config.affect))
     est = create_estimator("onnx", path=d / "va.onnx", batch_size=16, **options)
-    frames = read_frames(run)
+    frames = read_frames(run)  # the frames stage's tables: the in-stream estimates, tagged with the key
     assert (frames["affect_source"] == est.key).all()
     ok = frames["valid"]
-    assert ok.sum() > 40 and frames.loc[ok, ["valence", "arousal"]].notna().all().all()
-    assert frames.loc[~ok, ["valence", "arousal"]].isna().all().all()
+    assert ok.sum() > 40 and frames.loc[ok, ["est_valence", "est_arousal"]].notna().all().all()
+    assert "valence" not in frames.columns
     # the re-read path cuts the same crops with the same function: same numbers
     part = frames[frames.video_id == "V1"].reset_index(drop=True)
-    again = estimate_video(study.table.path[0], part, est, cfg.frames.crop_margin)
-    np.testing.assert_allclose(again["valence"], part["valence"], atol=1e-5, equal_nan=True)
-    # affect stage: estimates already current -> nothing rewritten
-    p = run.path("frames", "P01", "V1.parquet")
+    again = estimate_video(study.table.path[0], part, est)
+    np.testing.assert_allclose(again.loc[part.valid, "valence"], part.loc[part.valid, "est_valence"], atol=1e-5)
+    assert again.loc[~part.valid, "valence"].isna().all()
+    # affect stage: copies the in-stream estimates into its own tables; the frame tables stay as they are
+    frame_bytes = {p: p.read_bytes() for p in sorted(run.path("frames").rglob("*.parquet"))}
+    run_affect(study, run)
+    assert {p: p.read_bytes() for p in frame_bytes} == frame_bytes
+    va = read_estimates(run.root)
+    assert (va["affect_source"] == est.key).all()
+    np.testing.assert_array_equal(va.loc[ok, "valence"], frames.loc[ok, "est_valence"])
+    assert va.loc[~ok, ["valence", "arousal"]].isna().all().all()
+    # estimates already current -> nothing rewritten
+    p = run.path("affect", "P01", "V1.parquet")
     mtime = p.stat().st_mtime_ns
     run_affect(study, run)
     assert p.stat().st_mtime_ns == mtime
@@ -53,11 +62,20 @@ def test_in_stream_estimates_equal_re_read_estimates(synth_video_small, tiny_mod
         "affect": {"estimator": "onnx", "path": str(d / "va.onnx"), "options": {**options, "valence_index": 0},
                    "batch_size": 16}, "frames": {"n_jobs": 1}})
     run_affect(study, run)
-    new = read_frames(run)
+    assert {p: p.read_bytes() for p in frame_bytes} == frame_bytes
+    new = read_estimates(run.root)
     raw = create_estimator("onnx", path=d / "va.onnx", clip=False, **options)
     assert (new["affect_source"] != est.key).all()
-    np.testing.assert_allclose(new["arousal"], frames["arousal"], atol=1e-5, equal_nan=True)
-    assert not np.allclose(new.loc[ok, "valence"], frames.loc[ok, "valence"])
+    np.testing.assert_allclose(new["arousal"], va["arousal"], atol=1e-5, equal_nan=True)
+    assert not np.allclose(new.loc[ok, "valence"], va.loc[ok, "valence"])
+    # another estimator crop (affect.crop_margin): another key, so the in-stream estimates are not reused
+    run.config = load_config(profile="demo", overrides={
+        "affect": {"estimator": "onnx", "path": str(d / "va.onnx"), "options": options, "batch_size": 16,
+                   "crop_margin": 0.6}, "frames": {"n_jobs": 1}})
+    run_affect(study, run)
+    wide = read_estimates(run.root)
+    assert (wide["affect_source"] != est.key).all()
+    assert not np.allclose(wide.loc[ok, "valence"], va.loc[ok, "valence"])
     assert raw.input_size == SIZE
 
 

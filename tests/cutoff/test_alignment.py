@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from eifer.affect.stage import affect_part_path, affect_table
 from eifer.config import load_config
 from eifer.cutoff import alignment_scores, run_cutoff
 from eifer.ei import run_ei
@@ -70,7 +71,10 @@ def test_cutoff_stage_groups_by_alignment(synth_novideo, tmp_path):
             hrv_rows.append({"participant_id": p, "segment": v, "emotion_label": dom,
                              "HRV_X": (2.0 if ha else -2.0) * (1 if aligned else -1) + rng.normal(0, 0.5),
                              "HRV_Y": rng.normal()})
-            write_parquet(run.path("frames", p, f"{v}.parquet"), frames[-1])
+            # the frames stage's table and the affect stage's own table (read joined by eifer.affect.read_estimates)
+            f = frames[-1]
+            write_parquet(run.path("frames", p, f"{v}.parquet"), f.drop(columns=["arousal", "valence"]))
+            write_parquet(affect_part_path(run.root, p, v), affect_table(f, f["valence"], f["arousal"], "test"))
     write_csv(run.path("labels.csv"), _labels(lab_rows))
     write_parquet(run.path("hrv.parquet"), pd.DataFrame(hrv_rows))
     run_cutoff(study, run)

@@ -158,3 +158,38 @@ def test_hrv_quality_record_on_synthetic_ecg_excludes_nothing(planted44):
     assert (q["polarity"] == "upright").all() and (q["hrv_excluded"] == "").all()
     assert q["nn_removed_share"].max() < 0.05
     assert json.loads(run.path("cutoff_null.json").read_text())["hrv_excluded_segments"] == []
+
+
+def test_beyond_chance_is_p_strictly_below_permutation_alpha():
+    from eifer.cutoff import sweep_permutation_test
+
+    rng = np.random.default_rng(1)
+    ids = [f"p{i:02d}" for i in range(20)]
+    sc = pd.DataFrame({"participant_id": ids, "ei_score": np.linspace(700, 990, 20)})
+    planted = 3 * np.repeat(sc["ei_score"].to_numpy() > 850, 4) * np.tile([1, -1, 1, -1], 20)
+    h = pd.DataFrame({"participant_id": np.repeat(ids, 4),
+                      "emotion_label": np.tile(["HAHV", "HALV", "LAHV", "LALV"], 20),
+                      **{f"HRV_{k}": rng.normal(size=80) + planted for k in range(4)}})
+    kw = dict(n_perm=4, step=50, seed=2, show_progress=False)
+    p = sweep_permutation_test(sc, h, **kw)["p_value"]
+    assert p == pytest.approx(1 / 5)  # the planted interaction (4 variables) beats all 4 shuffles of this seed
+    assert not sweep_permutation_test(sc, h, alpha_perm=p, **kw)["beyond_chance"]
+    assert sweep_permutation_test(sc, h, alpha_perm=p + 1e-9, **kw)["beyond_chance"]
+
+
+def test_cutoff_stage_judges_with_the_configured_permutation_alpha(planted44, tmp_path):
+    import shutil
+
+    from eifer.config import load_config
+    from eifer.cutoff import run_cutoff
+    from eifer.runfolder import RunFolder
+
+    # 3 shuffles all below the planted best count: p = 1/4, beyond chance at permutation_alpha 0.26 (not at 0.05)
+    cfg = load_config(profile="demo", overrides={"cutoff": {"n_permutations": 3, "permutation_alpha": 0.26}}, seed=0)
+    run = RunFolder(tmp_path / "run", cfg).init()
+    for name in ("ei_scores.csv", "hrv.parquet"):
+        shutil.copy(planted44["run"].path(name), run.path(name))
+    run_cutoff(planted44["study"], run)
+    null = json.loads(run.path("cutoff_null.json").read_text())
+    assert null["p_value"] == 0.25 and null["beyond_chance"]
+    assert null["criterion"].endswith("beyond_chance = p_value < 0.26")

@@ -63,3 +63,56 @@ def test_adaptive_ear_threshold_follows_the_person():
     wide = narrow.assign(ear_left=narrow.ear_left * 2, ear_right=narrow.ear_right * 2)
     t_narrow, t_wide = adaptive_ear_threshold(narrow, 0.6), adaptive_ear_threshold(wide, 0.6)
     assert t_narrow == pytest.approx(0.12, abs=0.005) and t_wide == pytest.approx(2 * t_narrow, rel=1e-6)
+
+
+def test_detector_and_box_jump_settings_change_the_analysis(synth_video_small):
+    """frames.detector_floor, detector_max_side and box_jump_overlap reach the analysis (not constants)."""
+    video = synth_video_small / "videos" / "P01" / "V1.mp4"
+
+    def run(**kw):
+        fa = _PlantedHands(hand_stride=10, appearance_cue=False, **kw)
+        recs = [rec for rec, _ in fa.analyze(iter_video(video))]
+        return pd.DataFrame(recs), fa.calls
+
+    base, calls = run()
+    assert base["face_found"].mean() > 0.8
+    # every face box moves "a lot" when a jump needs 100 % overlap: the hand model runs on every face frame
+    jumpy, jumpy_calls = run(box_jump_overlap=1.0)
+    assert jumpy_calls > 1.5 * calls
+    # a floor above every score: the face mesh starts on no detection, faces are lost
+    strict, _ = run(detector_floor=0.999)
+    assert strict["face_found"].sum() < base["face_found"].sum()
+    # the detector's input size: a 64-px copy gives other scores than the default 640
+    small, _ = run(detector_max_side=64)
+    both = base["det_score"].notna() & small["det_score"].notna()
+    assert both.sum() > 10 and not np.allclose(small.loc[both, "det_score"], base.loc[both, "det_score"])
+
+
+def test_align_crop_eye_height_and_eye_distance_follow_the_settings():
+    img = np.zeros((200, 200, 3), np.uint8)
+    el, er = (80, 90), (120, 90)
+    img[88:93, 78:83] = 255
+    img[88:93, 118:123] = 255
+
+    def eyes(**kw):
+        crop = align_crop(img, el, er, size=100, margin=0.35, **kw)
+        ys, xs = np.nonzero(crop[..., 0] > 127)
+        return ys.mean(), xs[xs > 50].mean() - xs[xs < 50].mean()
+
+    y, d = eyes()
+    assert abs(y - 40) < 1.5  # eye midpoint at 40 % of the height (default crop_eye_y 0.40)
+    assert abs(d - 100 * 0.45 / 1.35) < 1.5  # eye distance = iod_fraction / (1 + margin) of the side
+    assert abs(eyes(eye_y=0.3)[0] - 30) < 1.5
+    assert abs(eyes(iod_fraction=0.6)[1] - 100 * 0.6 / 1.35) < 1.5
+
+
+def test_analyzer_takes_every_analysis_setting_from_the_config():
+    from eifer.config import DEFAULTS, FramesConfig
+
+    changed = {"appearance_warmup": 20, "appearance_alpha": 0.1, "appearance_floor": 2.0, "detector_floor": 0.3,
+               "detector_max_side": 320, "hand_min_confidence": 0.7, "box_jump_overlap": 0.6,
+               "appearance_min_patches": 3, "appearance_threshold": 5.0, "hand_stride": 7}
+    fa = FaceAnalyzer.from_config(FramesConfig(**changed))
+    assert {k: getattr(fa, k) for k in changed} == changed
+    default = FaceAnalyzer()  # keyword defaults are the paper profile's values
+    assert {k: getattr(default, k) for k in changed} == {k: getattr(DEFAULTS.frames, k) for k in changed}

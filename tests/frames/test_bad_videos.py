@@ -12,6 +12,7 @@ import pytest
 from eifer.config import load_config
 from eifer.errors import EiferError
 from eifer.frames import extract_video, read_frames, run_frames
+from eifer.frames.analyzer import FaceAnalyzer
 from eifer.runfolder import RunFolder
 
 
@@ -72,6 +73,8 @@ def test_extract_video_errors_name_the_file(broken_study):
     for name in ("corrupt", "empty"):
         path = Path(broken_study.table.set_index("video_id").loc[name, "path"])
         with pytest.raises(EiferError, match=f"{name}.mp4"):
-            extract_video(path, cfg)
+            extract_video(path, FaceAnalyzer.from_config(cfg))
     with pytest.raises(EiferError, match="not found"):
-        extract_video(path.with_name("missing.mp4"), cfg)
+        extract_video(path.with_name("missing.mp4"))
+    with pytest.raises(TypeError, match="FaceAnalyzer"):  # a config section is not the analyzer
+        extract_video(path, cfg)

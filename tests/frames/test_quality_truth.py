@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from eifer.affect import read_estimates
 from eifer.frames import read_frames
 
 
@@ -11,7 +12,7 @@ def _joined(frames_run):
     study, run = frames_run
     truth = pd.read_parquet(study.root / "_truth" / "frames.parquet")
     truth = truth.rename(columns={"occluded": "true_occluded"})
-    df = read_frames(run)
+    df = read_estimates(run.root)  # the frame tables with the affect stage's estimates
     m = df.merge(truth, on=["participant_id", "video_id", "frame"], validate="one_to_one")
     assert len(m) == len(truth) == len(df)  # every frame of every video analysed once
     return m
@@ -47,8 +48,11 @@ def test_frame_table_columns(frames_run):
     df = read_frames(run)
     for col in ["participant_id", "video_id", "frame", "time_s", "face_found", "det_score", "bbox_x0", "bbox_y0",
                 "bbox_x1", "bbox_y1", "landmark_score", "ear_left", "ear_right", "occluded", "valid", "reason",
-                "eye_lx", "eye_ly", "eye_rx", "eye_ry", "valence", "arousal", "geo_mouth_lift"]:
+                "eye_lx", "eye_ly", "eye_rx", "eye_ry", "geo_mouth_lift", "affect_source"]:
         assert col in df.columns, col
+    # the estimates are the affect stage's (RUN/affect/), never columns of the frames stage's tables
+    assert not {"valence", "arousal"} & set(df.columns)
+    assert list(read_estimates(run.root, columns=["frame", "valence"]).columns) == ["frame", "valence"]
     ok = df[df["valid"]]
     assert (ok["eye_lx"] < ok["eye_rx"]).all()
     assert ((ok["bbox_x0"] <= ok["eye_lx"]) & (ok["eye_rx"] <= ok["bbox_x1"])).all()

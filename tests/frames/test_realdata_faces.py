@@ -24,6 +24,7 @@ def real_frames():
     """All clips through extract_video, then the per-participant pass (one person in all clips)."""
     from eifer.config import load_config
     from eifer.frames import extract_video
+    from eifer.frames.analyzer import FaceAnalyzer
     from eifer.frames.quality import (
         adaptive_ear_threshold,
         apply_quality,
@@ -33,7 +34,8 @@ def real_frames():
     cfg = load_config().frames
     parts = []
     for clip in CLIPS:
-        df = extract_video(FACES / "videos" / clip, cfg, "man", clip)
+        df = extract_video(FACES / "videos" / clip, FaceAnalyzer.from_config(cfg), "man", clip,
+                           ear_threshold=cfg.ear_threshold, every_nth=cfg.every_nth)
         truth = pd.read_csv(FACES / "truth" / f"{clip.split('.')[0]}.csv")
         assert len(truth) >= len(df) - 3
         parts.append(df.merge(truth, on="frame", suffixes=("", "_truth"), validate="one_to_one"))

@@ -23,7 +23,7 @@ def _fake_stages(monkeypatch, calls, crash_after=None):
             if not f.exists():
                 if crash_after is not None and len(calls) >= crash_after:
                     raise Crash(f"killed before unit {k}")
-                write_text(f, f"{run.config.frames.crop_size * k}\n")
+                write_text(f, f"{run.config.frames.hand_max_side * k}\n")
                 calls.append(k)
             done.append(f"units/{k}.txt")
         return done
@@ -57,7 +57,7 @@ def test_crash_resumes_units_and_new_settings_clear_them(synth_novideo, tmp_path
     res = run_pipeline(synth_novideo, out, cfg, show_progress=False)
     assert calls == [0, 1, 2, 3, 4]
     assert list(res["status"]) == ["ran", "ran"]
-    assert (out / "total.txt").read_text() == f"{96 * 10}\n"
+    assert (out / "total.txt").read_text() == f"{320 * 10}\n"
 
     # unchanged: nothing runs
     res = run_pipeline(synth_novideo, out, cfg, show_progress=False)
@@ -69,7 +69,7 @@ def test_crash_resumes_units_and_new_settings_clear_them(synth_novideo, tmp_path
     assert list(res["status"]) == ["skipped", "skipped"]
 
     # a setting the units depend on: old units are removed first, all redone, downstream too
-    cfg2 = load_config(profile="demo", overrides={"frames": {"crop_size": 64}})
+    cfg2 = load_config(profile="demo", overrides={"frames": {"hand_max_side": 64}})
     res = run_pipeline(synth_novideo, out, cfg2, show_progress=False)
     assert calls[5:] == [0, 1, 2, 3, 4]
     assert (out / "total.txt").read_text() == f"{64 * 10}\n"
@@ -78,13 +78,13 @@ def test_crash_resumes_units_and_new_settings_clear_them(synth_novideo, tmp_path
     calls.clear()
     _fake_stages(monkeypatch, calls, crash_after=2)
     with pytest.raises(Crash):
-        run_pipeline(synth_novideo, out, load_config(profile="demo", overrides={"frames": {"crop_size": 80}}),
+        run_pipeline(synth_novideo, out, load_config(profile="demo", overrides={"frames": {"hand_max_side": 80}}),
                      show_progress=False)
     assert sorted(p.name for p in (out / "units").iterdir()) == ["0.txt", "1.txt"]  # made at 80
     _fake_stages(monkeypatch, calls)
     run_pipeline(synth_novideo, out, cfg, show_progress=False)
     assert calls == [0, 1, 0, 1, 2, 3, 4]
-    assert (out / "total.txt").read_text() == f"{96 * 10}\n"
+    assert (out / "total.txt").read_text() == f"{320 * 10}\n"
 
 
 def test_force_redoes_a_stage_and_what_follows(synth_novideo, tmp_path, monkeypatch):

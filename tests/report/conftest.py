@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from eifer.affect.stage import affect_part_path, affect_table
 from eifer.config import load_config
 from eifer.io import write_csv, write_json, write_parquet
 from eifer.runfolder import RunFolder
@@ -33,10 +34,13 @@ def _frames(run):
         for k, vid in enumerate(["V1", "V2"]):
             reasons = [r for r, n in outcomes.items() for _ in range(n // 2 + (k == 0) * (n % 2))]
             n = len(reasons)
-            write_parquet(run.path("frames", pid, f"{vid}.parquet"), pd.DataFrame({
+            frames = pd.DataFrame({
                 "participant_id": pid, "video_id": vid, "frame": np.arange(n), "time_s": np.arange(n) / 15,
                 "face_found": [r != "no_face" for r in reasons], "valid": [r == "" for r in reasons],
-                "reason": reasons, "valence": 0.0, "arousal": 0.0}))
+                "reason": reasons, "affect_source": ""})
+            write_parquet(run.path("frames", pid, f"{vid}.parquet"), frames)
+            # the affect stage's own table beside it (eifer.affect.read_estimates joins them)
+            write_parquet(affect_part_path(run.root, pid, vid), affect_table(frames, np.zeros(n), np.zeros(n), "t"))
 
 
 def _predictions(rng):

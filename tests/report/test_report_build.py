@@ -234,6 +234,17 @@ def test_participants_page_linked_with_one_figure_each_and_no_faces(paper_run):
     assert "[Per-participant quality page" in paper_run.path("report", "report.md").read_text()
 
 
+def test_participants_page_without_the_affect_tables_still_draws_the_outcomes(paper_run):
+    import shutil
+
+    from eifer.affect import read_estimates
+
+    assert read_estimates(paper_run.root)["valence"].notna().any()  # the estimates are read from RUN/affect/
+    shutil.rmtree(paper_run.path("affect"))  # affect not run (yet): the strips without traces, no error
+    build_report(paper_run)
+    assert paper_run.path("report", "participants.html").read_text().count("<img ") == 2
+
+
 def test_participant_strip_draws_one_bar_per_run_of_outcomes():
     from eifer.report.figures import participant_frames_figure
 

@@ -40,6 +40,6 @@ def test_select_stage_outputs(frames_run):
     paths = set(ds.crop_path) | set(sub.crop_path)
     assert all(run.path(p).is_file() for p in paths)
     img = cv2.imread(str(run.path(ds.crop_path.iloc[0])))
-    assert img.shape == (cfg.frames.crop_size, cfg.frames.crop_size, 3)
+    assert img.shape == (cfg.select.crop_size, cfg.select.crop_size, 3)
     assert len(list(run.path("crops").rglob("*.png"))) == len(paths)  # nothing else stored
     assert run.path("figures", "figure4.png").stat().st_size > 10_000

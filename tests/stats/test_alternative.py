@@ -62,3 +62,11 @@ def test_calibrate_resumes_from_checkpoints(tmp_path):
     chunks[1].unlink()  # as if the run had been killed before its last chunk
     again = calibrate(checkpoint_dir=tmp_path, **kw)
     assert again.equals(first)
+
+
+def test_exact_path_up_to_max_exact_random_beyond():
+    a, b = [0.9, 0.8, 0.85], [0.7, 0.75, 0.6]  # C(6, 3) = 20 relabelings
+    assert model_permutation_test(a, b, n_perm=7, max_exact=20)[1:] == (pytest.approx(2 / 20), 20)
+    d, p, n = model_permutation_test(a, b, n_perm=7, max_exact=19, seed=1)
+    assert n == 8 and p >= 1 / 8  # 7 random relabelings + the observed one
+    assert model_permutation_test(a, b, n_perm=30, max_exact=19, seed=1)[2] == 31

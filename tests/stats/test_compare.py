@@ -85,3 +85,41 @@ def test_run_stats_writes_table4(tmp_path, planted):
     assert outs == ["tables/table4.csv", "tables/table4.md", "tables/table4_full.csv"]
     md = run.path("tables", "table4.md").read_text()
     assert md.startswith("Table 4.") and "| High vs Low |" in md
+
+
+def test_run_stats_takes_comparisons_and_permutations_from_the_config(tmp_path):
+    # 3 + 3 models: C(6, 3) = 20 relabelings
+    pred = simulate_predictions(n_items=96, reps=3, effect=1.0, seed=2)
+    both = pd.concat([pred, pred.assign(condition="ambiguous")], ignore_index=True)
+
+    def table(stats):
+        run = RunFolder(tmp_path / str(len(list(tmp_path.iterdir()))),
+                        load_config(profile="demo", overrides={"stats": stats})).init()
+        both.to_parquet(run.path("predictions.parquet"))
+        run_stats(None, run)
+        return pd.read_csv(run.path("tables", "table4_full.csv"))
+
+    default = table({})
+    assert sorted(default["comparison"]) == ["High vs Low", "High vs Low", "High vs Total", "High vs Total"]
+    assert default["perm_n"].eq(20).all()  # all relabelings enumerated
+    one = table({"comparisons": {"direct": [["High", "Low"]]}})
+    assert one["comparison"].tolist() == ["High vs Low"] * 2  # one row per cell (task × condition)
+    assert one.groupby(["task", "condition"]).size().eq(1).all()
+    with pytest.raises(EiferError, match="no group comparison to make: stats.comparisons"):
+        table({"comparisons": {"direct": []}})
+    # exact enumeration up to and including max_exact; one fewer: n_permutations random draws + the observed one
+    assert table({"max_exact": 20, "n_permutations": 7})["perm_n"].eq(20).all()
+    assert table({"max_exact": 19, "n_permutations": 7})["perm_n"].eq(8).all()
+
+
+def test_unknown_comparison_groups_are_refused_by_name():
+    from eifer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"stats\.comparisons.*unknown group 'Hgh'; did you mean 'High'"):
+        load_config(overrides={"stats": {"comparisons": {"direct": [["Hgh", "Low"]]}}})
+    with pytest.raises(ConfigError, match=r"stats\.comparisons.*transfer: unknown group 'High'"):
+        load_config(overrides={"stats": {"comparisons": {"transfer": [["High", "Total"]]}}})
+    with pytest.raises(ConfigError, match=r"stats\.comparisons.*'Low' compared with itself"):
+        load_config(overrides={"stats": {"comparisons": {"cv": [["Low", "Low"]]}}})
+    with pytest.raises(ConfigError, match=r"stats\.comparisons.*unknown composition 'drect'; did you mean 'direct'"):
+        load_config(overrides={"stats": {"comparisons": {"drect": [["High", "Low"]]}}})

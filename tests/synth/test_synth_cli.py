@@ -42,3 +42,30 @@ def test_stimulus_segments_are_never_shorter_than_the_videos(tmp_path):
     seg = pd.read_csv(root / "ecg" / "segments.csv")
     length = (seg.offset_s - seg.onset_s).groupby(seg.segment.str[0]).max()
     assert length.to_dict() == {"V": 40, "b": 10, "r": 5}
+
+
+def test_synth_defaults_come_from_one_place():
+    import dataclasses
+    import inspect
+
+    from eifer.synth import SYNTH, DemoStudy, synth_study
+
+    api = inspect.signature(synth_study).parameters
+    command = inspect.signature(next(c.callback for c in app.registered_commands if c.name == "synth")).parameters
+    for f in dataclasses.fields(SYNTH):
+        assert api[f.name].default == getattr(SYNTH, f.name), f.name
+        if f.name in command:  # the command line offers all but segment_seconds and ecg_fs
+            assert command[f.name].default.default == getattr(SYNTH, f.name), f.name
+    assert len(set(command) & {f.name for f in dataclasses.fields(SYNTH)}) == 9
+    # `eifer demo` states the demo study's own defaults
+    text = " ".join(CliRunner().invoke(app, ["demo", "--help"], terminal_width=200).output.split())
+    assert f"(default: {DemoStudy.participants})" in text and f"(default {DemoStudy.video_seconds:g} s)" in text
+
+
+def test_the_command_line_does_not_import_the_synthesizer():
+    import subprocess
+    import sys
+
+    code = "import sys, eifer.cli; print('eifer.synth.study' in sys.modules, 'numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.split() == ["False", "False"]

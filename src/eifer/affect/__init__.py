@@ -15,7 +15,10 @@ Image estimators run inside the frames stage on the decoded stream (one
 decode per video); with ``affect.batch_inference`` (``auto``: when a GPU is
 available) the frame units keep the aligned crops and the model runs batched
 afterwards, one inference unit per GPU (:mod:`eifer.affect.batched`).
-``run_affect`` fills in or refreshes the estimates.
+``run_affect`` writes the estimates into the affect stage's own tables
+(``RUN/affect/<pid>/<vid>.parquet``), copying the in-stream ones when they are
+current; :func:`read_estimates` is the one reader of them (the frame tables
+with ``valence``/``arousal`` joined in).
 """
 from __future__ import annotations
 
@@ -67,12 +70,18 @@ def create_estimator(name: str, **kwargs: Any):
 
 
 def estimator_from_config(cfg) -> Any:
-    """Build the estimator named by an :class:`eifer.config.AffectConfig`."""
+    """Build the estimator named by an :class:`eifer.config.AffectConfig`.
+
+    An image estimator gets its input-crop geometry from ``affect.crop_*``.
+    """
     kwargs = dict(cfg.options)
     if cfg.estimator != "geometry":
         kwargs.setdefault("path", cfg.path)
         kwargs.setdefault("batch_size", cfg.batch_size)
-    return create_estimator(cfg.estimator, **kwargs)
+    est = create_estimator(cfg.estimator, **kwargs)
+    if getattr(est, "needs_images", False):
+        est.crop_margin, est.crop_eye_y, est.crop_iod_fraction = cfg.crop_margin, cfg.crop_eye_y, cfg.crop_iod_fraction
+    return est
 
 
 def _build_from_settings(settings: dict[str, Any]) -> Any:
@@ -104,8 +113,8 @@ def stream_estimator(cfg) -> StreamEstimator | None:
                            frames_run_batched if affect_batched(cfg) else None)
 
 
-from eifer.affect.stage import estimate_video, run_affect  # noqa: E402
+from eifer.affect.stage import affect_part_path, estimate_video, read_estimates, run_affect  # noqa: E402
 
 __all__ = ["create_estimator", "register_estimator", "estimator_from_config", "ImageEstimator", "OnnxEstimator",
            "TimmEstimator", "TorchScriptEstimator", "GeometryEstimator", "estimate_video", "run_affect",
-           "stream_estimator"]
+           "stream_estimator", "read_estimates", "affect_part_path"]

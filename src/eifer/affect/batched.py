@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_parquet, write_text
 
@@ -117,7 +118,8 @@ def _estimator(affect_cfg: dict[str, Any], device: str):
     return _ESTIMATORS[key]
 
 
-def affect_infer_batched(crops: np.ndarray, estimator, device: str = "auto", batch_size: int = 256) -> np.ndarray:
+def affect_infer_batched(crops: np.ndarray, estimator, device: str = "auto",
+                         batch_size: int = DEFAULTS.affect.batch_size) -> np.ndarray:
     """(valence, arousal) for a stack of aligned crops, ``batch_size`` at a time.
 
     Parameters
@@ -204,6 +206,7 @@ def frames_crops_unit(job: dict[str, Any], report: Callable | None = None) -> di
     (an :class:`EiferError` becomes that video's problem row).
     """
     from eifer.config import FramesConfig
+    from eifer.frames.analyzer import FaceAnalyzer
     from eifer.frames.extract import extract_video
 
     # built on the CPU: this unit only needs the crop size (the model runs in the inference unit)
@@ -213,8 +216,9 @@ def frames_crops_unit(job: dict[str, Any], report: Callable | None = None) -> di
         old.unlink()
     spool = _CropSpool(crops_path)
     try:
-        df = extract_video(job["path"], FramesConfig.model_validate(job["frames_cfg"]), job["participant_id"],
-                           job["video_id"], est, report, crop_sink=spool)
+        fc = FramesConfig.model_validate(job["frames_cfg"])
+        df = extract_video(job["path"], FaceAnalyzer.from_config(fc), job["participant_id"], job["video_id"], est,
+                           report, crop_sink=spool, ear_threshold=fc.ear_threshold, every_nth=fc.every_nth)
     except BaseException:
         spool.close(ok=False)
         raise
@@ -234,6 +238,7 @@ def frames_crops_unit(job: dict[str, Any], report: Callable | None = None) -> di
 def affect_infer_unit(job: dict[str, Any]) -> dict[str, Any]:
     """Inference unit (one GPU): estimate V/A for one video's pending crops, write its frame table."""
     from eifer.config import FramesConfig
+    from eifer.frames.analyzer import FaceAnalyzer
     from eifer.frames.extract import quality_provisional
 
     key = job["key"]
@@ -257,10 +262,10 @@ def affect_infer_unit(job: dict[str, Any]) -> dict[str, Any]:
     e = np.full((len(df), 2), np.nan)
     e[rows] = va
     df = df.drop(columns="crop_index")
-    df["valence"], df["arousal"] = e[:, 0], e[:, 1]
     df["est_valence"], df["est_arousal"] = e[:, 0], e[:, 1]
     df["affect_source"] = est.key
-    df = quality_provisional(df, FramesConfig.model_validate(job["frames_cfg"]))
+    fc = FramesConfig.model_validate(job["frames_cfg"])
+    df = quality_provisional(df, FaceAnalyzer.from_config(fc), fc.ear_threshold)
     write_parquet(job["out"], df)
     table.unlink()
     crops_path.unlink()

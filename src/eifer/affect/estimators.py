@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import hash_file, hash_obj
 from eifer.model import state_dict_read
@@ -25,9 +26,18 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class ImageEstimator:
-    """Shared preprocessing and output handling; subclasses implement :meth:`_forward`."""
+    """Shared preprocessing and output handling; subclasses implement :meth:`_forward`.
+
+    ``crop_margin``, ``crop_eye_y`` and ``crop_iod_fraction`` are the geometry of
+    the input crops (:func:`eifer.frames.crop.estimator_crop`; set from
+    ``affect.crop_*`` by :func:`eifer.affect.estimator_from_config`); they are
+    part of :attr:`key`, so estimates cut with other crops are never reused.
+    """
 
     needs_images = True
+    crop_margin: float = DEFAULTS.affect.crop_margin
+    crop_eye_y: float = DEFAULTS.affect.crop_eye_y
+    crop_iod_fraction: float = DEFAULTS.affect.crop_iod_fraction
 
     def __init__(self, path: str | Path, input_size: int = 224, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD, channel_order: str = "RGB", valence_index: int = -2,
@@ -53,7 +63,8 @@ class ImageEstimator:
     def key(self) -> str:
         """Identity of model file + settings (decides whether stored estimates are current)."""
         return hash_obj([type(self).__name__, hash_file(self.path), self.input_size, self.mean.tolist(),
-                         self.std.tolist(), self.channel_order, self.valence_index, self.arousal_index, self.clip])
+                         self.std.tolist(), self.channel_order, self.valence_index, self.arousal_index, self.clip,
+                         self.crop_margin, self.crop_eye_y, self.crop_iod_fraction])
 
     def preprocess(self, crops: np.ndarray) -> np.ndarray:
         """uint8 (N, S, S, 3) RGB → float32 (N, 3, S, S) normalised."""

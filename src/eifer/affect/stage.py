@@ -1,11 +1,22 @@
-"""The ``affect`` stage: fill ``valence``/``arousal`` into the frame tables.
+"""The ``affect`` stage: valence/arousal per valid frame into its own tables, ``RUN/affect/<pid>/<vid>.parquet``.
+
+The frame tables (``RUN/frames/``) belong to the frames stage and are only
+read here. Each affect table has one row per frame of its frame table:
+``participant_id``, ``video_id``, ``frame``, ``valence``, ``arousal`` (NaN
+where the frame is not valid) and ``affect_source`` (the estimator's key).
 
 * ``geometry``: computed from the stored ``geo_*`` columns, per participant
   (no video is decoded again);
 * image estimators: normally already computed in-stream by the frames stage
-  (``affect_source`` equals the estimator's key). Parts estimated with another
-  model/settings are refreshed by decoding the video once more and cutting
-  crops only for the valid frames (:func:`estimate_video`).
+  (``est_valence``/``est_arousal``, tagged ``affect_source`` = the estimator's
+  key, which covers the model, its settings and the crop geometry
+  ``affect.crop_*``): they are copied. Videos estimated with another
+  model/settings, or with a valid frame the stream did not estimate, are
+  estimated again by decoding the video once more and cutting crops only for
+  the valid frames (:func:`estimate_video`).
+
+Downstream code reads the estimates through :func:`read_estimates`, the one
+reader of ``RUN/affect/``: the frame tables with these columns joined in.
 """
 from __future__ import annotations
 
@@ -19,10 +30,95 @@ import pandas as pd
 from eifer.errors import EiferError
 from eifer.io import write_parquet
 
+ESTIMATE_COLUMNS = ["valence", "arousal", "affect_source"]
+_IDS = ["participant_id", "video_id", "frame"]
 
-def estimate_video(path: str | Path, frames: pd.DataFrame, estimator, crop_margin: float = 0.35,
+
+def affect_part_path(run_root: str | Path, participant_id: str, video_id: str) -> Path:
+    """``RUN/affect/<participant>/<video>.parquet``.
+
+    Examples
+    --------
+    >>> affect_part_path("run", "P01", "V1").as_posix()
+    'run/affect/P01/V1.parquet'
+    """
+    return Path(run_root, "affect", str(participant_id), f"{video_id}.parquet")
+
+
+def affect_table(frames: pd.DataFrame, valence: Any, arousal: Any, key: str) -> pd.DataFrame:
+    """The affect table of one frame table: ids, frame, estimates (NaN where not valid), ``affect_source``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"participant_id": "P01", "video_id": "V1", "frame": [0, 1], "valid": [True, False]})
+    >>> affect_table(f, [0.5, 0.7], [0.1, 0.2], "k")[["valence", "affect_source"]].to_dict("list")
+    {'valence': [0.5, nan], 'affect_source': ['k', 'k']}
+    """
+    out = frames[[c for c in _IDS if c in frames.columns]].reset_index(drop=True)
+    valid = frames["valid"].astype(bool).to_numpy()
+    for name, values in (("valence", valence), ("arousal", arousal)):
+        v = np.asarray(values, dtype=np.float64).copy()
+        v[~valid] = np.nan
+        out[name] = v
+    out["affect_source"] = key
+    return out
+
+
+def estimates_current(table: pd.DataFrame | None, frames: pd.DataFrame, key: str) -> bool:
+    """Whether a stored affect table still fits its frame table and estimator.
+
+    Same frames, the same estimator ``key``, and an estimate exactly for the valid frames.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"frame": [0, 1], "valid": [True, False]})
+    >>> t = affect_table(f, [0.5, 0.5], [0.1, 0.1], "k")
+    >>> estimates_current(t, f, "k"), estimates_current(t, f, "other")
+    (True, False)
+    >>> estimates_current(t, f.assign(valid=True), "k")  # a frame became valid: estimate again
+    False
+    """
+    if table is None or len(table) != len(frames):
+        return False
+    if not np.array_equal(table["frame"].to_numpy(), frames["frame"].to_numpy()):
+        return False
+    valid = frames["valid"].astype(bool).to_numpy()
+    has = table["valence"].notna().to_numpy() & table["arousal"].notna().to_numpy()
+    return bool((table["affect_source"] == key).all() and np.array_equal(has, valid))
+
+
+def in_stream_table(frames: pd.DataFrame, key: str) -> pd.DataFrame | None:
+    """The affect table from the frames stage's in-stream estimates, or None when they are not for ``key``.
+
+    They are used when every frame is tagged with ``key`` and every valid
+    frame has an estimate (a frame that became valid with per-participant
+    references after the stream has none).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> f = pd.DataFrame({"frame": [0, 1], "valid": [True, False], "est_valence": [0.4, 0.3],
+    ...                   "est_arousal": [0.2, 0.1], "affect_source": "k"})
+    >>> in_stream_table(f, "k")["valence"].tolist(), in_stream_table(f, "x") is None
+    ([0.4, nan], True)
+    """
+    if not len(frames) or "est_valence" not in frames or not (frames["affect_source"] == key).all():
+        return None
+    valid = frames["valid"].astype(bool)
+    if (valid & (frames["est_valence"].isna() | frames["est_arousal"].isna())).any():
+        return None
+    return affect_table(frames, frames["est_valence"], frames["est_arousal"], key)
+
+
+def estimate_video(path: str | Path, frames: pd.DataFrame, estimator,
                    report: Callable | None = None) -> pd.DataFrame:
     """Estimate valence/arousal for the valid frames of one video by re-reading just those frames.
+
+    The crops are cut by :func:`eifer.frames.crop.estimator_crop` (the
+    estimator's input size and crop geometry), as in the frames stage's
+    decode pass.
 
     Parameters
     ----------
@@ -31,22 +127,23 @@ def estimate_video(path: str | Path, frames: pd.DataFrame, estimator, crop_margi
     frames : DataFrame
         Its frame table (``frame``, ``valid``, eye centres).
     estimator : image estimator
-    crop_margin : float
+    report : callable, optional
+        ``report(done, total)`` for progress bars.
 
     Returns
     -------
-    DataFrame (copy of ``frames`` with ``valence``, ``arousal``, ``affect_source``)
+    DataFrame
+        The affect table (:func:`affect_table`): ids, ``frame``, ``valence``,
+        ``arousal``, ``affect_source``.
     """
-    from eifer.frames import align_crop, read_frames_at
+    from eifer.frames import read_frames_at
+    from eifer.frames.crop import estimator_crop
 
-    out = frames.copy()
-    out["valence"] = np.nan
-    out["arousal"] = np.nan
-    todo = out[out["valid"].astype(bool)].set_index("frame")
+    todo = frames[frames["valid"].astype(bool)].set_index("frame")
     crops, rows = [], []
     for n, (idx, rgb) in enumerate(read_frames_at(path, todo.index)):
         r = todo.loc[idx]
-        crops.append(align_crop(rgb, (r.eye_lx, r.eye_ly), (r.eye_rx, r.eye_ry), estimator.input_size, crop_margin))
+        crops.append(estimator_crop(rgb, (r.eye_lx, r.eye_ly), (r.eye_rx, r.eye_ry), estimator))
         rows.append(idx)
         if report is not None and n % 60 == 0:
             report(n, len(todo))
@@ -54,25 +151,32 @@ def estimate_video(path: str | Path, frames: pd.DataFrame, estimator, crop_margi
         raise EiferError(f"{path}: only {len(rows)} of {len(todo)} valid frames could be read again")
     va = estimator.predict(np.stack(crops)) if crops else np.zeros((0, 2))
     by_frame = dict(zip(rows, va))
-    est = np.array([by_frame.get(f, (np.nan, np.nan)) for f in out["frame"]], dtype=np.float64).reshape(-1, 2)
-    out["valence"], out["arousal"] = est[:, 0], est[:, 1]
-    out["est_valence"], out["est_arousal"] = est[:, 0], est[:, 1]
-    out["affect_source"] = estimator.key
-    return out
+    est = np.array([by_frame.get(f, (np.nan, np.nan)) for f in frames["frame"]], dtype=np.float64).reshape(-1, 2)
+    return affect_table(frames, est[:, 0], est[:, 1], estimator.key)
 
 
 def _estimate_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
+    """Pool worker: estimate one video again and write its affect table."""
     from eifer.affect import estimator_from_config
     from eifer.config import AffectConfig
 
     est = estimator_from_config(AffectConfig.model_validate(job["affect_cfg"]))
-    df = estimate_video(job["path"], pd.read_parquet(job["part"]), est, job["crop_margin"], report)
-    write_parquet(job["part"], df)
-    return {"frames": int(df["valence"].notna().sum())}
+    table = estimate_video(job["path"], job["frames"], est, report)
+    write_parquet(job["out"], table)
+    return {"frames": int(table["valence"].notna().sum())}
+
+
+def _read_table(path: Path) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception:  # a broken table is estimated again
+        return None
 
 
 def run_affect(study, run) -> list[str]:
-    """The ``affect`` stage (see module docstring).
+    """The ``affect`` stage (see module docstring): ``RUN/affect/<pid>/<vid>.parquet`` for every frame table.
 
     Parameters
     ----------
@@ -82,41 +186,121 @@ def run_affect(study, run) -> list[str]:
     Returns
     -------
     list of str
-        The frame parts (relative to RUN) now carrying current estimates.
+        The affect tables (relative to RUN).
+
+    Raises
+    ------
+    EiferError
+        No frame tables, or videos that could not be estimated (named; the
+        others are written and kept).
     """
     from eifer.affect import estimator_from_config
-    from eifer.frames import part_path
+    from eifer.frames import part_path, read_frame_parts
     from eifer.frames.parallel import run_jobs
 
     cfg = run.config.affect
     est = estimator_from_config(cfg)
-    videos = study.videos()
-    parts = {(str(v.participant_id), str(v.video_id)): (part_path(run, v.participant_id, v.video_id), v.path)
-             for v in videos.itertuples(index=False)}
-    parts = {k: v for k, v in parts.items() if v[0].exists()}
-    if not parts:
+    key = est.key
+    videos = {(str(v.participant_id), str(v.video_id)): v.path for v in study.videos().itertuples(index=False)
+              if part_path(run, v.participant_id, v.video_id).exists()}
+    if not videos:
         raise EiferError(f"{run.path('frames')}: no frame tables; run `eifer frames` first")
-    if not est.needs_images:
-        for pid in sorted({k[0] for k in parts}):
-            keys = [k for k in parts if k[0] == pid]
-            dfs = [pd.read_parquet(parts[k][0]) for k in keys]
-            if all(len(d) and (d["affect_source"] == est.key).all() for d in dfs):
+    jobs = []
+    for pid in sorted({p for p, _ in videos}):
+        frames = read_frame_parts(run.path("frames"), pid)
+        per_video = {vid: frames[frames["video_id"] == vid].reset_index(drop=True)
+                     for p, vid in sorted(videos) if p == pid}
+        stored = {vid: _read_table(affect_part_path(run.root, pid, vid)) for vid in per_video}
+        if all(estimates_current(stored[vid], f, key) for vid, f in per_video.items()):
+            continue
+        if not est.needs_images:  # geometry: references over all the participant's videos at once
+            both = est.estimate(pd.concat(per_video.values(), ignore_index=True))
+            for vid, f in per_video.items():
+                rows = both[both["video_id"] == vid]
+                write_parquet(affect_part_path(run.root, pid, vid),
+                              affect_table(f, rows["valence"], rows["arousal"], key))
+            continue
+        for vid, f in per_video.items():
+            if estimates_current(stored[vid], f, key):
                 continue
-            lengths = [len(d) for d in dfs]
-            both = est.estimate(pd.concat(dfs, ignore_index=True))
-            both["affect_source"] = est.key
-            starts = np.concatenate([[0], np.cumsum(lengths)])
-            for k, a, b in zip(keys, starts[:-1], starts[1:]):
-                write_parquet(parts[k][0], both.iloc[a:b].reset_index(drop=True))
-    else:
-        jobs = []
-        for (pid, vid), (part, path) in parts.items():
-            src = pd.read_parquet(part, columns=["affect_source"])["affect_source"]
-            if len(src) and (src == est.key).all():
+            table = in_stream_table(f, key)
+            if table is not None:
+                write_parquet(affect_part_path(run.root, pid, vid), table)
                 continue
-            jobs.append({"key": f"{pid}/{vid}", "part": str(part), "path": str(path),
-                         "affect_cfg": cfg.model_dump(mode="json"), "crop_margin": run.config.frames.crop_margin})
-        for r in run_jobs(_estimate_job, jobs, run.config.frames.n_jobs, desc="affect"):
-            if not r["ok"]:
-                run.log("affect_video_failed", video=r["key"], error=r["error"])
-    return [str(p.relative_to(run.root)) for p, _ in parts.values()]
+            jobs.append({"key": f"{pid}/{vid}", "path": str(videos[(pid, vid)]),
+                         "frames": f[["participant_id", "video_id", "frame", "valid",
+                                      "eye_lx", "eye_ly", "eye_rx", "eye_ry"]],
+                         "out": str(affect_part_path(run.root, pid, vid)), "affect_cfg": cfg.model_dump(mode="json")})
+    failed = []
+    for r in run_jobs(_estimate_job, jobs, run.config.frames.n_jobs, desc="affect"):
+        if not r["ok"]:
+            run.log("affect_video_failed", video=r["key"], error=r["error"])
+            failed.append(f"{r['key']}: {r['error']}")
+    if failed:
+        raise EiferError(f"affect: {len(failed)} video(s) could not be estimated (the others are kept): "
+                         + "; ".join(failed))
+    return [str(affect_part_path(run.root, pid, vid).relative_to(run.root)) for pid, vid in sorted(videos)]
+
+
+def read_estimates(run_root: str | Path, participant_id: str | None = None,
+                   columns: list[str] | None = None) -> pd.DataFrame:
+    """The one reader of ``RUN/affect/``: the frame tables with ``valence``, ``arousal``, ``affect_source`` joined in.
+
+    Parameters
+    ----------
+    run_root : path-like
+        The run folder.
+    participant_id : str, optional
+        Only this participant's videos.
+    columns : list of str, optional
+        Only these columns (frame-table columns and/or the estimate columns), in this order.
+
+    Returns
+    -------
+    DataFrame
+        Rows as :func:`eifer.frames.read_frame_parts` (path order); empty when
+        no frame table exists.
+
+    Raises
+    ------
+    EiferError
+        A frame table without its affect table, or one that no longer matches
+        it (``eifer affect`` makes them).
+
+    Examples
+    --------
+    >>> read_estimates("/nonexistent").empty
+    True
+    """
+    from eifer.frames import read_frame_parts
+
+    root = Path(run_root)
+    frame_cols = None
+    if columns is not None:
+        frame_cols = list(dict.fromkeys([*_IDS, *(c for c in columns if c not in ESTIMATE_COLUMNS)]))
+    frames = read_frame_parts(root / "frames", participant_id, frame_cols)
+    if frames.empty:
+        return frames
+    pattern = f"{participant_id}/*.parquet" if participant_id is not None else "*/*.parquet"
+    tables = []
+    for part in sorted((root / "frames").glob(pattern)):
+        path = affect_part_path(root, part.parent.name, part.stem)
+        if not path.exists():
+            raise EiferError(f"{path}: no valence/arousal estimates for the frame table {part}; "
+                             "run `eifer affect`")
+        try:
+            tables.append(pd.read_parquet(path, columns=["frame", *ESTIMATE_COLUMNS]))
+        except Exception as exc:  # a corrupt table must name itself
+            raise EiferError(f"{path}: cannot read affect table ({exc})") from exc
+    est = pd.concat(tables, ignore_index=True)
+    if len(est) != len(frames) or not np.array_equal(est["frame"].to_numpy(), frames["frame"].to_numpy()):
+        raise EiferError(f"{root / 'affect'}: the affect tables do not match the frame tables (frames redone "
+                         "since); run `eifer affect`")
+    # the estimates take the place of the frame table's own estimate columns (the in-stream tag is replaced)
+    frames = frames.drop(columns=[c for c in ("valence", "arousal") if c in frames.columns])
+    at = next((c for c in ("est_valence", "affect_source") if c in frames.columns), None)
+    pos = list(frames.columns).index(at) if at is not None else len(frames.columns)
+    frames.insert(pos, "valence", est["valence"].to_numpy())
+    frames.insert(pos + 1, "arousal", est["arousal"].to_numpy())
+    frames["affect_source"] = est["affect_source"].to_numpy()
+    return frames if columns is None else frames[list(columns)]

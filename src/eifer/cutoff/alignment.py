@@ -13,12 +13,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
 TASKS = ("arousal", "valence")
 
 
-def alignment_scores(frames: pd.DataFrame, labels: pd.DataFrame, include_weak: bool = False,
+def alignment_scores(frames: pd.DataFrame, labels: pd.DataFrame,
+                     include_weak: bool = DEFAULTS.cutoff.alignment_include_weak,
                      tasks: tuple[str, ...] = TASKS) -> pd.DataFrame:
     """Per-participant share of valid frames whose estimate sign matches the self-report.
 
@@ -30,7 +32,8 @@ def alignment_scores(frames: pd.DataFrame, labels: pd.DataFrame, include_weak: b
     labels : DataFrame
         ``labels.csv``: ``participant_id, video_id, <task>_label, <task>_weak``.
     include_weak : bool
-        Also count frames of videos whose label is weak (neutral rating).
+        Also count frames of videos whose label is weak (neutral rating; config
+        ``cutoff.alignment_include_weak``).
     tasks : tuple of str
 
     Returns
@@ -82,7 +85,7 @@ def alignment_scores(frames: pd.DataFrame, labels: pd.DataFrame, include_weak: b
 
 
 def read_frame_tables(run_root) -> pd.DataFrame:
-    """Concatenate ``RUN/frames/<pid>/<vid>.parquet`` (only the columns alignment needs).
+    """The frame tables with their estimates (:func:`eifer.affect.read_estimates`), only the columns alignment needs.
 
     Parameters
     ----------
@@ -94,9 +97,9 @@ def read_frame_tables(run_root) -> pd.DataFrame:
     """
     from pathlib import Path
 
-    from eifer.frames import read_frame_parts
+    from eifer.affect import read_estimates
 
-    frames = read_frame_parts(Path(run_root, "frames"), columns=["participant_id", "video_id", "valid", *TASKS])
+    frames = read_estimates(run_root, columns=["participant_id", "video_id", "valid", *TASKS])
     if frames.empty:
         raise EiferError(f"{Path(run_root, 'frames')}: no per-frame tables; run the frames and affect "
                          "stages before grouping by alignment")

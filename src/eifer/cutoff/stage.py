@@ -60,7 +60,8 @@ def run_cutoff(study, run) -> list[str]:
     elif cfg.n_permutations > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            null = sweep_permutation_test(scores, hrv, n_perm=cfg.n_permutations, seed=run.config.seed, **kw)
+            null = sweep_permutation_test(scores, hrv, n_perm=cfg.n_permutations, seed=run.config.seed,
+                                          alpha_perm=cfg.permutation_alpha, **kw)
     if "hrv_excluded" in hrv.columns:  # segments the hrv stage judged unusable (hrv.max_removed), with why
         bad = hrv.loc[hrv["hrv_excluded"].fillna("").astype(str) != ""]
         null["hrv_excluded_segments"] = [{"participant_id": str(r.participant_id), "segment": str(r.segment),
@@ -68,7 +69,7 @@ def run_cutoff(study, run) -> list[str]:
     null.update({"chosen_cutoff": cutoff, "grouping": cfg.grouping, "method": cfg.method,
                  "n_participants": n, "criterion": (
                      "max n_significant over eligible cutoffs vs. its distribution when scores are "
-                     "shuffled across participants; beyond_chance = p_value < 0.05")})
+                     f"shuffled across participants; beyond_chance = p_value < {cfg.permutation_alpha:g}")})
     write_csv(run.path("cutoff_sweep.csv"), sweep)
     write_csv(run.path("groups.csv"), groups)
     write_json(run.path("cutoff_null.json"), null)

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from eifer._validation import require_columns
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.stats import type3_anova_many
 from eifer.utils import progress
@@ -66,7 +67,7 @@ def candidate_cutoffs(scores: Sequence[float], step: float) -> np.ndarray:
     return lo + step * np.arange(max(n, 0))
 
 
-def sweep_data(hrv: pd.DataFrame, include_baseline: bool = False,
+def sweep_data(hrv: pd.DataFrame, include_baseline: bool = DEFAULTS.cutoff.include_baseline,
                labels: Sequence[str] = ("HAHV", "HALV", "LAHV", "LALV"),
                variables: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Rows of ``hrv`` that enter the ANOVA and the HRV variables to test.
@@ -150,7 +151,7 @@ def _mixed_pvalues(data: pd.DataFrame, variables: list[str]) -> np.ndarray:
 
 
 def interaction_pvalues(data: pd.DataFrame, groups: pd.Series, variables: list[str],
-                        method: str = "anova") -> np.ndarray:
+                        method: str = DEFAULTS.cutoff.method) -> np.ndarray:
     """p-value of the group × emotion interaction for each HRV variable.
 
     Parameters
@@ -190,14 +191,14 @@ def cutoff_sweep(
     scores: pd.DataFrame,
     hrv: pd.DataFrame,
     score_col: str = "ei_score",
-    step: float = 10,
-    min_group_size: int = 5,
-    alpha: float = 0.05,
-    max_imbalance_frac: float = 0.30,
-    include_baseline: bool = False,
-    method: str = "anova",
+    step: float = DEFAULTS.cutoff.step,
+    min_group_size: int = DEFAULTS.cutoff.min_group_size,
+    alpha: float = DEFAULTS.cutoff.alpha,
+    max_imbalance_frac: float = DEFAULTS.cutoff.max_imbalance_frac,
+    include_baseline: bool = DEFAULTS.cutoff.include_baseline,
+    method: str = DEFAULTS.cutoff.method,
     variables: Sequence[str] | None = None,
-    fixed_cutoff: float | None = None,
+    fixed_cutoff: float | None = DEFAULTS.cutoff.cutoff,
     only_eligible: bool = False,
     show_progress: bool | None = None,
 ) -> pd.DataFrame:
@@ -370,8 +371,9 @@ def assign_groups(scores: pd.DataFrame, cutoff: float, score_col: str = "ei_scor
                          "cutoff": float(cutoff)})
 
 
-def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int = 200, seed: int = 0,
-                           alpha_perm: float = 0.05, show_progress: bool = True, **sweep_kwargs) -> dict:
+def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int = DEFAULTS.cutoff.n_permutations,
+                           seed: int = 0, alpha_perm: float = DEFAULTS.cutoff.permutation_alpha,
+                           show_progress: bool = True, **sweep_kwargs) -> dict:
     """Is the best cutoff's interaction count more than chance? (max-statistic permutation test)
 
     Parameters
@@ -379,10 +381,10 @@ def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int 
     scores, hrv : DataFrame
         As for :func:`cutoff_sweep`.
     n_perm : int
-        Number of shuffles of the scores across participants.
+        Number of shuffles of the scores across participants (config ``cutoff.n_permutations``).
     seed : int
     alpha_perm : float
-        Level for the verdict ``beyond_chance``.
+        Level for the verdict ``beyond_chance`` = p < ``alpha_perm`` (config ``cutoff.permutation_alpha``).
     show_progress : bool
     **sweep_kwargs
         Passed to :func:`cutoff_sweep` (step, alpha, method, ...).
@@ -423,7 +425,7 @@ def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int 
             bar.advance(task)
     null_arr = np.asarray(null, dtype=float)
     p = (1 + np.sum(null_arr >= obs_max)) / (1 + n_perm)
-    alpha = kw.get("alpha", 0.05)
+    alpha = kw.get("alpha", DEFAULTS.cutoff.alpha)
     return {
         "observed_max": obs_max, "null_max": null_arr.tolist(),
         "null_q95": float(np.quantile(null_arr, 0.95)) if n_perm else float("nan"),

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from eifer._validation import require_columns
+from eifer.config import DEFAULTS
 from eifer.errors import Problem, StudyValidationError
 
 _REQUIRED = ("participant_id", "task", "emotion", "stimulus", "correct")
@@ -43,8 +44,8 @@ def score_ei(
     tasks: Sequence[str] | None = None,
     emotions: Sequence[str] | None = None,
     n_stimuli: int = 10,
-    points_per_correct: int = 10,
-    allow_incomplete: bool = False,
+    points_per_correct: int = DEFAULTS.ei.points_per_correct,
+    allow_incomplete: bool = DEFAULTS.ei.allow_incomplete,
     file: str = "ei_responses.csv",
 ) -> pd.DataFrame:
     """Score the EI assessment of every participant.

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eifer._tables import markdown_table, md_escape
 from eifer._validation import require_columns
 from eifer.evaluate.metrics import metrics_binary
 from eifer.io import write_csv, write_text
@@ -111,16 +112,12 @@ def table_markdown(table: pd.DataFrame, title: str) -> str:
     shown = [c for c in table.columns if c in _NAMES.values()]
     lines = [f"# {title}", ""]
     for (bb, comp), d in table.groupby(["Backbone", "Composition"], sort=False):
-        lines += [f"## {bb} — {comp}", "", "| Condition | Task | Training group | " + " | ".join(shown) + " |",
-                  "|" + "---|" * (3 + len(shown))]
-        prev = (None, None)
-        for _, r in d.iterrows():
-            cond = r["Condition"].capitalize() if r["Condition"] != prev[0] else ""
-            task = r["Task"].capitalize() if (r["Condition"], r["Task"]) != prev else ""
-            prev = (r["Condition"], r["Task"])
-            grp = r["Group"] + (" EI" if r["Group"] in ("High", "Low", "Total") else "")
-            lines.append(f"| {cond} | {task} | {grp} | " + " | ".join(str(r[c]) for c in shown) + " |")
-        lines.append("")
+        block = pd.DataFrame({"Condition": d["Condition"].str.capitalize(), "Task": d["Task"].str.capitalize(),
+                              "Training group": [g + (" EI" if g in ("High", "Low", "Total") else "")
+                                                 for g in d["Group"]]})
+        block[shown] = d[shown].astype(str).to_numpy()
+        # condition and task are row groups: a value repeated from the row above is left blank
+        lines += [f"## {md_escape(bb)} — {md_escape(comp)}", "", markdown_table(block, group_cols=2, plain=True), ""]
     lines.append(f"Values are mean (SD) over {int(table['Repetitions'].max())} repetition(s) on the fixed test set.")
     return "\n".join(lines) + "\n"
 

@@ -38,6 +38,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from eifer.config import DEFAULTS
 from eifer.frames.landmarks import (
     EYE_IMG_LEFT,
     EYE_IMG_RIGHT,
@@ -56,10 +57,7 @@ from eifer.frames.occlusion import AppearanceTracker
 from eifer.frames.quality import hand_keep_frames
 from eifer.frames.schedule import DetectorSchedule
 
-_DET_MAX_SIDE = 640
-# Face detections below this score are still recorded (det_score, bbox) and
-# then dropped as low_confidence by the quality rule; below it: no_face.
-_DET_FLOOR = 0.2
+_F = DEFAULTS.frames
 _SHARED: dict[tuple, dict[str, Any]] = {}  # per-process MediaPipe graphs without per-video state
 
 
@@ -100,17 +98,27 @@ class FaceAnalyzer:
     Parameters mirror :class:`eifer.config.FramesConfig`.
     """
 
-    min_detection_confidence: float = 0.5
-    min_landmark_confidence: float = 0.5
-    occlusion_overlap: float = 0.05
-    hand_stride: int = 10
-    detect_stride: int = 3
-    occlusion_det_drop: float = 0.06
-    refine_landmarks: bool = True
-    hand_max_side: int = 320
-    appearance_cue: bool = True
-    appearance_threshold: float = 4.0
-    hand_keep: int = 2  # after a hand is lost, check this many more frames one by one
+    min_detection_confidence: float = _F.min_detection_confidence
+    min_landmark_confidence: float = _F.min_landmark_confidence
+    occlusion_overlap: float = _F.occlusion_overlap
+    hand_stride: int = _F.hand_stride
+    detect_stride: int = _F.detect_stride
+    occlusion_det_drop: float = _F.occlusion_det_drop
+    refine_landmarks: bool = _F.refine_landmarks
+    hand_max_side: int = _F.hand_max_side
+    appearance_cue: bool = _F.appearance_cue
+    appearance_threshold: float = _F.appearance_threshold
+    hand_keep: int = hand_keep_frames(_F)  # after a hand is lost, check this many more frames one by one
+    appearance_warmup: int = _F.appearance_warmup
+    appearance_alpha: float = _F.appearance_alpha
+    appearance_floor: float = _F.appearance_floor
+    # Face detections at or above this score are recorded (det_score, bbox) and
+    # dropped as low_confidence by the quality rule when below min_detection_confidence.
+    detector_floor: float = _F.detector_floor
+    detector_max_side: int = _F.detector_max_side
+    hand_min_confidence: float = _F.hand_min_confidence
+    box_jump_overlap: float = _F.box_jump_overlap
+    appearance_min_patches: int = _F.appearance_min_patches
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -121,7 +129,11 @@ class FaceAnalyzer:
                    detect_stride=cfg.detect_stride, occlusion_det_drop=cfg.occlusion_det_drop,
                    refine_landmarks=cfg.refine_landmarks,
                    hand_max_side=cfg.hand_max_side, appearance_cue=cfg.appearance_cue,
-                   appearance_threshold=cfg.appearance_threshold, hand_keep=hand_keep_frames(cfg))
+                   appearance_threshold=cfg.appearance_threshold, hand_keep=hand_keep_frames(cfg),
+                   appearance_warmup=cfg.appearance_warmup, appearance_alpha=cfg.appearance_alpha,
+                   appearance_floor=cfg.appearance_floor, detector_floor=cfg.detector_floor,
+                   detector_max_side=cfg.detector_max_side, hand_min_confidence=cfg.hand_min_confidence,
+                   box_jump_overlap=cfg.box_jump_overlap, appearance_min_patches=cfg.appearance_min_patches)
 
     # -- models --------------------------------------------------------------
     def _reset_models(self) -> None:
@@ -134,18 +146,19 @@ class FaceAnalyzer:
         sol = mp.solutions
         if "mesh" in self._models:
             self._models.pop("mesh").close()
-        key = ("det", "hands")
+        key = ("det", "hands", self.detector_floor, self.hand_min_confidence)
         if key not in _SHARED:  # stateless in static mode: building them costs ~1 s, so build once
             _SHARED[key] = {
-                "det": sol.face_detection.FaceDetection(model_selection=0, min_detection_confidence=_DET_FLOOR),
+                "det": sol.face_detection.FaceDetection(model_selection=0,
+                                                        min_detection_confidence=self.detector_floor),
                 # static mode: checks are strided, so there is no previous frame to track from
                 "hands": sol.hands.Hands(static_image_mode=True, max_num_hands=2, model_complexity=0,
-                                         min_detection_confidence=0.5),
+                                         min_detection_confidence=self.hand_min_confidence),
             }
         self._models = dict(_SHARED[key])
         self._models["mesh"] = sol.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1,
                                                       refine_landmarks=self.refine_landmarks,
-                                                      min_detection_confidence=_DET_FLOOR,
+                                                      min_detection_confidence=self.detector_floor,
                                                       min_tracking_confidence=self.min_landmark_confidence)
 
     def close(self) -> None:
@@ -166,7 +179,7 @@ class FaceAnalyzer:
         """Face detector on this frame: score and box into ``rec``; the 4 keypoints (eyes, nose, mouth) or None."""
         h, w = rgb.shape[:2]
         rec["det_checked"] = True
-        dets = run_image(self._models["det"], self._downscale(rgb, _DET_MAX_SIDE), "detections")
+        dets = run_image(self._models["det"], self._downscale(rgb, self.detector_max_side), "detections")
         if not dets:
             return None
         det = max(dets, key=lambda d: d.score[0])
@@ -253,7 +266,10 @@ class FaceAnalyzer:
         window); the rgb array is the frame's own image.
         """
         self._reset_models()
-        appearance = AppearanceTracker(self.appearance_threshold) if self.appearance_cue else None
+        appearance = (AppearanceTracker(self.appearance_threshold, self.appearance_min_patches,
+                                        warmup=self.appearance_warmup,
+                                        alpha=self.appearance_alpha, floor=self.appearance_floor)
+                      if self.appearance_cue else None)
         schedule = DetectorSchedule(self.detect_stride, self.min_detection_confidence,
                                     self.min_landmark_confidence, self.occlusion_det_drop)
         pending: list[_Frame] = []
@@ -283,7 +299,7 @@ class FaceAnalyzer:
             if appearance is not None and item.pts is not None and appearance.update(rgb, item.pts):
                 rec["stream_cue"] = "appearance"
             box = (rec["bbox_x0"], rec["bbox_y0"], rec["bbox_x1"], rec["bbox_y1"])
-            moved = last_box is not None and _overlap(box, last_box) < 0.8
+            moved = last_box is not None and _overlap(box, last_box) < self.box_jump_overlap
             since_check += 1
             if hand_near or moved or since_check >= self.hand_stride:
                 if not rec["det_checked"]:  # frames are released here: their detector values must be final

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
 
@@ -44,7 +45,7 @@ def video_fps(path: str | Path, default: float = 30.0) -> float:
         container.close()
 
 
-def iter_video(path: str | Path, every_nth: int = 1, fps: float | None = None
+def iter_video(path: str | Path, every_nth: int = DEFAULTS.frames.every_nth, fps: float | None = None
                ) -> Iterator[tuple[int, float, np.ndarray]]:
     """Yield ``(frame_index, time_s, rgb)`` for every ``every_nth`` frame, decoding as a stream.
 

@@ -3,7 +3,9 @@
 ``extract_video`` decodes one video once, analyses every frame
 (:class:`~eifer.frames.analyzer.FaceAnalyzer`), applies the quality rule and,
 when an image affect estimator is given, estimates valence/arousal on aligned
-crops of the usable frames in batches, in the same pass.
+crops of the usable frames in batches, in the same pass (``est_valence``,
+``est_arousal``, ``affect_source`` = the estimator's key; the affect stage
+turns them into its own tables, ``RUN/affect/``).
 
 ``run_frames`` runs it per video in a process pool and writes
 ``RUN/frames/<participant>/<video>.parquet`` atomically, so a crash resumes at
@@ -20,11 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.frames.analyzer import FaceAnalyzer
-from eifer.frames.crop import align_crop
+from eifer.frames.crop import estimator_crop
 from eifer.frames.decode import iter_video
-from eifer.frames.quality import apply_quality, hand_keep_frames
+from eifer.frames.quality import apply_quality
 
 _REPORT_EVERY = 60
 
@@ -64,32 +67,45 @@ def _estimate_batch(estimator, crops: list[np.ndarray], rows: list[int], va: dic
         rows.clear()
 
 
-def quality_provisional(df: pd.DataFrame, cfg) -> pd.DataFrame:
-    """The quality rule with this video's own references (``finalize_quality`` later uses the participant's)."""
-    return apply_quality(df, cfg.min_detection_confidence, cfg.min_landmark_confidence, cfg.ear_threshold,
-                         det_drop=cfg.occlusion_det_drop, hand_keep=hand_keep_frames(cfg))
+def quality_provisional(df: pd.DataFrame, analyzer: FaceAnalyzer,
+                        ear_threshold: float = DEFAULTS.frames.ear_threshold) -> pd.DataFrame:
+    """The quality rule with this video's own references (``finalize_quality`` later uses the participant's).
+
+    The thresholds are the analyzer's (``FaceAnalyzer.from_config``), plus the fixed eye-closure threshold.
+    """
+    return apply_quality(df, analyzer.min_detection_confidence, analyzer.min_landmark_confidence, ear_threshold,
+                         det_drop=analyzer.occlusion_det_drop, hand_keep=analyzer.hand_keep)
 
 
-def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str = "",
-                  estimator=None, report: Callable[[int, int | None], None] | None = None,
-                  crop_sink: Callable[[list[int], np.ndarray], None] | None = None) -> pd.DataFrame:
+def extract_video(path: str | Path, analyzer: FaceAnalyzer | None = None, participant_id: str = "",
+                  video_id: str = "", estimator=None, report: Callable[[int, int | None], None] | None = None,
+                  crop_sink: Callable[[list[int], np.ndarray], None] | None = None, *,
+                  ear_threshold: float = DEFAULTS.frames.ear_threshold,
+                  every_nth: int = DEFAULTS.frames.every_nth) -> pd.DataFrame:
     """Analyse every frame of one video.
 
     Parameters
     ----------
     path : path-like
-    cfg : eifer.config.FramesConfig
+    analyzer : FaceAnalyzer, optional
+        The per-frame analysis and its thresholds (``FaceAnalyzer.from_config(cfg.frames)``;
+        default: the paper profile's).
     participant_id, video_id : str
         Written into the id columns.
     estimator : image estimator, optional
-        From :func:`eifer.affect.create_estimator`; when given, ``valence`` and
-        ``arousal`` are estimated in-stream for usable frames.
+        From :func:`eifer.affect.create_estimator`; when given, ``est_valence`` and
+        ``est_arousal`` are estimated in-stream for usable frames (cut by
+        :func:`eifer.frames.crop.estimator_crop`).
     report : callable, optional
         ``report(frames_done, total)`` for progress bars.
     crop_sink : callable, optional
         With an estimator: ``crop_sink(rows, crops)`` receives the aligned crops
         (and their row numbers) instead of the estimator, whose estimates stay
         NaN; :mod:`eifer.affect.batched` runs the inference afterwards.
+    ear_threshold : float
+        Eye-closure threshold of the provisional quality rule (``frames.ear_threshold``).
+    every_nth : int
+        Analyse every n-th frame (``frames.every_nth``).
 
     Returns
     -------
@@ -106,9 +122,15 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
     Examples
     --------
     >>> from eifer.config import load_config
-    >>> df = extract_video("videos/P01/V1.mp4", load_config().frames, "P01", "V1")  # doctest: +SKIP
+    >>> cfg = load_config().frames
+    >>> df = extract_video("videos/P01/V1.mp4", FaceAnalyzer.from_config(cfg), "P01", "V1")  # doctest: +SKIP
     >>> df.loc[~df.valid, "reason"].value_counts()  # doctest: +SKIP
     """
+    if analyzer is None:
+        analyzer = FaceAnalyzer()
+    elif not isinstance(analyzer, FaceAnalyzer):
+        raise TypeError(f"extract_video takes a FaceAnalyzer (FaceAnalyzer.from_config(cfg)), got "
+                        f"{type(analyzer).__name__}")
     from eifer.frames.decode import video_fps
 
     fps = video_fps(path)
@@ -119,17 +141,16 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
             total = c.streams.video[0].frames or None
     except Exception:
         total = None
-    analyzer = FaceAnalyzer.from_config(cfg)
     records: list[dict[str, Any]] = []
     crops: list[np.ndarray] = []
     rows: list[int] = []
     va: dict[int, np.ndarray] = {}
     problem = ""
     try:
-        for rec, rgb in analyzer.analyze(iter_video(path, cfg.every_nth, fps)):
+        for rec, rgb in analyzer.analyze(iter_video(path, every_nth, fps)):
             if estimator is not None and rec["landmarks_found"] and not rec["stream_cue"]:
-                crops.append(align_crop(rgb, (rec["eye_lx"], rec["eye_ly"]), (rec["eye_rx"], rec["eye_ry"]),
-                                        estimator.input_size, cfg.crop_margin))
+                crops.append(estimator_crop(rgb, (rec["eye_lx"], rec["eye_ly"]), (rec["eye_rx"], rec["eye_ry"]),
+                                            estimator))
                 rows.append(len(records))
             records.append(rec)
             if len(crops) >= getattr(estimator, "batch_size", 64):
@@ -149,15 +170,14 @@ def extract_video(path: str | Path, cfg, participant_id: str = "", video_id: str
     df = pd.DataFrame.from_records(records)
     df.insert(0, "video_id", str(video_id))
     df.insert(0, "participant_id", str(participant_id))
-    est = np.full((len(df), 2), np.nan)
-    if va:
-        est[list(va)] = np.stack(list(va.values()))
-    df["valence"], df["arousal"] = est[:, 0], est[:, 1]
-    if estimator is not None:  # kept for frames that only become valid with per-participant references
+    if estimator is not None:  # in-stream estimates of every usable frame; the affect stage takes the valid ones
+        est = np.full((len(df), 2), np.nan)
+        if va:
+            est[list(va)] = np.stack(list(va.values()))
         df["est_valence"], df["est_arousal"] = est[:, 0], est[:, 1]
     df["affect_source"] = estimator.key if estimator is not None else ""
     # provisional: run_frames re-applies the rule with per-participant references
-    df = quality_provisional(df, cfg)
+    df = quality_provisional(df, analyzer, ear_threshold)
     if not problem and not df["face_found"].any():
         problem = f"{path}: no face found in any of its {len(df)} frames"
     df.attrs["problem"] = problem

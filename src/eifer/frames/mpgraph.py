@@ -35,7 +35,7 @@ _LANDMARK = np.dtype([("tag", "u1"), ("len", "u1"), ("tx", "u1"), ("x", "<f4"), 
 _TAGS = (("tag", 0x0A), ("len", 15), ("tx", 0x0D), ("ty", 0x15), ("tz", 0x1D))
 
 
-def run_image(solution, rgb: np.ndarray, stream: str) -> Any:
+def run_image(solution: Any, rgb: np.ndarray, stream: str) -> Any:
     """Run one RGB image through a ``mp.solutions`` graph; return ``stream``'s content or None.
 
     Parameters
@@ -70,7 +70,7 @@ def run_image(solution, rgb: np.ndarray, stream: str) -> Any:
     return packet_getter.get_proto_list(out)
 
 
-def landmarks_xyz(landmark_list, width: float, height: float) -> np.ndarray:
+def landmarks_xyz(landmark_list: Any, width: float, height: float) -> np.ndarray:
     """Pixel coordinates ``(N, 3)`` float64; ``z`` (depth, smaller = nearer) is scaled like ``x``.
 
     Parameters
@@ -95,7 +95,7 @@ def landmarks_xyz(landmark_list, width: float, height: float) -> np.ndarray:
                     dtype=float).reshape(-1, 3)
 
 
-def landmarks_xy(landmark_list, width: float, height: float) -> np.ndarray:
+def landmarks_xy(landmark_list: Any, width: float, height: float) -> np.ndarray:
     """Pixel coordinates ``(N, 2)`` float64 of a ``NormalizedLandmarkList``.
 
     Parameters

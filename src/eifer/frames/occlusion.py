@@ -17,21 +17,37 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from eifer.config import DEFAULTS
 from eifer.frames.landmarks import eye_line
 
 # forehead, between brows, nose bridge, nose side L/R, cheeks L/R (x2), chin, jaw L/R
 SKIN_POINTS = (151, 9, 6, 48, 278, 50, 280, 205, 425, 152, 172, 397)
-_WARMUP = 10
-_ALPHA = 0.05
-_FLOOR = 3.0  # Lab units: below this no change is meaningful (compression noise)
 
 
 class AppearanceTracker:
-    """Running per-patch colour reference for one video."""
+    """Running per-patch colour reference for one video.
 
-    def __init__(self, threshold: float = 4.0, min_patches: int = 2):
+    Parameters
+    ----------
+    threshold : float
+        Deviation (robust scale units) that flags a patch.
+    min_patches : int
+        Flagged patches that make the frame occluded.
+    warmup : int
+        Frames whose median colour starts the reference (nothing is flagged before).
+    alpha : float
+        Weight of each unoccluded frame in the moving reference.
+    floor : float
+        Smallest scale, in Lab units: below it no change is meaningful (compression noise).
+    """
+
+    def __init__(self, threshold: float = DEFAULTS.frames.appearance_threshold,
+                 min_patches: int = DEFAULTS.frames.appearance_min_patches,
+                 warmup: int = DEFAULTS.frames.appearance_warmup, alpha: float = DEFAULTS.frames.appearance_alpha,
+                 floor: float = DEFAULTS.frames.appearance_floor):
         self.threshold = threshold
         self.min_patches = min_patches
+        self.warmup, self.alpha, self.floor = int(warmup), float(alpha), float(floor)
         self._warm: list[np.ndarray] = []
         self.mu: np.ndarray | None = None
         self.scale: np.ndarray | None = None
@@ -57,10 +73,10 @@ class AppearanceTracker:
         x = self.patch_colours(rgb, pts)
         if self.mu is None:
             self._warm.append(x)
-            if len(self._warm) >= _WARMUP:
+            if len(self._warm) >= self.warmup:
                 stack = np.stack(self._warm)
                 self.mu = np.median(stack, axis=0)
-                self.scale = np.maximum(np.median(np.abs(stack - self.mu), axis=0) * 1.4826, _FLOOR)
+                self.scale = np.maximum(np.median(np.abs(stack - self.mu), axis=0) * 1.4826, self.floor)
                 self._warm = []
             return False
         assert self.mu is not None and self.scale is not None  # set at the end of the warm-up
@@ -69,6 +85,7 @@ class AppearanceTracker:
         z = np.max(np.abs(d) / self.scale, axis=1)
         occluded = int(np.sum(z > self.threshold)) >= self.min_patches
         if not occluded:
-            self.mu += _ALPHA * (x - self.mu)
-            self.scale = np.maximum((1 - _ALPHA) * self.scale + _ALPHA * 1.4826 * np.abs(x - self.mu), _FLOOR)
+            self.mu += self.alpha * (x - self.mu)
+            self.scale = np.maximum((1 - self.alpha) * self.scale + self.alpha * 1.4826 * np.abs(x - self.mu),
+                                    self.floor)
         return occluded

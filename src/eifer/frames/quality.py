@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from eifer.config import DEFAULTS
+
 REASONS = ("no_face", "low_confidence", "occluded", "eyes_closed")
 
 
@@ -60,8 +62,10 @@ def mean_ear(frames: pd.DataFrame) -> pd.Series:
     return (frames["ear_left"] + frames["ear_right"]) / 2
 
 
-def adaptive_ear_threshold(frames: pd.DataFrame, fraction: float = 0.6, floor: float = 0.08,
-                           ceiling: float = 0.25, min_frames: int = 30) -> float:
+def adaptive_ear_threshold(frames: pd.DataFrame, fraction: float = DEFAULTS.frames.adaptive_ear_fraction,
+                           floor: float = DEFAULTS.frames.adaptive_ear_floor,
+                           ceiling: float = DEFAULTS.frames.adaptive_ear_ceiling,
+                           min_frames: int = DEFAULTS.frames.adaptive_ear_min_frames) -> float:
     """Per-participant eye-closure threshold from the participant's own open-eye EAR.
 
     People's open-eye EAR differs (eye shape, camera angle, a smile narrows the
@@ -131,10 +135,12 @@ def _dilate_hand(cue: np.ndarray, frames: pd.DataFrame, keep: int) -> np.ndarray
     return out
 
 
-def apply_quality(frames: pd.DataFrame, min_detection_confidence: float = 0.5,
-                  min_landmark_confidence: float = 0.5, ear_threshold: float = 0.18,
-                  det_reference: float | None = None, det_drop: float = 0.06, hand_keep: int = 0) -> pd.DataFrame:
-    """Set ``occluded``, ``occlusion_cue``, ``valid``, ``reason``; NaN the estimates of dropped frames.
+def apply_quality(frames: pd.DataFrame,
+                  min_detection_confidence: float = DEFAULTS.frames.min_detection_confidence,
+                  min_landmark_confidence: float = DEFAULTS.frames.min_landmark_confidence,
+                  ear_threshold: float = DEFAULTS.frames.ear_threshold, det_reference: float | None = None,
+                  det_drop: float = DEFAULTS.frames.occlusion_det_drop, hand_keep: int = 0) -> pd.DataFrame:
+    """Set ``occluded``, ``occlusion_cue``, ``valid``, ``reason``.
 
     A pure function of the raw columns, so it can be re-applied with
     per-participant references (:func:`eifer.frames.finalize_quality`).
@@ -206,13 +212,8 @@ def apply_quality(frames: pd.DataFrame, min_detection_confidence: float = 0.5,
     out["occluded"] = out["reason"] == "occluded"
     out["valid"] = out["reason"] == ""
     out["ear_threshold"] = float(ear_threshold)
-    for col in ("valence", "arousal"):
-        if f"est_{col}" in out:  # in-stream estimates exist for every usable frame
-            out[col] = out[f"est_{col}"]
-        if col in out:
-            out.loc[~out["valid"], col] = np.nan
     # A frame that became valid (new per-participant references) without an
-    # estimate makes the stored estimates stale: the affect stage redoes them.
-    if "affect_source" in out and "valence" in out and (out["valid"] & out["valence"].isna()).any():
+    # in-stream estimate makes them stale: the affect stage redoes them.
+    if "affect_source" in out and "est_valence" in out and (out["valid"] & out["est_valence"].isna()).any():
         out["affect_source"] = ""
     return out

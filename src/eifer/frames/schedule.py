@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from eifer.config import DEFAULTS
 from eifer.frames.landmarks import eye_line
 
 
@@ -69,8 +70,10 @@ class DetectorSchedule:
 
     _BOX = ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")
 
-    def __init__(self, stride: int = 3, min_detection_confidence: float = 0.5,
-                 min_landmark_confidence: float = 0.5, det_drop: float = 0.06):
+    def __init__(self, stride: int = DEFAULTS.frames.detect_stride,
+                 min_detection_confidence: float = DEFAULTS.frames.min_detection_confidence,
+                 min_landmark_confidence: float = DEFAULTS.frames.min_landmark_confidence,
+                 det_drop: float = DEFAULTS.frames.occlusion_det_drop):
         if stride < 1:
             raise ValueError(f"detect_stride must be >= 1, got {stride}")
         self.stride = int(stride)

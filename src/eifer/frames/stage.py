@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eifer.frames.analyzer import FaceAnalyzer
 from eifer.frames.extract import StreamEstimator, extract_video, part_path
 from eifer.frames.quality import adaptive_ear_threshold, apply_quality, hand_keep_frames
 from eifer.io import write_csv, write_parquet, write_text
@@ -27,7 +28,8 @@ def _extract_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
     if job.get("affect_cfg"):
         est = job["build"](job["affect_cfg"])
         estimator = est if est.needs_images else None
-    df = extract_video(job["path"], cfg, job["participant_id"], job["video_id"], estimator, report)
+    df = extract_video(job["path"], FaceAnalyzer.from_config(cfg), job["participant_id"], job["video_id"], estimator,
+                       report, ear_threshold=cfg.ear_threshold, every_nth=cfg.every_nth)
     note = Path(job["out"]).with_suffix(".problem.txt")
     if df.attrs.get("problem"):
         write_text(note, df.attrs["problem"] + "\n")

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from eifer._validation import require_columns
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError, Problem, StudyValidationError
 
 DOMAINS = ("HAHV", "HALV", "LAHV", "LALV")
@@ -42,7 +43,7 @@ def make_labels(
     likert_min: float = 1,
     likert_max: float = 7,
     neutral: float | None = 4,
-    weak_from_domain: bool = True,
+    weak_from_domain: bool = DEFAULTS.labels.weak_from_domain,
     file: str = "ratings.csv",
 ) -> pd.DataFrame:
     """Turn Likert ratings into binary labels, weak-labelling neutral ratings.

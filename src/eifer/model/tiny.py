@@ -7,6 +7,9 @@ Used by the demo profile and the tests, where a real backbone (even
 """
 from __future__ import annotations
 
+from typing import Any
+
+import torch
 from timm.models import register_model
 from torch import nn
 
@@ -27,15 +30,15 @@ class TinyCNN(nn.Module):
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c, num_classes) if num_classes else nn.Identity()
 
-    def forward_features(self, x):
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.global_pool(self.features(x)).flatten(1))
 
 
 @register_model
-def eifer_tinycnn(pretrained: bool = False, **kwargs) -> TinyCNN:
+def eifer_tinycnn(pretrained: bool = False, **kwargs: Any) -> TinyCNN:
     """Tiny CNN backbone (no pretrained weights exist; ``pretrained`` must be False)."""
     if pretrained:
         raise ValueError("eifer_tinycnn has no pretrained weights")

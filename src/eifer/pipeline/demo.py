@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -16,16 +16,9 @@ import pandas as pd
 from eifer.config import Config
 from eifer.io import write_json
 from eifer.pipeline.run import run_pipeline
+from eifer.synth.options import DemoStudy
 
-
-@dataclass(frozen=True)
-class DemoStudy:
-    """Size of the synthetic demo study (arguments of :func:`eifer.synth.synth_study`)."""
-
-    participants: int = 12
-    video_seconds: float = 12.0
-    fps: int = 10
-    seed: int = 0
+__all__ = ["DemoStudy", "demo_study", "run_demo"]
 
 
 def demo_study(out: str | Path, size: DemoStudy = DemoStudy()) -> Path:

@@ -110,7 +110,7 @@ STAGES: list[Stage] = [
           clean=("frames", "frames_pending"),
           missing_input=_no_videos, seeded=False, handover=_frames_handover),
     Stage("affect", "eifer.affect.stage:run_affect", _const("affect"), _const("frames"),
-          inputs=_model_files(lambda c: c.affect.path), seeded=False),
+          inputs=_model_files(lambda c: c.affect.path), clean=("affect",), seeded=False),
     Stage("cutoff", "eifer.cutoff.stage:run_cutoff", _const("cutoff"), _cutoff_upstream,
           clean=("cutoff_sweep.csv", "groups.csv", "cutoff_null.json", "figures/figure7.png", "tables/table1.*")),
     Stage("select", "eifer.select.stage:run_select", _const("select"), _const("affect", "labels"),

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
+from eifer.affect import read_estimates
 from eifer.config import config_validate
-from eifer.errors import decode_utf8
-from eifer.frames.extract import read_frames
+from eifer.errors import EiferError, decode_utf8
+from eifer.frames import read_frame_parts
 from eifer.io import read_csv, write_text
 from eifer.report import blocks as B
 from eifer.report import layout as L
@@ -172,7 +174,7 @@ def _section_study(run: RunFolder) -> list[B.Block]:
             out.append(B.Para(f"HRV variables with a significant interaction at the chosen cutoff: {names}."))
         null = run.path("cutoff_null.json")
         if null.is_file():
-            out.append(_null_test(json.loads(null.read_text())))
+            out.append(_null_test(json.loads(null.read_text()), run.config.cutoff.permutation_alpha))
     else:
         out.append(_not_run("Cutoff sweep", "cutoff", "cutoff_sweep.csv"))
     out.append(_figure(run, "figure7.png", "Figure 7. Significant interactions and group imbalance per cutoff.",
@@ -235,12 +237,15 @@ def _hrv_quality(run: RunFolder) -> list[B.Block]:
                     "by kind, share of time removed, polarity, ECG quality, and why a segment is excluded.")]
 
 
-def _null_test(null: dict) -> B.Block:
-    """One sentence on the permutation test of the sweep's best count (cutoff_null.json)."""
+def _null_test(null: dict, alpha_perm: float) -> B.Block:
+    """One sentence on the permutation test of the sweep's best count (cutoff_null.json).
+
+    ``alpha_perm`` (``cutoff.permutation_alpha``) judges a file written before it carried ``beyond_chance``.
+    """
     if not null.get("n_perm"):
         return B.Para(f"Chosen cutoff: {_num(null.get('chosen_cutoff'))} (no permutation test run).")
     p = null.get("p_value")
-    verdict = "beyond" if null.get("beyond_chance", p is not None and p < 0.05) else "not beyond"
+    verdict = "beyond" if null.get("beyond_chance", p is not None and p < alpha_perm) else "not beyond"
     return B.Para(f"Chosen cutoff: {_num(null.get('chosen_cutoff'))}. Permutation test ({null['n_perm']} "
                   f"shuffles of the scores across participants): the best count of significant interactions "
                   f"is {verdict} chance (p = {p if p is None else f'{p:.3g}'}).")
@@ -435,7 +440,12 @@ def _section_run(run: RunFolder) -> list[B.Block]:
 
 def _participants_page(run: RunFolder) -> list[B.Block] | None:
     """Per participant: frame outcome over time and the valence/arousal traces of each video (no images of faces)."""
-    frames = read_frames(run, columns=["participant_id", "video_id", "time_s", "reason", "valence", "arousal"])
+    try:
+        frames = read_estimates(run.root, columns=["participant_id", "video_id", "time_s", "reason", "valence",
+                                                   "arousal"])
+    except EiferError:  # the affect stage has not run (yet): the outcome strips without traces
+        frames = read_frame_parts(run.path("frames"), columns=["participant_id", "video_id", "time_s", "reason"])
+        frames = frames.assign(valence=np.nan, arousal=np.nan) if not frames.empty else frames
     if frames.empty:
         return None
     out: list[B.Block] = [

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from eifer._tables import format_p
+from eifer.config import DEFAULTS
 
 CONDITION_ORDER = ("baseline", "unambiguous", "ambiguous")
 TASK_ORDER = ("arousal", "valence")
@@ -181,7 +182,7 @@ def stats_paper_layout(full: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame,
     return out
 
 
-def type1_table(calibration: pd.DataFrame | None, alpha: float = 0.05) -> tuple[pd.DataFrame, str]:
+def type1_table(calibration: pd.DataFrame | None, alpha: float = DEFAULTS.stats.alpha) -> tuple[pd.DataFrame, str]:
     """Each test's type-I error at α: measured (``eifer calibrate`` output) or the documented figures.
 
     Parameters

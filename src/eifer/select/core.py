@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
 TASKS = ("arousal", "valence")
@@ -52,8 +53,8 @@ def _direction(label: pd.Series) -> np.ndarray:
     return np.where(np.isnan(lab), np.nan, np.where(lab == 1, 1.0, -1.0))
 
 
-def select_frames(frames: pd.DataFrame, labels: pd.DataFrame, n_arousal: int = 100, n_valence: int = 100
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def select_frames(frames: pd.DataFrame, labels: pd.DataFrame, n_arousal: int = DEFAULTS.select.n_arousal,
+                  n_valence: int = DEFAULTS.select.n_valence) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pick the training frames of every video (paper §3.2.1, SPEC §3).
 
     Per video: among frames whose arousal sign matches the arousal label
@@ -120,8 +121,8 @@ def _rng(seed: int, *key: str) -> np.random.Generator:
     return np.random.default_rng([seed % (2**32), zlib.crc32("/".join(key).encode())])
 
 
-def build_test_subsets(frames: pd.DataFrame, labels: pd.DataFrame, n: int = 6, tau: float = 0.1, seed: int = 0
-                 ) -> pd.DataFrame:
+def build_test_subsets(frames: pd.DataFrame, labels: pd.DataFrame, n: int = DEFAULTS.select.n_test_frames,
+                       tau: float = DEFAULTS.select.ambiguity_tau, seed: int = DEFAULTS.seed) -> pd.DataFrame:
     """Unambiguous and ambiguous test frames for every video and task (SPEC §3).
 
     With ``s = direction × estimate`` (direction +1 for label 1, −1 for label 0):

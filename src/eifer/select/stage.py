@@ -16,14 +16,17 @@ from eifer.select.figure import plot_figure4
 
 def _crop_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
     """Pool worker: re-read just the wanted frames of one video and write their crops."""
-    from eifer.frames import align_crop, read_frames_at
+    from eifer.frames import align_crop, read_frame_parts, read_frames_at
 
-    eyes = pd.read_parquet(job["part"], columns=["frame", "eye_lx", "eye_ly", "eye_rx", "eye_ry"]).set_index("frame")
+    eyes = read_frame_parts(Path(job["root"], "frames"), job["pid"],
+                            columns=["video_id", "frame", "eye_lx", "eye_ly", "eye_rx", "eye_ry"])
+    eyes = eyes[eyes["video_id"] == job["vid"]].set_index("frame")
     root = Path(job["root"])
     todo = [f for f in job["frames"] if not (root / crop_relpath(job["pid"], job["vid"], f)).exists()]
     for n, (idx, rgb) in enumerate(read_frames_at(job["path"], todo)):
         e = eyes.loc[idx]
-        crop = align_crop(rgb, (e.eye_lx, e.eye_ly), (e.eye_rx, e.eye_ry), job["size"], job["margin"])
+        crop = align_crop(rgb, (e.eye_lx, e.eye_ly), (e.eye_rx, e.eye_ry), job["size"], job["margin"], job["eye_y"],
+                          job["iod_fraction"])
         ok, png = cv2.imencode(".png", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
         if not ok:
             raise EiferError(f"{job['path']}: could not encode the crop of frame {idx}")
@@ -34,7 +37,7 @@ def _crop_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
 
 
 def store_crops(run, study, wanted: pd.DataFrame) -> pd.DataFrame:
-    """Write aligned crops ``RUN/crops/<pid>/<vid>/<frame>.png`` for the wanted frames.
+    """Write aligned training crops ``RUN/crops/<pid>/<vid>/<frame>.png`` for the wanted frames (``select.crop_*``).
 
     Existing crops are kept (resume). Each video is decoded once, in a process pool.
 
@@ -49,18 +52,17 @@ def store_crops(run, study, wanted: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame: participant_id, video_id, ok, error (one row per video).
     """
-    from eifer.frames import part_path
     from eifer.frames.parallel import run_jobs
 
-    cfg = run.config.frames
+    cfg = run.config.select
     paths = {(str(v.participant_id), str(v.video_id)): str(v.path) for v in study.videos().itertuples(index=False)}
     jobs = []
     for (pid, vid), g in wanted.groupby(["participant_id", "video_id"], sort=True):
         jobs.append({"key": f"{pid}/{vid}", "pid": pid, "vid": vid, "path": paths[(pid, vid)],
-                     "part": str(part_path(run, pid, vid)), "root": str(run.root),
+                     "root": str(run.root),
                      "frames": sorted(int(f) for f in g["frame"].unique()), "size": cfg.crop_size,
-                     "margin": cfg.crop_margin})
-    res = run_jobs(_crop_job, jobs, cfg.n_jobs, desc="crops")
+                     "margin": cfg.crop_margin, "eye_y": cfg.crop_eye_y, "iod_fraction": cfg.crop_iod_fraction})
+    res = run_jobs(_crop_job, jobs, run.config.frames.n_jobs, desc="crops")
     return pd.DataFrame([{"participant_id": j["pid"], "video_id": j["vid"], "ok": r["ok"],
                           "error": r.get("error", "")} for j, r in zip(jobs, res)])
 
@@ -68,9 +70,9 @@ def store_crops(run, study, wanted: pd.DataFrame) -> pd.DataFrame:
 def run_select(study, run) -> list[str]:
     """The ``select`` stage.
 
-    Reads ``RUN/frames/*/*.parquet`` (with estimates) and ``RUN/labels.csv``;
-    writes ``dataset.parquet``, ``test_subsets.parquet``, ``select_shortfall.csv``,
-    crops (per ``frames.store_crops``) and ``figures/figure4.png``.
+    Reads the frame tables with their estimates (:func:`eifer.affect.read_estimates`)
+    and ``RUN/labels.csv``; writes ``dataset.parquet``, ``test_subsets.parquet``,
+    ``select_shortfall.csv``, crops (per ``select.store_crops``) and ``figures/figure4.png``.
 
     Parameters
     ----------
@@ -81,16 +83,16 @@ def run_select(study, run) -> list[str]:
     -------
     list of str (outputs relative to RUN)
     """
-    from eifer.frames import read_frames
+    from eifer.affect import read_estimates
 
     cfg = run.config.select
     labels = read_csv(run.require("labels.csv", stage="labels"))
-    frames = read_frames(run)
+    frames = read_estimates(run.root)
     if frames.empty:
         raise EiferError(f"{run.path('frames')}: no frame tables; run `eifer frames` first")
     dataset, shortfall = select_frames(frames, labels, cfg.n_arousal, cfg.n_valence)
     subsets = build_test_subsets(frames, labels, cfg.n_test_frames, cfg.ambiguity_tau, run.config.seed)
-    mode = run.config.frames.store_crops
+    mode = cfg.store_crops
     if mode == "none":
         dataset["crop_path"] = ""
         subsets["crop_path"] = ""

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from eifer._tables import markdown_table
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import hash_obj, write_json
 from eifer.parallel import map_units
@@ -176,13 +177,16 @@ TESTS = {
 }
 
 
-def _one_study(design: SimDesign, seed: int, alpha: float, candidates: bool) -> dict[str, bool]:
+def _one_study(design: SimDesign, seed: int, alpha: float, candidates: bool,
+               permutations: tuple[int, int]) -> dict[str, bool]:
     from eifer.stats.compare import compare_groups
 
     pred = simulate_predictions(n_items=design.n_items, reps=design.reps, effect=design.effect, seed=seed,
                                 design=design)
     a, b = design.groups[0], design.groups[1]
-    r = compare_groups(pred, comparisons={"direct": [(a, b)]}, seed=seed).iloc[0]
+    n_permutations, max_exact = permutations
+    r = compare_groups(pred, comparisons={"direct": [(a, b)]}, seed=seed, n_permutations=n_permutations,
+                       max_exact=max_exact).iloc[0]
     out = {"delong_fisher": r.fisher_p < alpha,
            "pooled_ci": bool(r.delta_ci_low > 0 or r.delta_ci_high < 0),
            "gee": r.gee_p < alpha, "perm_auc": r.perm_p_auc < alpha, "perm_acc": r.perm_p_acc < alpha}
@@ -192,8 +196,9 @@ def _one_study(design: SimDesign, seed: int, alpha: float, candidates: bool) -> 
     return {k: bool(v) for k, v in out.items()}
 
 
-def _chunk(design: SimDesign, seeds: list[int], alpha: float, candidates: bool) -> list[dict[str, bool]]:
-    return [_one_study(design, s, alpha, candidates) for s in seeds]
+def _chunk(design: SimDesign, seeds: list[int], alpha: float, candidates: bool,
+           permutations: tuple[int, int]) -> list[dict[str, bool]]:
+    return [_one_study(design, s, alpha, candidates, permutations) for s in seeds]
 
 
 def _chunk_unit(args: tuple) -> list[dict[str, bool]]:
@@ -209,8 +214,10 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 
 
 def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[float] | tuple[float, ...] = (0.0,),
-              n_sim: int = 200, alpha: float = 0.05, seed: int = 0, n_jobs: int = 0, candidates: bool = True,
-              design: SimDesign | None = None, checkpoint_dir: str | Path | None = None) -> pd.DataFrame:
+              n_sim: int = 200, alpha: float = DEFAULTS.stats.alpha, seed: int = 0, n_jobs: int = 0,
+              candidates: bool = True, design: SimDesign | None = None,
+              checkpoint_dir: str | Path | None = None, n_permutations: int = DEFAULTS.stats.n_permutations,
+              max_exact: int = DEFAULTS.stats.max_exact) -> pd.DataFrame:
     """Rejection rates of every group-comparison test on simulated studies.
 
     Parameters
@@ -237,6 +244,9 @@ def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[f
     checkpoint_dir : path-like, optional
         Finished chunks of 10 studies are saved here (atomically) and reused
         when the same call is repeated, so an interrupted run resumes.
+    n_permutations, max_exact : int
+        The permutation test over models, as in :func:`~eifer.stats.compare_groups`
+        (config ``stats.n_permutations``, ``stats.max_exact``).
 
     Returns
     -------
@@ -266,7 +276,8 @@ def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[f
     def chunk_file(d: SimDesign, seeds: list[int]) -> Path | None:
         if checkpoint_dir is None:
             return None
-        return Path(checkpoint_dir) / f"chunk_{hash_obj([asdict(d), seeds, alpha, candidates])}.json"
+        key = [asdict(d), seeds, alpha, candidates, n_permutations, max_exact]
+        return Path(checkpoint_dir) / f"chunk_{hash_obj(key)}.json"
 
     todo = []
     for si, d, seeds in jobs:
@@ -291,8 +302,8 @@ def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[f
             done(si, d, seeds, res)  # checkpointed as each chunk ends
             bar.advance(task, len(seeds))
 
-        map_units(_chunk_unit, [(d, seeds, alpha, candidates) for _, d, seeds in todo], workers=n_jobs,
-                  desc="", on_result=finished)
+        units = [(d, seeds, alpha, candidates, (n_permutations, max_exact)) for _, d, seeds in todo]
+        map_units(_chunk_unit, units, workers=n_jobs, desc="", on_result=finished)
     rows = []
     for si, (n, e) in enumerate(settings):
         res = pd.DataFrame(results[si])
@@ -304,7 +315,7 @@ def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[f
     return pd.DataFrame(rows)
 
 
-def calibration_markdown(table: pd.DataFrame, alpha: float = 0.05) -> str:
+def calibration_markdown(table: pd.DataFrame, alpha: float = DEFAULTS.stats.alpha) -> str:
     """Markdown: one row per test, one column per (test-set size, effect), rate [95 % CI]."""
     t = table.assign(cell=[f"{r:.3f} [{lo:.3f}, {hi:.3f}]" for r, lo, hi in
                            zip(table["rate"], table["ci_low"], table["ci_high"])],

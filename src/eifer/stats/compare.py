@@ -16,23 +16,20 @@ For each backbone × composition × task × condition and each comparison
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from eifer._validation import require_columns
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.stats.combine import bh_fdr, fisher_combine, pool_inverse_variance
 from eifer.stats.delong import delong_auc_ci, delong_test
 from eifer.stats.gee import gee_group_effects
 from eifer.stats.permutation import model_permutation_test
 
-DEFAULT_COMPARISONS: dict[str, list[tuple[str, str]]] = {
-    "direct": [("High", "Low"), ("High", "Total")],
-    "cv": [("High", "Low"), ("High", "Total")],
-    "transfer": [("High-Total", "Low-Total"), ("High-Total", "Total")],
-}
 REQUIRED = ["backbone", "composition", "group", "task", "condition", "rep", "item", "y_true", "prob", "pred"]
 _CELL = ["backbone", "composition", "task", "condition"]
 
@@ -114,7 +111,8 @@ def _delong_summary(reps: pd.DataFrame) -> dict:
     return out
 
 
-def _permutation_summary(cell: pd.DataFrame, group_a: str, group_b: str, seed: int) -> dict:
+def _permutation_summary(cell: pd.DataFrame, group_a: str, group_b: str, seed: int, n_permutations: int,
+                         max_exact: int) -> dict:
     per_model = []
     for (g, _rep), d in cell[cell["group"].isin([group_a, group_b])].groupby(["group", "rep"]):
         y = d["y_true"].to_numpy()
@@ -129,7 +127,7 @@ def _permutation_summary(cell: pd.DataFrame, group_a: str, group_b: str, seed: i
         a = pm.loc[pm.group == group_a, metric].dropna()
         b = pm.loc[pm.group == group_b, metric].dropna()
         if len(a) and len(b):
-            d, p, n = model_permutation_test(a, b, seed=seed)
+            d, p, n = model_permutation_test(a, b, n_perm=n_permutations, max_exact=max_exact, seed=seed)
             out.update({f"perm_delta_{metric}": d, f"perm_p_{metric}": p, "perm_n": n})
     return out
 
@@ -152,8 +150,11 @@ def _gee_for_reference(cell: pd.DataFrame, reference: str, others: list[str]) ->
                          "gee_p": r["p"], "gee_alpha": r["alpha"]} for _, r in res.iterrows()}
 
 
-def compare_groups(predictions: pd.DataFrame, comparisons: dict[str, list[tuple[str, str]]] | None = None,
-                   backbone: str | list[str] | None = None, seed: int = 0) -> pd.DataFrame:
+def compare_groups(predictions: pd.DataFrame,
+                   comparisons: Mapping[str, Sequence[tuple[str, str]]] = DEFAULTS.stats.comparisons,
+                   backbone: str | list[str] | None = None, seed: int = 0,
+                   n_permutations: int = DEFAULTS.stats.n_permutations,
+                   max_exact: int = DEFAULTS.stats.max_exact) -> pd.DataFrame:
     """Group comparisons of the paper's Table 4 / Table 6 from a predictions table.
 
     Parameters
@@ -161,14 +162,19 @@ def compare_groups(predictions: pd.DataFrame, comparisons: dict[str, list[tuple[
     predictions : DataFrame
         ``predictions.parquet`` rows (docs/interfaces.md): backbone,
         composition, group, task, condition, rep, item, y_true, prob, pred.
-    comparisons : dict, optional
-        Composition → list of (group A, group B); default
-        :data:`DEFAULT_COMPARISONS` (direct/cv: High vs Low, High vs Total;
-        transfer: High-Total vs Low-Total, High-Total vs Total).
+    comparisons : mapping
+        Composition → list of (group A, group B); default config
+        ``stats.comparisons`` (direct/cv: High vs Low, High vs Total;
+        transfer: High-Total vs Low-Total, High-Total vs Total). A
+        composition not in the mapping is not compared.
     backbone : str or list of str, optional
         Only these backbones (default: all).
     seed : int
-        Seed of the random permutations (used only with > 20,000 relabelings).
+        Seed of the random permutations (used only with more than ``max_exact`` relabelings).
+    n_permutations, max_exact : int
+        The permutation test over models (:func:`~eifer.stats.model_permutation_test`): all
+        relabelings when there are at most ``max_exact``, else ``n_permutations`` random ones
+        (config ``stats.n_permutations``, ``stats.max_exact``).
 
     Returns
     -------
@@ -195,11 +201,10 @@ def compare_groups(predictions: pd.DataFrame, comparisons: dict[str, list[tuple[
         pred = pred[pred["backbone"].isin(keep)]
         if pred.empty:
             raise EiferError(f"compare_groups: no predictions for backbone(s) {keep}")
-    comps = DEFAULT_COMPARISONS if comparisons is None else comparisons
     rows = []
     for key, cell in pred.groupby(_CELL, sort=True):
         composition = key[1]
-        pairs = comps.get(composition, [])
+        pairs = list(comparisons.get(composition, []))
         gee: dict[str, dict[str, dict]] = {}
         for ref in dict.fromkeys(a for a, _ in pairs):  # one GEE per reference group, as in the paper
             gee[ref] = _gee_for_reference(cell, ref, [b for a, b in pairs if a == ref])
@@ -209,7 +214,7 @@ def compare_groups(predictions: pd.DataFrame, comparisons: dict[str, list[tuple[
             row = dict(zip(_CELL, key)) | {"group_a": a, "group_b": b, "comparison": f"{a} vs {b}"}
             row |= _delong_summary(delong_by_rep(cell, a, b))
             row |= gee.get(a, {}).get(b, {})
-            row |= _permutation_summary(cell, a, b, seed)
+            row |= _permutation_summary(cell, a, b, seed, n_permutations, max_exact)
             rows.append(row)
     cols = _CELL + ["group_a", "group_b", "comparison", "n_items", "n_reps", "auc_a", "auc_b",
                     "delta_auc", "delta_se", "delta_ci_low", "delta_ci_high", "fisher_p", "delong_q",

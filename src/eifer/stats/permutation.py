@@ -12,7 +12,8 @@ videos, participants or repetitions (all of it travels with each model).
 
 The statistic is the difference of the groups' mean per-model metric (ROC-AUC,
 accuracy). All C(R_a + R_b, R_a) relabelings are enumerated when there are
-at most ``max_exact``; otherwise ``n_perm`` random ones are drawn (seeded)
+at most ``max_exact`` (``stats.max_exact``); otherwise ``n_perm``
+(``stats.n_permutations``) random ones are drawn (seeded)
 and the p-value counts the observed labeling, so it is never 0. The smallest
 attainable two-sided p with 5 + 5 models is 2/252 ≈ 0.008; with 3 + 3 it is
 0.1 (the test cannot reject at 0.05 — see docs/statistics.md).
@@ -24,11 +25,12 @@ from math import comb
 
 import numpy as np
 
+from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
 
-def model_permutation_test(values_a, values_b, n_perm: int = 10000, max_exact: int = 20000,
-                           seed: int = 0) -> tuple[float, float, int]:
+def model_permutation_test(values_a, values_b, n_perm: int = DEFAULTS.stats.n_permutations,
+                           max_exact: int = DEFAULTS.stats.max_exact, seed: int = 0) -> tuple[float, float, int]:
     """Two-sided permutation test of mean(values_a) − mean(values_b).
 
     Parameters
@@ -36,9 +38,9 @@ def model_permutation_test(values_a, values_b, n_perm: int = 10000, max_exact: i
     values_a, values_b : array-like of float
         One value per trained model (e.g. its test ROC-AUC) of each group.
     n_perm : int
-        Random relabelings when exact enumeration is too large.
+        Random relabelings when exact enumeration is too large (config ``stats.n_permutations``).
     max_exact : int
-        Enumerate all relabelings when there are at most this many.
+        Enumerate all relabelings when there are at most this many (config ``stats.max_exact``).
     seed : int
         Seed of the random relabelings.
 

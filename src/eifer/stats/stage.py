@@ -28,6 +28,10 @@ def run_stats(study, run) -> list[str]:
     pred = pred[pred["composition"].isin(["direct", "transfer"])]
     if pred.empty:
         raise EiferError(f"{path}: no predictions of the direct or transfer compositions")
-    results = compare_groups_for_run(pred, run.config.seed)
+    cfg = run.config.stats
+    results = compare_groups_for_run(pred, run.config.seed, cfg.comparisons, cfg.n_permutations, cfg.max_exact)
+    if results.empty:
+        raise EiferError(f"{path}: no group comparison to make: stats.comparisons names no pair of trained groups "
+                         f"for the compositions {sorted(pred['composition'].unique())}")
     files = write_stats_tables(results, run.path("tables"), 4)
     return [str(Path(f).relative_to(run.root)) for f in files]

@@ -1,6 +1,7 @@
 """Tables 4 and 6 of the paper from :func:`eifer.stats.compare_groups` results, and the stats stage runner."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,7 @@ import pandas as pd
 
 from eifer._tables import format_p, markdown_table
 from eifer._validation import require_columns
+from eifer.config import DEFAULTS
 from eifer.io import write_csv, write_text
 
 _TITLES = {
@@ -108,8 +110,14 @@ def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 
             write_csv(folder / f"table{number}_full.csv", results)]
 
 
-def compare_groups_for_run(pred: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """:func:`compare_groups` with a progress note per backbone (used by the stage runners)."""
+def compare_groups_for_run(pred: pd.DataFrame, seed: int,
+                           comparisons: Mapping[str, Sequence[tuple[str, str]]] = DEFAULTS.stats.comparisons,
+                           n_permutations: int = DEFAULTS.stats.n_permutations,
+                           max_exact: int = DEFAULTS.stats.max_exact) -> pd.DataFrame:
+    """:func:`compare_groups` with a progress note per backbone (used by the stage runners).
+
+    The stage runners pass the ``stats`` section (``comparisons``, ``n_permutations``, ``max_exact``).
+    """
     from eifer.stats.compare import compare_groups
     from eifer.utils import progress
 
@@ -118,6 +126,7 @@ def compare_groups_for_run(pred: pd.DataFrame, seed: int) -> pd.DataFrame:
     with progress() as bar:
         task = bar.add_task("group comparisons", total=len(backbones))
         for b in backbones:
-            parts.append(compare_groups(pred, backbone=b, seed=seed))
+            parts.append(compare_groups(pred, comparisons, backbone=b, seed=seed, n_permutations=n_permutations,
+                                        max_exact=max_exact))
             bar.advance(task)
     return pd.concat(parts, ignore_index=True)

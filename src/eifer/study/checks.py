@@ -66,7 +66,10 @@ def check_ids(problems: list[Problem], rel: str, df: pd.DataFrame, columns: list
     for c in columns:
         why = df[c].map(lambda v: id_problem(v) if v != "" else None)
         bad = why.notna()
-        report_rows(problems, rel, df, bad, c, lambda r, why=why: why[r.name])
+        def says(row: pd.Series, why: pd.Series = why) -> str:
+            return str(why[row.name])
+
+        report_rows(problems, rel, df, bad, c, says)
         ok &= ~bad
     return ok
 

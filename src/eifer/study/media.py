@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -228,7 +229,7 @@ def video_check(path: Path, rel: str, meta: StudyMeta) -> list[Problem]:
         return [Problem(rel, f"video cannot be read (corrupt or not a video): {exc}")]
 
 
-def _check_tail(container, stream, rel: str, rate: float | None) -> list[Problem]:
+def _check_tail(container: Any, stream: Any, rel: str, rate: float | None) -> list[Problem]:
     """Demux the last ~2 s: a file cut short has no packets where its index says there are some."""
     tb = float(stream.time_base)
     start = stream.start_time or 0

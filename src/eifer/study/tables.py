@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +82,7 @@ def csv_parser_problem(rel: str, exc: Exception) -> Problem:
 
 
 def report_rows(problems: list[Problem], rel: str, df: pd.DataFrame, mask: pd.Series, column: str | None,
-                message) -> None:
+                message: Callable[[pd.Series], str]) -> None:
     """One problem per row where ``mask`` holds; ``message(row)`` words it."""
     for _, row in df.loc[mask].iterrows():
         problems.append(Problem(rel, message(row), row=int(row[LINE]), column=column))

@@ -46,6 +46,7 @@ from eifer.synth.design import (
     synth_ratings,
 )
 from eifer.synth.ecg import REACTIVITY, ecg_from_rr, segment_plan, synth_rr_session
+from eifer.synth.options import SYNTH
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,15 @@ def _write_ecg_csv(path: Path, time_s: np.ndarray, ecg: np.ndarray) -> None:
         pa_csv.write_csv(table, fh, write_options=pa_csv.WriteOptions(include_header=False))
 
 
-def synth_study(out: str | Path, participants: int = 12, seed: int = 0, video_seconds: float = 20,
-                fps: int = 15, no_video: bool = False, null: bool = False,
-                planted_cutoff: float = 830.0, segment_seconds: tuple[float, float, float] = (120, 120, 60),
-                ecg_fs: int = 250, width: int = 320, height: int = 240, n_jobs: int = 0,
+def synth_study(out: str | Path, participants: int = SYNTH.participants, seed: int = SYNTH.seed,
+                video_seconds: float = SYNTH.video_seconds, fps: int = SYNTH.fps, no_video: bool = SYNTH.no_video,
+                null: bool = SYNTH.null, planted_cutoff: float = SYNTH.planted_cutoff,
+                segment_seconds: tuple[float, float, float] = SYNTH.segment_seconds, ecg_fs: int = SYNTH.ecg_fs,
+                width: int = SYNTH.width, height: int = SYNTH.height, n_jobs: int = 0,
                 name: str | None = None, show_progress: bool = True) -> Path:
     """Write a synthetic study with planted, known ground truth.
+
+    Defaults: :data:`eifer.synth.options.SYNTH` (shared with ``eifer synth``).
 
     Parameters
     ----------

@@ -26,6 +26,7 @@ frame, including frames where the face is hidden.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,8 @@ def video_timeline(pid: str, vid: str, n_frames: int, fps: float, experienced: t
     return truth, render
 
 
-def encode_video(path: str | Path, frames, fps: int, width: int, height: int, crf: int = 20) -> Path:
+def encode_video(path: str | Path, frames: Iterable[np.ndarray], fps: int, width: int, height: int,
+                 crf: int = 20) -> Path:
     """Stream RGB frames into an H.264 (yuv420p) MP4, atomically.
 
     Frames are encoded as they come (``frames`` may be a generator), so
@@ -223,7 +225,7 @@ def encode_video(path: str | Path, frames, fps: int, width: int, height: int, cr
     return Path(path)
 
 
-def write_participant_videos(out: Path, index: int, row: dict, domains: dict, p) -> pd.DataFrame:
+def write_participant_videos(out: Path, index: int, row: dict, domains: dict, p: Any) -> pd.DataFrame:
     """Render and encode all videos of one participant; return their frame truth.
 
     A participant whose videos were finished by an earlier run with the same
