@@ -257,9 +257,9 @@ def test_training_crop_settings_redo_select_only_estimator_crops_redo_affect_not
 # --- the config is the one source of defaults (issue 14) -------------------------------------------------
 ANALYSIS_PACKAGES = ("ei", "hrv", "labels", "frames", "affect", "cutoff", "select", "split", "train", "evaluate",
                      "stats", "transfer_cv")
-# Packages other developers of issue 14 are moving to DEFAULTS at the same time: hrv, train, transfer_cv,
-# split (developer 14c; frames, affect, select are done). The lead removes this list after merging.
-PENDING = {"hrv", "train", "transfer_cv", "split"}
+# Packages still being moved to DEFAULTS by a parallel branch (none left: hrv, train, transfer_cv and split
+# are done too)
+PENDING: set[str] = set()
 # core parameters named differently from the config field they mirror
 ALIASES = {"n_perm": "n_permutations", "alpha_perm": "permutation_alpha", "include_weak": "alignment_include_weak",
            "fixed_cutoff": "cutoff", "grid": "threshold_grid"}
