@@ -105,6 +105,19 @@ def test_table6_is_compare_groups_on_folds(cv_run):
     assert md.startswith("Table 6.") and "High vs Total" in md
 
 
+def test_table6_follows_the_stats_settings(cv_run, tmp_path):
+    # Table 6 is compared as Table 4 is: stats.comparisons and the permutation settings reach it
+    from eifer.transfer_cv.stage import cv_tables
+
+    run, _, _ = cv_run
+    pred = pd.read_parquet(run.path("models_cv/predictions.parquet"))
+    cv_tables(pred, tmp_path, ["baseline"], run.config.seed, comparisons={"cv": [("High", "Low")]},
+              n_permutations=7, max_exact=1)
+    full = pd.read_csv(tmp_path / "table6_full.csv")
+    assert set(full["comparison"]) == {"High vs Low"}
+    assert (full["perm_n"] == 8).all()  # 7 random relabelings + the observed one (exact would be C(6, 3) = 20)
+
+
 def test_resume_redoes_only_missing_fold(cv_run):
     run, _, _ = cv_run
     unit = {"backbone": "eifer_tinycnn", "group": "Low", "task": "arousal", "fold": 1}

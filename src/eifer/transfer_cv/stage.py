@@ -20,13 +20,14 @@ baseline only); the predictions of all three conditions are kept.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from eifer.config import Config
+from eifer.config import DEFAULTS, Config
 from eifer.errors import EiferError
 from eifer.evaluate import METRICS, metrics_per_run, summary_table, table_markdown
 from eifer.io import write_csv, write_json, write_parquet, write_text
@@ -59,7 +60,10 @@ def predictions_merge(existing: pd.DataFrame | None, cv_pred: pd.DataFrame) -> p
     return pd.concat([keep, cv_pred], ignore_index=True)
 
 
-def cv_tables(pred: pd.DataFrame, folder: str | Path, conditions: list[str], seed: int = 0) -> list[Path]:
+def cv_tables(pred: pd.DataFrame, folder: str | Path, conditions: list[str], seed: int = DEFAULTS.seed,
+              comparisons: Mapping[str, Sequence[tuple[str, str]]] = DEFAULTS.stats.comparisons,
+              n_permutations: int = DEFAULTS.stats.n_permutations,
+              max_exact: int = DEFAULTS.stats.max_exact) -> list[Path]:
     """Write Table 5 (metrics over folds) and Table 6 (group comparisons) from cv predictions.
 
     Parameters
@@ -72,6 +76,8 @@ def cv_tables(pred: pd.DataFrame, folder: str | Path, conditions: list[str], see
         Conditions shown in the tables.
     seed : int
         Seed of :func:`eifer.stats.compare_groups` (random permutations only).
+    comparisons, n_permutations, max_exact
+        The ``stats`` settings of the comparisons (Table 6 is compared as Table 4 is).
 
     Returns
     -------
@@ -88,7 +94,7 @@ def cv_tables(pred: pd.DataFrame, folder: str | Path, conditions: list[str], see
     folder = Path(folder)
     files = [write_csv(folder / "table5.csv", table), write_csv(folder / "table5_folds.csv", per_fold),
              write_text(folder / "table5.md", table_markdown(table, _TITLE5).replace(" repetition(s) ", " fold(s) "))]
-    files += write_stats_tables(compare_groups_for_run(sub, seed), folder, 6)
+    files += write_stats_tables(compare_groups_for_run(sub, seed, comparisons, n_permutations, max_exact), folder, 6)
     return files
 
 
@@ -123,7 +129,8 @@ def run_transfer_cv(study: Any, run: Any) -> list[str]:
     write_parquet(run.path(CV_DIR, "predictions.parquet"), pred)
     fp = run.path("predictions.parquet")
     write_parquet(fp, predictions_merge(pd.read_parquet(fp) if fp.is_file() else None, pred))
-    files = cv_tables(pred, run.path("tables"), list(cfg.transfer_cv.table_conditions), cfg.seed)
+    files = cv_tables(pred, run.path("tables"), list(cfg.transfer_cv.table_conditions), cfg.seed,
+                      cfg.stats.comparisons, cfg.stats.n_permutations, cfg.stats.max_exact)
     run.log("transfer_cv", backbones=list(cfg.transfer_cv.backbones), folds=int(pred["rep"].nunique()),
             seconds=round(time.perf_counter() - t0, 2))
     # predictions.parquet is shared with the train stage: updated here, but not an output this stage owns
