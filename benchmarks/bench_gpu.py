@@ -5,13 +5,13 @@
 
 Training (paper profile; timm EfficientNetV2-L from random weights, nothing
 downloaded; bf16 autocast and channels_last on CUDA, fp32 on CPU, exactly as
-:func:`eifer.train.loop.epoch_train` runs them):
+:func:`eifer.train.loop.train_epoch` runs them):
 
-* **real pipeline**: a synthetic crop set (``eifer.train.toy.toy_run``: PNG crops at
-  ``select.crop_size``) through ``CropDataset`` + ``loader_make`` (DataLoader
+* **real pipeline**: a synthetic crop set (``eifer.train.toy.make_toy_run``: PNG crops at
+  ``select.crop_size``) through ``CropDataset`` + ``make_loader`` (DataLoader
   workers per ``train.num_workers``, pinned memory on CUDA), augmentation and
   normalisation on the device, a stage-2 step;
-* **in-memory**: the same ``epoch_train`` on batches already on the device
+* **in-memory**: the same ``train_epoch`` on batches already on the device
   (uint8, same augmentation): no decode, no loader, no host-to-device copy.
 
 The ratio says whether loading starves the GPU (target >= 0.9).
@@ -19,7 +19,7 @@ The ratio says whether loading starves the GPU (target >= 0.9).
 Learned-estimator inference (``eifer.affect`` timm estimator on the same
 architecture, random weights saved to a temporary file): frames/s **per frame**
 (batch 1, a model call per crop) vs **batched**
-(:func:`eifer.affect.batched.affect_infer_batched`, ``--infer-batch`` crops per call).
+(:func:`eifer.affect.batched.infer_affect_batched`, ``--infer-batch`` crops per call).
 
 The device is chosen as the trainer chooses it (:func:`eifer.utils.pick_device`
 on ``train.device``: CUDA when present). Rounds alternate A/B; the best of each
@@ -47,20 +47,20 @@ def _sync(device: str) -> None:
 
 def _setup(cfg, device: str):
     from eifer.model import create_model
-    from eifer.train.schedule import optimizer_make
+    from eifer.train.schedule import make_optimizer
 
     torch.manual_seed(0)
     model = create_model(cfg.backbone).to(device)
     if device.startswith("cuda"):
         model = model.to(memory_format=torch.channels_last)
-    opt = optimizer_make(model, 2, head_lr=cfg.head_lr, backbone_lr_peak=cfg.backbone_lr_peak,
+    opt = make_optimizer(model, 2, head_lr=cfg.head_lr, backbone_lr_peak=cfg.backbone_lr_peak,
                          weight_decay=cfg.weight_decay)
     return model, opt
 
 
 def train_images_per_s(cfg, batches, n_images: int, device: str, seed: int) -> float:
-    """Images/s of one stage-2 epoch of :func:`eifer.train.loop.epoch_train` over ``batches`` (a loader or a list)."""
-    from eifer.train.loop import epoch_train
+    """Images/s of one stage-2 epoch of :func:`eifer.train.loop.train_epoch` over ``batches`` (a loader or a list)."""
+    from eifer.train.loop import train_epoch
     from eifer.train.schedule import stage_schedule
 
     model, opt = _setup(cfg, device)
@@ -71,10 +71,10 @@ def train_images_per_s(cfg, batches, n_images: int, device: str, seed: int) -> f
     kw = {"stage": 2, "sched": sched, "device": device, "pos_weight": 1.0,
           "regression_weight": cfg.regression_weight, "grad_clip": cfg.grad_clip, "aug": aug}
     warm = [next(iter(batches))]  # cudnn autotuning, lazy CUDA init, allocator: outside the timing
-    epoch_train(model, warm, opt, step=0, gen=torch.Generator().manual_seed(seed), **kw)
+    train_epoch(model, warm, opt, step=0, gen=torch.Generator().manual_seed(seed), **kw)
     _sync(device)
     t0 = time.perf_counter()
-    epoch_train(model, batches, opt, step=1, gen=torch.Generator().manual_seed(seed), **kw)
+    train_epoch(model, batches, opt, step=1, gen=torch.Generator().manual_seed(seed), **kw)
     _sync(device)
     return n_images / (time.perf_counter() - t0)
 
@@ -83,14 +83,14 @@ def bench_train(a, device: str, tmp: Path) -> dict[str, list[float]]:
     import pandas as pd
 
     from eifer.config import load_config
-    from eifer.train.images import CropDataset, loader_make
-    from eifer.train.toy import toy_run
+    from eifer.train.images import CropDataset, make_loader
+    from eifer.train.toy import make_toy_run
 
     over = {"train": {"backbone": a.backbone, "image_size": a.image_size, "batch_size": a.batch,
                       "cache_images": False} | ({"num_workers": a.workers} if a.workers is not None else {})}
     full = load_config(profile="paper", overrides=over)
     cfg = full.train
-    toy_run(tmp, participants=a.participants, frames_per_video=a.frames, n_test_frames=1,
+    make_toy_run(tmp, participants=a.participants, frames_per_video=a.frames, n_test_frames=1,
             size=a.crop_size or full.select.crop_size)
     df = pd.read_parquet(tmp / "dataset.parquet")
     ds = CropDataset(tmp, df, "valence", cfg.image_size, cache=False)
@@ -104,7 +104,7 @@ def bench_train(a, device: str, tmp: Path) -> dict[str, list[float]]:
           f"{'bf16 autocast + channels_last' if device.startswith('cuda') else 'fp32'}")
     out: dict[str, list[float]] = {"pipeline": [], "memory": []}
     for r in range(a.rounds):
-        loader = loader_make(ds, bs, shuffle=True, seed=r, num_workers=cfg.num_workers, device=device)
+        loader = make_loader(ds, bs, shuffle=True, seed=r, num_workers=cfg.num_workers, device=device)
         out["pipeline"].append(train_images_per_s(cfg, loader, len(ds), device, r))
         out["memory"].append(train_images_per_s(cfg, mem, len(ds), device, r))
     return out
@@ -115,7 +115,7 @@ def bench_infer(a, device: str, tmp: Path) -> dict[str, list[float]]:
     from safetensors.torch import save_file
 
     from eifer.affect import create_estimator
-    from eifer.affect.batched import affect_infer_batched
+    from eifer.affect.batched import infer_affect_batched
 
     torch.manual_seed(0)
     path = tmp / "va.safetensors"
@@ -124,7 +124,7 @@ def bench_infer(a, device: str, tmp: Path) -> dict[str, list[float]]:
                            device=device)
     crops = np.random.default_rng(0).integers(0, 256, (a.infer_frames, a.image_size, a.image_size, 3), np.uint8)
     n1 = max(1, a.infer_frames // 8)  # per frame is slow: fewer frames
-    affect_infer_batched(crops[:2], est, device, 2)  # warm-up
+    infer_affect_batched(crops[:2], est, device, 2)  # warm-up
     print(f"inference: timm {a.backbone} estimator, {a.image_size} px, fp32, {a.infer_frames} crops batched "
           f"by {a.infer_batch}, {n1} crops one by one")
     out: dict[str, list[float]] = {"per_frame": [], "batched": []}
@@ -134,7 +134,7 @@ def bench_infer(a, device: str, tmp: Path) -> dict[str, list[float]]:
             est.predict(crops[i:i + 1])
         out["per_frame"].append(n1 / (time.perf_counter() - t0))
         t0 = time.perf_counter()
-        affect_infer_batched(crops, est, device, a.infer_batch)
+        infer_affect_batched(crops, est, device, a.infer_batch)
         out["batched"].append(a.infer_frames / (time.perf_counter() - t0))
     return out
 

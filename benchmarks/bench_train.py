@@ -21,10 +21,10 @@ import torch
 
 from eifer.config import load_config
 from eifer.model import create_model
-from eifer.train.images import CropDataset, augment_batch, loader_make, normalize_batch
-from eifer.train.loop import epoch_train, loss_dual
-from eifer.train.schedule import optimizer_make, schedule_apply, stage_schedule
-from eifer.train.toy import toy_run
+from eifer.train.images import CropDataset, augment_batch, make_loader, normalize_batch
+from eifer.train.loop import loss_dual, train_epoch
+from eifer.train.schedule import apply_schedule, make_optimizer, stage_schedule
+from eifer.train.toy import make_toy_run
 
 
 def _sched(cfg, steps):
@@ -36,12 +36,12 @@ def pipeline_epoch(ds: CropDataset, cfg, seed: int) -> float:
     """Images/s of one stage-2 epoch through the real loader + augmentation."""
     torch.manual_seed(0)
     model = create_model(cfg.backbone)
-    opt = optimizer_make(model, 2, head_lr=cfg.head_lr, backbone_lr_peak=cfg.backbone_lr_peak,
+    opt = make_optimizer(model, 2, head_lr=cfg.head_lr, backbone_lr_peak=cfg.backbone_lr_peak,
                          weight_decay=cfg.weight_decay)
-    loader = loader_make(ds, cfg.batch_size, shuffle=True, seed=seed, num_workers=cfg.num_workers)
+    loader = make_loader(ds, cfg.batch_size, shuffle=True, seed=seed, num_workers=cfg.num_workers)
     aug = {"p": cfg.aug_p, "brightness": tuple(cfg.brightness), "blur_sigma": tuple(cfg.blur_sigma)}
     t0 = time.perf_counter()
-    epoch_train(model, loader, opt, stage=2, sched=_sched(cfg, len(loader)), step=0, device="cpu", pos_weight=1.0,
+    train_epoch(model, loader, opt, stage=2, sched=_sched(cfg, len(loader)), step=0, device="cpu", pos_weight=1.0,
                 regression_weight=cfg.regression_weight, grad_clip=cfg.grad_clip, aug=aug,
                 gen=torch.Generator().manual_seed(seed))
     return len(ds) / (time.perf_counter() - t0)
@@ -55,7 +55,7 @@ def memory_epoch(x: torch.Tensor, y: torch.Tensor, t: torch.Tensor, cfg, seed: i
     torch.manual_seed(0)
     model = create_model(cfg.backbone)
     model.train()
-    opt = optimizer_make(model, 2, head_lr=cfg.head_lr, backbone_lr_peak=cfg.backbone_lr_peak,
+    opt = make_optimizer(model, 2, head_lr=cfg.head_lr, backbone_lr_peak=cfg.backbone_lr_peak,
                          weight_decay=cfg.weight_decay)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     bs = cfg.batch_size
@@ -66,7 +66,7 @@ def memory_epoch(x: torch.Tensor, y: torch.Tensor, t: torch.Tensor, cfg, seed: i
     t0 = time.perf_counter()
     for s in range(steps):
         idx = perm[s * bs:(s + 1) * bs]
-        schedule_apply(opt, s, sched)
+        apply_schedule(opt, s, sched)
         xb = x[idx]
         if aug:
             xb = normalize_batch(augment_batch(xb, gen, cfg.aug_p, tuple(cfg.brightness), tuple(cfg.blur_sigma),
@@ -95,7 +95,7 @@ def main() -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        toy_run(tmp, participants=a.participants, frames_per_video=a.frames, n_test_frames=1)
+        make_toy_run(tmp, participants=a.participants, frames_per_video=a.frames, n_test_frames=1)
         import pandas as pd
 
         df = pd.read_parquet(f"{tmp}/dataset.parquet")

@@ -25,8 +25,8 @@ PKG = SRC / "eifer"
 # docs/architecture.md, "Layers": a unit may import only from its own layer or the ones below it
 BASE = {"errors", "io", "config", "utils", "logs", "parallel", "plan", "_tables", "_validation"}
 CORE = {"study", "runfolder", "synth", "model"}
-ANALYSIS = {"ei", "physio", "hrv", "labels", "frames", "affect", "cutoff", "select", "data", "split", "train",
-            "transfer_cv", "evaluate", "stats"}
+ANALYSIS = {"ei", "hrv", "labels", "frames", "affect", "cutoff", "select", "split", "train", "transfer_cv",
+            "evaluate", "stats"}
 PRESENTATION = {"report"}  # reads every stage's outputs; no analysis stage imports it
 STAGES = ANALYSIS | PRESENTATION
 TOP = {"pipeline", "results", "cli", "__init__"}
@@ -174,3 +174,78 @@ def test_function_local_imports_are_seen(tmp_path):
     f = PKG / "frames" / "extract.py"
     local = [t for t, _, top in _imports(f) if not top]
     assert local, "frames/extract.py has function-local imports; the walker must see them"
+
+
+# docs/architecture.md, "Naming rule": verb_noun (``make_splits``) or, for a function named after the
+# quantity it returns, domain_quantity the NeuroKit2 way (``hrv_segment``, ``cutoff_sweep``);
+# never noun_verb (``splits_load``). A CLI command's function is ``<command>_cmd``.
+VERBS = {"load", "save", "read", "write", "make", "check", "validate", "apply", "select", "choose", "ensure",
+         "collect", "merge", "plan", "decode", "encode", "raise", "train", "run", "show", "build", "compute",
+         "infer", "create", "parse", "get", "set", "fit", "extract", "estimate", "score", "find", "remove", "map"}
+_MODIFIERS = {"cross", "deep"}  # cross_validate, deep_merge: the verb is the second word
+_PREPOSITIONS = {"of", "for", "per", "from", "to", "at", "in", "on", "by", "with"}  # metrics_per_run: 'run' is a noun
+
+
+def _noun_verb(name: str) -> bool:
+    """A public function name whose verb comes after a noun (``splits_load``, ``units_plan``)."""
+    if name.startswith("_") or name.endswith("_cmd"):
+        return False
+    words = name.split("_")
+    cut = next((i for i, w in enumerate(words) if w in _PREPOSITIONS), len(words))
+    words = words[:cut]
+    if words and words[0] in _MODIFIERS:
+        words = words[1:]
+    return bool(words) and words[0] not in VERBS and any(w in VERBS for w in words[1:])
+
+
+@pytest.mark.parametrize("name, bad", [("splits_load", True), ("units_plan", True), ("ecg_check_file", True),
+                                       ("load_splits", False), ("hrv_segment", False), ("cutoff_sweep", False),
+                                       ("config_show_cmd", False), ("_weights_load", False),
+                                       ("hrv_from_rr", False), ("train_val_split", False),
+                                       ("metrics_per_run", False), ("cross_validate", False),
+                                       ("deep_merge", False), ("units_map", True), ("frames_run_batched", True)])
+def test_naming_rule_checker(name, bad):
+    assert _noun_verb(name) is bad
+
+
+def test_public_functions_are_named_verb_noun():
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bad += [f"{_module_name(path)}.{n.name} (line {n.lineno})" for n in tree.body
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _noun_verb(n.name)]
+    assert not bad, "noun_verb names (rename to verb_noun):\n" + "\n".join(bad)
+
+
+def test_every_stage_has_its_package_and_runner():
+    from eifer.pipeline.stages import STAGES as REGISTRY
+
+    for stage in REGISTRY:
+        pkg = stage.name.replace("-", "_")
+        assert stage.runner == f"eifer.{pkg}.stage:run_{pkg}", stage
+        assert (PKG / pkg / "stage.py").is_file(), stage
+        assert f"def run_{pkg}(" in (PKG / pkg / "stage.py").read_text(encoding="utf-8"), stage
+
+
+def test_paper_to_code_table_names_real_files_and_functions():
+    # docs/architecture.md, "From the paper to the code": every file, folder and function it names exists
+    doc = (PKG.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = doc.split("## From the paper to the code", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| §") or line.startswith("| tables")]
+    assert len(rows) >= 15, "the paper-to-code table went missing"
+    stale = []
+    for row in rows:
+        folder, current = PKG, None
+        for token in row.split("`")[1::2]:
+            if token.endswith("/"):
+                folder = PKG / token
+                stale += [] if folder.is_dir() else [token]
+            elif token.endswith(".py"):
+                current = PKG / token if "/" in token else folder / token
+                folder = current.parent
+                stale += [] if current.is_file() else [token]
+            elif token.isidentifier() and current is not None and current.is_file():
+                tree = ast.parse(current.read_text(encoding="utf-8"))
+                names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+                stale += [] if token in names else [f"{token} in {current.relative_to(PKG)}"]
+    assert not stale, f"docs/architecture.md names code that does not exist: {stale}"

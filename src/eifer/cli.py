@@ -129,7 +129,7 @@ def cli_config(config: Path | None, profile: str | None, seed: int | None):
 
 @config_app.command("show")
 @friendly_errors
-def config_show(config: Path | None = ConfigOpt, profile: str | None = ProfileOpt,
+def config_show_cmd(config: Path | None = ConfigOpt, profile: str | None = ProfileOpt,
                 seed: int | None = SeedOpt,
                 plain: bool = typer.Option(False, "--plain", help="YAML without the descriptions.")) -> None:
     """Print the full configuration (profile + your file) as YAML, by section, each key with its description."""
@@ -141,7 +141,7 @@ def config_show(config: Path | None = ConfigOpt, profile: str | None = ProfileOp
 
 @config_app.command("check")
 @friendly_errors
-def config_check(
+def config_check_cmd(
     file: Path = typer.Argument(..., help="Your config YAML."),
     profile: str | None = ProfileOpt,
 ) -> None:
@@ -160,7 +160,7 @@ def config_check(
 
 @config_app.command("docs")
 @friendly_errors
-def config_docs(out: Path | None = typer.Option(None, "--out", "-o",
+def config_docs_cmd(out: Path | None = typer.Option(None, "--out", "-o",
                                                    help="Write the Markdown here (e.g. docs/settings.md); "
                                                         "default: print it.")) -> None:
     """The settings reference (every key, type, range, default, description) as Markdown."""

@@ -521,7 +521,7 @@ def load_config(
         merged = deep_merge(merged, overrides)
     if seed is not None:
         merged["seed"] = seed
-    return config_validate(merged, path, text)
+    return validate_config(merged, path, text)
 
 
 def yaml_key_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -589,7 +589,7 @@ def _unknown_key_message(loc: tuple[str, ...]) -> str:
     return "unknown setting" + (hint or "; `eifer config show` lists every setting")
 
 
-def config_validate(data: dict[str, Any], path: str | Path | None = None, text: str | None = None) -> Config:
+def validate_config(data: dict[str, Any], path: str | Path | None = None, text: str | None = None) -> Config:
     """Validate a merged config mapping; every bad value becomes one problem naming its key.
 
     ``path`` and ``text`` (the YAML file the values came from) let each problem
@@ -598,7 +598,7 @@ def config_validate(data: dict[str, Any], path: str | Path | None = None, text: 
 
     Examples
     --------
-    >>> config_validate({"train": {"batch_size": 0}})
+    >>> validate_config({"train": {"batch_size": 0}})
     Traceback (most recent call last):
     ...
     eifer.errors.ConfigError: invalid configuration, 1 problem(s):

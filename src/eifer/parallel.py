@@ -346,7 +346,7 @@ def _drain(q: Any, call: int | None, on_report: Callable | None) -> None:
 
 # ---------------------------------------------------------------- Ray
 
-def ray_ensure(spec: ExecutorSpec) -> None:
+def ensure_ray(spec: ExecutorSpec) -> None:
     """Connect to the Ray cluster at ``spec.address`` or start a local one (once per process)."""
     global _ray_started_here
     try:
@@ -375,7 +375,7 @@ def _ray_call(fn: Callable, unit: Any, i: int, q: Any, desc: str, cwd: str) -> A
 
 def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: ExecutorSpec, retries: int,
              finish: Callable, on_report: Callable | None, desc: str) -> None:
-    ray_ensure(spec)
+    ensure_ray(spec)
     import ray
     from ray.exceptions import RayError, RayTaskError
 

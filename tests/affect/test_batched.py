@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from eifer.affect import create_estimator, stream_estimator
-from eifer.affect.batched import affect_batched, affect_infer_batched, frames_crops_unit, pending_paths
+from eifer.affect.batched import affect_batched, frames_crops_unit, infer_affect_batched, pending_paths
 from eifer.config import AffectConfig, load_config
 from eifer.frames import part_path, read_frames, run_frames
 from eifer.runfolder import RunFolder
@@ -43,15 +43,15 @@ def test_batched_equals_per_frame(tiny_model):
     est = create_estimator("torchscript", path=d / "va.pt", input_size=SIZE, device="cpu")
     one_by_one = np.concatenate([est.predict(crops[i:i + 1]) for i in range(len(crops))])
     for bs in (1, 5, 64):  # 5 does not divide 23: a short last batch
-        got = affect_infer_batched(crops, est, "cpu", bs)
+        got = infer_affect_batched(crops, est, "cpu", bs)
         assert got.shape == (23, 2) and got.dtype == np.float32
         np.testing.assert_allclose(got, one_by_one, atol=1e-5)
     # from a config: the estimator is built on the requested device
     cfg = AffectConfig(estimator="onnx", path=str(d / "va.onnx"), options={"input_size": SIZE})
-    np.testing.assert_allclose(affect_infer_batched(crops, cfg, "cpu", 7), one_by_one, atol=1e-4)
-    assert affect_infer_batched(crops[:0], est, "cpu", 4).shape == (0, 2)
+    np.testing.assert_allclose(infer_affect_batched(crops, cfg, "cpu", 7), one_by_one, atol=1e-4)
+    assert infer_affect_batched(crops[:0], est, "cpu", 4).shape == (0, 2)
     with pytest.raises(Exception, match="batch_size"):
-        affect_infer_batched(crops, est, "cpu", 0)
+        infer_affect_batched(crops, est, "cpu", 0)
 
 
 def test_switch(monkeypatch):

@@ -11,7 +11,7 @@ import yaml
 from eifer.config import load_config
 from eifer.hrv import hrv_participant, run_hrv
 from eifer.hrv.stage import hrv_settings
-from eifer.study.media import ecg_check_file
+from eifer.study.media import check_ecg_file
 from eifer.study.meta import StudyMeta
 
 wfdb = pytest.importorskip("wfdb")
@@ -46,10 +46,10 @@ def test_multirate_wfdb_is_read_at_the_ecg_rate_and_rate_is_checked(tmp_path):
     wfdb.wrsamp("P01", fs=125, units=["mV", "au"], sig_name=["ECG", "Resp"], e_p_signal=[ecg, resp],
                 samps_per_frame=[4, 1], fmt=["16", "16"], adc_gain=[1000.0, 1000.0], baseline=[0, 0],
                 write_dir=str(tmp_path / "ecg"))
-    df, fs, problems = ecg_check_file(tmp_path, StudyMeta(ecg_format="wfdb", ecg_fs=500), "P01")
+    df, fs, problems = check_ecg_file(tmp_path, StudyMeta(ecg_format="wfdb", ecg_fs=500), "P01")
     assert problems == [] and fs == 500
     assert len(df) == len(ecg) and np.allclose(df["ecg"], ecg, atol=1e-3)  # no frame averaging
-    _, _, problems = ecg_check_file(tmp_path, StudyMeta(ecg_format="wfdb", ecg_fs=125), "P01")
+    _, _, problems = check_ecg_file(tmp_path, StudyMeta(ecg_format="wfdb", ecg_fs=125), "P01")
     assert len(problems) == 1 and "declares 500 Hz" in problems[0].message and "is 125 Hz" in problems[0].message
     assert problems[0].file == "ecg/P01.hea"
 
@@ -58,9 +58,9 @@ def test_edf_declared_rate_checked(tmp_path):
     (tmp_path / "ecg").mkdir()
     sig = np.sin(np.arange(0, 10, 1 / 256))
     _write_edf(tmp_path / "ecg" / "P01.edf", sig, 256)
-    df, fs, problems = ecg_check_file(tmp_path, StudyMeta(ecg_format="edf", ecg_fs=256), "P01")
+    df, fs, problems = check_ecg_file(tmp_path, StudyMeta(ecg_format="edf", ecg_fs=256), "P01")
     assert problems == [] and fs == 256 and len(df) == len(sig)
-    _, _, problems = ecg_check_file(tmp_path, StudyMeta(ecg_format="edf", ecg_fs=250), "P01")
+    _, _, problems = check_ecg_file(tmp_path, StudyMeta(ecg_format="edf", ecg_fs=250), "P01")
     assert len(problems) == 1 and "256 Hz" in problems[0].message and "250 Hz" in problems[0].message
 
 
@@ -77,7 +77,7 @@ def test_record100_wfdb_edf_csv_give_the_same_hrv(tmp_path):
     settings = dataclasses.replace(hrv_settings(load_config().hrv), domains=("time",))
     out = {}
     for fmt in ("wfdb", "edf", "csv"):
-        df, got_fs, problems = ecg_check_file(tmp_path, StudyMeta(ecg_format=fmt, ecg_fs=fs), "P01")
+        df, got_fs, problems = check_ecg_file(tmp_path, StudyMeta(ecg_format=fmt, ecg_fs=fs), "P01")
         assert problems == [] and got_fs == fs, fmt
         assert np.allclose(df["ecg"], sig, atol=1e-3), fmt
         out[fmt] = hrv_participant("P01", df["time_s"].to_numpy(), df["ecg"].to_numpy(), got_fs, segs, settings)

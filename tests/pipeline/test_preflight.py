@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from eifer.cli import app
 from eifer.config import load_config
-from eifer.pipeline.preflight import check_before_run, preflight_check
+from eifer.pipeline.preflight import check_before_run, run_preflight
 
 
 def _config(tmp_path, tiny_profile, **sections):
@@ -40,7 +40,7 @@ def test_every_problem_is_listed_at_once(synth_video_small, tmp_path):
     from eifer.study import load_study
 
     study = load_study(synth_video_small, validate_media=False)
-    p = preflight_check(synth_video_small, cfg, tmp_path / "run", loaded=study)
+    p = run_preflight(synth_video_small, cfg, tmp_path / "run", loaded=study)
     keys = list(p["key"])
     assert keys == ["affect.path", "train.pretrained_path", "transfer_cv.pretrained_paths.resnet50",
                     "transfer_cv.pretrained_paths.vgg16", "split.test_participants"]
@@ -57,21 +57,21 @@ def test_settings_that_are_in_order_pass(synth_video_small, tmp_path):
 
 def test_stages_not_asked_for_are_not_checked(synth_video_small, tmp_path):
     cfg = load_config(profile="paper")  # onnx estimator without a path, no checkpoints
-    assert preflight_check(synth_video_small, cfg, stages=["hrv"]).empty
-    assert set(preflight_check(synth_video_small, cfg, stages=["affect"])["key"]) == {"affect.path"}
+    assert run_preflight(synth_video_small, cfg, stages=["hrv"]).empty
+    assert set(run_preflight(synth_video_small, cfg, stages=["affect"])["key"]) == {"affect.path"}
 
 
 def test_study_without_videos_needs_no_model_files(synth_novideo, tmp_path):
     from eifer.study import load_study
 
     cfg = load_config(profile="paper")
-    assert preflight_check(synth_novideo, cfg, loaded=load_study(synth_novideo, validate_media=False)).empty
+    assert run_preflight(synth_novideo, cfg, loaded=load_study(synth_novideo, validate_media=False)).empty
 
 
 def test_unwritable_run_folder_and_missing_study(tmp_path):
     blocker = tmp_path / "results"
     blocker.write_text("a file where the run folder's parent should be")
-    p = preflight_check(tmp_path / "nostudy", load_config(profile="demo"), blocker / "run")
+    p = run_preflight(tmp_path / "nostudy", load_config(profile="demo"), blocker / "run")
     assert list(p["key"]) == ["STUDY", "--out"]
     assert "nostudy" in p["problem"][0] and "results is a file" in p["problem"][1]
 

@@ -118,7 +118,7 @@ def _transfer(pred):
 def paper_run(handmade_run):
     """The handmade run with Tables 2–4 written by the real stage code (evaluate, stats) from its predictions,
     a direct and a transfer composition, and an HRV table with a planted group × emotion interaction."""
-    from eifer.evaluate.tables import metrics_per_run, tables_write
+    from eifer.evaluate.tables import metrics_per_run, write_tables
     from eifer.stats.compare import compare_groups
     from eifer.stats.tables import write_stats_tables
 
@@ -126,7 +126,7 @@ def paper_run(handmade_run):
     pred = pd.read_parquet(run.path("predictions.parquet"))
     pred = pd.concat([pred, _transfer(pred)], ignore_index=True)
     write_parquet(run.path("predictions.parquet"), pred)
-    tables_write(metrics_per_run(pred), run.path("tables"))
+    write_tables(metrics_per_run(pred), run.path("tables"))
     write_stats_tables(compare_groups(pred, seed=0), run.path("tables"), 4)
     rng = np.random.default_rng(3)
     rows = []

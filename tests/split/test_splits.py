@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from eifer.errors import EiferError
-from eifer.split import dataset_validate, make_splits, splits_check, train_val_split
+from eifer.split import check_splits, make_splits, train_val_split, validate_dataset
 
 
 def _dataset(n_part=14, frames=10, seed=0):
@@ -67,9 +67,9 @@ def test_listed_test_participants_and_errors():
 
 def test_overlap_is_detected():
     with pytest.raises(EiferError, match="train/val"):
-        splits_check({"test": ["A"], "runs": {"High/arousal/rep0": {"train": ["B", "C"], "val": ["C"]}}})
+        check_splits({"test": ["A"], "runs": {"High/arousal/rep0": {"train": ["B", "C"], "val": ["C"]}}})
     with pytest.raises(EiferError, match="val/test"):
-        splits_check({"test": ["A"], "runs": {"High/arousal/rep0": {"train": ["B"], "val": ["A"]}}})
+        check_splits({"test": ["A"], "runs": {"High/arousal/rep0": {"train": ["B"], "val": ["A"]}}})
 
 
 def test_train_val_split_ratio():
@@ -82,9 +82,9 @@ def test_dataset_validation_names_row():
     df, _ = _dataset(2, 2)
     df.loc[3, "arousal_label"] = 2
     with pytest.raises(EiferError, match="row 4: arousal_label"):
-        dataset_validate(df)
+        validate_dataset(df)
     with pytest.raises(EiferError, match="missing column"):
-        dataset_validate(df.drop(columns="crop_path"))
+        validate_dataset(df.drop(columns="crop_path"))
 
 
 def test_validation_holds_both_classes_when_single_class_participants_exist():

@@ -262,11 +262,11 @@ def test_bad_batch_size_on_a_trained_run_keeps_every_model(tmp_path):
     from eifer.runfolder import RunFolder
     from eifer.split import run_split
     from eifer.train import run_train
-    from eifer.train.toy import toy_run
+    from eifer.train.toy import make_toy_run
 
     _count("batch_size 0 on trained run")
     root = tmp_path / "run"
-    toy_run(root, participants=6, frames_per_video=4, n_test_frames=2, size=32, seed=1)
+    make_toy_run(root, participants=6, frames_per_video=4, n_test_frames=2, size=32, seed=1)
     tiny = {"train": {"repetitions": 1, "tasks": ["arousal"], "compositions": ["direct"], "stage1_epochs": 1,
                       "stage2_epochs": 1, "image_size": 32, "n_jobs": 1}, "split": {"n_test_high": 1, "n_test_low": 1}}
     run = RunFolder(root, load_config(profile="demo", overrides=tiny)).init()

@@ -9,7 +9,7 @@ import yaml
 from eifer.stats import type3_anova
 from eifer.synth import synth_study
 from eifer.synth.design import synth_participants, synth_ratings
-from eifer.synth.ecg import ecg_from_rr, rr_truth, segment_plan
+from eifer.synth.ecg import ecg_from_rr, plan_segments, rr_truth
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -144,7 +144,7 @@ def test_ecg_from_rr_places_r_peaks_where_the_rr_series_says():
 
 
 def test_hrv_truth_counts_beats_inside_segments():
-    seg = segment_plan(["V1"], 10, 20, 5)
+    seg = plan_segments(["V1"], 10, 20, 5)
     rr = np.full(40, 0.8)
     t = rr_truth(rr, seg).set_index("segment")
     # peaks at 0.8, 1.6, ..., 32: 12 in [0, 10), 25 in [10, 30)

@@ -12,7 +12,7 @@ import torch
 from eifer.config import load_config
 from eifer.model import create_model
 from eifer.train import fit_two_stage, predict, train_settings
-from eifer.train.images import CropDataset, loader_make
+from eifer.train.images import CropDataset, make_loader
 
 torch.set_num_threads(1)
 root, ckpt, out, slow = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
@@ -34,5 +34,5 @@ va = CropDataset(root, part(["P03"]), "valence", 32, cache=True)
 te = CropDataset(root, part(["P06"]), "valence", 32, cache=True)
 torch.manual_seed(0)
 res = fit_two_stage(create_model("eifer_tinycnn"), tr, va, cfg, seed=11, ckpt_dir=ckpt)
-prob, _ = predict(res.model, loader_make(te, 16, shuffle=False), "cpu")
+prob, _ = predict(res.model, make_loader(te, 16, shuffle=False), "cpu")
 np.save(out, np.concatenate([prob, res.val_prob]))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from eifer.errors import EiferError
-from eifer.train.images import CropDataset, augment_batch, batch_inputs, loader_make, normalize_batch
+from eifer.train.images import CropDataset, augment_batch, batch_inputs, make_loader, normalize_batch
 
 
 def _crops(tmp_path, n=6, size=40):
@@ -29,9 +29,9 @@ def test_dataset_cache_equals_disk_and_batches_are_rgb(tmp_path):
     raw = cv2.resize(cv2.imread(str(tmp_path / "4.png")), (32, 32), interpolation=cv2.INTER_AREA)
     assert np.array_equal(ba["image"][0].permute(1, 2, 0).numpy(), raw[:, :, ::-1])  # BGR -> RGB
     assert ba["label"].tolist() == [0.0, 1.0] and np.allclose(ba["target"].numpy(), [0.4, 0.1])
-    seen = torch.cat([x["index"] for x in loader_make(a, 4, shuffle=True, seed=1)])
+    seen = torch.cat([x["index"] for x in make_loader(a, 4, shuffle=True, seed=1)])
     assert sorted(seen.tolist()) == list(range(6))
-    again = torch.cat([x["index"] for x in loader_make(a, 4, shuffle=True, seed=1)])
+    again = torch.cat([x["index"] for x in make_loader(a, 4, shuffle=True, seed=1)])
     assert torch.equal(seen, again)  # seeded shuffling
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eifer.train.fit import CHECKPOINT, checkpoint_load
-from eifer.train.toy import toy_run
+from eifer.train.fit import CHECKPOINT, load_checkpoint
+from eifer.train.toy import make_toy_run
 
 SCRIPT = Path(__file__).with_name("_fit_script.py")
 
@@ -22,7 +22,7 @@ def _run(root, ckpt, out, slow):
 
 def test_killed_fit_resumes_to_identical_predictions(tmp_path):
     root = tmp_path / "run"
-    toy_run(root, participants=6, frames_per_video=8, n_test_frames=1, size=40, seed=3)
+    make_toy_run(root, participants=6, frames_per_video=8, n_test_frames=1, size=40, seed=3)
     ref = _run(root, tmp_path / "ck_ref", tmp_path / "ref.npy", slow=False)
     assert ref.wait(timeout=600) == 0, ref.stdout.read().decode()
 
@@ -35,7 +35,7 @@ def test_killed_fit_resumes_to_identical_predictions(tmp_path):
     time.sleep(0.6)  # ... and the second one under way (each batch takes >= 0.15 s, an epoch ~2 s)
     p.send_signal(signal.SIGKILL)
     assert p.wait() == -signal.SIGKILL
-    state = checkpoint_load(ck / CHECKPOINT)
+    state = load_checkpoint(ck / CHECKPOINT)
     assert 1 <= state["epoch_done"] < 3  # killed before the end
     assert not (tmp_path / "res.npy").exists()
 

@@ -11,7 +11,7 @@ from eifer.errors import EiferError
 from eifer.runfolder import RunFolder
 from eifer.split import run_split
 from eifer.train import PRED_COLUMNS, run_train
-from eifer.train.toy import toy_run
+from eifer.train.toy import make_toy_run
 
 
 def _auc(d):
@@ -20,7 +20,7 @@ def _auc(d):
 
 def test_direct_and_transfer_runs_learn_the_planted_signal_and_resume(tmp_path):
     root = tmp_path / "run"
-    toy_run(root, participants=12, frames_per_video=24, n_test_frames=3, size=64, seed=1)
+    make_toy_run(root, participants=12, frames_per_video=24, n_test_frames=3, size=64, seed=1)
     run = RunFolder(root, load_config(profile="demo", overrides={"train": {"repetitions": 2}})).init()
     run_split(None, run)
     run_train(None, run)
@@ -67,7 +67,7 @@ def test_direct_and_transfer_runs_learn_the_planted_signal_and_resume(tmp_path):
 
 def test_no_signal_no_discrimination(tmp_path):
     root = tmp_path / "run"
-    toy_run(root, participants=10, frames_per_video=16, n_test_frames=2, size=64, seed=2, signal=0.0)
+    make_toy_run(root, participants=10, frames_per_video=16, n_test_frames=2, size=64, seed=2, signal=0.0)
     cfg = load_config(profile="demo", overrides={"train": {"repetitions": 1, "tasks": ["valence"],
                                                            "compositions": ["direct"], "n_jobs": 1}})
     run = RunFolder(root, cfg).init()
@@ -81,7 +81,7 @@ def test_no_signal_no_discrimination(tmp_path):
 def test_train_refuses_splits_lacking_a_configured_repetition_and_never_writes_them(tmp_path):
     """splits.json belongs to the split stage: train names the file and what is missing, and leaves it alone."""
     root = tmp_path / "run"
-    toy_run(root, participants=8, frames_per_video=4, n_test_frames=1, size=32, seed=3)
+    make_toy_run(root, participants=8, frames_per_video=4, n_test_frames=1, size=32, seed=3)
     small = {"repetitions": 1, "tasks": ["arousal"], "compositions": ["direct"], "n_jobs": 1}
     run_split(None, RunFolder(root, load_config(profile="demo", overrides={"train": small})).init())
     before = (root / "splits.json").read_bytes()

@@ -9,26 +9,26 @@ from eifer.config import load_config
 from eifer.evaluate import metrics_binary
 from eifer.model import create_model
 from eifer.train import (
-    epoch_train,
+    apply_schedule,
     loss_dual,
-    optimizer_make,
+    make_optimizer,
     pos_weight_of,
-    schedule_apply,
+    select_threshold,
     stage_schedule,
-    threshold_select,
+    train_epoch,
 )
-from eifer.train.images import CropDataset, loader_make
+from eifer.train.images import CropDataset, make_loader
 
 
 def _lrs(stage, steps_per_epoch, epochs, stage1_schedule="constant"):
     t = load_config(profile="paper").train
     model = create_model("eifer_tinycnn")
-    opt = optimizer_make(model, stage, head_lr=t.head_lr, backbone_lr_peak=t.backbone_lr_peak,
+    opt = make_optimizer(model, stage, head_lr=t.head_lr, backbone_lr_peak=t.backbone_lr_peak,
                          weight_decay=t.weight_decay)
     sched = stage_schedule(stage, steps_per_epoch, epochs, warmup_epochs=t.warmup_epochs,
                            backbone_lr_start=t.backbone_lr_start, backbone_lr_peak=t.backbone_lr_peak,
                            stage1_schedule=stage1_schedule)
-    return [schedule_apply(opt, s, sched) for s in range(sched["total"])], opt
+    return [apply_schedule(opt, s, sched) for s in range(sched["total"])], opt
 
 
 def test_stage2_schedule_at_named_steps():
@@ -75,10 +75,10 @@ def test_stage1_leaves_every_backbone_weight_unchanged(tmp_path):
     t = load_config(profile="demo").train
     model = create_model("eifer_tinycnn")
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    opt = optimizer_make(model, 1, head_lr=1e-2, backbone_lr_peak=1e-2, weight_decay=t.weight_decay)
+    opt = make_optimizer(model, 1, head_lr=1e-2, backbone_lr_peak=1e-2, weight_decay=t.weight_decay)
     sched = stage_schedule(1, 3, 2, warmup_epochs=1, backbone_lr_start=2e-5, backbone_lr_peak=1e-4)
     for e in range(2):
-        epoch_train(model, loader_make(ds, 8, shuffle=True, seed=e), opt, stage=1, sched=sched, step=3 * e,
+        train_epoch(model, make_loader(ds, 8, shuffle=True, seed=e), opt, stage=1, sched=sched, step=3 * e,
                     device="cpu", pos_weight=1.0, regression_weight=0.4, grad_clip=1.0,
                     aug={"p": 0.5, "brightness": (0.8, 1.2), "blur_sigma": (0.1, 1.5)},
                     gen=torch.Generator().manual_seed(e))
@@ -88,9 +88,9 @@ def test_stage1_leaves_every_backbone_weight_unchanged(tmp_path):
     assert not torch.equal(before["cls_head.weight"], after["cls_head.weight"])
     assert not torch.equal(before["reg_head.weight"], after["reg_head.weight"])
     # stage 2 does move the backbone
-    opt2 = optimizer_make(model, 2, head_lr=1e-2, backbone_lr_peak=1e-2, weight_decay=t.weight_decay)
+    opt2 = make_optimizer(model, 2, head_lr=1e-2, backbone_lr_peak=1e-2, weight_decay=t.weight_decay)
     sched2 = stage_schedule(2, 3, 1, warmup_epochs=1, backbone_lr_start=2e-5, backbone_lr_peak=1e-4)
-    epoch_train(model, loader_make(ds, 8, shuffle=True, seed=9), opt2, stage=2, sched=sched2, step=0, device="cpu",
+    train_epoch(model, make_loader(ds, 8, shuffle=True, seed=9), opt2, stage=2, sched=sched2, step=0, device="cpu",
                 pos_weight=1.0, regression_weight=0.4, grad_clip=1.0, aug=None, gen=torch.Generator())
     assert not torch.equal(before["backbone.features.0.weight"], model.state_dict()["backbone.features.0.weight"])
 
@@ -110,10 +110,10 @@ def test_threshold_maximises_validation_macro_f1():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 300)
     prob = np.clip(0.35 + 0.25 * y + rng.normal(0, 0.12, 300), 0, 1)  # classes separate near 0.47
-    thr, f1 = threshold_select(y, prob)
+    thr, f1 = select_threshold(y, prob)
     grid = np.round(np.arange(0.20, 0.8001, 0.01), 2)
     f1s = [metrics_binary(y, prob, (prob >= t).astype(int))["f1"] for t in grid]
     assert 0.2 <= thr <= 0.8 and math.isclose(f1, max(f1s)) and f1 > 0.8
     assert math.isclose(metrics_binary(y, prob, (prob >= thr).astype(int))["f1"], f1)
     # a threshold outside the grid is never chosen even when it would be better
-    assert threshold_select(np.array([0, 1]), np.array([0.05, 0.1]))[0] >= 0.2
+    assert select_threshold(np.array([0, 1]), np.array([0.05, 0.1]))[0] >= 0.2

@@ -10,7 +10,7 @@ import torch
 from eifer.config import load_config
 from eifer.errors import EiferError
 from eifer.model import create_model
-from eifer.train.fit import CHECKPOINT, checkpoint_load, checkpoint_save, fit_two_stage
+from eifer.train.fit import CHECKPOINT, fit_two_stage, load_checkpoint, save_checkpoint
 from eifer.train.stage import train_settings
 from eifer.transfer_cv.fit import fit_gradual
 from eifer.transfer_cv.stage import cv_settings
@@ -43,7 +43,7 @@ def test_malicious_checkpoint_is_refused_and_nothing_runs(tmp_path):
     _plant(ck / CHECKPOINT, marker)
     _plant(ck / "checkpoint.pt", marker)  # an old-style name is never read at all
     with pytest.raises(EiferError, match="not a checkpoint written by eifer.*never pickles"):
-        checkpoint_load(ck / CHECKPOINT)
+        load_checkpoint(ck / CHECKPOINT)
     cfg = load_config(profile="demo")
     ds = SimpleNamespace(labels=torch.tensor([0, 1, 0, 1]))
     with pytest.raises(EiferError, match=f"{CHECKPOINT}: not a checkpoint written by eifer"):
@@ -62,8 +62,8 @@ def test_checkpoint_round_trip_keeps_optimizer_state_exactly(tmp_path):
     state = {"epoch_done": 3, "model": model.state_dict(), "optimizer": opt.state_dict(),
              "history": [{"loss": np.float64(0.25), "lr": {"head": 1e-3}, "auc": float("nan")}],
              "best": {"val_prob": np.array([0.1, 0.9], dtype=np.float32), "state": None}}
-    checkpoint_save(tmp_path / CHECKPOINT, state)
-    back = checkpoint_load(tmp_path / CHECKPOINT)
+    save_checkpoint(tmp_path / CHECKPOINT, state)
+    back = load_checkpoint(tmp_path / CHECKPOINT)
     opt2 = torch.optim.AdamW([{"params": model.parameters(), "name": "head"}], lr=1e-3)
     opt2.load_state_dict(back["optimizer"])
     s1, s2 = opt.state_dict(), opt2.state_dict()
@@ -75,15 +75,15 @@ def test_checkpoint_round_trip_keeps_optimizer_state_exactly(tmp_path):
     assert back["history"][0]["loss"] == 0.25 and np.isnan(back["history"][0]["auc"])
     assert np.array_equal(back["best"]["val_prob"], state["best"]["val_prob"])
     assert all(torch.equal(v, back["model"][k]) for k, v in model.state_dict().items())
-    assert checkpoint_load(tmp_path / "missing.safetensors") is None
+    assert load_checkpoint(tmp_path / "missing.safetensors") is None
 
 
 def test_malicious_model_pt_of_a_finished_run_is_refused(tmp_path):
     # models/<...>/model.pt is read back as the source of transfer runs: weights only, no pickle code
-    from eifer.model import state_dict_read
+    from eifer.model import read_state_dict
 
     marker = tmp_path / "pwned"
     _plant(tmp_path / "model.pt", marker)
     with pytest.raises(EiferError, match="cannot read weights"):
-        state_dict_read(tmp_path / "model.pt")
+        read_state_dict(tmp_path / "model.pt")
     assert not marker.exists()

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eifer.errors import EiferError
-from eifer.transfer_cv.core import cv_folds, cv_plan
+from eifer.transfer_cv.core import cv_folds, plan_cv
 
 
 def _frames(n_part: int, seed: int, frames_per_video: int = 10, flip: float = 0.25) -> pd.DataFrame:
@@ -66,7 +66,7 @@ def test_plan_excludes_test_and_respects_groups():
     df = _frames(16, 3)
     group_of = {f"P{i:02d}": ("High" if i < 8 else "Low") for i in range(16)}
     test = ["P00", "P01", "P08", "P09"]
-    plan = cv_plan(df, group_of, test, tasks=["arousal", "valence"], n_folds=3, seed=7)
+    plan = plan_cv(df, group_of, test, tasks=["arousal", "valence"], n_folds=3, seed=7)
     assert set(plan) == {f"{g}/{t}" for g in ("High", "Low", "Total") for t in ("arousal", "valence")}
     for entry in plan.values():
         members = {p for f in entry["folds"] for p in f["val"]}
@@ -79,6 +79,6 @@ def test_plan_excludes_test_and_respects_groups():
         else:
             assert members == set(group_of) - set(test)
     # same seed -> same folds; folds' seeds pair up across compositions
-    again = cv_plan(df, group_of, test, tasks=["arousal", "valence"], n_folds=3, seed=7)
+    again = plan_cv(df, group_of, test, tasks=["arousal", "valence"], n_folds=3, seed=7)
     assert again == plan
     assert [f["seed"] for f in plan["High/arousal"]["folds"]] == [f["seed"] for f in plan["Total/arousal"]["folds"]]

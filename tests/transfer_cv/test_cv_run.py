@@ -13,10 +13,10 @@ from eifer.config import load_config
 from eifer.errors import EiferError
 from eifer.io import write_json
 from eifer.runfolder import RunFolder
-from eifer.split import groups_validate, make_splits
+from eifer.split import make_splits, validate_groups
 from eifer.stats import compare_groups
 from eifer.train.stage import train_settings
-from eifer.train.toy import toy_run
+from eifer.train.toy import make_toy_run
 from eifer.transfer_cv.core import cross_validate, fold_dir
 from eifer.transfer_cv.stage import cv_settings, run_transfer_cv
 
@@ -37,9 +37,9 @@ def _cfg(weights=None, **cv):
 @pytest.fixture(scope="module")
 def cv_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("cvrun")
-    toy_run(root, participants=12, frames_per_video=16, n_test_frames=3, seed=5, size=64)
+    make_toy_run(root, participants=12, frames_per_video=16, n_test_frames=3, seed=5, size=64)
     dataset = pd.read_parquet(root / "dataset.parquet")
-    group_of = groups_validate(pd.read_csv(root / "groups.csv", dtype={"participant_id": str}))
+    group_of = validate_groups(pd.read_csv(root / "groups.csv", dtype={"participant_id": str}))
     write_json(root / "splits.json", make_splits(dataset, group_of, seed=3, repetitions=1))
     # a local "ImageNet" checkpoint of the backbone (timm state dict, classifier included)
     torch.manual_seed(0)
@@ -153,9 +153,9 @@ def test_missing_imagenet_weights_name_the_config_key(cv_run):
 
 def test_no_signal_no_learning(tmp_path):
     """Faces that carry no label information (signal=0): fold models rank test frames at chance."""
-    toy_run(tmp_path, participants=8, frames_per_video=8, n_test_frames=2, seed=9, size=64, signal=0.0)
+    make_toy_run(tmp_path, participants=8, frames_per_video=8, n_test_frames=2, seed=9, size=64, signal=0.0)
     dataset = pd.read_parquet(tmp_path / "dataset.parquet")
-    group_of = groups_validate(pd.read_csv(tmp_path / "groups.csv", dtype={"participant_id": str}))
+    group_of = validate_groups(pd.read_csv(tmp_path / "groups.csv", dtype={"participant_id": str}))
     write_json(tmp_path / "splits.json", make_splits(dataset, group_of, seed=3, repetitions=1))
     run = RunFolder(tmp_path, _cfg(None, table_conditions=["baseline"])).init()
     run_transfer_cv(None, run)

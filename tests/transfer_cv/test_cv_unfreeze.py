@@ -8,8 +8,8 @@ import torch
 from eifer.errors import EiferError
 from eifer.model import create_model
 from eifer.train.fit import TrainSettings
-from eifer.transfer_cv.fit import CVSettings, _optimizer, phases_plan
-from eifer.transfer_cv.unfreeze import backbone_groups, frozen_bn_eval, unfreeze_apply, unfreeze_schedule
+from eifer.transfer_cv.fit import CVSettings, _optimizer, plan_phases
+from eifer.transfer_cv.unfreeze import apply_unfreeze, backbone_groups, frozen_bn_eval, unfreeze_schedule
 
 
 def _block_of(name: str) -> str:
@@ -55,7 +55,7 @@ def test_schedule_counts():
 def test_requires_grad_follows_schedule(counts):
     model = create_model("test_resnet")
     cv = CVSettings(head_epochs=1, unfreeze_epochs=[1, 1, 1], unfreeze_groups=counts)
-    phases = phases_plan(model, cv)
+    phases = plan_phases(model, cv)
     blocks = [["stem"], ["layer1"], ["layer2"], ["layer3"], ["layer4"]]
     expect_top = {None: [0, 2, 4, 5], (1, 3, 5): [0, 1, 3, 5]}[tuple(counts) if counts else None]
     assert [p["n_top"] for p in phases] == expect_top
@@ -78,7 +78,7 @@ def test_frozen_blocks_unchanged_by_a_training_step():
     torch.manual_seed(0)
     model = create_model("test_resnet")
     groups = backbone_groups(model.backbone)
-    unfreeze_apply(model, groups, 2)
+    apply_unfreeze(model, groups, 2)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     hook = frozen_bn_eval(model)
     model.train()
@@ -107,4 +107,4 @@ def test_paper_backbones_build_with_heads_and_schedule():
             model = create_model(name)
             logit, reg = model(torch.empty(2, 3, 224, 224))
         assert logit.shape == reg.shape == (2,)
-        assert [p["n_top"] for p in phases_plan(model, CVSettings())] == tops
+        assert [p["n_top"] for p in plan_phases(model, CVSettings())] == tops

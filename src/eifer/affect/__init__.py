@@ -106,11 +106,11 @@ def stream_estimator(cfg) -> StreamEstimator | None:
     """
     if cfg.estimator == "geometry" or not estimator_from_config(cfg).needs_images:
         return None
-    from eifer.affect.batched import affect_batched, frames_run_batched
+    from eifer.affect.batched import affect_batched, run_frames_batched
     from eifer.frames import StreamEstimator
 
     return StreamEstimator(cfg.model_dump(mode="json"), _build_from_settings,
-                           frames_run_batched if affect_batched(cfg) else None)
+                           run_frames_batched if affect_batched(cfg) else None)
 
 
 from eifer.affect.stage import affect_part_path, estimate_video, read_estimates, run_affect  # noqa: E402

@@ -9,7 +9,7 @@ when CUDA is available) the frames stage runs in two kinds of unit:
    N × S × S × 3) instead of through the model, and the table to
    ``RUN/frames_pending/<pid>/<vid>.parquet`` (with a ``crop_index`` column);
 2. **inference units** (one GPU each, ``Resources(gpus=1)``; one per video,
-   so N GPUs run N at once): :func:`affect_infer_batched` on those crops, then
+   so N GPUs run N at once): :func:`infer_affect_batched` on those crops, then
    the same provisional quality rule, and the final
    ``RUN/frames/<pid>/<vid>.parquet`` is written atomically; the pending files
    are removed.
@@ -91,9 +91,9 @@ def gpus_available() -> bool:
         return False
     import ray
 
-    from eifer.parallel import ray_ensure
+    from eifer.parallel import ensure_ray
 
-    ray_ensure(spec)
+    ensure_ray(spec)
     return ray.cluster_resources().get("GPU", 0) > 0
 
 
@@ -118,7 +118,7 @@ def _estimator(affect_cfg: dict[str, Any], device: str):
     return _ESTIMATORS[key]
 
 
-def affect_infer_batched(crops: np.ndarray, estimator, device: str = "auto",
+def infer_affect_batched(crops: np.ndarray, estimator, device: str = "auto",
                          batch_size: int = DEFAULTS.affect.batch_size) -> np.ndarray:
     """(valence, arousal) for a stack of aligned crops, ``batch_size`` at a time.
 
@@ -148,7 +148,7 @@ def affect_infer_batched(crops: np.ndarray, estimator, device: str = "auto",
     ...         m = x.reshape(len(x), -1).mean(1, dtype=np.float32) / 255
     ...         return np.stack([m, -m], 1)
     >>> crops = np.full((5, 4, 4, 3), 255, np.uint8)
-    >>> affect_infer_batched(crops, Mean(), batch_size=2).tolist()
+    >>> infer_affect_batched(crops, Mean(), batch_size=2).tolist()
     [[1.0, -1.0], [1.0, -1.0], [1.0, -1.0], [1.0, -1.0], [1.0, -1.0]]
     """
     if batch_size < 1:
@@ -235,7 +235,7 @@ def frames_crops_unit(job: dict[str, Any], report: Callable | None = None) -> di
     return {"frames": len(df), "valid": int(df["valid"].sum()), "problem": df.attrs.get("problem", "")}
 
 
-def affect_infer_unit(job: dict[str, Any]) -> dict[str, Any]:
+def infer_affect_unit(job: dict[str, Any]) -> dict[str, Any]:
     """Inference unit (one GPU): estimate V/A for one video's pending crops, write its frame table."""
     from eifer.config import FramesConfig
     from eifer.frames.analyzer import FaceAnalyzer
@@ -254,7 +254,7 @@ def affect_infer_unit(job: dict[str, Any]) -> dict[str, Any]:
             raise EiferError(f"{crops_path}: {n_bytes} bytes, expected {len(rows)} crops of {s}x{s}x3")
         crops = (np.memmap(crops_path, np.uint8, mode="r", shape=(len(rows), s, s, 3)) if len(rows)
                  else np.zeros((0, s, s, 3), np.uint8))
-        va = affect_infer_batched(crops, est, job["device"], job["batch_size"])
+        va = infer_affect_batched(crops, est, job["device"], job["batch_size"])
         del crops
     except EiferError as exc:
         return {"key": key, "ok": False, "error": str(exc)}
@@ -277,7 +277,7 @@ def affect_infer_unit(job: dict[str, Any]) -> dict[str, Any]:
     return {"key": key, "ok": True, "frames": len(df), "valid": int(df["valid"].sum())}
 
 
-def frames_run_batched(jobs: list[dict[str, Any]], n_jobs: int = 0) -> list[dict[str, Any]]:
+def run_frames_batched(jobs: list[dict[str, Any]], n_jobs: int = 0) -> list[dict[str, Any]]:
     """Run the frames-stage ``jobs`` (as built by :func:`eifer.frames.run_frames`) on the batched path.
 
     Frame units run like the in-stream ones (``frames.n_jobs`` at once); inference
@@ -313,6 +313,6 @@ def frames_run_batched(jobs: list[dict[str, Any]], n_jobs: int = 0) -> list[dict
                  if results.get(j["key"], {"ok": True})["ok"]]
         res = Resources(cpus=1, gpus=1) if gpu else Resources(cpus=1)
         workers = (0 if on_ray else 1) if gpu else n_jobs
-        for r in map_units(affect_infer_unit, infer, resources=res, workers=workers, desc="affect inference"):
+        for r in map_units(infer_affect_unit, infer, resources=res, workers=workers, desc="affect inference"):
             results[r["key"]] = r
     return [results[j["key"]] for j in jobs]

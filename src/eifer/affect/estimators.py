@@ -19,7 +19,7 @@ import numpy as np
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import hash_file, hash_obj
-from eifer.model import state_dict_read
+from eifer.model import read_state_dict
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -159,7 +159,7 @@ class TimmEstimator(_TorchEstimator):
         self.arch, self.num_outputs = arch, int(num_outputs)
         model = timm.create_model(arch, pretrained=False, num_classes=self.num_outputs)
         # one reader of weight files for the whole package (refuses pickled code)
-        sd = state_dict_read(self.path)
+        sd = read_state_dict(self.path)
         model.load_state_dict({k.removeprefix("module."): v for k, v in sd.items()})
         self._setup(model)
 

@@ -11,8 +11,8 @@ from eifer.evaluate.tables import (
                                    metrics_per_run,
                                    summary_table,
                                    table_markdown,
-                                   tables_write,
+                                   write_tables,
 )
 
 __all__ = ["METRICS", "RUN_KEYS", "TABLE2", "TABLE3", "fmt_mean_sd", "macro_f1_grid", "metrics_binary",
-           "metrics_per_run", "run_evaluate", "summary_table", "table_markdown", "tables_write"]
+           "metrics_per_run", "run_evaluate", "summary_table", "table_markdown", "write_tables"]

@@ -5,7 +5,7 @@ from typing import Any
 
 import pandas as pd
 
-from eifer.evaluate.tables import metrics_per_run, tables_write
+from eifer.evaluate.tables import metrics_per_run, write_tables
 from eifer.io import write_csv
 
 
@@ -25,6 +25,6 @@ def run_evaluate(study: Any, run: Any) -> list[str]:
     """
     per_run = metrics_per_run(pd.read_parquet(run.require("predictions.parquet", stage="train")))
     out = [write_csv(run.path("metrics_per_run.csv"), per_run)]
-    out += tables_write(per_run, run.path("tables"))
+    out += write_tables(per_run, run.path("tables"))
     run.log("evaluate", runs=len(per_run))
     return [str(p.relative_to(run.root)) for p in out]

@@ -122,7 +122,7 @@ def table_markdown(table: pd.DataFrame, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def tables_write(per_run: pd.DataFrame, tables_dir: str | Path, *, composition_filter: tuple[str, ...] =
+def write_tables(per_run: pd.DataFrame, tables_dir: str | Path, *, composition_filter: tuple[str, ...] =
                  ("direct", "transfer")) -> list[Path]:
     """Write ``table2.csv/.md`` (precision, recall, F1, accuracy) and ``table3.csv/.md`` (ROC-AUC, PR-AUC)."""
     d = Path(tables_dir)

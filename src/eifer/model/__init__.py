@@ -44,7 +44,7 @@ class DualHeadModel(nn.Module):
         return list(self.cls_head.parameters()) + list(self.reg_head.parameters())
 
 
-def state_dict_read(path: str | Path) -> dict[str, torch.Tensor]:
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a state dict from ``.safetensors`` or a torch file (weights only, no pickle code)."""
     path = Path(path)
     if not path.is_file():
@@ -66,7 +66,7 @@ def state_dict_read(path: str | Path) -> dict[str, torch.Tensor]:
     return sd
 
 
-def weights_load(model: DualHeadModel, path: str | Path, min_backbone_match: float = 0.9) -> dict[str, int]:
+def load_weights(model: DualHeadModel, path: str | Path, min_backbone_match: float = 0.9) -> dict[str, int]:
     """Load local weights into ``model``; returns counts of matched tensors.
 
     Keys are matched after stripping common prefixes (``module.``, ``model.``,
@@ -76,7 +76,7 @@ def weights_load(model: DualHeadModel, path: str | Path, min_backbone_match: flo
     backbone's tensors are found — almost always a checkpoint of another
     architecture.
     """
-    sd = state_dict_read(path)
+    sd = read_state_dict(path)
     bb_own = model.backbone.state_dict()
     head_own = {f"cls_head.{k}": v for k, v in model.cls_head.state_dict().items()}
     head_own.update({f"reg_head.{k}": v for k, v in model.reg_head.state_dict().items()})
@@ -142,5 +142,5 @@ def create_model(backbone: str, pretrained_path: str | Path | None = None, *, al
     # models with a pre-logits block (VGG's fc6/fc7, MobileNetV3's conv head) output head_hidden_size
     model = DualHeadModel(bb, int(getattr(bb, "head_hidden_size", None) or cast(int, bb.num_features)))
     if pretrained_path is not None:
-        weights_load(model, pretrained_path)
+        load_weights(model, pretrained_path)
     return model

@@ -2,7 +2,7 @@
 
 A missing model file used to surface only when its stage started (the
 affect model after the HRV stage, the training checkpoint after hours of
-frame analysis). :func:`preflight_check` looks at everything a run will need
+frame analysis). :func:`run_preflight` looks at everything a run will need
 up front, so ``eifer run`` fails in seconds with every problem listed, and
 ``eifer check`` shows the same list without running anything.
 """
@@ -115,7 +115,7 @@ def _check_study_settings(rows: list[dict[str, Any]], cfg: Config, study: Any) -
             _row(rows, "split.test_participants", pid, "no such participant in participants.csv")
 
 
-def preflight_check(study: str | Path, config: Config, out: str | Path | None = None,
+def run_preflight(study: str | Path, config: Config, out: str | Path | None = None,
                     stages: list[str] | None = None, loaded: Any = None) -> pd.DataFrame:
     """Every problem with the configured files and settings a run will meet, before it starts.
 
@@ -147,7 +147,7 @@ def preflight_check(study: str | Path, config: Config, out: str | Path | None = 
     --------
     >>> from eifer.config import load_config
     >>> cfg = load_config(profile="demo", overrides={"train": {"pretrained_path": "no/such.pth"}})
-    >>> p = preflight_check(".", cfg)
+    >>> p = run_preflight(".", cfg)
     >>> p[["key", "problem"]].values.tolist()[-1]
     ['train.pretrained_path', 'initial weights file not found: no/such.pth']
     """
@@ -181,7 +181,7 @@ def preflight_message(problems: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def preflight_raise(problems: pd.DataFrame) -> None:
+def raise_preflight(problems: pd.DataFrame) -> None:
     """Raise one :class:`EiferError` listing every error-severity problem (warnings are listed too)."""
     errors = problems[problems["severity"] == "error"]
     if len(errors):
@@ -190,17 +190,17 @@ def preflight_raise(problems: pd.DataFrame) -> None:
 
 
 def check_before_run(study: str | Path, config: Config, out: str | Path | None = None) -> pd.DataFrame:
-    """``eifer check``: the study's tables (no media opened) and :func:`preflight_check`, in one table.
+    """``eifer check``: the study's tables (no media opened) and :func:`run_preflight`, in one table.
 
     Returns
     -------
     DataFrame
-        Columns as :func:`preflight_check`; a study problem has the file as its key.
+        Columns as :func:`run_preflight`; a study problem has the file as its key.
     """
     from eifer.errors import StudyValidationError
     from eifer.study import load_study
 
-    rows = preflight_check(study, config, out)
+    rows = run_preflight(study, config, out)
     if rows["key"].eq("STUDY").any():  # no study folder to read
         return rows
     try:
@@ -210,4 +210,4 @@ def check_before_run(study: str | Path, config: Config, out: str | Path | None =
                  for p in exc.problems]
         return pd.concat([pd.DataFrame(found, columns=COLUMNS), rows], ignore_index=True)
     # the study loads: also check the settings that name participants and videos
-    return preflight_check(study, config, out, loaded=loaded)
+    return run_preflight(study, config, out, loaded=loaded)

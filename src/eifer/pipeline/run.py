@@ -32,7 +32,7 @@ from eifer.config import Config
 from eifer.errors import EiferError
 from eifer.io import remove_inside, write_json
 from eifer.parallel import use_executor
-from eifer.pipeline.preflight import preflight_check, preflight_raise
+from eifer.pipeline.preflight import raise_preflight, run_preflight
 from eifer.pipeline.stages import STAGE_NAMES, STAGES, Stage, resolve_runner, stage_fingerprint, upstream_closure
 from eifer.runfolder import RunFolder
 from eifer.utils import progress
@@ -132,7 +132,7 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
     EiferError
         For an invalid study folder (every problem listed, media included: the
         same check as ``eifer validate``), an unknown stage name, or a configured
-        file or setting that a stage would fail on (:func:`preflight_check`),
+        file or setting that a stage would fail on (:func:`run_preflight`),
         before any stage runs.
 
     Examples
@@ -152,8 +152,8 @@ def run_pipeline(study_path: str | Path, out: str | Path, config: Config,
     # the same messages, rather than process half a truncated video without a note
     study = load_study(study_path, validate_media=True, allow_incomplete_ei=config.ei.allow_incomplete)
     # every configured file and setting is checked before any stage runs (or the run folder is made)
-    problems = preflight_check(study_path, config, out, stages, loaded=study)
-    preflight_raise(problems)
+    problems = run_preflight(study_path, config, out, stages, loaded=study)
+    raise_preflight(problems)
     for r in problems.itertuples():
         warnings.warn(f"{r.key}: {r.problem}", stacklevel=2)
     run = RunFolder(out, config)

@@ -14,7 +14,7 @@ import pandas as pd
 import yaml
 
 from eifer.affect import read_estimates
-from eifer.config import config_validate
+from eifer.config import validate_config
 from eifer.errors import EiferError, decode_utf8
 from eifer.frames import read_frame_parts
 from eifer.io import read_csv, write_text
@@ -60,7 +60,7 @@ def _as_run(run: RunFolder | str | Path) -> RunFolder:
 
         raise EiferError(f"{root}: not a run folder (no config.yaml); run `eifer run` first")
     text = decode_utf8(cfg_file.read_bytes(), str(cfg_file))
-    return RunFolder(root, config_validate(yaml.safe_load(text), cfg_file, text))
+    return RunFolder(root, validate_config(yaml.safe_load(text), cfg_file, text))
 
 
 def _not_run(what: str, stage: str, expected: str) -> B.Note:

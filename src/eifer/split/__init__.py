@@ -2,16 +2,16 @@
 from eifer.split.core import (
                               GROUPS,
                               TASKS,
-                              dataset_validate,
-                              groups_validate,
+                              check_splits,
+                              choose_testset,
+                              load_splits,
                               make_splits,
                               rep_seed,
-                              splits_check,
-                              splits_load,
-                              testset_choose,
                               train_val_split,
+                              validate_dataset,
+                              validate_groups,
 )
-from eifer.split.stage import groups_read, run_split, splits_for_run
+from eifer.split.stage import read_groups, run_split, splits_for_run
 
-__all__ = ["GROUPS", "TASKS", "dataset_validate", "groups_read", "groups_validate", "make_splits", "rep_seed",
-           "run_split", "splits_check", "splits_for_run", "splits_load", "testset_choose", "train_val_split"]
+__all__ = ["GROUPS", "TASKS", "validate_dataset", "read_groups", "validate_groups", "make_splits", "rep_seed",
+           "run_split", "check_splits", "splits_for_run", "load_splits", "choose_testset", "train_val_split"]

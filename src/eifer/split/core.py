@@ -9,7 +9,7 @@
   task's frame labels.
 
 ``splits.json`` records the seed, the test participants and every
-train/validation list with its seed; :func:`splits_check` asserts that they
+train/validation list with its seed; :func:`check_splits` asserts that they
 are disjoint.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ _DATASET_COLUMNS = ("participant_id", "video_id", "frame", "crop_path", "valence
                     "arousal_label", "valence_label")
 
 
-def dataset_validate(dataset: pd.DataFrame, file: str = "dataset.parquet") -> pd.DataFrame:
+def validate_dataset(dataset: pd.DataFrame, file: str = "dataset.parquet") -> pd.DataFrame:
     """Check a ``dataset.parquet`` table and return it with string ids.
 
     Parameters
@@ -50,7 +50,7 @@ def dataset_validate(dataset: pd.DataFrame, file: str = "dataset.parquet") -> pd
     --------
     >>> df = pd.DataFrame({"participant_id": [1], "video_id": ["v"], "frame": [0], "crop_path": ["a.png"],
     ...     "valence": [0.5], "arousal": [-0.2], "arousal_label": [0], "valence_label": [1]})
-    >>> dataset_validate(df).participant_id.tolist()
+    >>> validate_dataset(df).participant_id.tolist()
     ['1']
     """
     require_columns(dataset, _DATASET_COLUMNS, file)
@@ -72,7 +72,7 @@ def dataset_validate(dataset: pd.DataFrame, file: str = "dataset.parquet") -> pd
     return df
 
 
-def groups_validate(groups: pd.DataFrame, file: str = "groups.csv") -> dict[str, str]:
+def validate_groups(groups: pd.DataFrame, file: str = "groups.csv") -> dict[str, str]:
     """Return ``{participant_id: "High"|"Low"}`` from a ``groups.csv`` table."""
     require_columns(groups, ("participant_id", "group"), file)
     out: dict[str, str] = {}
@@ -85,7 +85,7 @@ def groups_validate(groups: pd.DataFrame, file: str = "groups.csv") -> dict[str,
     return out
 
 
-def testset_choose(group_of: dict[str, str], participants: list[str], n_high: int = DEFAULTS.split.n_test_high,
+def choose_testset(group_of: dict[str, str], participants: list[str], n_high: int = DEFAULTS.split.n_test_high,
                    n_low: int = DEFAULTS.split.n_test_low, seed: int = 0, listed: list[str] | None = None) -> list[str]:
     """Pick the fixed test participants: ``n_high`` High + ``n_low`` Low, seeded.
 
@@ -110,7 +110,7 @@ def testset_choose(group_of: dict[str, str], participants: list[str], n_high: in
     Examples
     --------
     >>> g = {"a": "High", "b": "High", "c": "High", "d": "Low", "e": "Low", "f": "Low"}
-    >>> len(testset_choose(g, list(g), 2, 2, seed=1))
+    >>> len(choose_testset(g, list(g), 2, 2, seed=1))
     4
     """
     known = set(participants)
@@ -131,7 +131,7 @@ def testset_choose(group_of: dict[str, str], participants: list[str], n_high: in
     return sorted(chosen)
 
 
-testset_choose.__test__ = False  # type: ignore[attr-defined]  # pytest reads it: not a test, whatever its name
+choose_testset.__test__ = False  # type: ignore[attr-defined]  # pytest reads it: not a test, whatever its name
 
 
 def train_val_split(frames: pd.DataFrame, label: str, val_fraction: float = DEFAULTS.split.val_fraction, rep: int = 0,
@@ -231,12 +231,12 @@ def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, r
         ``{"seed", "test", "test_high", "test_low", "runs": {"<group>/<task>/rep<k>":
         {"group", "task", "rep", "seed", "train", "val"}}}`` (the content of splits.json).
     """
-    df = dataset_validate(dataset)
+    df = validate_dataset(dataset)
     participants = sorted(df["participant_id"].unique())
     no_group = [p for p in participants if p not in group_of]
     if no_group:
         raise EiferError(f"groups.csv: no EI group for participant(s) {no_group} that have selected frames")
-    test = testset_choose(group_of, participants, n_test_high, n_test_low, seed, test_participants)
+    test = choose_testset(group_of, participants, n_test_high, n_test_low, seed, test_participants)
     rest = df[~df["participant_id"].isin(test)]
     runs: dict[str, dict[str, Any]] = {}
     for group in GROUPS:
@@ -249,11 +249,11 @@ def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, r
                                                     "train": train, "val": val}
     out = {"seed": int(seed), "test": test, "test_high": [p for p in test if group_of[p] == "High"],
            "test_low": [p for p in test if group_of[p] == "Low"], "runs": runs}
-    splits_check(out)
+    check_splits(out)
     return out
 
 
-def splits_check(splits: dict[str, Any]) -> None:
+def check_splits(splits: dict[str, Any]) -> None:
     """Assert participant-disjointness of test, train and validation in every run."""
     test = set(splits["test"])
     for key, r in splits["runs"].items():
@@ -265,7 +265,7 @@ def splits_check(splits: dict[str, Any]) -> None:
             raise EiferError(f"splits.json: run {key}: empty train or validation set")
 
 
-def splits_load(path: str | Path) -> dict[str, Any]:
+def load_splits(path: str | Path) -> dict[str, Any]:
     """Read and check ``splits.json``."""
     import json
 
@@ -273,5 +273,5 @@ def splits_load(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise EiferError(f"{path}: not found; run `eifer split` first")
     splits = json.loads(path.read_text())
-    splits_check(splits)
+    check_splits(splits)
     return splits

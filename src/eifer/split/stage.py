@@ -6,20 +6,20 @@ from typing import Any
 import pandas as pd
 
 from eifer.io import read_csv, write_json
-from eifer.split.core import groups_validate, make_splits
+from eifer.split.core import make_splits, validate_groups
 
 
-def groups_read(run: Any) -> dict[str, str]:
+def read_groups(run: Any) -> dict[str, str]:
     """``RUN/groups.csv`` (written by the cutoff stage), checked: participant -> group."""
     path = run.require("groups.csv", stage="cutoff")
-    return groups_validate(read_csv(path), str(path))
+    return validate_groups(read_csv(path), str(path))
 
 
 def splits_for_run(run: Any, *, seed: int, test_participants: list[str] | None) -> dict[str, Any]:
     """:func:`make_splits` on the run's selected frames and groups, with its ``split`` and ``train`` settings."""
     cfg = run.config
     dataset = pd.read_parquet(run.require("dataset.parquet", stage="select"))
-    return make_splits(dataset, groups_read(run), seed=seed, repetitions=cfg.train.repetitions,
+    return make_splits(dataset, read_groups(run), seed=seed, repetitions=cfg.train.repetitions,
                        n_test_high=cfg.split.n_test_high, n_test_low=cfg.split.n_test_low,
                        test_participants=test_participants, val_fraction=cfg.split.val_fraction,
                        tasks=cfg.train.tasks)

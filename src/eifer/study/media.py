@@ -70,7 +70,7 @@ def _declared_rate_problem(rel: str, fs: float, meta: StudyMeta) -> list[Problem
     return []
 
 
-def ecg_check_file(root: Path, meta: StudyMeta, pid: str) -> tuple[pd.DataFrame | None, float | None, list[Problem]]:
+def check_ecg_file(root: Path, meta: StudyMeta, pid: str) -> tuple[pd.DataFrame | None, float | None, list[Problem]]:
     """Read and check one participant's ECG.
 
     Parameters
@@ -183,13 +183,13 @@ def _check_csv(path: Path, rel: str, meta: StudyMeta) -> tuple[pd.DataFrame | No
 
 def ecg_range(root: Path, meta: StudyMeta, pid: str) -> tuple[float, float, float | None, list[Problem]]:
     """First and last time (s), sampling rate and problems of one ECG file."""
-    df, fs, problems = ecg_check_file(root, meta, pid)
+    df, fs, problems = check_ecg_file(root, meta, pid)
     if df is None or df["time_s"].isna().all():
         return np.nan, np.nan, fs, problems
     return float(np.nanmin(df["time_s"])), float(np.nanmax(df["time_s"])), fs, problems
 
 
-def video_check(path: Path, rel: str, meta: StudyMeta) -> list[Problem]:
+def check_video(path: Path, rel: str, meta: StudyMeta) -> list[Problem]:
     """Check that a video opens, has a first frame and is not truncated.
 
     Parameters

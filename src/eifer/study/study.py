@@ -17,7 +17,7 @@ import pandas as pd
 from eifer.errors import EiferError, Problem, StudyValidationError
 from eifer.parallel import map_units
 from eifer.study import checks as C
-from eifer.study.media import ECG_DIR, VIDEO_DIR, ecg_check_file, ecg_range, ecg_rel, video_check
+from eifer.study.media import ECG_DIR, VIDEO_DIR, check_ecg_file, check_video, ecg_range, ecg_rel
 from eifer.study.meta import CANONICAL_COLUMNS as C_CANONICAL
 from eifer.study.meta import StudyMeta, read_meta
 from eifer.study.tables import LINE, read_table, typed
@@ -128,7 +128,7 @@ def _media_unit(args: tuple) -> tuple[list[Problem], tuple[float, float, float |
         problems += ecg_problems
         rng = (t0, t1, fs)
     for rel in videos:
-        problems += video_check(root / rel, rel, meta)
+        problems += check_video(root / rel, rel, meta)
     return problems, rng
 
 
@@ -493,7 +493,7 @@ def read_ecg(study: Study, pid: str) -> tuple[pd.DataFrame, float]:
     --------
     >>> ecg, fs = read_ecg(study, "P01")       # doctest: +SKIP
     """
-    df, fs, problems = ecg_check_file(study.root, study.meta, str(pid))
+    df, fs, problems = check_ecg_file(study.root, study.meta, str(pid))
     if problems or df is None or fs is None:
         raise StudyValidationError(problems or [Problem(ecg_rel(study.meta, pid), "cannot determine sampling rate")])
     return df, fs

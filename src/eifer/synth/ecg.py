@@ -122,7 +122,7 @@ def ecg_from_rr(rr_seconds, fs: float, rng: np.random.Generator | None = None, *
     return ecg
 
 
-def segment_plan(video_ids: list[str], baseline_s: float, stimulus_s: float,
+def plan_segments(video_ids: list[str], baseline_s: float, stimulus_s: float,
                  recovery_s: float) -> pd.DataFrame:
     """The contiguous session timeline: baseline, V1, recovery_1, V2, …, V_last.
 
@@ -168,7 +168,7 @@ def synth_rr_session(domains: dict[str, str], segments: pd.DataFrame, group: str
     domains : dict
         video_id -> domain.
     segments : DataFrame
-        From :func:`segment_plan`.
+        From :func:`plan_segments`.
     group : {"High", "Low"}
         True EI group (ignored when ``null``).
     null : bool

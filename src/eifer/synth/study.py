@@ -45,7 +45,7 @@ from eifer.synth.design import (
     synth_participants,
     synth_ratings,
 )
-from eifer.synth.ecg import REACTIVITY, ecg_from_rr, segment_plan, synth_rr_session
+from eifer.synth.ecg import REACTIVITY, ecg_from_rr, plan_segments, synth_rr_session
 from eifer.synth.options import SYNTH
 
 
@@ -69,7 +69,7 @@ def _participant_job(args) -> dict:
     """Write one participant's ECG (and videos); return its truth tables."""
     index, row, domains, params, out = args
     p, out = SynthParams(**params), Path(out)
-    seg = segment_plan(list(domains), *p.segment_seconds)
+    seg = plan_segments(list(domains), *p.segment_seconds)
     rng = rng_for(p.seed, index, STREAM_ECG)
     rr, hrv_truth = synth_rr_session(domains, seg, row["true_group"], p.null, rng)
     # the recording runs 2 s past the last segment, as real recorders do

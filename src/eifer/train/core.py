@@ -28,13 +28,13 @@ from eifer._validation import require_columns
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
-from eifer.model import create_model, weights_load
+from eifer.model import create_model, load_weights
 from eifer.parallel import Resources, get_executor, map_units
-from eifer.split import dataset_validate
+from eifer.split import validate_dataset
 from eifer.train.fit import CHECKPOINT, TrainSettings, fit_two_stage
-from eifer.train.images import CropDataset, loader_make
+from eifer.train.images import CropDataset, make_loader
 from eifer.train.loop import predict
-from eifer.train.threshold import threshold_select
+from eifer.train.threshold import select_threshold
 from eifer.utils import n_workers, pick_device, progress, seed_everything
 
 PRED_COLUMNS = ["backbone", "composition", "group", "task", "condition", "rep", "item", "participant_id",
@@ -42,7 +42,7 @@ PRED_COLUMNS = ["backbone", "composition", "group", "task", "condition", "rep", 
 TRANSFER_SOURCE = {"High-Total": "High", "Low-Total": "Low"}
 
 
-def units_plan(splits: dict[str, Any], *, tasks: Sequence[str] = tuple(DEFAULTS.train.tasks),
+def plan_units(splits: dict[str, Any], *, tasks: Sequence[str] = tuple(DEFAULTS.train.tasks),
                repetitions: int = DEFAULTS.train.repetitions,
                compositions: Sequence[str] = tuple(DEFAULTS.train.compositions)) -> list[list[dict[str, Any]]]:
     """Training units in dependency phases: ``[direct units, transfer units]``.
@@ -51,7 +51,7 @@ def units_plan(splits: dict[str, Any], *, tasks: Sequence[str] = tuple(DEFAULTS.
     --------
     >>> sp = {"runs": {f"{g}/{t}/rep{r}": {"seed": r} for g in ("High", "Low", "Total")
     ...       for t in ("arousal", "valence") for r in range(2)}}
-    >>> [len(p) for p in units_plan(sp, repetitions=2)]
+    >>> [len(p) for p in plan_units(sp, repetitions=2)]
     [12, 8]
     """
     direct, transfer = [], []
@@ -105,7 +105,7 @@ SUBSET_COLUMNS = ("participant_id", "video_id", "frame", "task", "subset", "crop
                   "arousal_label", "valence_label")
 
 
-def inputs_check(dataset: pd.DataFrame, subsets: pd.DataFrame | None, dataset_file: str = "dataset.parquet",
+def check_inputs(dataset: pd.DataFrame, subsets: pd.DataFrame | None, dataset_file: str = "dataset.parquet",
                  subsets_file: str = "test_subsets.parquet") -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The selected frames and test subsets checked (one clear error naming the file) and with string ids.
 
@@ -113,11 +113,11 @@ def inputs_check(dataset: pd.DataFrame, subsets: pd.DataFrame | None, dataset_fi
     --------
     >>> ds = pd.DataFrame({"participant_id": [1], "video_id": ["v"], "frame": [0], "crop_path": ["a.png"],
     ...     "valence": [0.5], "arousal": [-0.2], "arousal_label": [0], "valence_label": [1]})
-    >>> inputs_check(ds, ds.drop(columns="crop_path"))  # doctest: +ELLIPSIS
+    >>> check_inputs(ds, ds.drop(columns="crop_path"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     eifer.errors.EiferError: test_subsets.parquet: missing column(s) ...
     """
-    dataset = dataset_validate(dataset, dataset_file)
+    dataset = validate_dataset(dataset, dataset_file)
     if subsets is not None:
         require_columns(subsets, SUBSET_COLUMNS, subsets_file)
         subsets = subsets.assign(participant_id=subsets["participant_id"].astype(str),
@@ -125,7 +125,7 @@ def inputs_check(dataset: pd.DataFrame, subsets: pd.DataFrame | None, dataset_fi
     return dataset, subsets
 
 
-def unit_train(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFrame, subsets: pd.DataFrame | None,
+def train_unit(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFrame, subsets: pd.DataFrame | None,
                settings: TrainSettings, *, model_dir: str | Path, crop_root: str | Path,
                device: str = DEFAULTS.train.device) -> pd.DataFrame:
     """Train (or resume, or reuse) one unit and return its test predictions.
@@ -133,7 +133,7 @@ def unit_train(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFra
     Parameters
     ----------
     unit : dict
-        One entry of :func:`units_plan`.
+        One entry of :func:`plan_units`.
     splits : dict
         Content of splits.json (``test`` and ``runs``).
     dataset, subsets : DataFrame
@@ -169,7 +169,7 @@ def unit_train(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFra
         src = Path(model_dir) / t.backbone / unit["source"] / "model.pt"
         if not src.is_file():
             raise EiferError(f"{src}: source model of transfer run missing; train the direct compositions first")
-        weights_load(model, src)
+        load_weights(model, src)
     else:
         model = create_model(t.backbone, t.pretrained_path, allow_random_init=t.allow_random_init)
     train_ds = CropDataset(crop_root, train_df, task, t.image_size, cache=t.cache_images)
@@ -177,12 +177,12 @@ def unit_train(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFra
     label = f"{unit['composition']}/{unit['group']}/{task}/rep{unit['rep']}"
     res = fit_two_stage(model, train_ds, val_ds, t, seed=unit["seed"], ckpt_dir=out, device=device, label=label)
     assert res.val_prob is not None  # fit_two_stage always predicts the validation set
-    thr, val_f1 = threshold_select(val_ds.labels.numpy(), res.val_prob, t.threshold_grid)
+    thr, val_f1 = select_threshold(val_ds.labels.numpy(), res.val_prob, t.threshold_grid)
 
     items = test_items(dataset, subsets, splits["test"], task)
     uniq = items.drop_duplicates("crop_path").reset_index(drop=True)
     test_ds = CropDataset(crop_root, uniq, task, t.image_size, cache=False)
-    prob, _ = predict(res.model, loader_make(test_ds, t.batch_size * 2, shuffle=False,
+    prob, _ = predict(res.model, make_loader(test_ds, t.batch_size * 2, shuffle=False,
                                              num_workers=t.num_workers, device=device), device)
     prob_of = dict(zip(uniq["crop_path"], prob))
     pred = items[["condition", "item", "participant_id", "video_id", "frame", "y_true"]].copy()
@@ -213,15 +213,15 @@ def train_device(requested: str = DEFAULTS.train.device) -> str:
     if device == "cpu" and requested == "auto" and get_executor().kind == "ray":
         import ray
 
-        from eifer.parallel import ray_ensure
+        from eifer.parallel import ensure_ray
 
-        ray_ensure(get_executor())
+        ensure_ray(get_executor())
         if ray.cluster_resources().get("GPU", 0) > 0:
             return "cuda"
     return device
 
 
-def units_map(units: list, jobs: int, serial: Callable[[Any], pd.DataFrame],
+def map_train_units(units: list, jobs: int, serial: Callable[[Any], pd.DataFrame],
               pool_job: Callable[[tuple], pd.DataFrame], pool_args: Callable[[Any, int], tuple],
               device: str = DEFAULTS.train.device, gpus: float = DEFAULTS.executor.gpus_per_train_unit,
               on_done: Callable[[], None] | None = None) -> list[pd.DataFrame]:
@@ -260,11 +260,11 @@ def torch_threads(threads: int) -> None:
 def _unit_job(args: tuple) -> pd.DataFrame:
     unit, splits, dataset, subsets, settings, model_dir, crop_root, device, threads = args
     torch_threads(threads)
-    return unit_train(unit, splits, dataset, subsets, settings, model_dir=model_dir, crop_root=crop_root,
+    return train_unit(unit, splits, dataset, subsets, settings, model_dir=model_dir, crop_root=crop_root,
                       device=device)
 
 
-def predictions_collect(preds: list[pd.DataFrame]) -> pd.DataFrame:
+def collect_predictions(preds: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate unit predictions; Total is listed again under ``transfer`` as its reference."""
     df = pd.concat(preds, ignore_index=True)
     if (df["composition"] == "transfer").any():
@@ -275,7 +275,7 @@ def predictions_collect(preds: list[pd.DataFrame]) -> pd.DataFrame:
 
 def train_all(dataset: pd.DataFrame, subsets: pd.DataFrame | None, splits: dict[str, Any],
               settings: TrainSettings, *, model_dir: str | Path, crop_root: str | Path) -> pd.DataFrame:
-    """Train every unit of :func:`units_plan` (resuming finished ones) and return all predictions.
+    """Train every unit of :func:`plan_units` (resuming finished ones) and return all predictions.
 
     On CPU with ``settings.n_jobs != 1`` the units of a phase run in parallel
     processes, each with ``cores // n_jobs`` torch threads (one thread per
@@ -287,7 +287,7 @@ def train_all(dataset: pd.DataFrame, subsets: pd.DataFrame | None, splits: dict[
     Parameters
     ----------
     dataset, subsets : DataFrame
-        Selected frames and test subsets (validated by the caller: ``dataset_validate``).
+        Selected frames and test subsets (validated by the caller: ``validate_dataset``).
     splits : dict
         ``splits.json``: the fixed ``test`` participants and every ``<group>/<task>/rep<k>`` of ``runs``
         that ``settings.tasks`` × ``settings.repetitions`` asks for.
@@ -306,9 +306,9 @@ def train_all(dataset: pd.DataFrame, subsets: pd.DataFrame | None, splits: dict[
     --------
     >>> import tempfile
     >>> from eifer.split import make_splits
-    >>> from eifer.train.toy import toy_run
+    >>> from eifer.train.toy import make_toy_run
     >>> root = Path(tempfile.mkdtemp())
-    >>> run = toy_run(root, participants=8, frames_per_video=4, size=32)
+    >>> run = make_toy_run(root, participants=8, frames_per_video=4, size=32)
     >>> ds = pd.read_parquet(run["dataset"]); groups = pd.read_csv(run["groups"], dtype=str)
     >>> sp = make_splits(ds, dict(zip(groups.participant_id, groups.group)), seed=0, repetitions=1,
     ...                  tasks=["arousal"])
@@ -319,21 +319,21 @@ def train_all(dataset: pd.DataFrame, subsets: pd.DataFrame | None, splits: dict[
     >>> sorted(pred.group.unique()), sorted(pred.condition.unique())
     (['High', 'Low', 'Total'], ['baseline'])
     """
-    dataset, subsets = inputs_check(dataset, subsets, "train_all: dataset", "train_all: subsets")
+    dataset, subsets = check_inputs(dataset, subsets, "train_all: dataset", "train_all: subsets")
     device = train_device(settings.device)
-    phases = units_plan(splits, tasks=settings.tasks, repetitions=settings.repetitions,
+    phases = plan_units(splits, tasks=settings.tasks, repetitions=settings.repetitions,
                         compositions=settings.compositions)
     jobs = 1 if device != "cpu" else n_workers(settings.n_jobs)
     preds: list[pd.DataFrame] = []
     with progress() as bar:
         overall = bar.add_task("training runs", total=sum(len(p) for p in phases))
         for phase in phases:  # transfer units need the direct models of the phase before
-            preds += units_map(phase, jobs,
-                               serial=lambda u: unit_train(u, splits, dataset, subsets, settings, model_dir=model_dir,
+            preds += map_train_units(phase, jobs,
+                               serial=lambda u: train_unit(u, splits, dataset, subsets, settings, model_dir=model_dir,
                                                            crop_root=crop_root, device=device),
                                pool_job=_unit_job,
                                pool_args=lambda u, th: (u, splits, dataset, subsets, settings, str(model_dir),
                                                         str(crop_root), device, th),
                                device=device, gpus=settings.gpus_per_train_unit,
                                on_done=lambda: bar.advance(overall))
-    return predictions_collect(preds)
+    return collect_predictions(preds)

@@ -29,10 +29,10 @@ from eifer.errors import EiferError
 from eifer.evaluate.metrics import metrics_binary
 from eifer.io import atomic_path
 from eifer.model import DualHeadModel
-from eifer.train.images import CropDataset, loader_make
-from eifer.train.loop import epoch_train, pos_weight_of, predict
-from eifer.train.schedule import optimizer_make, stage_schedule
-from eifer.train.threshold import threshold_select
+from eifer.train.images import CropDataset, make_loader
+from eifer.train.loop import pos_weight_of, predict, train_epoch
+from eifer.train.schedule import make_optimizer, stage_schedule
+from eifer.train.threshold import select_threshold
 from eifer.utils import pick_device, progress
 
 _T = DEFAULTS.train
@@ -141,15 +141,15 @@ def _ckpt_decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return items if tag == "l" else tuple(items)
 
 
-def checkpoint_save(path: Path, state: dict[str, Any]) -> None:
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` (nested dicts/lists of tensors, arrays and plain values) to a safetensors file.
 
     Examples
     --------
     >>> import tempfile
     >>> p = Path(tempfile.mkdtemp()) / CHECKPOINT
-    >>> checkpoint_save(p, {"epoch_done": 2, "state": {0: {"step": torch.tensor(3.0)}}, "betas": (0.9, 0.99)})
-    >>> back = checkpoint_load(p)
+    >>> save_checkpoint(p, {"epoch_done": 2, "state": {0: {"step": torch.tensor(3.0)}}, "betas": (0.9, 0.99)})
+    >>> back = load_checkpoint(p)
     >>> back["epoch_done"], back["state"][0]["step"].item(), back["betas"]
     (2, 3.0, (0.9, 0.99))
     """
@@ -159,8 +159,8 @@ def checkpoint_save(path: Path, state: dict[str, Any]) -> None:
         save_file(tensors, str(tmp), metadata={"eifer_checkpoint": meta})
 
 
-def checkpoint_load(path: Path) -> dict[str, Any] | None:
-    """The state :func:`checkpoint_save` wrote, or None when ``path`` does not exist.
+def load_checkpoint(path: Path) -> dict[str, Any] | None:
+    """The state :func:`save_checkpoint` wrote, or None when ``path`` does not exist.
 
     Only safetensors data and JSON are parsed, never a pickle: a file that is
     not an eifer checkpoint is refused with :class:`EiferError`.
@@ -234,7 +234,7 @@ def fit_phases(model: DualHeadModel, train_ds: CropDataset, phases: list[Phase],
             sched = phase.schedule(steps)
             es = epoch_seed(seed, gi)
             torch.manual_seed(es)
-            loader = loader_make(train_ds, batch_size, shuffle=True, seed=es, num_workers=num_workers, device=device)
+            loader = make_loader(train_ds, batch_size, shuffle=True, seed=es, num_workers=num_workers, device=device)
             gen = torch.Generator().manual_seed(es)
 
             def _tick(loss: float, lrs: dict[str, float]) -> None:
@@ -244,12 +244,12 @@ def fit_phases(model: DualHeadModel, train_ds: CropDataset, phases: list[Phase],
                 else:
                     bar.update(task, advance=1, description=batch_text(phase, e, loss))  # noqa: B023
 
-            loss, _ = epoch_train(model, loader, optimizer, stage=phase.stage, sched=sched, step=e * steps,
+            loss, _ = train_epoch(model, loader, optimizer, stage=phase.stage, sched=sched, step=e * steps,
                                   device=device, pos_weight=pos_weight, regression_weight=regression_weight,
                                   grad_clip=grad_clip, aug=aug, gen=gen, on_batch=_tick)
             bar.update(task, description=on_epoch(gi, phase, e, loss, optimizer))
             if ckpt is not None:
-                checkpoint_save(ckpt, {"epoch_done": gi + 1, ckpt_key: phase.key, "model": model.state_dict(),
+                save_checkpoint(ckpt, {"epoch_done": gi + 1, ckpt_key: phase.key, "model": model.state_dict(),
                                        "optimizer": optimizer.state_dict(), "history": history, **ckpt_extra()})
 
 
@@ -292,17 +292,17 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
         model.to(memory_format=torch.channels_last)
     pos_weight = pos_weight_of(train_ds.labels.numpy(), cfg.pos_weight_mode)
     history: list[dict[str, Any]] = []
-    state = checkpoint_load(ckpt) if ckpt is not None else None
+    state = load_checkpoint(ckpt) if ckpt is not None else None
     if state is not None:
         model.load_state_dict(state["model"])
         history = state["history"]
-    val_loader = loader_make(val_ds, cfg.batch_size * 2, shuffle=False, num_workers=cfg.num_workers, device=device)
+    val_loader = make_loader(val_ds, cfg.batch_size * 2, shuffle=False, num_workers=cfg.num_workers, device=device)
     yv = val_ds.labels.numpy()
     last: dict[str, Any] = {"val_prob": None}
 
     def phase(stage: int, n_epochs: int) -> Phase:
         return Phase(stage, f"stage{stage}", n_epochs, stage,
-                     lambda: optimizer_make(model, stage, head_lr=cfg.head_lr, backbone_lr_peak=cfg.backbone_lr_peak,
+                     lambda: make_optimizer(model, stage, head_lr=cfg.head_lr, backbone_lr_peak=cfg.backbone_lr_peak,
                                             weight_decay=cfg.weight_decay),
                      lambda steps: stage_schedule(stage, steps, n_epochs, warmup_epochs=cfg.warmup_epochs,
                                                   backbone_lr_start=cfg.backbone_lr_start,
@@ -313,7 +313,7 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
         val_prob, _ = predict(model, val_loader, device)
         last["val_prob"] = val_prob
         m = metrics_binary(yv, val_prob, (val_prob >= 0.5).astype(int))
-        _, f1 = threshold_select(yv, val_prob, cfg.threshold_grid)
+        _, f1 = select_threshold(yv, val_prob, cfg.threshold_grid)
         history.append({"epoch": gi + 1, "stage": ph.stage, "train_loss": loss, "val_roc_auc": m["roc_auc"],
                         "val_best_f1": f1, "lr": {g["name"]: g["lr"] for g in optimizer.param_groups}})
         return f"{label} s{ph.stage} e{e + 1}/{ph.epochs} loss {loss:.3f} val AUC {m['roc_auc']:.3f} F1 {f1:.3f}"

@@ -29,7 +29,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def crop_read(path: str | Path, size: int) -> np.ndarray:
+def read_crop(path: str | Path, size: int) -> np.ndarray:
     """Read one crop as RGB uint8 ``(size, size, 3)``; a clear error if unreadable."""
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
@@ -71,7 +71,7 @@ class CropDataset(Dataset):
         self.size = int(image_size)
         self.images: np.ndarray | None = None
         if cache:
-            self.images = crops_decode(self.paths, self.size)
+            self.images = decode_crops(self.paths, self.size)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -79,7 +79,7 @@ class CropDataset(Dataset):
     def _images(self, idx: list[int]) -> np.ndarray:
         if self.images is not None:
             return self.images[idx]
-        return np.stack([crop_read(self.paths[i], self.size) for i in idx])
+        return np.stack([read_crop(self.paths[i], self.size) for i in idx])
 
     def __getitems__(self, idx: list[int]) -> dict[str, torch.Tensor]:
         # whole-batch fetch: one stack instead of per-item collation
@@ -93,12 +93,12 @@ class CropDataset(Dataset):
         return {k: v[0] for k, v in b.items()}
 
 
-def crops_decode(paths: list[str], size: int, threads: int = 8) -> np.ndarray:
+def decode_crops(paths: list[str], size: int, threads: int = 8) -> np.ndarray:
     """Decode many crops in parallel threads (OpenCV releases the GIL) into one array."""
     out = np.empty((len(paths), size, size, 3), np.uint8)
 
     def _one(i: int) -> None:
-        out[i] = crop_read(paths[i], size)
+        out[i] = read_crop(paths[i], size)
 
     with ThreadPoolExecutor(max_workers=threads) as ex:
         list(ex.map(_one, range(len(paths))))
@@ -109,7 +109,7 @@ def _passthrough(batch: Any) -> Any:
     return batch
 
 
-def loader_make(ds: CropDataset, batch_size: int, *, shuffle: bool, seed: int = 0,
+def make_loader(ds: CropDataset, batch_size: int, *, shuffle: bool, seed: int = 0,
                 num_workers: int = DEFAULTS.train.num_workers, device: str = DEFAULTS.train.device,
                 drop_last: bool = False) -> DataLoader:
     """DataLoader over whole-batch fetches; seeded shuffling; workers only when not cached.

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from eifer.config import DEFAULTS
 from eifer.model import DualHeadModel
 from eifer.train.images import batch_inputs
-from eifer.train.schedule import schedule_apply
+from eifer.train.schedule import apply_schedule
 
 
 def pos_weight_of(labels: np.ndarray, mode: str = DEFAULTS.train.pos_weight_mode) -> float:
@@ -53,7 +53,7 @@ def autocast_for(device: str):
     return nullcontext()
 
 
-def epoch_train(model: DualHeadModel, loader: DataLoader, optimizer: torch.optim.Optimizer, *, stage: int,
+def train_epoch(model: DualHeadModel, loader: DataLoader, optimizer: torch.optim.Optimizer, *, stage: int,
                 sched: dict, step: int, device: str, pos_weight: float, regression_weight: float,
                 grad_clip: float, aug: dict[str, Any] | None, gen: torch.Generator,
                 on_batch: Callable[[float, dict[str, float]], None] | None = None) -> tuple[float, int]:
@@ -65,7 +65,7 @@ def epoch_train(model: DualHeadModel, loader: DataLoader, optimizer: torch.optim
     Parameters
     ----------
     model, loader, optimizer :
-        Model, shuffled training loader, optimiser from :func:`eifer.train.schedule.optimizer_make`.
+        Model, shuffled training loader, optimiser from :func:`eifer.train.schedule.make_optimizer`.
     stage : {1, 2}
     sched : dict
         From :func:`eifer.train.schedule.stage_schedule`.
@@ -94,7 +94,7 @@ def epoch_train(model: DualHeadModel, loader: DataLoader, optimizer: torch.optim
     params = [p for g in optimizer.param_groups for p in g["params"]]
     total, n = 0.0, 0
     for batch in loader:
-        lrs = schedule_apply(optimizer, step, sched)
+        lrs = apply_schedule(optimizer, step, sched)
         x = batch_inputs(batch, device, train=True, gen=gen, aug=aug, channels_last=cl)
         label = batch["label"].to(device, non_blocking=True)
         target = batch["target"].to(device, non_blocking=True)

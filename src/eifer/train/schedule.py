@@ -42,7 +42,7 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, start_factor: floa
     return 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def optimizer_make(model: DualHeadModel, stage: int, *, head_lr: float, backbone_lr_peak: float,
+def make_optimizer(model: DualHeadModel, stage: int, *, head_lr: float, backbone_lr_peak: float,
                    weight_decay: float) -> torch.optim.AdamW:
     """AdamW with a ``heads`` group and, in stage 2, a ``backbone`` group.
 
@@ -58,7 +58,7 @@ def optimizer_make(model: DualHeadModel, stage: int, *, head_lr: float, backbone
     return torch.optim.AdamW(groups, lr=head_lr, weight_decay=weight_decay)
 
 
-def schedule_apply(optimizer: torch.optim.Optimizer, step: int, sched: dict) -> dict[str, float]:
+def apply_schedule(optimizer: torch.optim.Optimizer, step: int, sched: dict) -> dict[str, float]:
     """Set every group's lr for ``step`` of a :func:`stage_schedule`; returns ``{group name: lr}``."""
     f = lr_factor(step, sched["total"], sched["warmup"], sched["start_factor"], sched["decay"])
     out: dict[str, float] = {}

@@ -16,8 +16,8 @@ import pandas as pd
 from eifer.config import Config
 from eifer.errors import EiferError
 from eifer.io import write_parquet
-from eifer.split import GROUPS, splits_load
-from eifer.train.core import inputs_check, train_all
+from eifer.split import GROUPS, load_splits
+from eifer.train.core import check_inputs, train_all
 from eifer.train.fit import TrainSettings
 
 
@@ -27,16 +27,16 @@ def train_settings(cfg: Config) -> TrainSettings:
     return TrainSettings(**values, gpus_per_train_unit=cfg.executor.gpus_per_train_unit)
 
 
-def inputs_read(run_root: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def read_inputs(run_root: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """``RUN/dataset.parquet`` and ``RUN/test_subsets.parquet`` (None when absent), checked."""
     f = Path(run_root) / "dataset.parquet"
     if not f.is_file():
         raise EiferError(f"{f}: not found; run the select stage first")
     fs = Path(run_root) / "test_subsets.parquet"
-    return inputs_check(pd.read_parquet(f), pd.read_parquet(fs) if fs.is_file() else None, str(f), str(fs))
+    return check_inputs(pd.read_parquet(f), pd.read_parquet(fs) if fs.is_file() else None, str(f), str(fs))
 
 
-def splits_read(run: Any) -> dict[str, Any]:
+def require_splits(run: Any) -> dict[str, Any]:
     """``RUN/splits.json``, checked to hold every split the train config asks for.
 
     Only the split stage writes ``splits.json`` (its fingerprint covers
@@ -45,7 +45,7 @@ def splits_read(run: Any) -> dict[str, Any]:
     here, never extended.
     """
     path = run.require("splits.json", stage="split")
-    splits = splits_load(path)
+    splits = load_splits(path)
     t = run.config.train
     missing = [f"{g}/{task}/rep{r}" for task in t.tasks for r in range(t.repetitions) for g in GROUPS
                if f"{g}/{task}/rep{r}" not in splits["runs"]]
@@ -74,8 +74,8 @@ def run_train(study: Any, run: Any) -> list[str]:
     list of str
         ``["predictions.parquet"]``.
     """
-    splits = splits_read(run)
-    dataset, subsets = inputs_read(run.root)
+    splits = require_splits(run)
+    dataset, subsets = read_inputs(run.root)
     t0 = time.perf_counter()
     df = train_all(dataset, subsets, splits, train_settings(run.config), model_dir=run.path("models"),
                    crop_root=run.root)

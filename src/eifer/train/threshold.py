@@ -20,7 +20,7 @@ def threshold_grid(lo: float = DEFAULTS.train.threshold_grid[0], hi: float = DEF
     return np.round(lo + step * np.arange(n), 10)
 
 
-def threshold_select(y: np.ndarray, prob: np.ndarray,
+def select_threshold(y: np.ndarray, prob: np.ndarray,
                      grid: tuple[float, float, float] = DEFAULTS.train.threshold_grid) -> tuple[float, float]:
     """Threshold on ``grid`` with the largest macro F1; ties go to the one closest to 0.5.
 
@@ -39,7 +39,7 @@ def threshold_select(y: np.ndarray, prob: np.ndarray,
 
     Examples
     --------
-    >>> threshold_select(np.array([0, 0, 1, 1]), np.array([.1, .3, .35, .9]))
+    >>> select_threshold(np.array([0, 0, 1, 1]), np.array([.1, .3, .35, .9]))
     (0.35, 1.0)
     """
     ts = threshold_grid(*grid)

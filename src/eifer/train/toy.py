@@ -47,7 +47,7 @@ def toy_face(valence: float, arousal: float, rng: np.random.Generator, identity:
     return np.clip(img.astype(float) * rng.uniform(0.85, 1.15) + noise, 0, 255).astype(np.uint8)
 
 
-def toy_run(root: str | Path, participants: int = 12, frames_per_video: int = 40, seed: int = 0,
+def make_toy_run(root: str | Path, participants: int = 12, frames_per_video: int = 40, seed: int = 0,
             size: int = 96, n_test_frames: int = 6, signal: float = 1.0) -> dict[str, Path]:
     """Write a toy run folder (dataset, test subsets, groups, crops).
 

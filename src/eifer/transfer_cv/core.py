@@ -39,9 +39,9 @@ from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model
 from eifer.split import GROUPS, rep_seed
-from eifer.train.core import PRED_COLUMNS, inputs_check, test_items, torch_threads, train_device, units_map
+from eifer.train.core import PRED_COLUMNS, check_inputs, map_train_units, test_items, torch_threads, train_device
 from eifer.train.fit import CHECKPOINT, TrainSettings
-from eifer.train.images import CropDataset, loader_make
+from eifer.train.images import CropDataset, make_loader
 from eifer.train.loop import predict
 from eifer.transfer_cv.fit import CVSettings, fit_gradual
 from eifer.utils import n_workers, progress, seed_everything
@@ -137,7 +137,7 @@ def _swap_improve(part: np.ndarray, n_of: np.ndarray, pos_of: np.ndarray, k: int
     return part, score
 
 
-def cv_plan(dataset: pd.DataFrame, group_of: dict[str, str], test: list[str], *,
+def plan_cv(dataset: pd.DataFrame, group_of: dict[str, str], test: list[str], *,
             tasks: Sequence[str] = tuple(DEFAULTS.train.tasks), n_folds: int = DEFAULTS.transfer_cv.folds,
             seed: int = DEFAULTS.seed) -> dict[str, Any]:
     """Folds of every (composition, task) over the non-test participants.
@@ -213,7 +213,7 @@ def units_cv(backbones: Sequence[str], plan: dict[str, Any]) -> list[dict[str, A
     return units
 
 
-def fold_train(unit: dict[str, Any], test: list[str], dataset: pd.DataFrame, subsets: pd.DataFrame | None,
+def train_fold(unit: dict[str, Any], test: list[str], dataset: pd.DataFrame, subsets: pd.DataFrame | None,
                cv: CVSettings, t: TrainSettings, *, cv_dir: str | Path, crop_root: str | Path,
                device: str = "cpu") -> pd.DataFrame:
     """Train (or resume, or reuse) one fold in :func:`fold_dir`; its test predictions (:data:`PRED_COLUMNS`)."""
@@ -238,7 +238,7 @@ def fold_train(unit: dict[str, Any], test: list[str], dataset: pd.DataFrame, sub
     items = test_items(dataset, subsets, test, task)
     uniq = items.drop_duplicates("crop_path").reset_index(drop=True)
     test_ds = CropDataset(crop_root, uniq, task, cv.image_size, cache=False)
-    prob, _ = predict(res.model, loader_make(test_ds, t.batch_size * 2, shuffle=False, num_workers=t.num_workers,
+    prob, _ = predict(res.model, make_loader(test_ds, t.batch_size * 2, shuffle=False, num_workers=t.num_workers,
                                              device=device), device)
     pred = items[["condition", "item", "participant_id", "video_id", "frame", "y_true"]].copy()
     pred["prob"] = items["crop_path"].map(dict(zip(uniq["crop_path"], prob))).astype(float)
@@ -264,7 +264,7 @@ def fold_train(unit: dict[str, Any], test: list[str], dataset: pd.DataFrame, sub
 def _fold_job(args: tuple) -> pd.DataFrame:
     unit, test, dataset, subsets, cv, t, cv_dir, crop_root, device, threads = args
     torch_threads(threads)
-    return fold_train(unit, test, dataset, subsets, cv, t, cv_dir=cv_dir, crop_root=crop_root, device=device)
+    return train_fold(unit, test, dataset, subsets, cv, t, cv_dir=cv_dir, crop_root=crop_root, device=device)
 
 
 def cross_validate(plan: dict[str, Any], test: list[str], dataset: pd.DataFrame, subsets: pd.DataFrame | None,
@@ -274,7 +274,7 @@ def cross_validate(plan: dict[str, Any], test: list[str], dataset: pd.DataFrame,
     Parameters
     ----------
     plan : dict
-        :func:`cv_plan` output.
+        :func:`plan_cv` output.
     test : list of str
         Fixed test participants (``splits.json``).
     dataset, subsets : DataFrame
@@ -298,13 +298,13 @@ def cross_validate(plan: dict[str, Any], test: list[str], dataset: pd.DataFrame,
     --------
     >>> import tempfile
     >>> from eifer.split import make_splits
-    >>> from eifer.train.toy import toy_run
+    >>> from eifer.train.toy import make_toy_run
     >>> root = Path(tempfile.mkdtemp())
-    >>> run = toy_run(root, participants=8, frames_per_video=4, size=32)
+    >>> run = make_toy_run(root, participants=8, frames_per_video=4, size=32)
     >>> ds = pd.read_parquet(run["dataset"]); groups = pd.read_csv(run["groups"], dtype=str)
     >>> group_of = dict(zip(groups.participant_id, groups.group))
     >>> test = make_splits(ds, group_of, seed=0, repetitions=1)["test"]
-    >>> plan = cv_plan(ds, group_of, test, tasks=["arousal"], n_folds=2, seed=0)
+    >>> plan = plan_cv(ds, group_of, test, tasks=["arousal"], n_folds=2, seed=0)
     >>> cv = CVSettings(backbones=["eifer_tinycnn"], allow_random_init=True, image_size=32, head_epochs=1,
     ...                 unfreeze_epochs=[0])
     >>> t = TrainSettings(batch_size=16, num_workers=0, device="cpu", n_jobs=1)
@@ -314,14 +314,14 @@ def cross_validate(plan: dict[str, Any], test: list[str], dataset: pd.DataFrame,
     """
     for b in cv.backbones:  # fail before any training, naming the config key
         init_weights(cv, b)
-    dataset, subsets = inputs_check(dataset, subsets, "cross_validate: dataset", "cross_validate: subsets")
+    dataset, subsets = check_inputs(dataset, subsets, "cross_validate: dataset", "cross_validate: subsets")
     units = units_cv(cv.backbones, plan)
     device = train_device(t.device)
     jobs = 1 if device != "cpu" else min(n_workers(t.n_jobs), len(units))
     with progress() as bar:
         overall = bar.add_task("transfer-CV folds", total=len(units))
-        preds = units_map(units, jobs,
-                          serial=lambda u: fold_train(u, test, dataset, subsets, cv, t, cv_dir=cv_dir,
+        preds = map_train_units(units, jobs,
+                          serial=lambda u: train_fold(u, test, dataset, subsets, cv, t, cv_dir=cv_dir,
                                                       crop_root=crop_root, device=device),
                           pool_job=_fold_job,
                           pool_args=lambda u, th: (u, test, dataset, subsets, cv, t, str(cv_dir), str(crop_root),

@@ -26,12 +26,12 @@ import torch
 
 from eifer.config import DEFAULTS
 from eifer.model import DualHeadModel
-from eifer.train.fit import CHECKPOINT, Phase, TrainSettings, checkpoint_load, fit_phases
-from eifer.train.images import CropDataset, loader_make
+from eifer.train.fit import CHECKPOINT, Phase, TrainSettings, fit_phases, load_checkpoint
+from eifer.train.images import CropDataset, make_loader
 from eifer.train.loop import pos_weight_of, predict
-from eifer.train.schedule import optimizer_make, stage_schedule
-from eifer.train.threshold import threshold_select
-from eifer.transfer_cv.unfreeze import backbone_groups, frozen_bn_eval, unfreeze_apply, unfreeze_schedule
+from eifer.train.schedule import make_optimizer, stage_schedule
+from eifer.train.threshold import select_threshold
+from eifer.transfer_cv.unfreeze import apply_unfreeze, backbone_groups, frozen_bn_eval, unfreeze_schedule
 
 _CV = DEFAULTS.transfer_cv
 
@@ -94,13 +94,13 @@ class GradualResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def phases_plan(model: DualHeadModel, cv: CVSettings) -> list[dict[str, Any]]:
+def plan_phases(model: DualHeadModel, cv: CVSettings) -> list[dict[str, Any]]:
     """The fine-tuning phases of ``model`` under ``cv``: name, epochs and trainable top blocks.
 
     Examples
     --------
     >>> from eifer.model import create_model
-    >>> [(p["name"], p["n_top"]) for p in phases_plan(create_model("resnet18"), CVSettings())]
+    >>> [(p["name"], p["n_top"]) for p in plan_phases(create_model("resnet18"), CVSettings())]
     [('heads', 0), ('unfreeze1', 2), ('unfreeze2', 4), ('unfreeze3', 5)]
     """
     groups = backbone_groups(model.backbone)
@@ -115,8 +115,8 @@ def phases_plan(model: DualHeadModel, cv: CVSettings) -> list[dict[str, Any]]:
 def _optimizer(model: DualHeadModel, phase: dict[str, Any], cv: CVSettings, t: TrainSettings,
                groups: list[list[str]]) -> torch.optim.AdamW:
     stage = 1 if phase["n_top"] == 0 else 2
-    opt = optimizer_make(model, stage, head_lr=cv.head_lr, backbone_lr_peak=cv.lr, weight_decay=t.weight_decay)
-    unfreeze_apply(model, groups, phase["n_top"])  # after optimizer_make, which unfreezes the whole backbone
+    opt = make_optimizer(model, stage, head_lr=cv.head_lr, backbone_lr_peak=cv.lr, weight_decay=t.weight_decay)
+    apply_unfreeze(model, groups, phase["n_top"])  # after make_optimizer, which unfreezes the whole backbone
     for g in opt.param_groups:  # frozen tensors: out of the optimiser (and of weight decay)
         g["params"] = [p for p in g["params"] if p.requires_grad]
     return opt
@@ -160,7 +160,7 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
     ckpt = Path(ckpt_dir) / CHECKPOINT if ckpt_dir is not None else None
     model.to(device)
     groups = backbone_groups(model.backbone)
-    phases = phases_plan(model, cv)
+    phases = plan_phases(model, cv)
     epochs = [(pi, e) for pi, p in enumerate(phases) for e in range(p["epochs"])]
     if not epochs:
         raise ValueError("transfer_cv: head_epochs and unfreeze_epochs are all 0; nothing to train")
@@ -169,11 +169,11 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
     yv = val_ds.labels.numpy()
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": 0, "f1": -1.0, "state": None, "val_prob": None}
-    state = checkpoint_load(ckpt) if ckpt is not None else None
+    state = load_checkpoint(ckpt) if ckpt is not None else None
     if state is not None:
         model.load_state_dict(state["model"])
         history, best = state["history"], state["best"]
-    val_loader = loader_make(val_ds, t.batch_size * 2, shuffle=False, num_workers=t.num_workers, device=device)
+    val_loader = make_loader(val_ds, t.batch_size * 2, shuffle=False, num_workers=t.num_workers, device=device)
 
     def phase(pi: int, p: dict[str, Any]) -> Phase:
         stage = 1 if p["n_top"] == 0 else 2
@@ -184,7 +184,7 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
     def on_epoch(gi: int, ph: Phase, e: int, loss: float, optimizer: torch.optim.Optimizer) -> str:
         nonlocal best
         val_prob, _ = predict(model, val_loader, device)
-        thr, f1 = threshold_select(yv, val_prob, t.threshold_grid)
+        thr, f1 = select_threshold(yv, val_prob, t.threshold_grid)
         history.append({"epoch": gi + 1, "phase": ph.name, "n_top": phases[ph.key]["n_top"],
                         "train_loss": loss, "val_macro_f1": f1, "val_threshold": thr})
         if f1 > best["f1"]:  # ties keep the earlier epoch
@@ -202,7 +202,7 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
     finally:
         hook.remove()
     model.load_state_dict(best["state"])
-    thr, f1 = threshold_select(yv, best["val_prob"], t.threshold_grid)
+    thr, f1 = select_threshold(yv, best["val_prob"], t.threshold_grid)
     return GradualResult(model=model, best_epoch=int(best["epoch"]), best_f1=float(f1), threshold=thr,
                          val_prob=np.asarray(best["val_prob"]), pos_weight=pos_weight, phases=phases,
                          history=history)

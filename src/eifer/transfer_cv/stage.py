@@ -31,9 +31,9 @@ from eifer.config import DEFAULTS, Config
 from eifer.errors import EiferError
 from eifer.evaluate import METRICS, metrics_per_run, summary_table, table_markdown
 from eifer.io import write_csv, write_json, write_parquet, write_text
-from eifer.split import groups_read, splits_load
-from eifer.train.stage import inputs_read, train_settings
-from eifer.transfer_cv.core import CV_DIR, cross_validate, cv_plan
+from eifer.split import load_splits, read_groups
+from eifer.train.stage import read_inputs, train_settings
+from eifer.transfer_cv.core import CV_DIR, cross_validate, plan_cv
 from eifer.transfer_cv.fit import CVSettings
 
 _TITLE5 = ("Table 5. Alternative backbones (stratified group k-fold CV, gradual unfreezing): macro "
@@ -45,13 +45,13 @@ def cv_settings(cfg: Config) -> CVSettings:
     return CVSettings(**{f.name: getattr(cfg.transfer_cv, f.name) for f in fields(CVSettings)})
 
 
-def predictions_merge(existing: pd.DataFrame | None, cv_pred: pd.DataFrame) -> pd.DataFrame:
+def merge_predictions(existing: pd.DataFrame | None, cv_pred: pd.DataFrame) -> pd.DataFrame:
     """``existing`` predictions without their ``composition="cv"`` rows, plus ``cv_pred``.
 
     Examples
     --------
     >>> old = pd.DataFrame({"composition": ["direct", "cv"], "rep": [0, 0]})
-    >>> predictions_merge(old, pd.DataFrame({"composition": ["cv"], "rep": [1]})).rep.tolist()
+    >>> merge_predictions(old, pd.DataFrame({"composition": ["cv"], "rep": [1]})).rep.tolist()
     [0, 1]
     """
     if existing is None or existing.empty:
@@ -114,10 +114,10 @@ def run_transfer_cv(study: Any, run: Any) -> list[str]:
     """
     cfg = run.config
     t0 = time.perf_counter()
-    splits = splits_load(run.path("splits.json"))
-    group_of = groups_read(run)
-    dataset, subsets = inputs_read(run.root)
-    plan = cv_plan(dataset, group_of, splits["test"], tasks=list(cfg.train.tasks), n_folds=cfg.transfer_cv.folds,
+    splits = load_splits(run.path("splits.json"))
+    group_of = read_groups(run)
+    dataset, subsets = read_inputs(run.root)
+    plan = plan_cv(dataset, group_of, splits["test"], tasks=list(cfg.train.tasks), n_folds=cfg.transfer_cv.folds,
                    seed=cfg.seed)
     for key, entry in plan.items():
         if entry["n_folds"] < cfg.transfer_cv.folds:
@@ -128,7 +128,7 @@ def run_transfer_cv(study: Any, run: Any) -> list[str]:
                           cv_dir=run.path(CV_DIR), crop_root=run.root)
     write_parquet(run.path(CV_DIR, "predictions.parquet"), pred)
     fp = run.path("predictions.parquet")
-    write_parquet(fp, predictions_merge(pd.read_parquet(fp) if fp.is_file() else None, pred))
+    write_parquet(fp, merge_predictions(pd.read_parquet(fp) if fp.is_file() else None, pred))
     files = cv_tables(pred, run.path("tables"), list(cfg.transfer_cv.table_conditions), cfg.seed,
                       cfg.stats.comparisons, cfg.stats.n_permutations, cfg.stats.max_exact)
     run.log("transfer_cv", backbones=list(cfg.transfer_cv.backbones), folds=int(pred["rep"].nunique()),

@@ -119,7 +119,7 @@ def unfreeze_schedule(n_groups: int, n_phases: int, counts: list[int] | None = N
     return [min(int(c), n_groups) for c in counts]
 
 
-def unfreeze_apply(model: DualHeadModel, groups: list[list[str]], n_top: int) -> list[str]:
+def apply_unfreeze(model: DualHeadModel, groups: list[list[str]], n_top: int) -> list[str]:
     """Make the heads and the top ``n_top`` backbone blocks trainable, freeze the rest.
 
     Parameters
