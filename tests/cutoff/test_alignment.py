@@ -39,7 +39,7 @@ def test_share_of_agreeing_frames_by_hand():
     # weak labels count when asked: p1 v2 valence +0.6 vs LV -> one more pair, not agreeing
     w = alignment_scores(frames, labels, include_weak=True).set_index("participant_id")
     assert w.loc["p1", "n_pairs"] == 8 and w.loc["p1", "n_agree"] == 5
-    with pytest.raises(EiferError, match="frames table lacks column"):
+    with pytest.raises(EiferError, match="alignment: frames table: missing column"):
         alignment_scores(frames.drop(columns="valid"), labels)
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from eifer.errors import EiferError
+from eifer._validation import require_columns
 from eifer.io import hash_obj
 
 _VALENCE = {"geo_mouth_lift": 1.0}
@@ -148,10 +148,9 @@ class GeometryEstimator:
         >>> est = GeometryEstimator()
         >>> out = est.estimate(frames)  # doctest: +SKIP
         """
-        needed = {"participant_id", "valid", *self.valence_weights, *self.arousal_weights}
-        missing = needed - set(frames.columns)
-        if missing:
-            raise EiferError(f"geometry estimator: frame table lacks columns {sorted(missing)}")
+        require_columns(frames, ("participant_id", "valid", *self.valence_weights,
+                                 *(c for c in self.arousal_weights if c not in self.valence_weights)),
+                        "geometry estimator: frame table")
         out = frames.copy()
         out["valence"] = np.nan
         out["arousal"] = np.nan

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from eifer._validation import require_columns
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
@@ -51,12 +52,9 @@ def alignment_scores(frames: pd.DataFrame, labels: pd.DataFrame,
     >>> round(float(alignment_scores(fr, lab).alignment[0]), 3)
     0.667
     """
-    need_f = {"participant_id", "video_id", "valid", *tasks}
-    need_l = {"participant_id", "video_id"} | {f"{t}_label" for t in tasks} | {f"{t}_weak" for t in tasks}
-    for name, df, need in (("frames", frames, need_f), ("labels", labels, need_l)):
-        missing = need - set(df.columns)
-        if missing:
-            raise EiferError(f"alignment: {name} table lacks column(s) {', '.join(sorted(missing))}")
+    require_columns(frames, ("participant_id", "video_id", "valid", *tasks), "alignment: frames table")
+    require_columns(labels, ("participant_id", "video_id", *(f"{t}_label" for t in tasks),
+                             *(f"{t}_weak" for t in tasks)), "alignment: labels table")
     f = frames.loc[frames["valid"].astype(bool), ["participant_id", "video_id", *tasks]].copy()
     f[["participant_id", "video_id"]] = f[["participant_id", "video_id"]].astype(str)
     lab = labels.copy()

@@ -252,8 +252,7 @@ def cutoff_sweep(
     >>> int(sw["chosen"].sum())
     1
     """
-    if score_col not in scores.columns or "participant_id" not in scores.columns:
-        raise EiferError(f"scores table: needs columns participant_id and {score_col!r}")
+    require_columns(scores, ("participant_id", score_col), "cutoff_sweep scores")
     data, variables = sweep_data(hrv, include_baseline, variables=variables)
     sc = scores[["participant_id", score_col]].copy()
     sc["participant_id"] = sc["participant_id"].astype(str)
@@ -365,6 +364,7 @@ def assign_groups(scores: pd.DataFrame, cutoff: float, score_col: str = "ei_scor
     >>> assign_groups(pd.DataFrame({"participant_id": ["a", "b"], "ei_score": [830, 840]}), 830).group.tolist()
     ['Low', 'High']
     """
+    require_columns(scores, ("participant_id", score_col), "assign_groups scores")
     s = scores[score_col].astype(float)
     return pd.DataFrame({"participant_id": scores["participant_id"].astype(str).to_numpy(),
                          "score": s.to_numpy(), "group": np.where(s > cutoff, "High", "Low"),

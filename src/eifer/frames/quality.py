@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from eifer._validation import require_columns
 from eifer.config import DEFAULTS
 
 REASONS = ("no_face", "low_confidence", "occluded", "eyes_closed")
@@ -180,6 +181,8 @@ def apply_quality(frames: pd.DataFrame,
     >>> apply_quality(df, det_drop=0)["reason"].tolist()
     ['no_face', 'low_confidence', 'low_confidence']
     """
+    require_columns(frames, ("face_found", "det_score", "landmarks_found", "stream_cue", "ear_left", "ear_right"),
+                    "apply_quality frames", "; pass extract_video() output")
     out = frames.copy()
     face = out["face_found"].astype(bool)
     if det_reference is None:

@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from eifer._validation import require_columns
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
@@ -24,13 +25,11 @@ def crop_relpath(participant_id: str, video_id: str, frame: int) -> str:
 
 def _with_labels(frames: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     """Usable frames (valid, both estimates) joined with their video's labels."""
-    need = {"participant_id", "video_id", "frame", "valid", "valence", "arousal"}
-    if missing := need - set(frames.columns):
-        raise EiferError(f"frame table lacks columns {sorted(missing)}; run `eifer frames` and `eifer affect`")
-    need_l = {"participant_id", "video_id", *LABEL_COLUMNS}
-    if missing := need_l - set(labels.columns):
-        raise EiferError(f"labels.csv lacks columns {sorted(missing)}")
-    lab = labels[list(need_l)].astype({"participant_id": str, "video_id": str})
+    require_columns(frames, ("participant_id", "video_id", "frame", "valid", "valence", "arousal"), "frame table",
+                    "; run `eifer frames` and `eifer affect`")
+    need_l = ["participant_id", "video_id", *LABEL_COLUMNS]
+    require_columns(labels, need_l, "labels.csv")
+    lab = labels[need_l].astype({"participant_id": str, "video_id": str})
     f = frames[frames["valid"].astype(bool) & frames["valence"].notna() & frames["arousal"].notna()]
     f = f[["participant_id", "video_id", "frame", "valence", "arousal"]].astype({"participant_id": str,
                                                                               "video_id": str})
