@@ -10,7 +10,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,11 @@ from typer.core import TyperOption
 
 from eifer.errors import EiferError
 from eifer.synth.options import SYNTH, DemoStudy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from eifer.config import Config
 
 # typer shows "<bool>" beside on/off flags as if they took a value (`--skip-media true` then fails): show none
 _display_type = TyperOption.display_type_rich
@@ -69,7 +74,7 @@ def friendly_errors(fn: Callable) -> Callable:
     """
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except (EiferError, OSError) as exc:
@@ -121,7 +126,7 @@ def info(message: str) -> None:
         typer.echo(message)
 
 
-def cli_config(config: Path | None, profile: str | None, seed: int | None):
+def cli_config(config: Path | None, profile: str | None, seed: int | None) -> Config:
     from eifer.config import load_config
 
     return load_config(config, profile=profile, seed=seed)
@@ -271,7 +276,7 @@ def check_cmd(
 
 
 # --- run / demo / report (pipeline) ---------------------------------------------
-def _print_run(out: Path, stages, seconds: float | None = None) -> None:
+def _print_run(out: Path, stages: pd.DataFrame, seconds: float | None = None) -> None:
     from eifer.pipeline.summary import headline_results, stage_lines
 
     typer.echo("stages:")
@@ -351,7 +356,8 @@ def report_cmd(
 
 
 # --- one sub-command per pipeline stage ------------------------------------------
-def _participant_stage(name: str, study: Path, out: Path, config, profile, seed, force: bool) -> None:
+def _participant_stage(name: str, study: Path, out: Path, config: Path | None, profile: str | None, seed: int | None,
+                       force: bool) -> None:
     """Run one stage (and the stages it reads) into a run folder."""
     from eifer.pipeline import run_pipeline
 

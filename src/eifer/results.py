@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from eifer.errors import EiferError
+
+if TYPE_CHECKING:
+    from eifer.config import Config
 
 # the data behind each figure and table, by name -> file in the run folder
 DATA_FILES = {
@@ -84,7 +87,7 @@ class RunResults:
         return [n for n, f in DATA_FILES.items() if (self.root / f).is_file()]
 
     @property
-    def config(self):
+    def config(self) -> Config:
         """The configuration the run was made with (``RUN/config.yaml``)."""
         from eifer.config import load_config
 

@@ -30,6 +30,7 @@ from eifer.affect.geometry import GeometryEstimator
 from eifer.errors import EiferError
 
 if TYPE_CHECKING:
+    from eifer.config import AffectConfig
     from eifer.frames import StreamEstimator
 
 _REGISTRY: dict[str, Callable[..., Any]] = {
@@ -45,7 +46,7 @@ def register_estimator(name: str, factory: Callable[..., Any]) -> None:
     _REGISTRY[name] = factory
 
 
-def create_estimator(name: str, **kwargs: Any):
+def create_estimator(name: str, **kwargs: Any) -> Any:
     """Build a registered estimator.
 
     Parameters
@@ -69,7 +70,7 @@ def create_estimator(name: str, **kwargs: Any):
     return _REGISTRY[name](**kwargs)
 
 
-def estimator_from_config(cfg) -> Any:
+def estimator_from_config(cfg: AffectConfig) -> Any:
     """Build the estimator named by an :class:`eifer.config.AffectConfig`.
 
     An image estimator gets its input-crop geometry from ``affect.crop_*``.
@@ -91,7 +92,7 @@ def _build_from_settings(settings: dict[str, Any]) -> Any:
     return estimator_from_config(AffectConfig.model_validate(settings))
 
 
-def stream_estimator(cfg) -> StreamEstimator | None:
+def stream_estimator(cfg: AffectConfig) -> StreamEstimator | None:
     """What the pipeline hands the frames stage: the configured image estimator, or None.
 
     None for an estimator that needs no images (``geometry``: the affect stage

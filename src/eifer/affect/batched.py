@@ -26,7 +26,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ import pandas as pd
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import atomic_path, write_parquet, write_text
+
+if TYPE_CHECKING:
+    from eifer.config import AffectConfig
 
 # videos per wave = this × CPU workers: bounds the crops waiting on disk
 _WAVE_PER_WORKER = 4
@@ -57,7 +60,7 @@ def cuda_available() -> bool:
         return False
 
 
-def affect_batched(cfg) -> bool:
+def affect_batched(cfg: AffectConfig) -> bool:
     """Whether the frames stage uses the batched path for an :class:`eifer.config.AffectConfig`.
 
     ``on``/``off`` decide; ``auto`` = batched when CUDA is available and the
@@ -97,7 +100,7 @@ def gpus_available() -> bool:
     return ray.cluster_resources().get("GPU", 0) > 0
 
 
-def inference_device(cfg) -> str:
+def inference_device(cfg: AffectConfig) -> str:
     """``cuda`` or ``cpu`` for the inference units (the estimator's ``device`` option; ``auto`` = a GPU if any)."""
     device = str(cfg.options.get("device", "auto"))
     if device == "auto":
@@ -105,7 +108,7 @@ def inference_device(cfg) -> str:
     return device
 
 
-def _estimator(affect_cfg: dict[str, Any], device: str):
+def _estimator(affect_cfg: dict[str, Any], device: str) -> Any:
     """The configured estimator on ``device``, built once per process."""
     from eifer.affect import estimator_from_config
     from eifer.config import AffectConfig
@@ -118,7 +121,7 @@ def _estimator(affect_cfg: dict[str, Any], device: str):
     return _ESTIMATORS[key]
 
 
-def infer_affect_batched(crops: np.ndarray, estimator, device: str = "auto",
+def infer_affect_batched(crops: np.ndarray, estimator: Any, device: str = "auto",
                          batch_size: int = DEFAULTS.affect.batch_size) -> np.ndarray:
     """(valence, arousal) for a stack of aligned crops, ``batch_size`` at a time.
 

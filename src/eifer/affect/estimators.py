@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import hash_file, hash_obj
 from eifer.model import read_state_dict
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -122,7 +125,7 @@ class OnnxEstimator(ImageEstimator):
 
 
 class _TorchEstimator(ImageEstimator):
-    def _setup(self, model) -> None:
+    def _setup(self, model: torch.nn.Module) -> None:
         from eifer.utils import pick_device
 
         self.torch_device = pick_device(self.device)

@@ -31,6 +31,8 @@ participants, which is what the top-|V| / top-|A| selection ranks.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -110,7 +112,7 @@ class GeometryEstimator:
 
     def __init__(self, temperature: float = 2.0, valence_weights: dict[str, float] | None = None,
                  arousal_weights: dict[str, float] | None = None, min_frames: int = 30,
-                 reference_band: float | None = 0.03, **_ignored):
+                 reference_band: float | None = 0.03, **_ignored: Any) -> None:
         self.temperature = float(temperature)
         self.valence_weights = dict(valence_weights or _VALENCE)
         self.arousal_weights = dict(arousal_weights or _AROUSAL)
@@ -122,7 +124,8 @@ class GeometryEstimator:
         return hash_obj(["geometry", 2, self.temperature, self.valence_weights, self.arousal_weights,
                          self.min_frames, self.reference_band])
 
-    def _score(self, face: pd.DataFrame, rows: pd.DataFrame, weights: dict[str, float], band) -> np.ndarray:
+    def _score(self, face: pd.DataFrame, rows: pd.DataFrame, weights: dict[str, float],
+               band: float | None) -> np.ndarray:
         """Weighted mean of the robustly centred and scaled features of ``rows``, squashed into [-1, 1]."""
         raw = np.zeros(len(rows))
         for c, w in weights.items():

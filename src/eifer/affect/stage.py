@@ -22,13 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from eifer.errors import EiferError
 from eifer.io import write_parquet
+
+if TYPE_CHECKING:
+    from eifer.runfolder import RunFolder
+    from eifer.study import Study
 
 ESTIMATE_COLUMNS = ["valence", "arousal", "affect_source"]
 _IDS = ["participant_id", "video_id", "frame"]
@@ -112,7 +116,7 @@ def in_stream_table(frames: pd.DataFrame, key: str) -> pd.DataFrame | None:
     return affect_table(frames, frames["est_valence"], frames["est_arousal"], key)
 
 
-def estimate_video(path: str | Path, frames: pd.DataFrame, estimator,
+def estimate_video(path: str | Path, frames: pd.DataFrame, estimator: Any,
                    report: Callable | None = None) -> pd.DataFrame:
     """Estimate valence/arousal for the valid frames of one video by re-reading just those frames.
 
@@ -175,7 +179,7 @@ def _read_table(path: Path) -> pd.DataFrame | None:
         return None
 
 
-def run_affect(study, run) -> list[str]:
+def run_affect(study: Study, run: RunFolder) -> list[str]:
     """The ``affect`` stage (see module docstring): ``RUN/affect/<pid>/<vid>.parquet`` for every frame table.
 
     Parameters

@@ -10,12 +10,17 @@ as the EI score (``score_col="alignment"``).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from eifer._validation import require_columns
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TASKS = ("arousal", "valence")
 
@@ -82,7 +87,7 @@ def alignment_scores(frames: pd.DataFrame, labels: pd.DataFrame,
     return out.rename_axis("participant_id").reset_index()
 
 
-def read_frame_tables(run_root) -> pd.DataFrame:
+def read_frame_tables(run_root: str | Path) -> pd.DataFrame:
     """The frame tables with their estimates (:func:`eifer.affect.read_estimates`), only the columns alignment needs.
 
     Parameters

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -12,13 +12,17 @@ from eifer.cutoff.sweep import assign_groups, cutoff_sweep, sweep_permutation_te
 from eifer.cutoff.table1 import make_table1, table_markdown
 from eifer.io import read_csv, write_csv, write_json, write_text
 
+if TYPE_CHECKING:
+    from eifer.runfolder import RunFolder
+    from eifer.study import Study
 
-def _read(run, name: str, stage: str) -> pd.DataFrame:
+
+def _read(run: RunFolder, name: str, stage: str) -> pd.DataFrame:
     path = run.require(name, stage=stage)
     return pd.read_parquet(path) if name.endswith(".parquet") else read_csv(path)
 
 
-def run_cutoff(study, run) -> list[str]:
+def run_cutoff(study: Study, run: RunFolder) -> list[str]:
     """Stage runner: sweep, choose the cutoff, write groups, Figure 7 and Table 1.
 
     Reads ``RUN/ei_scores.csv`` and ``RUN/hrv.parquet`` (with
@@ -45,7 +49,7 @@ def run_cutoff(study, run) -> list[str]:
         score_col, step, xlabel = "alignment", cfg.alignment_step, "alignment cutoff (share of agreeing frames)"
     else:
         scores, score_col, step, xlabel = ei, "ei_score", cfg.step, "EI cutoff score"
-    kw = dict(score_col=score_col, step=step, min_group_size=cfg.min_group_size, alpha=cfg.alpha,
+    kw: dict[str, Any] = dict(score_col=score_col, step=step, min_group_size=cfg.min_group_size, alpha=cfg.alpha,
               max_imbalance_frac=cfg.max_imbalance_frac, include_baseline=cfg.include_baseline,
               method=cfg.method)
     sweep = cutoff_sweep(scores, hrv, fixed_cutoff=cfg.cutoff, **kw)

@@ -373,7 +373,7 @@ def assign_groups(scores: pd.DataFrame, cutoff: float, score_col: str = "ei_scor
 
 def sweep_permutation_test(scores: pd.DataFrame, hrv: pd.DataFrame, n_perm: int = DEFAULTS.cutoff.n_permutations,
                            seed: int = 0, alpha_perm: float = DEFAULTS.cutoff.permutation_alpha,
-                           show_progress: bool = True, **sweep_kwargs) -> dict:
+                           show_progress: bool = True, **sweep_kwargs: Any) -> dict:
     """Is the best cutoff's interaction count more than chance? (max-statistic permutation test)
 
     Parameters

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eifer.ei.scoring import ei_scores_from_table, score_ei
 from eifer.errors import EiferError
 from eifer.io import write_csv
 
+if TYPE_CHECKING:
+    from eifer.runfolder import RunFolder
+    from eifer.study import Study
 
-def run_ei(study, run) -> list[str]:
+
+def run_ei(study: Study, run: RunFolder) -> list[str]:
     """Stage runner: ``ei_responses.csv`` (or ``ei_scores.csv``) → ``RUN/ei_scores.csv``.
 
     Parameters

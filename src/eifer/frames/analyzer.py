@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -56,6 +56,9 @@ from eifer.frames.mpgraph import landmarks_xy, landmarks_xyz, run_image
 from eifer.frames.occlusion import AppearanceTracker
 from eifer.frames.quality import hand_keep_frames
 from eifer.frames.schedule import DetectorSchedule
+
+if TYPE_CHECKING:
+    from eifer.config import FramesConfig
 
 _F = DEFAULTS.frames
 _SHARED: dict[tuple, dict[str, Any]] = {}  # per-process MediaPipe graphs without per-video state
@@ -122,7 +125,7 @@ class FaceAnalyzer:
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_config(cls, cfg) -> FaceAnalyzer:
+    def from_config(cls, cfg: FramesConfig) -> FaceAnalyzer:
         return cls(min_detection_confidence=cfg.min_detection_confidence,
                    min_landmark_confidence=cfg.min_landmark_confidence,
                    occlusion_overlap=cfg.occlusion_overlap, hand_stride=cfg.hand_stride,

@@ -8,6 +8,8 @@ resolution.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -64,7 +66,7 @@ def align_crop(rgb: np.ndarray, eye_l: tuple[float, float], eye_r: tuple[float, 
 
 
 def estimator_crop(rgb: np.ndarray, eye_l: tuple[float, float], eye_r: tuple[float, float],
-                   estimator) -> np.ndarray:
+                   estimator: Any) -> np.ndarray:
     """The input crop of an image affect estimator: :func:`align_crop` at its ``input_size`` and crop geometry.
 
     The geometry is the estimator's (``crop_margin``, ``crop_eye_y``,

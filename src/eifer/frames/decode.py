@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
 
-def _open(path: str | Path):
+def _open(path: str | Path) -> Any:
     import av
 
     path = Path(path)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from eifer.frames.analyzer import FaceAnalyzer
 from eifer.frames.crop import estimator_crop
 from eifer.frames.decode import iter_video
 from eifer.frames.quality import apply_quality
+
+if TYPE_CHECKING:
+    from eifer.runfolder import RunFolder
 
 _REPORT_EVERY = 60
 
@@ -56,7 +59,7 @@ class StreamEstimator:
     run_batched: Callable[[list[dict[str, Any]], int], list[dict[str, Any]]] | None = None
 
 
-def _estimate_batch(estimator, crops: list[np.ndarray], rows: list[int], va: dict[int, np.ndarray],
+def _estimate_batch(estimator: Any, crops: list[np.ndarray], rows: list[int], va: dict[int, np.ndarray],
                     crop_sink: Callable | None = None) -> None:
     if crops:
         if crop_sink is not None:  # batched inference later (eifer.affect.batched): hand the crops on
@@ -78,7 +81,7 @@ def quality_provisional(df: pd.DataFrame, analyzer: FaceAnalyzer,
 
 
 def extract_video(path: str | Path, analyzer: FaceAnalyzer | None = None, participant_id: str = "",
-                  video_id: str = "", estimator=None, report: Callable[[int, int | None], None] | None = None,
+                  video_id: str = "", estimator: Any = None, report: Callable[[int, int | None], None] | None = None,
                   crop_sink: Callable[[list[int], np.ndarray], None] | None = None, *,
                   ear_threshold: float = DEFAULTS.frames.ear_threshold,
                   every_nth: int = DEFAULTS.frames.every_nth) -> pd.DataFrame:
@@ -184,7 +187,7 @@ def extract_video(path: str | Path, analyzer: FaceAnalyzer | None = None, partic
     return df
 
 
-def part_path(run, participant_id: str, video_id: str) -> Path:
+def part_path(run: RunFolder, participant_id: str, video_id: str) -> Path:
     """``RUN/frames/<participant>/<video>.parquet``."""
     return run.path("frames", str(participant_id), f"{video_id}.parquet")
 
@@ -229,7 +232,7 @@ def read_frame_parts(frames_dir: str | Path, participant_id: str | None = None,
     return df
 
 
-def read_frames(run, participant_id: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+def read_frames(run: RunFolder, participant_id: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
     """Concatenate the per-video frame tables of a run (optionally one participant, some columns).
 
     Parameters

@@ -32,16 +32,21 @@ Occlusion cues (``occlusion_cue`` names the first that fired):
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from eifer._validation import require_columns
 from eifer.config import DEFAULTS
 
+if TYPE_CHECKING:
+    from eifer.config import FramesConfig
+
 REASONS = ("no_face", "low_confidence", "occluded", "eyes_closed")
 
 
-def hand_keep_frames(cfg) -> int:
+def hand_keep_frames(cfg: FramesConfig) -> int:
     """Frames kept flagged on each side of a hand detection: ``frames.hand_keep_frames``.
 
     ``None`` (the default) derives it from the hand stride: ``max(1, hand_stride // 5)``

@@ -41,12 +41,15 @@ True
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from eifer.config import DEFAULTS
 from eifer.frames.landmarks import eye_line
+
+if TYPE_CHECKING:
+    from eifer.frames.analyzer import _Frame
 
 
 def _eyes(pts: np.ndarray) -> tuple[np.ndarray, float]:
@@ -94,7 +97,7 @@ class DetectorSchedule:
             return not self._no_face or self._skipped >= self.stride - 1
         return self._last is None or len(self._unchecked) >= self.stride - 1
 
-    def carry(self, item) -> None:
+    def carry(self, item: _Frame) -> None:
         """Fill an unchecked frame's record from the last normal check, moved with the mesh."""
         if item.pts is None:  # inside a no-face stretch: the record stays empty
             self._skipped += 1
@@ -132,7 +135,7 @@ class DetectorSchedule:
                           "box": [rec[k] for k in self._BOX]}
         return look_back
 
-    def pop_last_unchecked(self):
+    def pop_last_unchecked(self) -> _Frame | None:
         """The newest carried frame, removed from the carried list (None when there is none).
 
         At the end of a video there is no next check to bracket the last

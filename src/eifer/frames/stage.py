@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,11 @@ from eifer.frames.analyzer import FaceAnalyzer
 from eifer.frames.extract import StreamEstimator, extract_video, part_path
 from eifer.frames.quality import adaptive_ear_threshold, apply_quality, hand_keep_frames
 from eifer.io import write_csv, write_parquet, write_text
+
+if TYPE_CHECKING:
+    from eifer.config import FramesConfig
+    from eifer.runfolder import RunFolder
+    from eifer.study import Study
 
 
 def _extract_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
@@ -39,7 +44,7 @@ def _extract_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
     return {"frames": len(df), "valid": int(df["valid"].sum()), "problem": df.attrs.get("problem", "")}
 
 
-def finalize_quality(run, cfg) -> pd.DataFrame:
+def finalize_quality(run: RunFolder, cfg: FramesConfig) -> pd.DataFrame:
     """Re-apply the quality rule per participant: detector-score reference, adaptive EAR.
 
     Parts are rewritten only when ``reason`` or the references change, so this
@@ -71,7 +76,7 @@ def finalize_quality(run, cfg) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_frames(study, run, estimator: StreamEstimator | None = None) -> list[str]:
+def run_frames(study: Study, run: RunFolder, estimator: StreamEstimator | None = None) -> list[str]:
     """The ``frames`` stage: every study video → ``RUN/frames/<pid>/<vid>.parquet``.
 
     Parameters

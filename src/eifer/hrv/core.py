@@ -201,7 +201,8 @@ def hrv_from_peaks(peaks: np.ndarray, fs: float, domains: Sequence[str] = tuple(
     return _nk_indices(peaks, fs, domains, where, f"{len(peaks)} beats")
 
 
-def _nk_indices(peaks, fs: float, domains: Sequence[str], where: str, what: str) -> dict[str, float]:
+def _nk_indices(peaks: np.ndarray | dict[str, np.ndarray], fs: float, domains: Sequence[str], where: str,
+                what: str) -> dict[str, float]:
     import neurokit2 as nk
 
     fns = {"time": nk.hrv_time, "frequency": nk.hrv_frequency, "nonlinear": nk.hrv_nonlinear}

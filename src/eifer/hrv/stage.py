@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,10 @@ from eifer.hrv.core import (
 from eifer.io import hash_contents, hash_obj, write_parquet
 from eifer.parallel import map_units
 
+if TYPE_CHECKING:
+    from eifer.runfolder import RunFolder
+    from eifer.study import Study
+
 
 def hrv_settings(cfg: HRVConfig) -> HRVSettings:
     """The HRV config section as the core's plain settings (:class:`eifer.hrv.core.HRVSettings`)."""
@@ -42,14 +47,14 @@ def hrv_settings(cfg: HRVConfig) -> HRVSettings:
                        nn_cleaning=cfg.nn_cleaning, polarity=cfg.polarity)
 
 
-def _read_ecg(study, pid: str) -> tuple[np.ndarray, np.ndarray, float]:
+def _read_ecg(study: Study, pid: str) -> tuple[np.ndarray, np.ndarray, float]:
     from eifer.study import read_ecg
 
     df, fs = read_ecg(study, pid)
     return df["time_s"].to_numpy(dtype=float), df["ecg"].to_numpy(dtype=float), float(fs)
 
 
-def _job(args) -> tuple[str, str | None]:
+def _job(args: tuple[Study, str, pd.DataFrame, HRVSettings, str | Path]) -> tuple[str, str | None]:
     """Worker: compute (or find cached) one participant; returns (pid, error or None)."""
     study, pid, segments, settings, cache_file = args
     if Path(cache_file).is_file():
@@ -67,16 +72,21 @@ def _job(args) -> tuple[str, str | None]:
     return pid, None
 
 
-def _rr_file(study, pid: str) -> Path:
+def _rr_file(study: Study, pid: str) -> Path:
     return Path(study.root, "ecg", f"{pid}{RR_SUFFIX}")
 
 
-def _source_file(study, pid: str) -> Path:
+def _source_file(study: Study, pid: str) -> Path:
     rr = _rr_file(study, pid)
-    return rr if rr.is_file() else Path(study.ecg_path(pid))
+    if rr.is_file():
+        return rr
+    ecg = study.ecg_path(pid)
+    if ecg is None:  # a validated study has one of the two
+        raise EiferError(f"{study.root}: participant {pid!r} has neither an ECG file nor ecg/{pid}{RR_SUFFIX}")
+    return ecg
 
 
-def hrv_units(study, settings: HRVSettings, cache_dir: str | Path) -> list[tuple]:
+def hrv_units(study: Study, settings: HRVSettings, cache_dir: str | Path) -> list[tuple]:
     """The HRV stage's units, one per participant: ``(study, pid, segments, settings, cache file)``.
 
     The cache file's name hashes the source file's content (path relative to the
@@ -84,6 +94,8 @@ def hrv_units(study, settings: HRVSettings, cache_dir: str | Path) -> list[tuple
     the segments and the settings, so a finished unit is found again wherever
     the study lies, and a changed one is redone.
     """
+    if study.segments is None:  # a validated study without hrv.csv has one
+        raise EiferError(f"{study.root}: no segments.csv; computing HRV from ECG needs it")
     segs = study.segments.assign(participant_id=study.segments["participant_id"].astype(str))
     jobs = []
     hashes = Path(cache_dir) / "input_hashes.json"
@@ -95,7 +107,7 @@ def hrv_units(study, settings: HRVSettings, cache_dir: str | Path) -> list[tuple
     return jobs
 
 
-def hrv_study(study, settings: HRVSettings, cache_dir: str | Path, n_jobs: int = DEFAULTS.hrv.n_jobs,
+def hrv_study(study: Study, settings: HRVSettings, cache_dir: str | Path, n_jobs: int = DEFAULTS.hrv.n_jobs,
               show_progress: bool = True) -> pd.DataFrame:
     """HRV per participant and segment for a whole study (no emotion labels yet).
 
@@ -216,7 +228,7 @@ def hrv_exclusions(hrv: pd.DataFrame, max_removed: float = DEFAULTS.hrv.max_remo
     return out
 
 
-def run_hrv(study, run) -> list[str]:
+def run_hrv(study: Study, run: RunFolder) -> list[str]:
     """Stage runner: ECG (or RR, or ``hrv.csv``) → ``RUN/hrv.parquet``.
 
     Parameters

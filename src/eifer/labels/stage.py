@@ -1,11 +1,17 @@
 """The ``labels`` stage: ``run_labels(study, run)`` writes ``RUN/labels.csv`` from the study's ratings."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eifer.io import write_csv
 from eifer.labels.make import make_labels
 
+if TYPE_CHECKING:
+    from eifer.runfolder import RunFolder
+    from eifer.study import Study
 
-def run_labels(study, run) -> list[str]:
+
+def run_labels(study: Study, run: RunFolder) -> list[str]:
     """Stage runner: ``study.ratings`` → ``RUN/labels.csv``.
 
     Parameters

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import pandas as pd
@@ -12,6 +12,10 @@ from eifer.errors import EiferError
 from eifer.io import read_csv, write_bytes, write_csv, write_parquet
 from eifer.select.core import build_test_subsets, crop_relpath, select_frames
 from eifer.select.figure import plot_figure4
+
+if TYPE_CHECKING:
+    from eifer.runfolder import RunFolder
+    from eifer.study import Study
 
 
 def _crop_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
@@ -36,7 +40,7 @@ def _crop_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
     return {"written": len(todo)}
 
 
-def store_crops(run, study, wanted: pd.DataFrame) -> pd.DataFrame:
+def store_crops(run: RunFolder, study: Study, wanted: pd.DataFrame) -> pd.DataFrame:
     """Write aligned training crops ``RUN/crops/<pid>/<vid>/<frame>.png`` for the wanted frames (``select.crop_*``).
 
     Existing crops are kept (resume). Each video is decoded once, in a process pool.
@@ -67,7 +71,7 @@ def store_crops(run, study, wanted: pd.DataFrame) -> pd.DataFrame:
                           "error": r.get("error", "")} for j, r in zip(jobs, res)])
 
 
-def run_select(study, run) -> list[str]:
+def run_select(study: Study, run: RunFolder) -> list[str]:
     """The ``select`` stage.
 
     Reads the frame tables with their estimates (:func:`eifer.affect.read_estimates`)

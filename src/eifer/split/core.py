@@ -14,6 +14,7 @@ are disjoint.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,8 @@ def _both_classes(y: np.ndarray, pids: np.ndarray, members: list[str]) -> bool:
     return np.unique(y[np.isin(pids, members)]).size == 2
 
 
-def _candidate_splits(y: np.ndarray, pids: np.ndarray, k0: int, rep: int, seed: int):
+def _candidate_splits(y: np.ndarray, pids: np.ndarray, k0: int, rep: int,
+                      seed: int) -> Iterator[tuple[list[str], list[str]]]:
     """Splits in order of preference: fold ``rep % k`` of the paper's 8:2 k-fold
     first (the common case), then the other folds, further shuffles, and
     finally fewer folds (larger validation sets)."""

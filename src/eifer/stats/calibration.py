@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ class SimDesign:
 
 
 def simulate_predictions(n_items: int = 96, reps: int = 5, effect: float = 0.0, seed: int = 0,
-                         design: SimDesign | None = None, **params) -> pd.DataFrame:
+                         design: SimDesign | None = None, **params: Any) -> pd.DataFrame:
     """One simulated predictions table (one backbone, composition, task, condition).
 
     Parameters

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats as sps
 
 from eifer.errors import EiferError
 
 
-def _pvalues(p, name: str, allow_nan: bool = False) -> np.ndarray:
+def _pvalues(p: npt.ArrayLike, name: str, allow_nan: bool = False) -> np.ndarray:
     arr = np.asarray(p, dtype=float).ravel()
     bad = (arr < 0) | (arr > 1) | (np.isnan(arr) if not allow_nan else False)
     if bad.any():
@@ -16,7 +17,7 @@ def _pvalues(p, name: str, allow_nan: bool = False) -> np.ndarray:
     return arr
 
 
-def fisher_combine(pvalues) -> float:
+def fisher_combine(pvalues: npt.ArrayLike) -> float:
     """Fisher's method: combine independent p-values into one.
 
     X = −2 Σ log p_i follows χ² with 2k degrees of freedom under the joint
@@ -45,7 +46,8 @@ def fisher_combine(pvalues) -> float:
     return float(sps.chi2.sf(-2.0 * np.log(p).sum(), 2 * p.size))
 
 
-def pool_inverse_variance(deltas, ses, level: float = 0.95) -> tuple[float, float, float, float]:
+def pool_inverse_variance(deltas: npt.ArrayLike, ses: npt.ArrayLike,
+                          level: float = 0.95) -> tuple[float, float, float, float]:
     """Fixed-effect inverse-variance pooling of estimates with standard errors.
 
     Parameters
@@ -84,7 +86,7 @@ def pool_inverse_variance(deltas, ses, level: float = 0.95) -> tuple[float, floa
     return est, se, est - z * se, est + z * se
 
 
-def bh_fdr(pvalues) -> np.ndarray:
+def bh_fdr(pvalues: npt.ArrayLike) -> np.ndarray:
     """Benjamini–Hochberg q-values, in the input order (``p.adjust(p, "BH")``).
 
     NaN p-values stay NaN and do not count towards the number of tests.

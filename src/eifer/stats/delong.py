@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import ndtr, ndtri
 
 from eifer.errors import EiferError
@@ -89,7 +90,7 @@ def _midranks(s: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarr
     return tz, within
 
 
-def _labels(y_true) -> np.ndarray:
+def _labels(y_true: npt.ArrayLike) -> np.ndarray:
     y = np.asarray(y_true)
     if y.ndim != 1:
         raise EiferError(f"y_true must be one-dimensional, got shape {y.shape}")
@@ -107,7 +108,7 @@ def _labels(y_true) -> np.ndarray:
     return is1
 
 
-def _scores(score, n: int, name: str) -> np.ndarray:
+def _scores(score: npt.ArrayLike, n: int, name: str) -> np.ndarray:
     s = np.asarray(score, dtype=float)
     if s.ndim != 1:
         raise EiferError(f"{name} must be one-dimensional, got shape {s.shape}")
@@ -120,7 +121,7 @@ def _scores(score, n: int, name: str) -> np.ndarray:
     return s
 
 
-def _components(pos: np.ndarray, scores: list[np.ndarray]):
+def _components(pos: np.ndarray, scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """AUCs and structural components V10 (k × m), V01 (k × n)."""
     m, n = int(pos.sum()), int((~pos).sum())
     if m == 0 or n == 0:
@@ -151,7 +152,7 @@ def _cov(v10: np.ndarray, v01: np.ndarray, m: int, n: int) -> np.ndarray:
     return sample_cov(v10, m) / m + sample_cov(v01, n) / n
 
 
-def delong_auc_ci(y_true, score, level: float = 0.95) -> AucCI:
+def delong_auc_ci(y_true: npt.ArrayLike, score: npt.ArrayLike, level: float = 0.95) -> AucCI:
     """ROC-AUC of one score with its DeLong variance and confidence interval.
 
     Parameters
@@ -186,7 +187,8 @@ def delong_auc_ci(y_true, score, level: float = 0.95) -> AucCI:
                  ci_high=min(1.0, auc + z * se), n_pos=m, n_neg=n)
 
 
-def delong_test(y_true, score_a, score_b, level: float = 0.95) -> DelongResult:
+def delong_test(y_true: npt.ArrayLike, score_a: npt.ArrayLike, score_b: npt.ArrayLike,
+                level: float = 0.95) -> DelongResult:
     """Paired DeLong test of two ROC-AUCs measured on the same items.
 
     Parameters

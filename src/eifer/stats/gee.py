@@ -66,7 +66,7 @@ def _gee_exchangeable_fast(X: np.ndarray, y: np.ndarray, groups: np.ndarray, max
             return np.bincount(groups, weights=v, minlength=k)
         return np.stack([np.bincount(groups, weights=v[:, j], minlength=k) for j in range(v.shape[1])], axis=1)
 
-    def state(beta: np.ndarray):
+    def state(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mu = 1.0 / (1.0 + np.exp(-(X @ beta)))
         sv = np.sqrt(np.clip(mu * (1 - mu), 1e-10, None))  # statsmodels clips the variance likewise
         return (y - mu) / sv, X * sv[:, None]

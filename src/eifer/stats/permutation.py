@@ -24,13 +24,15 @@ from itertools import combinations
 from math import comb
 
 import numpy as np
+import numpy.typing as npt
 
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 
 
-def model_permutation_test(values_a, values_b, n_perm: int = DEFAULTS.stats.n_permutations,
-                           max_exact: int = DEFAULTS.stats.max_exact, seed: int = 0) -> tuple[float, float, int]:
+def model_permutation_test(values_a: npt.ArrayLike, values_b: npt.ArrayLike,
+                           n_perm: int = DEFAULTS.stats.n_permutations, max_exact: int = DEFAULTS.stats.max_exact,
+                           seed: int = 0) -> tuple[float, float, int]:
     """Two-sided permutation test of mean(values_a) − mean(values_b).
 
     Parameters

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from eifer.errors import EiferError
 from eifer.stats.tables import compare_groups_for_run, write_stats_tables
 
+if TYPE_CHECKING:
+    from eifer.runfolder import RunFolder
+    from eifer.study import Study
 
-def run_stats(study, run) -> list[str]:
+
+def run_stats(study: Study, run: RunFolder) -> list[str]:
     """Stage runner: Table 4 from ``RUN/predictions.parquet`` (compositions direct and transfer).
 
     Parameters

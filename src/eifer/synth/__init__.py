@@ -3,7 +3,7 @@
 >>> from eifer.synth import synth_study          # doctest: +SKIP
 >>> synth_study("demo_study", participants=12, seed=0)   # doctest: +SKIP
 """
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eifer.synth.options import SYNTH, DemoStudy, SynthOptions
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["synth_study", "load_truth", "SYNTH", "SynthOptions", "DemoStudy"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # the command line reads the defaults (eifer.synth.options) without importing numpy, pandas and PyAV
     if name in ("synth_study", "load_truth"):
         from eifer.synth import study

@@ -32,6 +32,7 @@ R peak, plus white noise and a slow baseline wander.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from eifer.synth.design import domain_signs
@@ -52,7 +53,7 @@ REACTIVITY = {
 }
 
 
-def ecg_from_rr(rr_seconds, fs: float, rng: np.random.Generator | None = None, *,
+def ecg_from_rr(rr_seconds: npt.ArrayLike, fs: float, rng: np.random.Generator | None = None, *,
                 amplitude: float = 1.0, noise_sd: float = 0.01, wander: float = 0.05,
                 duration: float | None = None) -> np.ndarray:
     """Render an ECG (mV) whose R peaks follow an RR-interval series.

@@ -23,6 +23,7 @@ Examples
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -69,11 +70,11 @@ def make_identity(rng: np.random.Generator) -> FaceIdentity:
     -------
     FaceIdentity
     """
-    def rgb(values) -> tuple[int, int, int]:
+    def rgb(values: Iterable[float]) -> tuple[int, int, int]:
         r, g, b = (int(c) for c in values)
         return r, g, b
 
-    def pick(options) -> tuple[int, int, int]:
+    def pick(options: Sequence[tuple[int, int, int]]) -> tuple[int, int, int]:
         return rgb(options[rng.integers(len(options))])
 
     skin = pick(_SKIN_TONES)
@@ -95,20 +96,20 @@ def _pts(xy: np.ndarray, M: np.ndarray) -> np.ndarray:
     return np.round(p * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
 
 
-def _ellipse(cx, cy, rx, ry, a0=0, a1=360, n=48) -> np.ndarray:
+def _ellipse(cx: float, cy: float, rx: float, ry: float, a0: float = 0, a1: float = 360, n: int = 48) -> np.ndarray:
     t = np.deg2rad(np.linspace(a0, a1, n))
     return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], 1)
 
 
-def _fill(img, xy, M, color):
+def _fill(img: np.ndarray, xy: np.ndarray, M: np.ndarray, color: tuple[float, ...]) -> None:
     cv2.fillPoly(img, [_pts(xy, M)], color, _AA, _SHIFT)
 
 
-def _line(img, xy, M, color, thickness):
+def _line(img: np.ndarray, xy: np.ndarray, M: np.ndarray, color: tuple[float, ...], thickness: float) -> None:
     cv2.polylines(img, [_pts(xy, M)], False, color, max(1, int(round(thickness))), _AA, _SHIFT)
 
 
-def _shade(color, f):
+def _shade(color: tuple[int, ...], f: float) -> tuple[int, ...]:
     return tuple(int(min(255, max(0, c * f))) for c in color)
 
 
@@ -127,9 +128,9 @@ def _head_sprite(ident: FaceIdentity, r: int) -> tuple[np.ndarray, np.ndarray]:
     alpha = np.zeros((size, size), np.uint8)
     a, skin, hair = ident.aspect, ident.skin, ident.hair
 
-    def both(xy, color):
+    def both(xy: np.ndarray, color: tuple[int, ...]) -> None:
         _fill(rgb, xy, M, color)
-        _fill(alpha, xy, M, 255)
+        _fill(alpha, xy, M, (255,))
 
     if ident.hair_style == 1:  # long hair behind the head
         both(np.concatenate([_ellipse(0, -0.2, 1.25, a * 1.05, 180, 360), [[1.3, 1.2], [-1.3, 1.2]]]), hair)
@@ -140,12 +141,12 @@ def _head_sprite(ident: FaceIdentity, r: int) -> tuple[np.ndarray, np.ndarray]:
     both(_ellipse(0, 0, 1.0, a), skin)
     # shading: darker rim, lighter cheeks and forehead, soft nose shadow
     face_mask = np.zeros((size, size), np.uint8)
-    _fill(face_mask, _ellipse(0, 0, 1.0, a), M, 255)
+    _fill(face_mask, _ellipse(0, 0, 1.0, a), M, (255,))
     shade: np.ndarray = np.zeros((size, size), np.float32)
     cv2.fillPoly(shade, [_pts(_ellipse(0, 0.05, 0.8, a * 0.85), M)], (1.0,), _AA, _SHIFT)
     shade = cv2.GaussianBlur(shade, (0, 0), r * 0.25)
     nose: np.ndarray = np.zeros((size, size), np.float32)
-    _fill(nose, np.array([[0.05, -0.15], [0.16, 0.3], [0.12, 0.38], [0.0, 0.4]]), M, 1.0)
+    _fill(nose, np.array([[0.05, -0.15], [0.16, 0.3], [0.12, 0.38], [0.0, 0.4]]), M, (1.0,))
     nose = cv2.GaussianBlur(nose, (0, 0), r * 0.05)
     f = (0.78 + 0.3 * shade - 0.25 * nose)[..., None]
     m = face_mask[..., None] > 0
@@ -183,7 +184,8 @@ def _backgrounds(ident: FaceIdentity, width: int, height: int) -> tuple[np.ndarr
     return wall, empty
 
 
-def _draw_eye(img, M, ident: FaceIdentity, sx: int, opening: float, r: float, gaze: float) -> None:
+def _draw_eye(img: np.ndarray, M: np.ndarray, ident: FaceIdentity, sx: int, opening: float, r: float,
+              gaze: float) -> None:
     ex, ey, w = sx * ident.eye_dx, ident.eye_y, ident.eye_w
     skin = ident.skin
     # socket shadow
@@ -206,7 +208,7 @@ def _draw_eye(img, M, ident: FaceIdentity, sx: int, opening: float, r: float, ga
     Mr = M.copy()
     Mr[:, 2] -= (x0, y0)
     mask = np.zeros(roi.shape[:2], np.uint8)
-    _fill(mask, eye, Mr, 255)
+    _fill(mask, eye, Mr, (255,))
     layer = roi.copy()
     ix = ex + gaze * w * 0.25
     _fill(layer, _ellipse(ix, ey, w * 0.48, w * 0.48), Mr, ident.iris)
@@ -218,7 +220,7 @@ def _draw_eye(img, M, ident: FaceIdentity, sx: int, opening: float, r: float, ga
     _line(img, lower, M, _shade(skin, 0.6), max(1, r * 0.015))
 
 
-def _draw_mouth(img, M, ident: FaceIdentity, valence: float, arousal: float, r: float) -> None:
+def _draw_mouth(img: np.ndarray, M: np.ndarray, ident: FaceIdentity, valence: float, arousal: float, r: float) -> None:
     my, mw = ident.mouth_y, ident.mouth_w
     curve = 0.16 * valence            # smile lifts the corners, frown lowers them
     gap = max(0.0, 0.12 * (arousal + 0.3))  # open mouth with arousal
@@ -245,7 +247,7 @@ def _draw_mouth(img, M, ident: FaceIdentity, valence: float, arousal: float, r: 
                   _shade(ident.skin, 0.75), max(1, r * 0.02))
 
 
-def _draw_brows(img, M, ident: FaceIdentity, valence: float, arousal: float, r: float) -> None:
+def _draw_brows(img: np.ndarray, M: np.ndarray, ident: FaceIdentity, valence: float, arousal: float, r: float) -> None:
     raise_ = 0.1 * arousal
     knit = 0.07 * max(0.0, -valence)  # inner ends pulled down when unhappy
     for sx in (-1, 1):
@@ -255,7 +257,7 @@ def _draw_brows(img, M, ident: FaceIdentity, valence: float, arousal: float, r: 
         _line(img, pts, M, _shade(ident.hair, 0.8), max(2, r * 0.075))
 
 
-def _draw_hand(img, M, ident: FaceIdentity, at: tuple[float, float], r: float) -> None:
+def _draw_hand(img: np.ndarray, M: np.ndarray, ident: FaceIdentity, at: tuple[float, float], r: float) -> None:
     skin = _shade(ident.skin, 1.04)
     hx, hy = at
     _fill(img, _ellipse(hx, hy + 0.25, 0.55, 0.5), M, skin)  # palm
@@ -270,7 +272,7 @@ def _draw_hand(img, M, ident: FaceIdentity, at: tuple[float, float], r: float) -
           M, _shade(ident.shirt, 0.9))  # forearm sleeve
 
 
-def _draw_object(img, M, kind: int, at: tuple[float, float], r: float) -> None:
+def _draw_object(img: np.ndarray, M: np.ndarray, kind: int, at: tuple[float, float], r: float) -> None:
     ox, oy = at
     if kind == 0:  # mug
         body = np.array([[ox - 0.5, oy - 0.55], [ox + 0.5, oy - 0.55], [ox + 0.45, oy + 0.6], [ox - 0.45, oy + 0.6]])

@@ -24,6 +24,7 @@ import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ class SynthParams:
     height: int
 
 
-def _participant_job(args) -> dict:
+def _participant_job(args: tuple[int, dict[str, Any], dict[str, str], dict[str, Any], str | Path]) -> dict:
     """Write one participant's ECG (and videos); return its truth tables."""
     index, row, domains, params, out = args
     p, out = SynthParams(**params), Path(out)

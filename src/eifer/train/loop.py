@@ -9,7 +9,7 @@ by any other protocol built on the same model (e.g. transfer-CV).
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ def loss_dual(logit: torch.Tensor, reg: torch.Tensor, label: torch.Tensor, targe
     return bce + regression_weight * mse
 
 
-def autocast_for(device: str):
+def autocast_for(device: str) -> AbstractContextManager[Any]:
     """bf16 autocast on CUDA, nothing (fp32) on CPU."""
     if device.startswith("cuda"):
         return torch.autocast("cuda", dtype=torch.bfloat16)

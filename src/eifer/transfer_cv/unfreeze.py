@@ -28,6 +28,7 @@ import math
 from timm.models import group_parameters
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.utils.hooks import RemovableHandle
 
 from eifer.errors import EiferError
 from eifer.model import DualHeadModel
@@ -147,7 +148,7 @@ def apply_unfreeze(model: DualHeadModel, groups: list[list[str]], n_top: int) ->
     return out
 
 
-def frozen_bn_eval(model: nn.Module):
+def frozen_bn_eval(model: nn.Module) -> RemovableHandle:
     """Keep BatchNorm layers whose parameters are all frozen in eval mode while ``model`` trains.
 
     Registers a forward pre-hook on ``model`` (undone with ``handle.remove()``):
