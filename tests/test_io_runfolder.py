@@ -82,3 +82,29 @@ def test_hash_contents_follows_the_bytes_not_the_path(tmp_path):
     (b / "v.bin").write_bytes(b"y")
     os.utime(b / "v.bin", ns=(1, 1))  # a new mtime: the cached digest is not reused
     assert hash_contents([b / "v.bin"], b, cache) != h
+
+
+def test_a_run_folder_made_before_settings_moved_stays_readable(tmp_path):
+    # RUN/config.yaml of an older eifer holds frames.crop_size, frames.crop_margin and stats.fdr
+    import yaml
+
+    from eifer.config import load_config as load_user_config
+    from eifer.errors import ConfigError
+    from eifer.results import load_run
+    from eifer.runfolder import read_run_config
+
+    run = RunFolder(tmp_path, load_config(profile="demo")).init()
+    old = yaml.safe_load(run.path("config.yaml").read_text())
+    for key in ("crop_size", "crop_margin", "store_crops"):
+        old["select"].pop(key)
+    old["affect"].pop("crop_margin")
+    old["frames"].update(crop_size=77, crop_margin=0.3, store_crops="all")
+    old["stats"]["fdr"] = "bh"
+    run.path("config.yaml").write_text(yaml.safe_dump(old))
+    cfg = read_run_config(tmp_path)
+    assert (cfg.select.crop_size, cfg.select.crop_margin, cfg.select.store_crops) == (77, 0.3, "all")
+    assert cfg.affect.crop_margin == 0.3
+    assert load_run(tmp_path).config == cfg
+    # a config file a user writes is told where the keys went instead
+    with pytest.raises(ConfigError, match=r"key 'frames.crop_size': setting moved: write it as 'select.crop_size'"):
+        load_user_config(run.path("config.yaml"))

@@ -567,6 +567,33 @@ MOVED_KEYS: dict[str, str] = {
 }
 
 
+def migrate_moved_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a config mapping with every :data:`MOVED_KEYS` key moved to where it went (or dropped).
+
+    For configs eifer wrote itself (``RUN/config.yaml`` of a run made by an older
+    version), so results stay readable; a config file a user writes is not
+    migrated but told where each key went.
+
+    Examples
+    --------
+    >>> old = {"frames": {"crop_size": 96, "crop_margin": 0.3}, "stats": {"fdr": "bh"}}
+    >>> migrate_moved_keys(old)
+    {'frames': {}, 'stats': {}, 'select': {'crop_size': 96, 'crop_margin': 0.3}, 'affect': {'crop_margin': 0.3}}
+    """
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for old, where in MOVED_KEYS.items():
+        section, key = old.split(".", 1)
+        if not isinstance(out.get(section), dict) or key not in out[section]:
+            continue
+        value = out[section].pop(key)
+        if where.startswith("removed"):
+            continue
+        for new in re.findall(r"\b[a-z_]+\.[a-z_]+\b", where):
+            new_section, new_key = new.split(".", 1)
+            out.setdefault(new_section, {}).setdefault(new_key, value)
+    return out
+
+
 def _unknown_key_message(loc: tuple[str, ...]) -> str:
     """Message for a key no section has: where it moved, or the closest real key.
 

@@ -89,9 +89,9 @@ class RunResults:
     @property
     def config(self) -> Config:
         """The configuration the run was made with (``RUN/config.yaml``)."""
-        from eifer.config import load_config
+        from eifer.runfolder import read_run_config
 
-        return load_config(self.root / "config.yaml")
+        return read_run_config(self.root)
 
     @property
     def cutoff_null(self) -> dict[str, Any]:

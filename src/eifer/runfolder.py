@@ -57,6 +57,31 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def read_run_config(root: str | Path) -> Config:
+    """The configuration a run folder was made with (``RUN/config.yaml``, the one reader of it).
+
+    Settings that moved since the run was made are read at their new place
+    (:func:`eifer.config.migrate_moved_keys`), so older run folders stay readable.
+    """
+    import yaml
+
+    from eifer.config import migrate_moved_keys, validate_config
+    from eifer.errors import decode_utf8
+
+    root = Path(root)
+    path = root / "config.yaml"
+    if not path.is_file():
+        raise EiferError(f"{root}: not a run folder (no config.yaml); make one with `eifer run STUDY --out {root}`")
+    text = decode_utf8(path.read_bytes(), str(path))
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise EiferError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise EiferError(f"{path}: top level must be a mapping of sections")
+    return validate_config(migrate_moved_keys(data), path, text)
+
+
 class RunFolder:
     """A run folder ``RUN/`` (see SPEC §6 for the names other parts read).
 

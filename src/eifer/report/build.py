@@ -11,11 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from eifer.affect import read_estimates
-from eifer.config import validate_config
-from eifer.errors import EiferError, decode_utf8
+from eifer.errors import EiferError
 from eifer.frames import read_frame_parts
 from eifer.io import read_csv, write_text
 from eifer.report import blocks as B
@@ -36,7 +34,7 @@ from eifer.report.summaries import (
     stage_timings,
     study_summary,
 )
-from eifer.runfolder import RunFolder
+from eifer.runfolder import RunFolder, read_run_config
 
 _TABLE_CAPTIONS = {
     1: "Table 1. Descriptive statistics per EI group.",
@@ -51,16 +49,7 @@ _TABLE_STAGE = {1: "cutoff", 2: "evaluate", 3: "evaluate", 4: "stats", 5: "trans
 
 
 def _as_run(run: RunFolder | str | Path) -> RunFolder:
-    if isinstance(run, RunFolder):
-        return run
-    root = Path(run)
-    cfg_file = root / "config.yaml"
-    if not cfg_file.is_file():
-        from eifer.errors import EiferError
-
-        raise EiferError(f"{root}: not a run folder (no config.yaml); run `eifer run` first")
-    text = decode_utf8(cfg_file.read_bytes(), str(cfg_file))
-    return RunFolder(root, validate_config(yaml.safe_load(text), cfg_file, text))
+    return run if isinstance(run, RunFolder) else RunFolder(Path(run), read_run_config(run))
 
 
 def _not_run(what: str, stage: str, expected: str) -> B.Note:
