@@ -165,6 +165,15 @@ class FramesConfig(_Section):
                                     "previous one counts as a jump: the hand model runs at once")
     appearance_min_patches: int = Field(2, ge=1, le=12, description="skin patches (of 12) that must change colour "
                                         "for the appearance cue to flag a frame")
+    adaptive_ear_reference_quantile: float = Field(0.9, gt=0, le=1, description="adaptive eye closure: the "
+                                                   "quantile of a participant's EAR that stands for open eyes when "
+                                                   "shut eyes are first set aside")
+    adaptive_ear_shut_split: float = Field(0.5, gt=0, lt=1, description="adaptive eye closure: EARs below this "
+                                           "share of the reference quantile are shut eyes, left out when the "
+                                           "open-eye level (the median of the rest) is measured")
+    hand_box_padding: float = Field(0.1, ge=0, le=1, description="hand box = the hand landmarks' bounding box "
+                                    "widened on each side by this share of its mean side (the landmarks sit inside "
+                                    "the hand's outline)")
 
 
 class AffectConfig(_Section):

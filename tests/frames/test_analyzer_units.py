@@ -111,8 +111,28 @@ def test_analyzer_takes_every_analysis_setting_from_the_config():
 
     changed = {"appearance_warmup": 20, "appearance_alpha": 0.1, "appearance_floor": 2.0, "detector_floor": 0.3,
                "detector_max_side": 320, "hand_min_confidence": 0.7, "box_jump_overlap": 0.6,
-               "appearance_min_patches": 3, "appearance_threshold": 5.0, "hand_stride": 7}
+               "appearance_min_patches": 3, "appearance_threshold": 5.0, "hand_stride": 7, "hand_box_padding": 0.2}
     fa = FaceAnalyzer.from_config(FramesConfig(**changed))
     assert {k: getattr(fa, k) for k in changed} == changed
     default = FaceAnalyzer()  # keyword defaults are the paper profile's values
     assert {k: getattr(default, k) for k in changed} == {k: getattr(DEFAULTS.frames, k) for k in changed}
+
+
+@pytest.mark.parametrize("padding, overlap_needed, covered", [
+    (0.1, 0.05, True),    # the padded hand box reaches 10 % into the face box
+    (0.1, 0.10, True),    # exactly at occlusion_overlap: covered (>=)
+    (0.1, 0.11, False),
+    (0.0, 0.05, False),   # unpadded, the hand box only touches the face box
+])
+def test_hand_box_padding_widens_the_hand_box(monkeypatch, padding, overlap_needed, covered):
+    from eifer.frames import analyzer as mod
+
+    # one hand whose landmarks span x 100..200, y 0..100, right of a face box x 0..100: padding
+    # 0.1 x mean side 100 = 10 px on each side, so the hand box covers 10 % of the face box
+    hand = np.array([[100.0, 0.0], [200.0, 100.0], [150.0, 50.0]])
+    monkeypatch.setattr(mod, "run_image", lambda model, rgb, stream: [hand])
+    monkeypatch.setattr(mod, "landmarks_xy", lambda h, w, hh: h)
+    fa = FaceAnalyzer(hand_box_padding=padding, occlusion_overlap=overlap_needed)
+    fa._models["hands"] = object()
+    rec = {"bbox_x0": 0.0, "bbox_y0": 0.0, "bbox_x1": 100.0, "bbox_y1": 100.0}
+    assert fa._hand_overlap(np.zeros((120, 240, 3), np.uint8), rec) is covered

@@ -86,3 +86,15 @@ def test_hand_keep_default_follows_the_stride():
     assert hand_keep_frames(FramesConfig(hand_stride=3)) == 1
     assert hand_keep_frames(FramesConfig(hand_stride=10, hand_keep_frames=4)) == 4
     assert FramesConfig().adaptive_ear is True
+
+
+def test_adaptive_ear_shut_split_at_its_boundary():
+    # half the frames at 0.30 (open), half at exactly 0.5 x the 90th percentile (0.15): at the split
+    # they count as open, so the open level is the median of all (0.225); just above it, 0.30 alone
+    ear = [0.30] * 30 + [0.15] * 30
+    df = pd.DataFrame({"ear_left": ear, "ear_right": ear, "landmarks_found": True})
+    kw = {"fraction": 0.5, "floor": 0.01, "ceiling": 1.0, "min_frames": 1}
+    assert adaptive_ear_threshold(df, **kw) == pytest.approx(0.5 * 0.225)
+    assert adaptive_ear_threshold(df, **kw, shut_split=0.51) == pytest.approx(0.5 * 0.30)
+    # the reference quantile sets the split: at the median (0.225) x 0.5, both levels are open again
+    assert adaptive_ear_threshold(df, **kw, shut_split=0.51, reference_quantile=0.5) == pytest.approx(0.5 * 0.225)

@@ -122,6 +122,7 @@ class FaceAnalyzer:
     hand_min_confidence: float = _F.hand_min_confidence
     box_jump_overlap: float = _F.box_jump_overlap
     appearance_min_patches: int = _F.appearance_min_patches
+    hand_box_padding: float = _F.hand_box_padding
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -136,7 +137,8 @@ class FaceAnalyzer:
                    appearance_warmup=cfg.appearance_warmup, appearance_alpha=cfg.appearance_alpha,
                    appearance_floor=cfg.appearance_floor, detector_floor=cfg.detector_floor,
                    detector_max_side=cfg.detector_max_side, hand_min_confidence=cfg.hand_min_confidence,
-                   box_jump_overlap=cfg.box_jump_overlap, appearance_min_patches=cfg.appearance_min_patches)
+                   box_jump_overlap=cfg.box_jump_overlap, appearance_min_patches=cfg.appearance_min_patches,
+                   hand_box_padding=cfg.hand_box_padding)
 
     # -- models --------------------------------------------------------------
     def _reset_models(self) -> None:
@@ -254,7 +256,8 @@ class FaceAnalyzer:
         face = (rec["bbox_x0"], rec["bbox_y0"], rec["bbox_x1"], rec["bbox_y1"])
         for hand in hands:
             xy = landmarks_xy(hand, w, h)
-            pad = 0.1 * float(np.ptp(xy[:, 0]) + np.ptp(xy[:, 1])) / 2  # landmarks sit inside the hand's outline
+            # the landmarks sit inside the hand's outline
+            pad = self.hand_box_padding * float(np.ptp(xy[:, 0]) + np.ptp(xy[:, 1])) / 2
             box = (xy[:, 0].min() - pad, xy[:, 1].min() - pad, xy[:, 0].max() + pad, xy[:, 1].max() + pad)
             if _overlap(face, box) >= self.occlusion_overlap:
                 return True

@@ -71,13 +71,16 @@ def mean_ear(frames: pd.DataFrame) -> pd.Series:
 def adaptive_ear_threshold(frames: pd.DataFrame, fraction: float = DEFAULTS.frames.adaptive_ear_fraction,
                            floor: float = DEFAULTS.frames.adaptive_ear_floor,
                            ceiling: float = DEFAULTS.frames.adaptive_ear_ceiling,
-                           min_frames: int = DEFAULTS.frames.adaptive_ear_min_frames) -> float:
+                           min_frames: int = DEFAULTS.frames.adaptive_ear_min_frames,
+                           reference_quantile: float = DEFAULTS.frames.adaptive_ear_reference_quantile,
+                           shut_split: float = DEFAULTS.frames.adaptive_ear_shut_split) -> float:
     """Per-participant eye-closure threshold from the participant's own open-eye EAR.
 
     People's open-eye EAR differs (eye shape, camera angle, a smile narrows the
     eyes); a fixed threshold drops the open eyes of narrow-eyed participants and
     misses the blinks of wide-eyed ones. The open-eye level is found robustly in
-    two steps: a first split at half the 90th percentile removes shut eyes (a
+    two steps: a first split at ``shut_split`` (half) of the ``reference_quantile``
+    (90th percentile) removes shut eyes (a
     shut eye's EAR is well under half an open one's), so many blinks do not
     drag the level down; the level is the median of the rest (the open-eye
     cluster), so a participant who squints part of the time is measured on
@@ -95,6 +98,10 @@ def adaptive_ear_threshold(frames: pd.DataFrame, fraction: float = DEFAULTS.fram
     min_frames : int
         Fewer landmark frames than this: NaN (too little to learn from; the
         caller uses the fixed threshold).
+    reference_quantile, shut_split : float
+        EARs below ``shut_split`` × the ``reference_quantile`` of the participant's
+        EAR are shut eyes and are left out of the open-eye level; an EAR exactly
+        at the split counts as open.
 
     Returns
     -------
@@ -113,7 +120,7 @@ def adaptive_ear_threshold(frames: pd.DataFrame, fraction: float = DEFAULTS.fram
     ear = mean_ear(frames)[frames["landmarks_found"].astype(bool)].dropna()
     if len(ear) < max(1, min_frames):
         return float("nan")
-    open_eyes = ear[ear >= 0.5 * float(ear.quantile(0.9))]
+    open_eyes = ear[ear >= shut_split * float(ear.quantile(reference_quantile))]
     return float(np.clip(fraction * float(open_eyes.median()), floor, ceiling))
 
 

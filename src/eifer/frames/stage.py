@@ -61,7 +61,8 @@ def finalize_quality(run: RunFolder, cfg: FramesConfig) -> pd.DataFrame:
         thr = cfg.ear_threshold
         if cfg.adaptive_ear:
             thr = adaptive_ear_threshold(both, cfg.adaptive_ear_fraction, cfg.adaptive_ear_floor,
-                                         cfg.adaptive_ear_ceiling, cfg.adaptive_ear_min_frames)
+                                         cfg.adaptive_ear_ceiling, cfg.adaptive_ear_min_frames,
+                                         cfg.adaptive_ear_reference_quantile, cfg.adaptive_ear_shut_split)
             thr = cfg.ear_threshold if not np.isfinite(thr) else thr
         face = both["face_found"].astype(bool)
         ref = float(both.loc[face, "det_score"].median()) if face.any() else np.nan
