@@ -30,6 +30,7 @@ DATA_FILES = {
     "test_subsets": "test_subsets.parquet",  # the fixed test frames (baseline/unambiguous/ambiguous)
     "metrics_per_run": "metrics_per_run.csv",  # one row per trained model and test condition (Tables 2-3)
     "predictions": "predictions.parquet",    # test-frame scores of every model (ROC curves, Table 4)
+    "frames": "affect",                      # every analysed frame: quality columns + valence/arousal estimates
 }
 
 # which stage writes each paper table (for the message when one is missing)
@@ -78,13 +79,19 @@ class RunResults:
         if name not in DATA_FILES:
             raise EiferError(f"unknown result {name!r}; choose one of {', '.join(DATA_FILES)}")
         path = self.root / DATA_FILES[name]
+        if name == "frames":  # frame tables and affect tables, joined by their one reader
+            from eifer.affect import read_estimates
+
+            if not path.is_dir():
+                raise EiferError(f"{path}: not in this run folder (the affect stage did not run)")
+            return read_estimates(self.root)
         if not path.is_file():
             raise EiferError(f"{path}: not in this run folder (its stage did not run)")
         return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
     def available(self) -> list[str]:
         """Names of :data:`DATA_FILES` that this run folder holds."""
-        return [n for n, f in DATA_FILES.items() if (self.root / f).is_file()]
+        return [n for n, f in DATA_FILES.items() if (self.root / f).exists()]
 
     @property
     def config(self) -> Config:

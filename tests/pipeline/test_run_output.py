@@ -77,6 +77,12 @@ def test_load_run_returns_the_tables_as_written(video_run):
     # the figures' data: Figure 7 is the cutoff sweep, the ROC curves the predictions
     pd.testing.assert_frame_equal(res.data("cutoff_sweep"), pd.read_csv(run / "cutoff_sweep.csv"))
     assert set(res.data("predictions")["composition"]) == {"direct", "transfer"}
+    # every analysed frame with its estimates (SPEC §2: the affect columns travel with the frames)
+    frames = res.data("frames")
+    valid = frames["valid"].astype(bool)
+    assert {"participant_id", "video_id", "frame", "reason", "valence", "arousal"} <= set(frames.columns)
+    assert frames.loc[valid, ["valence", "arousal"]].notna().all().all() and valid.any()
+    assert "frames" in res.available()
     assert res.figures["figure7"].is_file() and list(res.stages["stage"])[:3] == ["ei", "hrv", "labels"]
     assert res.config.train.tasks == ["arousal"]
 
