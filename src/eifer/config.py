@@ -485,6 +485,18 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def read_config_mapping(path: Path) -> tuple[dict[str, Any], str]:
+    """The mapping of a config YAML file and its text (for line numbers); a clear error when it is not one."""
+    text = decode_utf8(path.read_bytes(), str(path))
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise EiferError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise EiferError(f"{path}: top level must be a mapping of sections")
+    return data, text
+
+
 def load_config(
     path: str | Path | None = None,
     profile: str | None = None,
@@ -514,13 +526,7 @@ def load_config(
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: config file not found")
-        text = decode_utf8(path.read_bytes(), str(path))
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise EiferError(f"{path}: not valid YAML: {exc}") from exc
-        if not isinstance(data, dict):
-            raise EiferError(f"{path}: top level must be a mapping of sections")
+        data, text = read_config_mapping(path)
     name = data.get("profile") or profile or "paper"
     if name not in PROFILES:
         raise EiferError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")

@@ -63,22 +63,13 @@ def read_run_config(root: str | Path) -> Config:
     Settings that moved since the run was made are read at their new place
     (:func:`eifer.config.migrate_moved_keys`), so older run folders stay readable.
     """
-    import yaml
-
-    from eifer.config import migrate_moved_keys, validate_config
-    from eifer.errors import decode_utf8
+    from eifer.config import migrate_moved_keys, read_config_mapping, validate_config
 
     root = Path(root)
     path = root / "config.yaml"
     if not path.is_file():
         raise EiferError(f"{root}: not a run folder (no config.yaml); make one with `eifer run STUDY --out {root}`")
-    text = decode_utf8(path.read_bytes(), str(path))
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise EiferError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise EiferError(f"{path}: top level must be a mapping of sections")
+    data, text = read_config_mapping(path)
     return validate_config(migrate_moved_keys(data), path, text)
 
 
