@@ -276,7 +276,7 @@ def read_estimates(run_root: str | Path, participant_id: str | None = None,
     >>> read_estimates("/nonexistent").empty
     True
     """
-    from eifer.frames import read_frame_parts
+    from eifer.frames import frame_part_paths, read_frame_parts
 
     root = Path(run_root)
     frame_cols = None
@@ -285,9 +285,9 @@ def read_estimates(run_root: str | Path, participant_id: str | None = None,
     frames = read_frame_parts(root / "frames", participant_id, frame_cols)
     if frames.empty:
         return frames
-    pattern = f"{participant_id}/*.parquet" if participant_id is not None else "*/*.parquet"
     tables = []
-    for part in sorted((root / "frames").glob(pattern)):
+    # the same parts, in the same order, as read_frame_parts read
+    for part in frame_part_paths(root / "frames", participant_id):
         path = affect_part_path(root, part.parent.name, part.stem)
         if not path.exists():
             raise EiferError(f"{path}: no valence/arousal estimates for the frame table {part}; "

@@ -7,10 +7,17 @@ Public functions: :func:`extract_video`, :func:`run_frames`, :func:`read_frames`
 from eifer.frames.analyzer import FaceAnalyzer
 from eifer.frames.crop import align_crop
 from eifer.frames.decode import iter_video, read_frames_at
-from eifer.frames.extract import StreamEstimator, extract_video, part_path, read_frame_parts, read_frames
+from eifer.frames.extract import (
+    StreamEstimator,
+    extract_video,
+    frame_part_paths,
+    part_path,
+    read_frame_parts,
+    read_frames,
+)
 from eifer.frames.quality import REASONS, adaptive_ear_threshold, apply_quality
 from eifer.frames.stage import finalize_quality, run_frames
 
 __all__ = ["FaceAnalyzer", "align_crop", "iter_video", "read_frames_at", "extract_video", "finalize_quality",
-           "part_path", "read_frames", "read_frame_parts", "run_frames", "StreamEstimator", "REASONS",
-           "adaptive_ear_threshold", "apply_quality"]
+           "frame_part_paths", "part_path", "read_frames", "read_frame_parts", "run_frames", "StreamEstimator",
+           "REASONS", "adaptive_ear_threshold", "apply_quality"]

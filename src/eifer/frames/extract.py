@@ -192,6 +192,18 @@ def part_path(run: RunFolder, participant_id: str, video_id: str) -> Path:
     return run.path("frames", str(participant_id), f"{video_id}.parquet")
 
 
+def frame_part_paths(frames_dir: str | Path, participant_id: str | None = None) -> list[Path]:
+    """The frame tables ``<participant>/<video>.parquet`` under a run's ``frames`` folder, in path order.
+
+    Examples
+    --------
+    >>> frame_part_paths("/nonexistent")
+    []
+    """
+    pattern = f"{participant_id}/*.parquet" if participant_id is not None else "*/*.parquet"
+    return sorted(Path(frames_dir).glob(pattern))
+
+
 def read_frame_parts(frames_dir: str | Path, participant_id: str | None = None,
                      columns: list[str] | None = None) -> pd.DataFrame:
     """The one reader of ``RUN/frames/<participant>/<video>.parquet``: the parts, concatenated in path order.
@@ -215,8 +227,7 @@ def read_frame_parts(frames_dir: str | Path, participant_id: str | None = None,
     >>> read_frame_parts("/nonexistent").empty
     True
     """
-    pattern = f"{participant_id}/*.parquet" if participant_id is not None else "*/*.parquet"
-    parts = sorted(Path(frames_dir).glob(pattern))
+    parts = frame_part_paths(frames_dir, participant_id)
     if not parts:
         return pd.DataFrame()
     dfs = []

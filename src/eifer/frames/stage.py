@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from eifer.frames.analyzer import FaceAnalyzer
-from eifer.frames.extract import StreamEstimator, extract_video, part_path
+from eifer.frames.extract import StreamEstimator, extract_video, frame_part_paths, part_path
 from eifer.frames.quality import adaptive_ear_threshold, apply_quality, hand_keep_frames
 from eifer.io import write_csv, write_parquet, write_text
 
@@ -53,7 +53,7 @@ def finalize_quality(run: RunFolder, cfg: FramesConfig) -> pd.DataFrame:
     """
     rows = []
     for pdir in sorted(p for p in run.path("frames").iterdir() if p.is_dir()):
-        parts = sorted(pdir.glob("*.parquet"))
+        parts = frame_part_paths(run.path("frames"), pdir.name)
         dfs = [pd.read_parquet(p) for p in parts]
         if not dfs:
             continue
