@@ -52,8 +52,8 @@ def test_stage_payload_changes_only_with_its_section():
 def test_a_moved_or_removed_key_says_where_it_went(tmp_path, monkeypatch):
     from eifer import config as config_mod
 
-    monkeypatch.setitem(config_mod.MOVED_KEYS, "frames.old_size", "select.crop_size")
-    monkeypatch.setitem(config_mod.MOVED_KEYS, "stats.old_knob", "removed: it had no effect")
+    monkeypatch.setitem(config_mod.MOVED_KEYS, "frames.old_size", {"select.crop_size": ""})
+    monkeypatch.setitem(config_mod.REMOVED_KEYS, "stats.old_knob", "it had no effect")
     f = tmp_path / "c.yaml"
     f.write_text("frames:\n  old_size: 96\nstats:\n  old_knob: 1\n")
     msgs = [str(p) for p in check_config_file(f)]

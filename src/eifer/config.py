@@ -572,18 +572,20 @@ def _did_you_mean(word: str, known: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-# Settings that moved or went away, so an older config file gets told where a key went
-# (dotted key -> new dotted key, or "" with the reason after "removed: ").
-MOVED_KEYS: dict[str, str] = {
-    "frames.crop_size": "select.crop_size",
-    "frames.store_crops": "select.store_crops",
-    "frames.crop_margin": "select.crop_margin (training crops) and affect.crop_margin (estimator input crops)",
-    "stats.fdr": "removed: the group comparisons always use Benjamini-Hochberg (paper §3.4); nothing read it",
+# Settings that moved, so an older config file is told where a key went: old dotted key -> each new
+# dotted key with what it is for ("" when the key moved whole), and settings that went away, with why.
+MOVED_KEYS: dict[str, dict[str, str]] = {
+    "frames.crop_size": {"select.crop_size": ""},
+    "frames.store_crops": {"select.store_crops": ""},
+    "frames.crop_margin": {"select.crop_margin": "training crops", "affect.crop_margin": "estimator input crops"},
+}
+REMOVED_KEYS: dict[str, str] = {
+    "stats.fdr": "the group comparisons always use Benjamini-Hochberg (paper §3.4); nothing read it",
 }
 
 
 def migrate_moved_keys(data: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a config mapping with every :data:`MOVED_KEYS` key moved to where it went (or dropped).
+    """A copy of a config mapping with :data:`MOVED_KEYS` moved to where they went and :data:`REMOVED_KEYS` dropped.
 
     For configs eifer wrote itself (``RUN/config.yaml`` of a run made by an older
     version), so results stay readable; a config file a user writes is not
@@ -596,35 +598,36 @@ def migrate_moved_keys(data: dict[str, Any]) -> dict[str, Any]:
     {'frames': {}, 'stats': {}, 'select': {'crop_size': 96, 'crop_margin': 0.3}, 'affect': {'crop_margin': 0.3}}
     """
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
-    for old, where in MOVED_KEYS.items():
+    for old in [*MOVED_KEYS, *REMOVED_KEYS]:
         section, key = old.split(".", 1)
         if not isinstance(out.get(section), dict) or key not in out[section]:
             continue
         value = out[section].pop(key)
-        if where.startswith("removed"):
-            continue
-        for new in re.findall(r"\b[a-z_]+\.[a-z_]+\b", where):
+        for new in MOVED_KEYS.get(old, {}):
             new_section, new_key = new.split(".", 1)
             out.setdefault(new_section, {}).setdefault(new_key, value)
     return out
 
 
 def _unknown_key_message(loc: tuple[str, ...]) -> str:
-    """Message for a key no section has: where it moved, or the closest real key.
+    """Message for a key no section has: where it moved, why it went, or the closest real key.
 
     Examples
     --------
-    >>> MOVED_KEYS["train.old_knob"] = "select.new_knob"
+    >>> MOVED_KEYS["train.old_knob"] = {"select.new_knob": ""}
     >>> _unknown_key_message(("train", "old_knob"))
     "setting moved: write it as 'select.new_knob'"
     >>> del MOVED_KEYS["train.old_knob"]
     """
-    moved = MOVED_KEYS.get(".".join(loc))
-    if moved is not None:
-        if moved.startswith("removed"):
-            return moved
-        # a plain dotted key is quoted; a longer note (a key split in two) is given as written
-        return f"setting moved: write it as {moved!r}" if " " not in moved else f"setting moved: write it as {moved}"
+    dotted = ".".join(loc)
+    if dotted in REMOVED_KEYS:
+        return f"removed: {REMOVED_KEYS[dotted]}"
+    if dotted in MOVED_KEYS:
+        where = MOVED_KEYS[dotted]
+        if len(where) == 1 and not next(iter(where.values())):
+            return f"setting moved: write it as {next(iter(where))!r}"
+        # a key split in two: each new key with what it is for
+        return "setting moved: write it as " + " and ".join(f"{new} ({why})" for new, why in where.items())
     parent = _model_at(loc[:-1])
     known = list(parent.model_fields) if parent is not None else []
     hint = _did_you_mean(loc[-1], known)
