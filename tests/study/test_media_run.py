@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write_video
+from test_validate import write_video
 from typer.testing import CliRunner
 
 from eifer.cli import app

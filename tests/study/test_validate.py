@@ -18,12 +18,26 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import write_video
 from typer.testing import CliRunner
 
 from eifer.cli import app
 from eifer.errors import StudyValidationError
 from eifer.study import load_study, read_ecg, validate_study
+
+
+def _study_conftest():
+    """tests/study/conftest.py by path: a plain ``import conftest`` finds whichever conftest pytest loaded
+    last (e.g. tests/affect/conftest.py when both folders are named on one command line)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_study_conftest", Path(__file__).with_name("conftest.py"))
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+write_video = _study_conftest().write_video
 
 
 def edit(study: Path, rel: str, fn) -> None:
