@@ -39,10 +39,12 @@ POLARITY = ("auto", "never", "always")
 
 
 # Intervals removed around NeuroKit2's artifact index i (interval i ends at beat i), as the slice
-# rr[i-1+lo : i-1+hi] of the diff series: an ectopic flag lands on the premature beat or on the beat
-# after its compensatory pause, so the flagged interval and both neighbours go; an extra beat i splits
-# one true interval in two (both go); a missed beat or a long/short interval is the flagged interval.
-_REMOVE = {"ectopic": (-1, 2), "extra": (0, 2), "missed": (0, 1), "longshort": (0, 1)}
+# rr[i-1+lo : i-1+hi] of the diff series. Task Force (1996): an NN interval joins two sinus beats, so
+# exactly the intervals that touch an abnormal beat go. A premature beat j is flagged twice (long/short
+# on its coupling interval rr[j-1], ectopic on its compensatory pause rr[j]; a flag counts only with a
+# flagged neighbour), so each flag removes its own interval and the pair removes both; an extra beat
+# splits one true interval in two (the flagged piece and the next); a missed beat is one interval.
+_REMOVE = {"ectopic": (0, 1), "extra": (0, 2), "missed": (0, 1), "longshort": (0, 1)}
 
 
 def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = _D.nn_cleaning) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -54,8 +56,8 @@ def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = _D.nn_cleaning) -
     index of the abnormal *interval*. A premature beat changes two intervals (a
     short coupling interval, then the compensatory pause), which the test flags
     as a neighbouring pair (long/short + ectopic); ``"remove"`` then drops the
-    flagged intervals and their neighbours, so every interval touching the
-    premature beat goes. A lone ectopic or long/short flag whose neighbours are
+    two flagged intervals, exactly the intervals touching the premature beat
+    (an NN interval joins two sinus beats, Task Force 1996). A lone ectopic or long/short flag whose neighbours are
     not flagged is an abrupt swing of a sinus rhythm (e.g. respiratory sinus
     arrhythmia) that the dRR test alone trips; it is counted (``n_unconfirmed``)
     but not removed, so clean stretches keep their genuine variability. A missed
@@ -91,7 +93,7 @@ def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = _D.nn_cleaning) -
     >>> peaks = np.round(np.cumsum(rr) * 1000).astype(int)
     >>> nn, t, q = nn_intervals(peaks, 1000)
     >>> q["n_ectopic"], q["n_longshort"], len(nn), bool(nn.min() > 700 and nn.max() < 900)
-    (1.0, 1.0, 195, True)
+    (1.0, 1.0, 197, True)
     """
     import neurokit2 as nk
 
@@ -120,7 +122,7 @@ def nn_intervals(peaks: np.ndarray, fs: float, cleaning: str = _D.nn_cleaning) -
     if cleaning == "remove":
         for kind, i in flagged:  # NeuroKit2's interval i = peaks[i] - peaks[i-1] = rr[i-1]
             lo, hi = _REMOVE[kind]
-            keep[max(i - 1 + lo, 0):max(min(i + hi, rr.size), 0)] = False
+            keep[max(i - 1 + lo, 0):max(min(i - 1 + hi, rr.size), 0)] = False
     elif cleaning == "interpolate" and flagged:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
@@ -421,7 +423,10 @@ def hrv_from_rr(rr_ms: np.ndarray, domains: Sequence[str] = tuple(_D.domains), m
     50
     """
     rr = np.asarray(rr_ms, dtype=float)
-    rr = rr[np.isfinite(rr)]
+    bad = ~np.isfinite(rr)
+    if bad.any():  # dropping it would join the intervals on either side into one false successive pair
+        raise EiferError(f"{where}: RR interval {int(np.flatnonzero(bad)[0])} of the segment is {rr[bad][0]} "
+                         "(every interval must be a finite number of ms)")
     if len(rr) + 1 < min_beats:
         raise EiferError(f"{where}: only {len(rr) + 1} beats in the RR series "
                          f"(need at least hrv.min_beats = {min_beats})")
@@ -526,7 +531,9 @@ def hrv_participant_rr(pid: str, rr: pd.DataFrame, segments: pd.DataFrame, setti
     pid : str
     rr : DataFrame
         ``rr_ms`` (or ``rr_s``), optional ``time_s`` of the beat ending each
-        interval (else the cumulative sum of the intervals).
+        interval (else the cumulative sum of the intervals). A missing,
+        non-numeric or non-positive interval (or beat time) is an error naming
+        its line: the times of all later beats depend on it.
     segments : DataFrame
         ``segment, onset_s, offset_s``; a segment holds the intervals ending in ``(onset_s, offset_s]``.
     settings : HRVSettings
@@ -549,13 +556,23 @@ def hrv_participant_rr(pid: str, rr: pd.DataFrame, segments: pd.DataFrame, setti
     """
     file = file if file is not None else f"ecg/{pid}{RR_SUFFIX}"
     require_columns(segments, ("segment", "onset_s", "offset_s"), f"segments of participant {pid!r}")
-    if "rr_ms" in rr.columns:
-        rr_ms = rr["rr_ms"].to_numpy(dtype=float)
-    elif "rr_s" in rr.columns:
-        rr_ms = rr["rr_s"].to_numpy(dtype=float) * 1000
-    else:
+    col = "rr_ms" if "rr_ms" in rr.columns else "rr_s" if "rr_s" in rr.columns else None
+    if col is None:
         raise EiferError(f"{file}: needs a column rr_ms or rr_s")
-    t = rr["time_s"].to_numpy(dtype=float) if "time_s" in rr.columns else np.cumsum(rr_ms) / 1000
+    # Validate before the cumulative sum: one missing interval would make every later beat time NaN
+    # (and silently drop the rest of the recording), so a gap is an error naming its line.
+    for c in [col] + (["time_s"] if "time_s" in rr.columns else []):
+        v = pd.to_numeric(rr[c], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(v) | ((v <= 0) if c == col else False)
+        if bad.any():
+            lines = np.flatnonzero(bad) + 2  # header = line 1
+            shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+            raise EiferError(f"{file}: line {lines[0]}: {c} {rr[c].iat[lines[0] - 2]!r} is not a "
+                             f"{'positive ' if c == col else ''}number ({len(lines)} such line(s): {shown}); "
+                             "every interval is needed to place the beats after it: fill the gap or cut "
+                             "the recording there")
+    rr_ms = pd.to_numeric(rr[col]).to_numpy(dtype=float) * (1000 if col == "rr_s" else 1)
+    t = pd.to_numeric(rr["time_s"]).to_numpy(dtype=float) if "time_s" in rr.columns else np.cumsum(rr_ms) / 1000
     rows = []
     for seg in segments.itertuples(index=False):
         sel = (t > seg.onset_s) & (t <= seg.offset_s)
