@@ -204,8 +204,9 @@ class SelectConfig(_Section):
                                                   "§3.2.1: 100)")
     n_test_frames: int = Field(6, ge=1, description="frames per test video in the unambiguous and ambiguous "
                                                     "subsets (paper §3.2.2: 6)")
-    ambiguity_tau: float = Field(0.1, ge=0, le=1, description="|estimate| at or below which a frame counts as "
-                                                              "ambiguous (paper §3.2.2: smaller absolute values)")
+    ambiguity_tau: float = Field(0.1, ge=0, le=1, description="s = label direction × estimate (signed, not "
+                                                              "|estimate|) at or below which a frame counts as "
+                                                              "ambiguous: weak or opposite to its label (SPEC §3)")
     crop_size: int = Field(256, ge=16, le=4096, description="side of the stored square training face crop "
                            "(pixels)")
     crop_margin: float = Field(0.35, ge=0, le=5, description="context around the face in the training crop, as a "
