@@ -125,9 +125,10 @@ def choose_testset(group_of: dict[str, str], participants: list[str], n_high: in
     chosen: list[str] = []
     for grp, n in (("High", n_high), ("Low", n_low)):
         pool = sorted(p for p in known if group_of.get(p) == grp)
-        if len(pool) < n + 1:  # leave at least one of each group for training
+        if len(pool) < n + 2:  # the group's own composition needs one participant to train and one to validate
             raise EiferError(f"groups.csv: only {len(pool)} {grp}-EI participant(s) with selected frames; "
-                             f"need {n} for the test set plus at least 1 for training")
+                             f"need {n} for the test set plus at least 2 (train and validation of the "
+                             f"{grp} composition)")
         chosen += list(rng.choice(pool, size=n, replace=False))
     return sorted(chosen)
 
