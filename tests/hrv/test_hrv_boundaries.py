@@ -93,3 +93,29 @@ def test_nan_interval_in_a_segment_is_an_error_not_joined_across():
     rr[5] = np.nan
     with pytest.raises(EiferError, match="seg x: RR interval 5 of the segment is nan"):
         hrv_from_rr(rr, ["time"], where="seg x")
+
+
+def test_lone_long_interval_is_counted_unconfirmed_and_kept():
+    rr = _sinus()
+    rr[100] *= 1.25                                # one abrupt long interval, normal neighbours
+    removed, q, _ = _removed(rr)
+    assert removed == set() and q["n_longshort"] == 1 and q["n_unconfirmed"] == 1
+    assert q["nn_removed_share"] == 0 and q["n_nn"] == len(rr)
+
+
+def test_min_beats_counts_beats_not_intervals_exactly_at_the_bound():
+    rr = np.tile([800.0, 850.0], 20)[:29]          # 29 intervals = 30 beats
+    assert "HRV_MeanNN" in hrv_from_rr(rr, ["time"], min_beats=30)
+    with pytest.raises(EiferError, match="only 30 beats.*min_beats = 31"):
+        hrv_from_rr(rr, ["time"], min_beats=31)
+
+
+def test_indices_need_min_beats_after_cleaning_exactly_at_the_bound():
+    rr = _sinus(40)
+    two = rr[19] + rr[20]
+    rr[19] = 0.65 * rr[19]
+    rr[20] = two - rr[19] + 0.3 * rr[20]           # a premature beat: 2 of 40 intervals removed
+    kept = hrv_from_rr(rr, ["time"], min_beats=39)  # 38 NN intervals span 39 beats: enough
+    assert kept["n_nn"] == 38 and "HRV_MeanNN" in kept
+    short = hrv_from_rr(rr, ["time"], min_beats=40)
+    assert short["n_nn"] == 38 and "HRV_MeanNN" not in short
