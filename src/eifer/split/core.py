@@ -97,7 +97,8 @@ def choose_testset(group_of: dict[str, str], participants: list[str], n_high: in
     participants : list of str
         Participants that have selected frames.
     n_high, n_low : int
-        How many of each group.
+        How many of each group; at least 2 more of each must remain (train and
+        validation of that group's own composition).
     seed : int
         Seed of the draw (the same seed gives the same test set for every experiment).
     listed : list of str, optional
@@ -111,8 +112,8 @@ def choose_testset(group_of: dict[str, str], participants: list[str], n_high: in
     Examples
     --------
     >>> g = {"a": "High", "b": "High", "c": "High", "d": "Low", "e": "Low", "f": "Low"}
-    >>> len(choose_testset(g, list(g), 2, 2, seed=1))
-    4
+    >>> len(choose_testset(g, list(g), 1, 1, seed=1))  # each group keeps 2 for train and validation
+    2
     """
     known = set(participants)
     if listed:
