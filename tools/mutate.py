@@ -150,12 +150,15 @@ def main(argv: list[str] | None = None) -> int:
             results.append(r)
     counted = [r for r in results if not by_id[r["id"]].equivalent]
     killed = sum(r["status"] == "killed" for r in counted)
+    timeouts = [r["id"] for r in counted if r["status"] == "killed" and r["detail"].startswith("timed out")]
     survived = [r["id"] for r in counted if r["status"] == "survived"]
     stale = [r["id"] for r in counted if r["status"] == "stale"]
     errors = [r["id"] for r in counted if r["status"] == "error"]
     decided = killed + len(survived)
     rate = killed / decided if decided else float("nan")
     print(f"\nkilled {killed} of {decided} non-equivalent mutants: kill rate {100 * rate:.1f} %")
+    if timeouts:
+        print(f"killed by the timeout only (a test that decides faster would be better): {', '.join(timeouts)}")
     if survived:
         print(f"survived: {', '.join(survived)}")
     if stale or errors:

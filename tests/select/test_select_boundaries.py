@@ -75,3 +75,21 @@ def test_estimates_beyond_unit_range_keep_their_order():
     fr = _frames([1.7, -2.0, 0.4, 1.0000001], [0.5] * 4)
     ds, _ = select_frames(fr, _labels(valence=1), n_arousal=0, n_valence=2)
     assert ds.frame.tolist() == [0, 3]
+
+
+def test_label_zero_takes_the_most_negative_estimates():
+    fr = _frames([-0.2, -0.6, 0.9, -0.4], [-0.9, -0.1, 0.8, -0.5])
+    ds, _ = select_frames(fr, _labels(arousal=0, valence=0), n_arousal=1, n_valence=1)
+    assert ds.loc[ds.selected_by == "arousal", "frame"].tolist() == [0]   # |−0.9| is the strongest low arousal
+    assert ds.loc[ds.selected_by == "valence", "frame"].tolist() == [1]   # frame 0 is taken: −0.6 next
+
+
+def test_unambiguous_frames_are_never_ambiguous_too():
+    # every frame is unambiguous: nothing is left to be ambiguous, not even through the fallback
+    sub = build_test_subsets(_frames([0.9, 0.8, 0.05], [0.5] * 3), _labels(), n=3, tau=0.1)
+    v = sub[sub.task == "valence"]
+    assert sorted(v[v.subset == "unambiguous"].frame) == [0, 1, 2] and (v.subset == "unambiguous").all()
+    # a positive s at or below tau that is unambiguous is not sampled again
+    fr = _frames([0.9, 0.05, -0.2, -0.3], [0.5] * 4)
+    for seed in range(6):
+        assert set(_ambiguous(fr, 2, 0.1, seed).frame) == {2, 3}
