@@ -64,3 +64,12 @@ def test_validation_never_holds_a_single_class_even_when_a_fold_would():
         tr, va = train_val_split(df, "y", 0.2, rep=rep, seed=0)
         assert np.unique(df[df.participant_id.isin(va)].y).size == 2
         assert np.unique(df[df.participant_id.isin(tr)].y).size == 2
+
+
+def test_training_that_would_lose_a_class_is_refused_even_when_validation_holds_both():
+    # only participant A ever has class 0: with A in validation the training set has class 1 only,
+    # with A in training validation has class 1 only; no split is usable
+    rows = [{"participant_id": "A", "y": v} for v in (0, 1, 0, 1)]
+    rows += [{"participant_id": p, "y": 1} for p in "BCDE" for _ in range(4)]
+    with pytest.raises(EiferError, match="both hold both classes"):
+        train_val_split(pd.DataFrame(rows), "y", 0.2, rep=0, seed=0)
