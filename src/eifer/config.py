@@ -177,10 +177,11 @@ class FramesConfig(_Section):
 
 
 class AffectConfig(_Section):
-    """The valence/arousal estimator run on every valid frame (paper §3.2.1). Stage ``affect``."""
+    """The valence/arousal estimator run on every frame with a face (paper §3.2.1). Stage ``affect``."""
 
-    estimator: str = Field("onnx", description="valence/arousal estimator: onnx, timm, torchscript or geometry "
-                                               "(paper §3.2.1: AffectNet-pretrained EfficientNetV2-L)")
+    estimator: str = Field("builtin", description="valence/arousal estimator: builtin (shipped FER2013 "
+                           "mini-Xception, classes on Russell's circumplex; not the paper's model), onnx, timm, "
+                           "torchscript or geometry (paper §3.2.1: AffectNet-pretrained EfficientNetV2-L)")
     path: str | None = Field(None, description="local model file of the estimator (nothing is downloaded)")
     options: dict[str, Any] = Field(default_factory=dict, description="estimator-specific options")
     batch_size: int = Field(64, ge=1, description="face crops per estimator call")
