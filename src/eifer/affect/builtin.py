@@ -69,9 +69,15 @@ def circumplex_points() -> np.ndarray:
 CIRCUMPLEX = circumplex_points()
 
 
-def builtin_model_path() -> Path:
-    """Path of the shipped ONNX file, after checking its SHA-256 against :data:`BUILTIN_SHA256`."""
-    path = Path(str(resources.files("eifer.affect") / "data" / MODEL_FILE))
+def builtin_model_path(path: str | Path | None = None) -> Path:
+    """Path of the shipped ONNX file (or ``path``), after checking its SHA-256 against :data:`BUILTIN_SHA256`.
+
+    Examples
+    --------
+    >>> builtin_model_path().name
+    'fer2013_mini_xception.onnx'
+    """
+    path = Path(str(resources.files("eifer.affect") / "data" / MODEL_FILE)) if path is None else Path(path)
     if not path.is_file():
         raise EiferError(f"{path}: the built-in affect model is missing from the eifer installation "
                          "(reinstall eifer, or set affect.estimator and affect.path to your own model)")
@@ -90,7 +96,9 @@ class BuiltinEstimator(OnnxEstimator):
     path : None
         Must stay unset: the built-in model is the shipped file (use ``onnx`` for your own).
     **kwargs
-        ``batch_size``, ``device`` (input size 64, mean = std = 0.5 are the model's).
+        ``batch_size``, ``device``, ``threads`` (onnxruntime intra-op threads; default 1: the
+        model is small and the frames stage already runs one worker per core). Input size 64
+        and mean = std = 0.5 are the model's own.
 
     Examples
     --------
@@ -108,6 +116,7 @@ class BuiltinEstimator(OnnxEstimator):
         for k in fixed:
             if k in kwargs:
                 raise EiferError(f"affect.options.{k} cannot be set for the builtin estimator (the model's own)")
+        kwargs.setdefault("threads", 1)
         super().__init__(builtin_model_path(), **fixed, **kwargs)
 
     @property
