@@ -435,6 +435,8 @@ _DEMO_OVERRIDES: dict[str, Any] = {
     "hrv": {"domains": ["time", "frequency"]},
     "cutoff": {"n_permutations": 50},
     "frames": {"every_nth": 1},
+    # measured on the drawn synthetic faces (6 participants, seed 0; docs/affect.md): geometry r(V) 0.93,
+    # r(A) 0.92 with the planted truth; the built-in FER2013 model 0.59 / 0.41 (trained on photographs)
     "affect": {"estimator": "geometry"},
     "select": {"n_arousal": 20, "n_valence": 20, "crop_size": 96},
     "train": {

@@ -27,13 +27,24 @@ REFERENCE = ROOT / "tests" / "fixtures" / "fer_reference.npz"
 
 
 def test_shipped_model_reproduces_the_reference_outputs():
-    # reference = independent float64 numpy forward pass of fer's HDF5 (tools/fer_numpy_reference.py)
+    # recorded: the original Keras model run by TensorFlow 2.15.1 (tools/fer_tf_reference.py), and an
+    # independent float64 numpy forward pass of fer's HDF5 (tools/fer_numpy_reference.py)
     ref = np.load(REFERENCE)
+    assert str(ref["tf_version"]).startswith("2.")
     probs = BuiltinEstimator().class_probabilities(ref["images"])
     assert probs.shape == (len(ref["images"]), 7)
-    np.testing.assert_allclose(probs, ref["probs"], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(probs, ref["probs_tf"], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(probs, ref["probs_numpy"], atol=1e-5, rtol=0)
     assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
     assert len(set(probs.argmax(axis=1))) >= 3  # the fixed inputs exercise several classes
+
+
+def test_notices_ship_beside_the_model():
+    shipped = builtin_model_path().parent / "THIRD_PARTY_NOTICES"
+    assert shipped.read_text() == (ROOT / "THIRD_PARTY_NOTICES").read_text()
+    text = shipped.read_text()
+    assert text.count("Permission is hereby granted") == 2
+    assert "Copyright (c) 2018 Justin Shenk" in text and "Copyright (c) 2017 Octavio" in text
 
 
 def test_checksum_is_verified_on_load(tmp_path):
