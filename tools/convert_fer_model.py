@@ -149,7 +149,7 @@ def reference_images() -> np.ndarray:
         n = rng.normal(size=(64, 64, 3))
         k = np.exp(-0.5 * (np.arange(-3 * sigma, 3 * sigma + 1) / sigma) ** 2)
         for ax in (0, 1):
-            n = np.apply_along_axis(lambda v: np.convolve(v, k / k.sum(), mode="same"), ax, n)
+            n = np.apply_along_axis(lambda v, k=k: np.convolve(v, k / k.sum(), mode="same"), ax, n)
         imgs.append(np.clip(128 + 60 * n / n.std(), 0, 255))
     yy, xx = np.mgrid[0:64, 0:64] / 63.0
     imgs.append(np.stack([255 * xx, 255 * yy, 255 * (1 - xx) * yy], -1))

@@ -119,6 +119,7 @@ def stream_estimator(cfg: AffectConfig) -> StreamEstimator | None:
 
 from eifer.affect.stage import affect_part_path, estimate_video, read_estimates, run_affect  # noqa: E402
 
-__all__ = ["create_estimator", "register_estimator", "estimator_from_config", "ImageEstimator", "BuiltinEstimator", "OnnxEstimator",
+__all__ = ["create_estimator", "register_estimator", "estimator_from_config", "ImageEstimator", "BuiltinEstimator",
+           "OnnxEstimator",
            "TimmEstimator", "TorchScriptEstimator", "GeometryEstimator", "estimate_video", "run_affect",
            "stream_estimator", "read_estimates", "affect_part_path"]

@@ -112,12 +112,12 @@ class BuiltinEstimator(OnnxEstimator):
         if path is not None:
             raise EiferError(f"affect.path ({path}) is set, but the builtin estimator uses its shipped model; "
                              "to use your file set affect.estimator: onnx (or timm / torchscript)")
-        fixed = {"input_size": 64, "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "channel_order": "RGB"}
-        for k in fixed:
+        for k in ("input_size", "mean", "std", "channel_order"):
             if k in kwargs:
                 raise EiferError(f"affect.options.{k} cannot be set for the builtin estimator (the model's own)")
         kwargs.setdefault("threads", 1)
-        super().__init__(builtin_model_path(), **fixed, **kwargs)
+        super().__init__(builtin_model_path(), input_size=64, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+                         channel_order="RGB", **kwargs)
 
     @property
     def key(self) -> str:
