@@ -11,6 +11,11 @@ Prints, in one run on the same video:
   same with the detector on every frame (the stage before the schedule);
 * their ratios, and the full stage's throughput with a process pool
   (one worker per core, one video per worker), which is how `eifer frames` runs;
+* the full stage with the built-in learned estimator (``builtin``: shipped
+  FER2013 mini-Xception, in-stream on every face crop) and its ratio to the
+  full stage with geometry, measured in the same run (goal >= 0.9); with CUDA
+  present also the batched path (crops kept, one large inference batch on
+  the GPU, as ``affect.batch_inference: auto`` does there);
 * the full stage on a real face clip (``--real``, default the shared
   ``single_face.mp4``, looped to the same length), and its ratio to the
   synthetic video (skipped when the clip is absent).
@@ -92,6 +97,37 @@ def bench_full(path: Path, cfg) -> tuple[int, float]:
     return len(df), time.perf_counter() - t0
 
 
+_ESTIMATORS: dict[bool, object] = {}
+
+
+def bench_builtin(path: Path, cfg, batched: bool = False) -> tuple[int, float]:
+    """Full stage with the built-in estimator: in-stream (CPU default) or crops kept + one batched call (GPU)."""
+    import numpy as np
+
+    from eifer.affect import create_estimator
+    from eifer.frames import extract_video
+    from eifer.frames.analyzer import FaceAnalyzer
+
+    # built once per worker in the stage (StreamEstimator), so outside the timed part
+    est = _ESTIMATORS.setdefault(batched, create_estimator("builtin", batch_size=512 if batched else 64))
+    t0 = time.perf_counter()
+    kept: list[np.ndarray] = []
+    sink = (lambda rows, crops: kept.extend(crops)) if batched else None
+    df = extract_video(path, FaceAnalyzer.from_config(cfg), "P", "V", ear_threshold=cfg.ear_threshold,
+                       every_nth=cfg.every_nth, estimator=est, crop_sink=sink)
+    if batched and kept:
+        est.predict(np.stack(kept))
+    return len(df), time.perf_counter() - t0
+
+
+def _cuda() -> bool:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
 def _pool_job(job, report):
     from eifer.config import FramesConfig
 
@@ -157,7 +193,10 @@ def main() -> None:
             "mesh": lambda: bench_detect(video, mesh=True),
             "full": lambda: bench_full(video, cfg),
             "every": lambda: bench_full(video, cfg_every),
+            "builtin": lambda: bench_builtin(video, cfg),
         }
+        if _cuda():
+            runs["batched"] = lambda: bench_builtin(video, cfg, batched=True)
         real = None
         if args.real.is_file():
             real = make_real_video(Path(tmp) / "real.mp4", args.real, int(args.seconds * args.fps))
@@ -185,6 +224,13 @@ def main() -> None:
     print(f"{'decode + detect, process()':<28}{proc:8.1f} fps  (1 process; MediaPipe's own wrapper)")
     print(f"{'decode + detect + mesh':<28}{mesh:8.1f} fps  (1 process)")
     print(f"{'full stage (geometry)':<28}{full:8.1f} fps  (1 process)")
+    print(f"{'full stage (builtin)':<28}{best['builtin']:8.1f} fps  (1 process; learned estimator in-stream, "
+          f"every face crop)")
+    if "batched" in best:
+        print(f"{'full stage (builtin, GPU)':<28}{best['batched']:8.1f} fps  (1 process; crops kept, one batched "
+              f"CUDA inference)")
+    else:
+        print(f"{'full stage (builtin, GPU)':<28}     n/a      (no CUDAExecutionProvider: CPU path only)")
     print(f"{'full, detector every frame':<28}{every:8.1f} fps  (1 process; detect_stride=1, hand_stride=6)")
     print(f"{'full stage, process pool':<28}{pool:8.1f} fps  ({workers} workers, {len(videos)} videos, "
           f"{n_pool} frames, incl. worker start-up)")
@@ -192,6 +238,8 @@ def main() -> None:
     print(f"ratios (decode+detect = the faster of its two lines): full / decode+detect = {full / base:.2f}; "
           f"full / decode+detect+mesh = {full / mesh:.2f}; detector every frame / decode+detect = {every / base:.2f}; "
           f"decode+detect / decode = {base / dec:.2f}; full / decode = {full / dec:.2f}")
+    print(f"ratio builtin / geometry (full stage, per frame, same run) = {best['builtin'] / full:.2f}"
+          + (f"; GPU batched / geometry = {best['batched'] / full:.2f}" if "batched" in best else ""))
     if "real" in best:
         print(f"{'full stage, real clip':<28}{best['real']:8.1f} fps  (1 process; {args.real.name} looped to "
               f"{n_frames} frames)")

@@ -426,8 +426,8 @@ _stage_command("cutoff", "Sweep EI cutoffs (HRV group x emotion ANOVAs), choose 
                          "Table 1.", after=_print_cutoff_null)
 _stage_command("frames", "Decode videos: face, landmarks, quality filter -> RUN/frames/<pid>/<vid>.parquet "
                          "(problems.csv lists bad videos).")
-_stage_command("affect", "Valence and arousal in [-1, 1] per valid frame (affect.estimator: onnx, timm, "
-                         "torchscript, geometry).")
+_stage_command("affect", "Valence and arousal in [-1, 1] per face frame, valid or dropped (affect.estimator: "
+                         "builtin, onnx, timm, torchscript, geometry).")
 _stage_command("select", "Sign-congruent top-|arousal| then top-|valence| frames per video -> dataset.parquet, "
                          "test subsets, crops, Figure 4.")
 _stage_command("split", "Fixed test set (2 High + 2 Low) and per-repetition stratified group train/val splits "

@@ -177,10 +177,11 @@ class FramesConfig(_Section):
 
 
 class AffectConfig(_Section):
-    """The valence/arousal estimator run on every valid frame (paper §3.2.1). Stage ``affect``."""
+    """The valence/arousal estimator run on every frame with a face (paper §3.2.1). Stage ``affect``."""
 
-    estimator: str = Field("onnx", description="valence/arousal estimator: onnx, timm, torchscript or geometry "
-                                               "(paper §3.2.1: AffectNet-pretrained EfficientNetV2-L)")
+    estimator: str = Field("builtin", description="valence/arousal estimator: builtin (shipped FER2013 "
+                           "mini-Xception, classes on Russell's circumplex; not the paper's model), onnx, timm, "
+                           "torchscript or geometry (paper §3.2.1: AffectNet-pretrained EfficientNetV2-L)")
     path: str | None = Field(None, description="local model file of the estimator (nothing is downloaded)")
     options: dict[str, Any] = Field(default_factory=dict, description="estimator-specific options")
     batch_size: int = Field(64, ge=1, description="face crops per estimator call")
@@ -435,6 +436,8 @@ _DEMO_OVERRIDES: dict[str, Any] = {
     "hrv": {"domains": ["time", "frequency"]},
     "cutoff": {"n_permutations": 50},
     "frames": {"every_nth": 1},
+    # measured on the drawn synthetic faces (6 participants, seed 0; docs/affect.md): geometry r(V) 0.93,
+    # r(A) 0.92 with the planted truth; the built-in FER2013 model 0.59 / 0.41 (trained on photographs)
     "affect": {"estimator": "geometry"},
     "select": {"n_arousal": 20, "n_valence": 20, "crop_size": 96},
     "train": {

@@ -62,6 +62,14 @@ def _participant(pid, lifts, valid):
                          "geo_brow_raise": 0.35, "geo_mouth_width": 0.8, "frame": np.arange(n)})
 
 
+def test_no_landmarks_no_estimate():
+    df = _participant("P", np.full(40, 0.02), True)
+    df.loc[:4, "landmarks_found"] = False
+    out = GeometryEstimator().estimate(df)
+    assert out.loc[:4, ["valence", "arousal"]].isna().all().all()
+    assert out.loc[5:, ["valence", "arousal"]].notna().all().all()
+
+
 def test_reference_uses_all_face_frames_not_only_valid_ones():
     # crying frames (corners down) are all dropped by the quality rule; weak and broad smiles stay
     lifts = np.r_[np.full(60, -0.07), np.full(30, 0.04), np.full(30, 0.12)]
@@ -69,7 +77,8 @@ def test_reference_uses_all_face_frames_not_only_valid_ones():
     for band in (None, 0.03):  # None: the participant's own median alone
         out = GeometryEstimator(reference_band=band).estimate(_participant("P", lifts, valid))
         v = out["valence"].to_numpy()
-        assert np.isnan(v[:60]).all()
+        assert (v[:60] < 0).all()  # dropped frames are estimated too (validity stays beside them)
+        assert out["valid"].tolist() == valid.tolist()
         assert (v[60:] > 0).all()  # centring on the valid frames (smiles) would make the weak smiles negative
         assert (v[90:] > v[60:90]).all()
 

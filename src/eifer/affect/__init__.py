@@ -5,6 +5,7 @@
 ========== ==============================================================
 name        what
 ========== ==============================================================
+builtin     shipped FER2013 mini-Xception, classes on Russell's circumplex
 onnx        any ONNX file via onnxruntime (HSEmotion-style defaults)
 timm        timm architecture + local ``.pth``/``.safetensors`` checkpoint
 torchscript a TorchScript file
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from eifer.affect.builtin import BuiltinEstimator
 from eifer.affect.estimators import ImageEstimator, OnnxEstimator, TimmEstimator, TorchScriptEstimator
 from eifer.affect.geometry import GeometryEstimator
 from eifer.errors import EiferError
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from eifer.frames import StreamEstimator
 
 _REGISTRY: dict[str, Callable[..., Any]] = {
+    "builtin": BuiltinEstimator,
     "onnx": OnnxEstimator,
     "timm": TimmEstimator,
     "torchscript": TorchScriptEstimator,
@@ -116,6 +119,7 @@ def stream_estimator(cfg: AffectConfig) -> StreamEstimator | None:
 
 from eifer.affect.stage import affect_part_path, estimate_video, read_estimates, run_affect  # noqa: E402
 
-__all__ = ["create_estimator", "register_estimator", "estimator_from_config", "ImageEstimator", "OnnxEstimator",
+__all__ = ["create_estimator", "register_estimator", "estimator_from_config", "ImageEstimator", "BuiltinEstimator",
+           "OnnxEstimator",
            "TimmEstimator", "TorchScriptEstimator", "GeometryEstimator", "estimate_video", "run_affect",
            "stream_estimator", "read_estimates", "affect_part_path"]

@@ -103,9 +103,12 @@ class ImageEstimator:
 
 
 class OnnxEstimator(ImageEstimator):
-    """Any ONNX model through onnxruntime (CUDA provider when available)."""
+    """Any ONNX model through onnxruntime (CUDA provider when available).
 
-    def __init__(self, path: str | Path, **kwargs: Any):
+    ``threads`` sets onnxruntime's intra-op threads (None: its default, all cores).
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None, **kwargs: Any):
         super().__init__(path, **kwargs)
         import onnxruntime as ort
 
@@ -114,7 +117,10 @@ class OnnxEstimator(ImageEstimator):
         if self.device != "cpu" and "CUDAExecutionProvider" in available:
             providers.insert(0, "CUDAExecutionProvider")
         try:
-            self.session = ort.InferenceSession(str(self.path), providers=providers)
+            opts = ort.SessionOptions()
+            if threads is not None:
+                opts.intra_op_num_threads = int(threads)
+            self.session = ort.InferenceSession(str(self.path), sess_options=opts, providers=providers)
         except Exception as exc:
             raise EiferError(f"{self.path}: cannot load ONNX model ({exc})") from exc
         self.input_name = self.session.get_inputs()[0].name

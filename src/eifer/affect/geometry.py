@@ -14,13 +14,15 @@ head pose undone (a 3-D Procrustes fit to MediaPipe's canonical face, see
 the *median over all face frames* (landmarks found) of all that participant's
 videos — not only the frames that pass the quality filter, which would bias
 the reference towards whatever expression survives it (e.g. the smiles of a
-participant whose crying frames are dropped for closed eyes). For the valence
-feature the reference is further held within ``reference_band`` of the
-population-neutral value (MediaPipe's canonical neutral face,
-:data:`NEUTRAL_GEOMETRY`): faces differ at rest by about that much, so a
-participant who smiles most of the time does not get a smile as "zero".
-Participants with fewer than ``min_frames`` face frames (a single still) are
-centred on the population-neutral face itself.
+participant whose crying frames are dropped for closed eyes). Participants
+with fewer than ``min_frames`` face frames (a single still) are centred on
+the population-neutral face itself (MediaPipe's canonical neutral face,
+:data:`NEUTRAL_GEOMETRY`). ``reference_band`` (off by default) can hold the
+valence centre within that distance of the population-neutral value; the
+0.03 band used before was chosen while looking at the shared real clips, so
+it is no longer a default (a rule chosen on the data that tests it proves
+nothing). Known limit: a participant who shows one valence most of the time
+is centred on it (docs/affect.md gives the measured numbers).
 
 **Magnitude.** Centred features are divided by a robust scale (1.4826 × MAD
 over the same frames, never below a floor of landmark-jitter size, so a
@@ -112,7 +114,7 @@ class GeometryEstimator:
 
     def __init__(self, temperature: float = 2.0, valence_weights: dict[str, float] | None = None,
                  arousal_weights: dict[str, float] | None = None, min_frames: int = 30,
-                 reference_band: float | None = 0.03, **_ignored: Any) -> None:
+                 reference_band: float | None = None, **_ignored: Any) -> None:
         self.temperature = float(temperature)
         self.valence_weights = dict(valence_weights or _VALENCE)
         self.arousal_weights = dict(arousal_weights or _AROUSAL)
@@ -121,7 +123,7 @@ class GeometryEstimator:
 
     @property
     def key(self) -> str:
-        return hash_obj(["geometry", 2, self.temperature, self.valence_weights, self.arousal_weights,
+        return hash_obj(["geometry", 3, self.temperature, self.valence_weights, self.arousal_weights,
                          self.min_frames, self.reference_band])
 
     def _score(self, face: pd.DataFrame, rows: pd.DataFrame, weights: dict[str, float],
@@ -135,7 +137,7 @@ class GeometryEstimator:
         return np.tanh(raw / self.temperature)
 
     def estimate(self, frames: pd.DataFrame) -> pd.DataFrame:
-        """Return ``frames`` with ``valence`` and ``arousal`` (NaN where not valid).
+        """Return ``frames`` with ``valence`` and ``arousal`` on every face frame (NaN where no landmarks).
 
         Parameters
         ----------
@@ -158,9 +160,9 @@ class GeometryEstimator:
         out["valence"] = np.nan
         out["arousal"] = np.nan
         valid = out["valid"].astype(bool)
-        # reference over all face frames (landmarks found), valid or not
-        face = out["landmarks_found"].astype(bool) if "landmarks_found" in out else valid
-        for pid, idx in out[valid].groupby("participant_id").groups.items():
+        # reference over, and estimates on, all face frames (landmarks found), valid or not
+        face = out["landmarks_found"].fillna(False).astype(bool) if "landmarks_found" in out else valid
+        for pid, idx in out[face].groupby("participant_id").groups.items():
             rows, ref = out.loc[idx], out[face & (out["participant_id"] == pid)]
             out.loc[idx, "valence"] = self._score(ref, rows, self.valence_weights, self.reference_band)
             out.loc[idx, "arousal"] = self._score(ref, rows, self.arousal_weights, None)

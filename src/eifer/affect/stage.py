@@ -1,9 +1,13 @@
-"""The ``affect`` stage: valence/arousal per valid frame into its own tables, ``RUN/affect/<pid>/<vid>.parquet``.
+"""The ``affect`` stage: valence/arousal per face frame into its own tables, ``RUN/affect/<pid>/<vid>.parquet``.
 
 The frame tables (``RUN/frames/``) belong to the frames stage and are only
 read here. Each affect table has one row per frame of its frame table:
-``participant_id``, ``video_id``, ``frame``, ``valence``, ``arousal`` (NaN
-where the frame is not valid) and ``affect_source`` (the estimator's key).
+``participant_id``, ``video_id``, ``frame``, ``valence``, ``arousal`` and
+``affect_source`` (the estimator's key). Every frame with a face crop
+(``landmarks_found``: valid *or dropped*) gets an estimate, so what the
+evaluator says on a crying or half-covered face stays visible; the frame
+table's ``valid`` sits beside it and selection, alignment and the statistics
+use the valid frames only. Frames without a face crop are NaN.
 
 * ``geometry``: computed from the stored ``geo_*`` columns, per participant
   (no video is decoded again);
@@ -49,21 +53,37 @@ def affect_part_path(run_root: str | Path, participant_id: str, video_id: str) -
     return Path(run_root, "affect", str(participant_id), f"{video_id}.parquet")
 
 
-def affect_table(frames: pd.DataFrame, valence: Any, arousal: Any, key: str) -> pd.DataFrame:
-    """The affect table of one frame table: ids, frame, estimates (NaN where not valid), ``affect_source``.
+def has_face_crop(frames: pd.DataFrame) -> np.ndarray:
+    """Which frames get an estimate: those with a face crop (``landmarks_found``), valid or dropped.
+
+    Frame tables without ``landmarks_found`` (hand-made ones) fall back to ``valid``.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> f = pd.DataFrame({"participant_id": "P01", "video_id": "V1", "frame": [0, 1], "valid": [True, False]})
-    >>> affect_table(f, [0.5, 0.7], [0.1, 0.2], "k")[["valence", "affect_source"]].to_dict("list")
-    {'valence': [0.5, nan], 'affect_source': ['k', 'k']}
+    >>> has_face_crop(pd.DataFrame({"valid": [True, False], "landmarks_found": [True, True]})).tolist()
+    [True, True]
+    """
+    col = "landmarks_found" if "landmarks_found" in frames.columns else "valid"
+    return frames[col].fillna(False).astype(bool).to_numpy()
+
+
+def affect_table(frames: pd.DataFrame, valence: Any, arousal: Any, key: str) -> pd.DataFrame:
+    """The affect table of one frame table: ids, frame, estimates (NaN where no face crop), ``affect_source``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"participant_id": "P01", "video_id": "V1", "frame": [0, 1, 2],
+    ...                   "valid": [True, False, False], "landmarks_found": [True, True, False]})
+    >>> affect_table(f, [0.5, 0.7, 0.1], [0.1, 0.2, 0.3], "k")[["valence", "affect_source"]].to_dict("list")
+    {'valence': [0.5, 0.7, nan], 'affect_source': ['k', 'k', 'k']}
     """
     out = frames[[c for c in _IDS if c in frames.columns]].reset_index(drop=True)
-    valid = frames["valid"].astype(bool).to_numpy()
+    crop = has_face_crop(frames)
     for name, values in (("valence", valence), ("arousal", arousal)):
         v = np.asarray(values, dtype=np.float64).copy()
-        v[~valid] = np.nan
+        v[~crop] = np.nan
         out[name] = v
     out["affect_source"] = key
     return out
@@ -72,7 +92,7 @@ def affect_table(frames: pd.DataFrame, valence: Any, arousal: Any, key: str) -> 
 def estimates_current(table: pd.DataFrame | None, frames: pd.DataFrame, key: str) -> bool:
     """Whether a stored affect table still fits its frame table and estimator.
 
-    Same frames, the same estimator ``key``, and an estimate exactly for the valid frames.
+    Same frames, the same estimator ``key``, and an estimate exactly for the frames with a face crop.
 
     Examples
     --------
@@ -81,24 +101,22 @@ def estimates_current(table: pd.DataFrame | None, frames: pd.DataFrame, key: str
     >>> t = affect_table(f, [0.5, 0.5], [0.1, 0.1], "k")
     >>> estimates_current(t, f, "k"), estimates_current(t, f, "other")
     (True, False)
-    >>> estimates_current(t, f.assign(valid=True), "k")  # a frame became valid: estimate again
+    >>> estimates_current(t, f.assign(valid=True), "k")  # a frame gained a face crop: estimate again
     False
     """
     if table is None or len(table) != len(frames):
         return False
     if not np.array_equal(table["frame"].to_numpy(), frames["frame"].to_numpy()):
         return False
-    valid = frames["valid"].astype(bool).to_numpy()
     has = table["valence"].notna().to_numpy() & table["arousal"].notna().to_numpy()
-    return bool((table["affect_source"] == key).all() and np.array_equal(has, valid))
+    return bool((table["affect_source"] == key).all() and np.array_equal(has, has_face_crop(frames)))
 
 
 def in_stream_table(frames: pd.DataFrame, key: str) -> pd.DataFrame | None:
     """The affect table from the frames stage's in-stream estimates, or None when they are not for ``key``.
 
-    They are used when every frame is tagged with ``key`` and every valid
-    frame has an estimate (a frame that became valid with per-participant
-    references after the stream has none).
+    They are used when every frame is tagged with ``key`` and every frame
+    with a face crop has an estimate.
 
     Examples
     --------
@@ -110,15 +128,14 @@ def in_stream_table(frames: pd.DataFrame, key: str) -> pd.DataFrame | None:
     """
     if not len(frames) or "est_valence" not in frames or not (frames["affect_source"] == key).all():
         return None
-    valid = frames["valid"].astype(bool)
-    if (valid & (frames["est_valence"].isna() | frames["est_arousal"].isna())).any():
+    if (has_face_crop(frames) & (frames["est_valence"].isna() | frames["est_arousal"].isna()).to_numpy()).any():
         return None
     return affect_table(frames, frames["est_valence"], frames["est_arousal"], key)
 
 
 def estimate_video(path: str | Path, frames: pd.DataFrame, estimator: Any,
                    report: Callable | None = None) -> pd.DataFrame:
-    """Estimate valence/arousal for the valid frames of one video by re-reading just those frames.
+    """Estimate valence/arousal for the face frames (valid or dropped) of one video by re-reading just those frames.
 
     The crops are cut by :func:`eifer.frames.crop.estimator_crop` (the
     estimator's input size and crop geometry), as in the frames stage's
@@ -129,7 +146,7 @@ def estimate_video(path: str | Path, frames: pd.DataFrame, estimator: Any,
     path : path-like
         The video the frame table came from.
     frames : DataFrame
-        Its frame table (``frame``, ``valid``, eye centres).
+        Its frame table (``frame``, ``valid``, ``landmarks_found``, eye centres).
     estimator : image estimator
     report : callable, optional
         ``report(done, total)`` for progress bars.
@@ -143,7 +160,7 @@ def estimate_video(path: str | Path, frames: pd.DataFrame, estimator: Any,
     from eifer.frames import read_frames_at
     from eifer.frames.crop import estimator_crop
 
-    todo = frames[frames["valid"].astype(bool)].set_index("frame")
+    todo = frames[has_face_crop(frames)].set_index("frame")
     crops, rows = [], []
     for n, (idx, rgb) in enumerate(read_frames_at(path, todo.index)):
         r = todo.loc[idx]
@@ -152,7 +169,7 @@ def estimate_video(path: str | Path, frames: pd.DataFrame, estimator: Any,
         if report is not None and n % 60 == 0:
             report(n, len(todo))
     if len(rows) != len(todo):
-        raise EiferError(f"{path}: only {len(rows)} of {len(todo)} valid frames could be read again")
+        raise EiferError(f"{path}: only {len(rows)} of {len(todo)} face frames could be read again")
     va = estimator.predict(np.stack(crops)) if crops else np.zeros((0, 2))
     by_frame = dict(zip(rows, va))
     est = np.array([by_frame.get(f, (np.nan, np.nan)) for f in frames["frame"]], dtype=np.float64).reshape(-1, 2)
@@ -233,6 +250,7 @@ def run_affect(study: Study, run: RunFolder) -> list[str]:
                 continue
             jobs.append({"key": f"{pid}/{vid}", "path": str(videos[(pid, vid)]),
                          "frames": f[["participant_id", "video_id", "frame", "valid",
+                                      *(["landmarks_found"] if "landmarks_found" in f else []),
                                       "eye_lx", "eye_ly", "eye_rx", "eye_ry"]],
                          "out": str(affect_part_path(run.root, pid, vid)), "affect_cfg": cfg.model_dump(mode="json")})
     failed = []

@@ -151,7 +151,7 @@ def extract_video(path: str | Path, analyzer: FaceAnalyzer | None = None, partic
     problem = ""
     try:
         for rec, rgb in analyzer.analyze(iter_video(path, every_nth, fps)):
-            if estimator is not None and rec["landmarks_found"] and not rec["stream_cue"]:
+            if estimator is not None and rec["landmarks_found"]:  # every face crop, valid or dropped
                 crops.append(estimator_crop(rgb, (rec["eye_lx"], rec["eye_ly"]), (rec["eye_rx"], rec["eye_ry"]),
                                             estimator))
                 rows.append(len(records))
@@ -173,7 +173,7 @@ def extract_video(path: str | Path, analyzer: FaceAnalyzer | None = None, partic
     df = pd.DataFrame.from_records(records)
     df.insert(0, "video_id", str(video_id))
     df.insert(0, "participant_id", str(participant_id))
-    if estimator is not None:  # in-stream estimates of every usable frame; the affect stage takes the valid ones
+    if estimator is not None:  # in-stream estimates of every frame with a face crop (validity beside them)
         est = np.full((len(df), 2), np.nan)
         if va:
             est[list(va)] = np.stack(list(va.values()))

@@ -69,6 +69,14 @@ def _check_affect(rows: list[dict[str, Any]], cfg: Config) -> None:
     package = _ESTIMATOR_PACKAGES.get(a.estimator)
     if package and importlib.util.find_spec(package) is None:
         _row(rows, "affect.estimator", a.estimator, f"needs the Python package {package!r}, which is not installed")
+    if a.estimator == "builtin":  # the shipped model: no file to name
+        if importlib.util.find_spec("onnxruntime") is None:
+            _row(rows, "affect.estimator", a.estimator,
+                 "needs the Python package 'onnxruntime', which is not installed")
+        if a.options.get("path", a.path):
+            _row(rows, "affect.path", a.options.get("path", a.path), "set, but the builtin estimator uses its shipped "
+                 "model; to use this file set affect.estimator: onnx (or timm / torchscript)")
+        return
     if a.estimator in _ESTIMATOR_PACKAGES:
         path = a.options.get("path", a.path)
         if not path:
