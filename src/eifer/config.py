@@ -37,6 +37,11 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
+#: torch device strings eifer accepts (what torch.device parses for the back-ends eifer supports)
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,2})?")
+#: Most decision thresholds on the grid: a step of 1e-5 over [0, 1]; finer steps change no F1 on any
+#: validation set of fewer than 100,000 items and cost one pass each
+MAX_THRESHOLDS = 100_000
 _Prob = Annotated[float, Field(ge=0, le=1)]
 _Positive = Annotated[float, Field(gt=0)]
 
@@ -290,10 +295,20 @@ class TrainConfig(_Section):
             lo, hi = getattr(self, name)
             if lo > hi:
                 raise ValueError(f"{name}: the low end ({lo:g}) must not exceed the high end ({hi:g})")
-        lo, hi, _ = self.threshold_grid
+        lo, hi, step = self.threshold_grid
         if lo > hi:
             raise ValueError(f"threshold_grid: low ({lo:g}) must not exceed high ({hi:g})")
+        if (hi - lo) / step > MAX_THRESHOLDS:  # each threshold is one pass over the validation predictions
+            raise ValueError(f"threshold_grid: step {step:g} gives more than {MAX_THRESHOLDS:,} thresholds "
+                             f"between {lo:g} and {hi:g}; use a step of at least {(hi - lo) / MAX_THRESHOLDS:.2g}")
         return self
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not _DEVICE.fullmatch(value):
+            raise ValueError("must be auto, cpu, cuda, cuda:N (N = GPU number) or mps")
+        return value
 
 
 class TransferCVConfig(_Section):
@@ -402,7 +417,10 @@ class ExecutorConfig(_Section):
 
 class Config(_Section):
     profile: str = Field("paper", description="base profile the file was merged over: paper or demo")
-    seed: int = Field(20240917, ge=0, description="random seed: same seed + config -> same numbers on CPU")
+    # numpy's legacy seeding (np.random.seed, used for third-party code) takes 0 .. 2**32 - 1: the narrowest
+    # generator eifer seeds, so every seed in this range works everywhere
+    seed: int = Field(20240917, ge=0, le=2**32 - 1, description="random seed: same seed + config -> same "
+                                                                  "numbers on CPU")
     ei: EIConfig = Field(default_factory=EIConfig, description="EI scoring (paper §2.2.1)")
     hrv: HRVConfig = Field(default_factory=HRVConfig, description="ECG -> HRV per segment (paper §3.1)")
     cutoff: CutoffConfig = Field(default_factory=CutoffConfig,
@@ -487,11 +505,10 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def read_config_mapping(path: Path) -> tuple[dict[str, Any], str]:
     """The mapping of a config YAML file and its text (for line numbers); a clear error when it is not one."""
+    from eifer._yaml import load_yaml
+
     text = decode_utf8(path.read_bytes(), str(path))
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise EiferError(f"{path}: not valid YAML: {exc}") from exc
+    data = load_yaml(text, str(path)) or {}  # duplicate keys, recursive aliases and alias bombs refused
     if not isinstance(data, dict):
         raise EiferError(f"{path}: top level must be a mapping of sections")
     return data, text
@@ -524,6 +541,8 @@ def load_config(
     text = None
     if path is not None:
         path = Path(path)
+        if path.is_dir():
+            raise EiferError(f"{path}: is a folder, not a config file; give the path of a YAML file (-c my.yaml)")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: config file not found")
         data, text = read_config_mapping(path)
