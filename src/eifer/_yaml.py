@@ -57,7 +57,7 @@ class _Loader(yaml.SafeLoader):
                     raise YamlError(self.name, f"key {key!r} appears twice (first on line {seen[key]}); keep "
                                     "one of them", key_node.start_mark.line + 1)
                 seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
+        return super().construct_mapping(node, deep=deep)
 
 
 def _count_nodes(root: yaml.Node, source: str) -> int:

@@ -39,9 +39,9 @@ class _Section(BaseModel):
 
 #: torch device strings eifer accepts (what torch.device parses for the back-ends eifer supports)
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,2})?")
-#: Most decision thresholds on the grid: a step of 1e-5 over [0, 1]; finer steps change no F1 on any
-#: validation set of fewer than 100,000 items and cost one pass each
-MAX_THRESHOLDS = 100_000
+#: Most decision thresholds on the grid (2**17, a step of ~7.6e-6 over [0, 1]): finer steps change no
+#: chosen threshold on a validation set of fewer than ~100,000 items, and each one costs a pass over it
+MAX_THRESHOLDS = 2**17
 _Prob = Annotated[float, Field(ge=0, le=1)]
 _Positive = Annotated[float, Field(gt=0)]
 
@@ -58,8 +58,10 @@ class EIConfig(_Section):
 class HRVConfig(_Section):
     """ECG → R-peaks → NN intervals → HRV per segment (paper §3.1, NeuroKit2). Stage ``hrv``."""
 
-    clean_method: str = Field("neurokit", description="NeuroKit2 ECG cleaning method (ecg_clean)")
-    peak_method: str = Field("neurokit", description="NeuroKit2 R-peak detection method (ecg_peaks)")
+    clean_method: str = Field("neurokit", description="NeuroKit2 ECG cleaning method (ecg_clean; checked against "
+                                                       "what the installed NeuroKit2 accepts before a run)")
+    peak_method: str = Field("neurokit", description="NeuroKit2 R-peak detection method (ecg_peaks; checked "
+                                                      "against what the installed NeuroKit2 accepts before a run)")
     correct_artifacts: bool = Field(False, description="let NeuroKit2 correct ectopic/missed beats in the R-peaks")
     min_beats: int = Field(30, ge=3, description="segments with fewer R-peaks get no HRV values (beats)")
     domains: list[Literal["time", "frequency", "nonlinear"]] = Field(

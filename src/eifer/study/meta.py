@@ -17,6 +17,8 @@ from eifer.config import yaml_key_lines
 from eifer.errors import Problem, StudyValidationError, decode_utf8
 
 STUDY_YAML = "study.yaml"
+#: The stimulus domains (arousal x valence quadrants); the labels stage reads the directions from the names
+STIMULUS_DOMAINS = ("HAHV", "HALV", "LAHV", "LALV")
 #: Stimuli per (task, emotion) of the EI test: published EI tests have tens (MSCEIT: 141 items in all);
 #: 1000 keeps the expected-trial table of a study small however many participants it has.
 MAX_EI_STIMULI = 1000
@@ -87,6 +89,10 @@ class StudyMeta(BaseModel):
             values = getattr(self, field)
             if not values or len(set(values)) != len(values):
                 raise ValueError(f"{field}: must be a non-empty list without repeats")
+        unknown = [d for d in self.domains if d not in STIMULUS_DOMAINS]
+        if unknown:  # the labels stage reads arousal and valence directions from these four names
+            raise ValueError(f"domains: {unknown[0]!r} is not a domain eifer can label; use the names "
+                             f"{', '.join(STIMULUS_DOMAINS)} (high/low arousal x high/low valence)")
         if self.ei_stimuli < 1:
             raise ValueError("ei_stimuli: must be at least 1")
         if self.ei_stimuli > MAX_EI_STIMULI:  # every (participant, task, emotion, stimulus) is one expected trial
