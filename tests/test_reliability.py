@@ -176,7 +176,7 @@ def test_damaged_weights_file_is_found_by_the_preflight(tmp_path, name):
     for key, over in (("train.pretrained_path", {"train": {"pretrained_path": str(path)}}),
                       ("transfer_cv.pretrained_paths.eifer_tinycnn",
                        {"transfer_cv": {"pretrained_paths": {"eifer_tinycnn": str(path)}}})):
-        rows = run_preflight(tmp_path, load_config(profile="demo", overrides=over), stages=["transfer-cv"])
+        rows = run_preflight(tmp_path, load_config(profile="demo", overrides=over))
         rows = rows[rows["key"] == key]
         assert len(rows) == 1 and "cannot be used" in rows["problem"].iloc[0], rows.to_dict("records")
 
@@ -260,11 +260,12 @@ def test_threshold_grid_size_boundary():
 def test_bad_device_or_grid_in_a_config_file_fails_before_touching_a_run(finished, template, tmp_path):
     run = fresh(finished, tmp_path, "run")
     before = snapshot(run)
-    for text in ("profile: demo\ntrain:\n  device: banana\n",
-                 "profile: demo\ntrain:\n  threshold_grid: [0.2, 0.8, 1.0e-300]\n"):
+    for text, needle in (("profile: demo\ntrain:\n  device: banana\n", "bad.yaml, line 3: key 'train.device'"),
+                         ("profile: demo\ntrain:\n  threshold_grid: [0.2, 0.8, 1.0e-300]\n",
+                          "bad.yaml, line 2: key 'train': threshold_grid: step 1e-300 gives more than")):
         cfg = tmp_path / "bad.yaml"
         cfg.write_text(text)
-        clear_failure(invoke("run", template, "--out", run, "-c", cfg), "bad.yaml, line 3")
+        clear_failure(invoke("run", template, "--out", run, "-c", cfg), needle)
         assert snapshot(run) == before
 
 
@@ -327,7 +328,7 @@ def test_duplicate_ecg_column_is_named(template, tmp_path):
     df.to_csv(root / "ecg" / "P02.csv", index=False)
     text = (root / "ecg" / "P02.csv").read_text().replace("ecg2", "ecg", 1)
     (root / "ecg" / "P02.csv").write_text(text)
-    clear_failure(invoke("validate", root, "--skip-media"), "ecg/P02.csv, line 1, column 'ecg': column appears")
+    clear_failure(invoke("validate", root), "ecg/P02.csv, line 1, column 'ecg': column appears")
 
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(

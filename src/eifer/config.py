@@ -566,8 +566,12 @@ def yaml_key_lines(text: str) -> dict[tuple[str, ...], int]:
     Serves config files and study.yaml alike; text that is not YAML gives ``{}``.
     """
     lines: dict[tuple[str, ...], int] = {}
+    seen: set[int] = set()
 
     def walk(node: yaml.Node, prefix: tuple[str, ...]) -> None:
+        if id(node) in seen:  # an alias: its keys were listed where the anchor is (no loop, no blow-up)
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 here = prefix + (str(key.value),)
@@ -580,10 +584,10 @@ def yaml_key_lines(text: str) -> dict[tuple[str, ...], int]:
 
     try:
         root = yaml.compose(text)
-    except yaml.YAMLError:
+        if root is not None:
+            walk(root, ())
+    except (yaml.YAMLError, RecursionError):
         return lines
-    if root is not None:
-        walk(root, ())
     return lines
 
 

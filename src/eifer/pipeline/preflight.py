@@ -8,6 +8,7 @@ up front, so ``eifer run`` fails in seconds with every problem listed, and
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -46,23 +47,32 @@ def _check_file(rows: list[dict[str, Any]], key: str, value: Any, what: str, wei
             _row(rows, key, value, f"{what} cannot be used: {exc}")
 
 
-def _check_hrv(rows: list[dict[str, Any]], cfg: Config) -> None:
-    """hrv.clean_method / peak_method: tried on a simulated ECG, so the list is what this NeuroKit2 accepts."""
+@functools.lru_cache(maxsize=32)
+def _neurokit_refusal(kind: str, method: str) -> str:
+    """Why NeuroKit2 refuses ``method`` for ecg_clean / ecg_peaks ('' when it runs it on a simulated ECG)."""
     import warnings
 
     import neurokit2 as nk
 
     fs = 250
     sig = nk.ecg_simulate(duration=10, sampling_rate=fs, random_state=0)
-    for key, fn in (("clean_method", nk.ecg_clean), ("peak_method", nk.ecg_peaks)):
+    fn = nk.ecg_clean if kind == "clean_method" else nk.ecg_peaks
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn(sig, sampling_rate=fs, method=method)
+    except (ValueError, ImportError, TypeError, AttributeError, KeyError) as exc:
+        return str(exc).replace("NeuroKit error: ", "")[:300]
+    return ""
+
+
+def _check_hrv(rows: list[dict[str, Any]], cfg: Config) -> None:
+    """hrv.clean_method / peak_method: tried on a simulated ECG, so the list is what this NeuroKit2 accepts."""
+    for key in ("clean_method", "peak_method"):
         method = getattr(cfg.hrv, key)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fn(sig, sampling_rate=fs, method=method)
-        except (ValueError, ImportError, TypeError, AttributeError) as exc:
-            text = str(exc).replace("NeuroKit error: ", "")
-            _row(rows, f"hrv.{key}", method, f"NeuroKit2 does not accept this method ({text[:300]})")
+        why = _neurokit_refusal(key, method)
+        if why:
+            _row(rows, f"hrv.{key}", method, f"NeuroKit2 does not accept this method ({why})")
 
 
 def _check_folders(rows: list[dict[str, Any]], study: Path, out: Path | None) -> None:
