@@ -111,7 +111,11 @@ def load_yaml(text: str, source: str) -> Any:
     if len(text.encode("utf-8", errors="replace")) > MAX_YAML_BYTES:
         raise YamlError(source, f"larger than {MAX_YAML_BYTES // 1024} KiB; a settings file is a few KB "
                         "of hand-written YAML")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters (NUL, ...) here already
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise YamlError(source, f"not valid YAML: {exc}", None if mark is None else mark.line + 1) from None
     loader.name = source
     try:
         node = loader.get_single_node()

@@ -549,7 +549,7 @@ def load_config(
             raise FileNotFoundError(f"{path}: config file not found")
         data, text = read_config_mapping(path)
     name = data.get("profile") or profile or "paper"
-    if name not in PROFILES:
+    if not isinstance(name, str) or name not in PROFILES:
         raise EiferError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     merged = deep_merge(Config().model_dump(mode="json"), PROFILES[name])
     merged = deep_merge(merged, data)
