@@ -23,11 +23,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import eifer
 from eifer.cli import app
 from eifer.config import load_config
 from eifer.errors import ConfigError, EiferError
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(eifer.__file__).resolve().parents[1]  # the subprocess runs the eifer this test imports
 
 
 def _study_conftest():

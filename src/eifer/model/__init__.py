@@ -81,13 +81,14 @@ def check_safetensors_header(path: str | Path) -> None:
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        ok = isinstance(info, dict) and info.get("dtype") in _ST_DTYPE_BYTES
-        shape, offsets = (info.get("shape"), info.get("data_offsets")) if ok else (None, None)
-        ok = ok and isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape) \
-            and isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)
-        if ok:
-            begin, end = offsets
-            ok = 0 <= begin <= end <= data and end - begin == math.prod(shape) * _ST_DTYPE_BYTES[info["dtype"]]
+        ok = False
+        if isinstance(info, dict) and info.get("dtype") in _ST_DTYPE_BYTES:
+            shape, offsets = info.get("shape"), info.get("data_offsets")
+            if isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape) \
+                    and isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets):
+                begin, end = offsets
+                nbytes = math.prod(shape) * _ST_DTYPE_BYTES[info["dtype"]]
+                ok = 0 <= begin <= end <= data and end - begin == nbytes
         if not ok:
             raise EiferError(f"{path}: damaged safetensors file: tensor {name!r} has a bad dtype, shape or "
                              f"byte range ({str(info)[:120]}; {data:,} data bytes)")
