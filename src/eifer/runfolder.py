@@ -112,7 +112,7 @@ def refuse_links_out(root: str | Path) -> None:
                                  "(or choose another --out).")
 
 
-def is_run_folder(path: str | Path) -> bool:
+def is_folder_of_run(path: str | Path) -> bool:
     """Does ``path`` hold an eifer run (``config.yaml`` with ``versions.json``, or ``.stages/``)?"""
     p = Path(path)
     return (p / ".stages").is_dir() or ((p / "config.yaml").is_file() and (p / "versions.json").is_file())

@@ -18,7 +18,7 @@ import pandas as pd
 
 from eifer.config import Config
 from eifer.errors import EiferError
-from eifer.runfolder import is_run_folder
+from eifer.runfolder import is_folder_of_run
 
 COLUMNS = ["severity", "key", "value", "problem"]
 
@@ -87,7 +87,7 @@ def _check_folders(rows: list[dict[str, Any]], study: Path, out: Path | None) ->
     if out.exists() and not out.is_dir():
         _row(rows, "--out", out, f"run folder is a file, not a folder: {out}")
         return
-    if out.is_dir() and not is_run_folder(out):
+    if out.is_dir() and not is_folder_of_run(out):
         # the study may live inside the run folder (eifer demo: OUT/study); anything else is the user's
         study_r = study.resolve()
         other = sorted(p.name for p in out.iterdir()
