@@ -23,7 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PKG = SRC / "eifer"
 
 # docs/architecture.md, "Layers": a unit may import only from its own layer or the ones below it
-BASE = {"errors", "io", "config", "utils", "logs", "parallel", "plan", "_tables", "_validation"}
+BASE = {"errors", "io", "config", "utils", "logs", "parallel", "plan", "_tables", "_validation", "_yaml"}
 CORE = {"study", "runfolder", "synth", "model"}
 ANALYSIS = {"ei", "hrv", "labels", "frames", "affect", "cutoff", "select", "split", "train", "transfer_cv",
             "evaluate", "stats"}

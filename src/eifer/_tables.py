@@ -79,8 +79,8 @@ def markdown_table(df: pd.DataFrame, group_cols: int = 0, *, plain: bool = False
 
     The first ``group_cols`` columns are row groups: a value repeated from the row above is left blank.
     Cells go through :func:`md_escape`, so study strings cannot inject HTML or break the table.
-    ``plain=True`` writes cells as they are and leaves every column unaligned (for tables of
-    fixed, code-made text such as Table 1).
+    ``plain=True`` leaves every column unaligned (tables of mixed text such as Table 1); cells are
+    escaped either way.
 
     Examples
     --------
@@ -95,8 +95,9 @@ def markdown_table(df: pd.DataFrame, group_cols: int = 0, *, plain: bool = False
     | n | 1 |
     """
     def cell(v: object) -> str:
+        # escaped even when plain: a study string (a participants.csv value in Table 1) may sit in any cell
         text = _cell_text(v)
-        return text if plain or not text else md_escape(text)
+        return md_escape(text) if text else text
 
     cols = [cell(c) for c in df.columns]
     align = ["---:" if n and not plain else "---" for n in numeric_columns(df)]

@@ -85,6 +85,10 @@ def friendly_errors(fn: Callable) -> Callable:
             text = str(exc) if isinstance(exc, EiferError) else os_error_message(exc)
             console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from exc
+        except KeyboardInterrupt:  # Ctrl-C: one line, the shell's code for SIGINT; finished units are kept
+            console.print("interrupted: finished work is kept; run the same command again to go on",
+                          highlight=False)
+            raise typer.Exit(130) from None
 
     return wrapper
 

@@ -37,6 +37,11 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
+#: torch device strings eifer accepts (what torch.device parses for the back-ends eifer supports)
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,2})?")
+#: Most decision thresholds on the grid (2**17, a step of ~7.6e-6 over [0, 1]): finer steps change no
+#: chosen threshold on a validation set of fewer than ~100,000 items, and each one costs a pass over it
+MAX_THRESHOLDS = 2**17
 _Prob = Annotated[float, Field(ge=0, le=1)]
 _Positive = Annotated[float, Field(gt=0)]
 
@@ -53,8 +58,10 @@ class EIConfig(_Section):
 class HRVConfig(_Section):
     """ECG → R-peaks → NN intervals → HRV per segment (paper §3.1, NeuroKit2). Stage ``hrv``."""
 
-    clean_method: str = Field("neurokit", description="NeuroKit2 ECG cleaning method (ecg_clean)")
-    peak_method: str = Field("neurokit", description="NeuroKit2 R-peak detection method (ecg_peaks)")
+    clean_method: str = Field("neurokit", description="NeuroKit2 ECG cleaning method (ecg_clean; checked against "
+                                                       "what the installed NeuroKit2 accepts before a run)")
+    peak_method: str = Field("neurokit", description="NeuroKit2 R-peak detection method (ecg_peaks; checked "
+                                                      "against what the installed NeuroKit2 accepts before a run)")
     correct_artifacts: bool = Field(False, description="let NeuroKit2 correct ectopic/missed beats in the R-peaks")
     min_beats: int = Field(30, ge=3, description="segments with fewer R-peaks get no HRV values (beats)")
     domains: list[Literal["time", "frequency", "nonlinear"]] = Field(
@@ -292,10 +299,20 @@ class TrainConfig(_Section):
             lo, hi = getattr(self, name)
             if lo > hi:
                 raise ValueError(f"{name}: the low end ({lo:g}) must not exceed the high end ({hi:g})")
-        lo, hi, _ = self.threshold_grid
+        lo, hi, step = self.threshold_grid
         if lo > hi:
             raise ValueError(f"threshold_grid: low ({lo:g}) must not exceed high ({hi:g})")
+        if (hi - lo) / step > MAX_THRESHOLDS:  # each threshold is one pass over the validation predictions
+            raise ValueError(f"threshold_grid: step {step:g} gives more than {MAX_THRESHOLDS:,} thresholds "
+                             f"between {lo:g} and {hi:g}; use a step of at least {(hi - lo) / MAX_THRESHOLDS:.2g}")
         return self
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not _DEVICE.fullmatch(value):
+            raise ValueError("must be auto, cpu, cuda, cuda:N (N = GPU number) or mps")
+        return value
 
 
 class TransferCVConfig(_Section):
@@ -404,7 +421,10 @@ class ExecutorConfig(_Section):
 
 class Config(_Section):
     profile: str = Field("paper", description="base profile the file was merged over: paper or demo")
-    seed: int = Field(20240917, ge=0, description="random seed: same seed + config -> same numbers on CPU")
+    # numpy's legacy seeding (np.random.seed, used for third-party code) takes 0 .. 2**32 - 1: the narrowest
+    # generator eifer seeds, so every seed in this range works everywhere
+    seed: int = Field(20240917, ge=0, le=2**32 - 1, description="random seed: same seed + config -> same "
+                                                                  "numbers on CPU")
     ei: EIConfig = Field(default_factory=EIConfig, description="EI scoring (paper §2.2.1)")
     hrv: HRVConfig = Field(default_factory=HRVConfig, description="ECG -> HRV per segment (paper §3.1)")
     cutoff: CutoffConfig = Field(default_factory=CutoffConfig,
@@ -491,11 +511,10 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def read_config_mapping(path: Path) -> tuple[dict[str, Any], str]:
     """The mapping of a config YAML file and its text (for line numbers); a clear error when it is not one."""
+    from eifer._yaml import load_yaml
+
     text = decode_utf8(path.read_bytes(), str(path))
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise EiferError(f"{path}: not valid YAML: {exc}") from exc
+    data = load_yaml(text, str(path)) or {}  # duplicate keys, recursive aliases and alias bombs refused
     if not isinstance(data, dict):
         raise EiferError(f"{path}: top level must be a mapping of sections")
     return data, text
@@ -528,11 +547,13 @@ def load_config(
     text = None
     if path is not None:
         path = Path(path)
+        if path.is_dir():
+            raise EiferError(f"{path}: is a folder, not a config file; give the path of a YAML file (-c my.yaml)")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: config file not found")
         data, text = read_config_mapping(path)
     name = data.get("profile") or profile or "paper"
-    if name not in PROFILES:
+    if not isinstance(name, str) or name not in PROFILES:
         raise EiferError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     merged = deep_merge(Config().model_dump(mode="json"), PROFILES[name])
     merged = deep_merge(merged, data)
@@ -549,8 +570,12 @@ def yaml_key_lines(text: str) -> dict[tuple[str, ...], int]:
     Serves config files and study.yaml alike; text that is not YAML gives ``{}``.
     """
     lines: dict[tuple[str, ...], int] = {}
+    seen: set[int] = set()
 
     def walk(node: yaml.Node, prefix: tuple[str, ...]) -> None:
+        if id(node) in seen:  # an alias: its keys were listed where the anchor is (no loop, no blow-up)
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 here = prefix + (str(key.value),)
@@ -563,10 +588,10 @@ def yaml_key_lines(text: str) -> dict[tuple[str, ...], int]:
 
     try:
         root = yaml.compose(text)
-    except yaml.YAMLError:
+        if root is not None:
+            walk(root, ())
+    except (yaml.YAMLError, RecursionError):
         return lines
-    if root is not None:
-        walk(root, ())
     return lines
 
 

@@ -62,6 +62,26 @@ def path_inside(root: str | Path, rel: str | Path, *, source: str = "") -> Path:
     return target
 
 
+def encode_file_name(text: str, max_len: int = 120) -> str:
+    """A file-name stem for a study string (an id), different for every different string.
+
+    Letters and digits of ASCII and ``-`` stay; every other character (``_``
+    included) becomes ``_`` and its UTF-8 bytes in hex, so ``A.1`` and ``A 1``
+    never share a file (``A_2e1``, ``A_201``). A stem longer than ``max_len``
+    is cut and ends in a hash of the whole string.
+
+    Examples
+    --------
+    >>> encode_file_name("A.1"), encode_file_name("A 1"), encode_file_name("A_2e1"), encode_file_name("P01")
+    ('A_2e1', 'A_201', 'A_5f2e1', 'P01')
+    """
+    out = "".join(ch if (ch.isascii() and ch.isalnum()) or ch == "-" else
+                  "_" + ch.encode("utf-8").hex() for ch in str(text))
+    if len(out) > max_len or not out:
+        out = out[: max_len - 17] + "~" + hashlib.sha256(str(text).encode("utf-8")).hexdigest()[:16]
+    return out
+
+
 def remove_inside(root: str | Path, rel: str | Path, *, source: str = "") -> None:
     """Delete ``root / rel`` (a file, a symlink or a whole folder) after :func:`path_inside` proved it inside."""
     path = path_inside(root, rel, source=source)
@@ -97,6 +117,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         full = shutil.disk_usage(path.parent).free < (64 << 20)
         raise OSError(errno.ENOSPC if full else errno.EIO,
                       f"writing failed ({str(exc).splitlines()[0][:200]})", str(path)) from exc
+    except OSError as exc:
+        if exc.filename is not None and exc.filename != str(tmp_path):
+            raise
+        # a failed write() (disk full) carries no file name, or the temporary one: name the target
+        raise OSError(exc.errno or errno.EIO, exc.strerror or str(exc), str(path)) from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -192,8 +217,8 @@ def hash_contents(paths: Sequence[str | Path], root: str | Path | None = None,
     modification times) gives the same fingerprint, and no finished work is
     thrown away. Files outside ``root`` (local weight files) are named by their
     file name. Hashing a video costs about a second per GB, so each digest is
-    kept in ``cache_file`` (JSON) under (resolved path, size, mtime_ns) and a
-    file is read again only when one of those changes.
+    kept in ``cache_file`` (JSON) under (resolved path, size, mtime_ns, ctime_ns,
+    inode) and a file is read again when any of those changes.
 
     Examples
     --------
@@ -216,7 +241,9 @@ def hash_contents(paths: Sequence[str | Path], root: str | Path | None = None,
     for p in paths:
         real = Path(p).resolve()
         st = os.stat(real)
-        key = f"{real}|{st.st_size}|{st.st_mtime_ns}"
+        # ctime and inode too: an edit that keeps size and mtime (touch -d, a restore) still changes ctime,
+        # and a file replaced by another keeps no inode
+        key = f"{real}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}"
         digest = cache.get(key)
         if not isinstance(digest, str):
             digest, changed = hash_file(real), True

@@ -226,6 +226,9 @@ def _die_with_parent(parent: int) -> None:
     """Worker initializer: no progress bars, and exit when the parent process dies."""
     os.environ[_IN_WORKER] = "1"
     os.environ["EIFER_NO_PROGRESS"] = "1"  # one bar (the parent's), not one per process
+    # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the workers), so a
+    # worker prints no KeyboardInterrupt traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):  # PR_SET_PDEATHSIG = 1: the kernel kills us with the parent
             ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
@@ -287,6 +290,16 @@ def _pool_close(wait: bool) -> None:
         pool.shutdown(wait=wait, cancel_futures=True)
 
 
+def _pool_kill() -> None:
+    """Terminate the kept pool's workers (a unit killed mid-write leaves only a temp file, removed later)."""
+    pool = _pool.get("pool")
+    if pool is not None:
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                proc.terminate()
+    _pool_close(wait=False)
+
+
 def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Callable,
                on_report: Callable | None, desc: str) -> None:
     attempts = [0] * len(units)
@@ -314,6 +327,9 @@ def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Ca
                 if broken:
                     break
             ok = not broken
+        except KeyboardInterrupt:  # Ctrl-C: stop the workers now; finished units are on disk already
+            _pool_kill()
+            raise
         finally:
             if not ok:  # a unit raised, the pool broke or we were interrupted: no pool is kept
                 _pool_close(wait=not broken)
@@ -363,6 +379,12 @@ def ensure_ray(spec: ExecutorSpec) -> None:
         ray.init(address=spec.address, **kw)
     except ConnectionError as exc:
         raise EiferError(f"executor 'ray': no Ray cluster at address {spec.address!r} ({exc})") from exc
+    except ValueError as exc:  # "ray://host:port" needs Ray Client (the ray[client] extra)
+        if "client" not in str(exc).lower():
+            raise
+        raise EiferError(f"executor.address {spec.address!r}: a ray:// address needs Ray Client, which this "
+                         "install lacks (pip install 'ray[client]'); or give the cluster's GCS address "
+                         "host:6379 (without ray://) from a node of the cluster") from None
 
 
 def _ray_call(fn: Callable, unit: Any, i: int, q: Any, desc: str, cwd: str) -> Any:

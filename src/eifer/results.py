@@ -151,13 +151,16 @@ def load_run(run: str | Path) -> RunResults:
     tables = {p.stem: pd.read_csv(p) for p in sorted((root / "tables").glob("*.csv"))}
     figures = {p.stem: p for p in sorted((root / "figures").glob("*.png"))}
     from eifer.pipeline.stages import STAGE_NAMES
+    from eifer.runfolder import read_stage_record
 
     records = []
     order = {n: i for i, n in enumerate(STAGE_NAMES)}
     for p in sorted((root / ".stages").glob("*.json"), key=lambda p: order.get(p.stem, len(order))):
         if p.name.endswith(".running.json"):
             continue
-        rec = json.loads(p.read_text())
+        rec = read_stage_record(p) or {}
+        if rec.get("damaged"):
+            continue  # the next run redoes that stage
         records.append({"stage": p.stem, "seconds": rec.get("seconds"), "outputs": rec.get("outputs", [])})
     return RunResults(root=root, tables=tables, figures=figures,
                       stages=pd.DataFrame(records, columns=["stage", "seconds", "outputs"]))

@@ -29,6 +29,8 @@ from eifer.config import Config
 from eifer.errors import EiferError
 from eifer.io import TEMP_NAME, hash_obj, path_inside, write_json, write_text
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # 0 where the OS has no such flag (Windows)
+
 _PACKAGES = (
     "eifer", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "torch", "torchvision",
     "timm", "mediapipe", "opencv-contrib-python", "av", "neurokit2", "onnxruntime", "pyarrow",
@@ -73,6 +75,72 @@ def read_run_config(root: str | Path) -> Config:
     return validate_config(migrate_moved_keys(data), path, text)
 
 
+def refuse_links_out(root: str | Path) -> None:
+    """:class:`EiferError` when the run folder holds a symlink that leads out of it (or nowhere: a loop).
+
+    eifer writes ``RUN/.lock``, ``log.jsonl``, ``.stages/``, ``cache/``, ``report/``,
+    ``tables/``, ``figures/`` ... by name; a link there that points elsewhere would
+    make every write land outside the run folder. Links that stay inside are fine.
+    Called before anything in the run folder is opened for writing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "report").symlink_to(tempfile.mkdtemp())
+    >>> refuse_links_out(root)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    eifer.errors.EiferError: .../report: a symlink that leads out of the run folder ...
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return
+    root_r = root.resolve()
+    for dirpath, dirs, files in os.walk(root):  # links to folders are listed in dirs and not entered
+        for name in (*dirs, *files):
+            p = Path(dirpath) / name
+            if not p.is_symlink():
+                continue
+            try:
+                target = p.resolve(strict=True)
+            except (OSError, RuntimeError):
+                target = None  # dangling or a loop: a write would create a file wherever it points
+            if target is None or not target.is_relative_to(root_r):
+                raise EiferError(f"{p}: a symlink that leads out of the run folder {root} (to "
+                                 f"{os.readlink(p)}); eifer writes only inside its run folder. Remove the link "
+                                 "(or choose another --out).")
+
+
+def is_folder_of_run(path: str | Path) -> bool:
+    """Does ``path`` hold an eifer run (``config.yaml`` with ``versions.json``, or ``.stages/``)?"""
+    p = Path(path)
+    return (p / ".stages").is_dir() or ((p / "config.yaml").is_file() and (p / "versions.json").is_file())
+
+
+#: The fingerprint a damaged stage record stands for: it matches no real one, so the stage is redone
+DAMAGED = "<damaged record>"
+
+
+def read_stage_record(path: Path) -> dict[str, Any] | None:
+    """A stage record (``RUN/.stages/<stage>.json`` or ``<stage>.running.json``); None when absent.
+
+    A record cut short, not a JSON object, or without a text ``fingerprint``
+    (an edit, a full disk of an older version) stands for "this stage must be
+    redone": its fingerprint is :data:`DAMAGED` and it lists no outputs (the
+    stage's own paths are still cleaned), never a traceback.
+    """
+    if not path.is_file():
+        return None
+    try:
+        rec = json.loads(path.read_bytes())
+    except (ValueError, OSError):
+        rec = None
+    if not isinstance(rec, dict) or not isinstance(rec.get("fingerprint"), str):
+        return {"fingerprint": DAMAGED, "outputs": [], "damaged": True}
+    return rec
+
+
 class RunFolder:
     """A run folder ``RUN/`` (see SPEC §6 for the names other parts read).
 
@@ -97,6 +165,7 @@ class RunFolder:
 
     def init(self) -> RunFolder:
         self.root.mkdir(parents=True, exist_ok=True)
+        refuse_links_out(self.root)
         write_text(self.root / "config.yaml", self.config.to_yaml())
         write_json(self.root / "versions.json", package_versions())
         return self
@@ -133,7 +202,8 @@ class RunFolder:
         if fcntl is None:  # pragma: no cover
             yield self
             return
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        refuse_links_out(self.root)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -180,7 +250,8 @@ class RunFolder:
         rec = {"time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "event": event}
         rec.update(fields)
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / "log.jsonl", "a") as fh:
+        fd = os.open(self.root / "log.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
+        with open(fd, "a") as fh:  # O_NOFOLLOW: a link named log.jsonl is refused, never written through
             fh.write(json.dumps(rec, default=str) + "\n")
 
     # -- stage fingerprints ----------------------------------------------
@@ -188,14 +259,12 @@ class RunFolder:
         return self.root / ".stages" / f"{name}.json"
 
     def stage_record(self, name: str) -> dict[str, Any] | None:
-        f = self._stage_file(name)
-        if not f.is_file():
-            return None
-        return json.loads(f.read_text())
+        """The done record of a stage (None when absent); see :func:`read_stage_record` for a damaged one."""
+        return read_stage_record(self._stage_file(name))
 
     def stage_fingerprint(self, name: str) -> str | None:
         rec = self.stage_record(name)
-        return None if rec is None else rec["fingerprint"]
+        return None if rec is None else str(rec["fingerprint"])
 
     def stage_outputs(self, name: str) -> list[str]:
         """The outputs a stage record lists, each checked to lie inside the run folder (:func:`path_inside`)."""
@@ -210,7 +279,7 @@ class RunFolder:
 
     def is_done(self, name: str, fingerprint: str) -> bool:
         rec = self.stage_record(name)
-        if rec is None or rec["fingerprint"] != fingerprint:
+        if rec is None or rec.get("fingerprint") != fingerprint:
             return False
         return all((self.root / o).exists() for o in self.stage_outputs(name))
 

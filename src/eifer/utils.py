@@ -1,11 +1,33 @@
 """Small shared helpers: device choice, seeding, worker counts, progress bars."""
 from __future__ import annotations
 
+import functools
 import os
 import random
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def plain_text_figure(fn: _F) -> _F:
+    """Run a figure-making function with matplotlib's mathtext off.
+
+    Labels carry study strings (ids, names); ``P$^^$1`` would otherwise be parsed
+    as TeX and fail when the figure is drawn. eifer's own labels use no mathtext.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def n_workers(n_jobs: int = 0) -> int:

@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 
 from eifer.io import atomic_path
+from eifer.utils import plain_text_figure
 
 
+@plain_text_figure
 def plot_figure7(sweep: pd.DataFrame, path: str | Path, max_imbalance: float | None = None,
                  chance: float | None = None, null_q95: float | None = None,
                  xlabel: str = "EI cutoff score") -> Path:

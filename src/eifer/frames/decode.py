@@ -81,7 +81,7 @@ def iter_video(path: str | Path, every_nth: int = DEFAULTS.frames.every_nth, fps
             if idx % every_nth:
                 continue
             t = float(frame.time) if frame.time is not None else idx / rate
-            yield idx, t, frame.to_ndarray(format="rgb24")
+            yield idx, t, upright_frame(frame, path)
     except EiferError:
         raise
     except Exception as exc:
@@ -89,6 +89,32 @@ def iter_video(path: str | Path, every_nth: int = DEFAULTS.frames.every_nth, fps
                          f"({exc.__class__.__name__}: {exc})") from exc
     finally:
         container.close()
+
+
+def upright_frame(frame: Any, path: str | Path) -> np.ndarray:
+    """A decoded frame as RGB, turned as a player shows it (the stream's display matrix).
+
+    Phones store portrait video as landscape pixels plus a display matrix that
+    says "rotate by 90°"; analysed as stored, every face lies on its side. A
+    rotation by a multiple of 90° is applied (``frame.rotation`` is the
+    counter-clockwise angle, as :func:`numpy.rot90` turns); a mirrored or
+    oblique matrix is refused with :class:`EiferError` naming the file.
+    """
+    rgb = frame.to_ndarray(format="rgb24")
+    matrix = frame.side_data.get("DISPLAYMATRIX")
+    if matrix is None:
+        return rgb
+    m = np.frombuffer(bytes(matrix), dtype="<i4", count=9).astype(float) / 65536.0  # 16.16 fixed point
+    if m[0] * m[4] - m[1] * m[3] < 0:
+        raise EiferError(f"{path}: the video's display matrix mirrors the picture; eifer turns rotated videos "
+                         "upright but does not mirror them. Re-encode it upright (ffmpeg -i in.mp4 out.mp4 "
+                         "applies the matrix)")
+    angle = float(frame.rotation or 0)
+    k = round(angle / 90)
+    if abs(angle - 90 * k) > 1:
+        raise EiferError(f"{path}: the video's display matrix turns the picture by {angle:g}°, not a multiple of "
+                         "90°; re-encode it upright (ffmpeg -i in.mp4 out.mp4 applies the matrix)")
+    return np.ascontiguousarray(np.rot90(rgb, k=k % 4)) if k % 4 else rgb
 
 
 def read_frames_at(path: str | Path, indices: Iterable[int]) -> Iterator[tuple[int, np.ndarray]]:

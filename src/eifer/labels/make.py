@@ -7,8 +7,9 @@ import pandas as pd
 from eifer._validation import require_columns
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError, Problem, StudyValidationError
+from eifer.study.meta import STIMULUS_DOMAINS
 
-DOMAINS = ("HAHV", "HALV", "LAHV", "LALV")
+DOMAINS = STIMULUS_DOMAINS  # one list: study.yaml domains are checked against it by validate
 LABEL_COLUMNS = [
     "participant_id", "video_id", "domain", "arousal_rating", "valence_rating",
     "arousal_label", "valence_label", "arousal_weak", "valence_weak",

@@ -9,6 +9,8 @@ checkpoint (its classifier is dropped), or an eifer dual-head checkpoint
 """
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 from typing import Any, cast
 
@@ -44,18 +46,85 @@ class DualHeadModel(nn.Module):
         return list(self.cls_head.parameters()) + list(self.reg_head.parameters())
 
 
+#: Largest safetensors header read (bytes). A header is ~100 bytes per tensor: the largest timm
+#: checkpoints (< 5,000 tensors) need < 1 MiB; 16 MiB refuses a damaged length before it is allocated.
+MAX_SAFETENSORS_HEADER = 16 << 20
+_ST_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2,
+                   "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+
+
+def check_safetensors_header(path: str | Path) -> None:
+    """:class:`EiferError` unless ``path`` has a sane safetensors header (read without loading a tensor).
+
+    The 8-byte length must fit the file and :data:`MAX_SAFETENSORS_HEADER`; the
+    header must be a JSON object whose every tensor has a known dtype, a shape
+    and byte offsets that lie in the file and match dtype x shape.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise EiferError(f"{path}: not a safetensors file (shorter than its 8-byte header length)")
+        n = int.from_bytes(head, "little")
+        if n > MAX_SAFETENSORS_HEADER or 8 + n > size:
+            raise EiferError(f"{path}: damaged safetensors file: its header claims {n:,} bytes (file: {size:,} "
+                             f"bytes; at most {MAX_SAFETENSORS_HEADER:,} are read)")
+        raw = fh.read(n)
+    try:
+        header = json.loads(raw)
+    except ValueError as exc:
+        raise EiferError(f"{path}: damaged safetensors file: the header is not JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise EiferError(f"{path}: damaged safetensors file: the header is not a JSON object")
+    data = size - 8 - n
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        ok = False
+        if isinstance(info, dict) and info.get("dtype") in _ST_DTYPE_BYTES:
+            shape, offsets = info.get("shape"), info.get("data_offsets")
+            if isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape) \
+                    and isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets):
+                begin, end = offsets
+                nbytes = math.prod(shape) * _ST_DTYPE_BYTES[info["dtype"]]
+                ok = 0 <= begin <= end <= data and end - begin == nbytes
+        if not ok:
+            raise EiferError(f"{path}: damaged safetensors file: tensor {name!r} has a bad dtype, shape or "
+                             f"byte range ({str(info)[:120]}; {data:,} data bytes)")
+
+
+def check_weights_file(path: str | Path) -> None:
+    """Read a weights file the way :func:`read_state_dict` will, or raise :class:`EiferError` saying why.
+
+    Run before a stage deletes anything, so a damaged file stops a run with
+    its finished models intact (safetensors: the header only; torch files:
+    the weights, loaded with ``weights_only=True``).
+    """
+    path = Path(path).expanduser()
+    if path.suffix == ".safetensors":
+        if not path.is_file():
+            raise EiferError(f"{path}: weights file not found")
+        check_safetensors_header(path)
+    else:
+        read_state_dict(path)
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a state dict from ``.safetensors`` or a torch file (weights only, no pickle code)."""
-    path = Path(path)
+    path = Path(path).expanduser()  # as the preflight reads it: "~/w.pt" is the user's home
     if not path.is_file():
         raise EiferError(f"{path}: weights file not found")
     try:
         if path.suffix == ".safetensors":
+            check_safetensors_header(path)
             from safetensors.torch import load_file
 
             sd: Any = load_file(str(path))
         else:
             sd = torch.load(path, map_location="cpu", weights_only=True)
+    except EiferError:
+        raise
     except Exception as exc:  # corrupt file, unsupported pickle, ...
         raise EiferError(f"{path}: cannot read weights: {exc}") from exc
     for key in ("state_dict", "model", "model_state", "net"):  # common checkpoint wrappers

@@ -8,6 +8,7 @@ up front, so ``eifer run`` fails in seconds with every problem listed, and
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -17,6 +18,7 @@ import pandas as pd
 
 from eifer.config import Config
 from eifer.errors import EiferError
+from eifer.runfolder import is_folder_of_run
 
 COLUMNS = ["severity", "key", "value", "problem"]
 
@@ -28,7 +30,7 @@ def _row(rows: list[dict[str, Any]], key: str, value: Any, problem: str, severit
     rows.append({"severity": severity, "key": key, "value": "" if value is None else str(value), "problem": problem})
 
 
-def _check_file(rows: list[dict[str, Any]], key: str, value: Any, what: str) -> None:
+def _check_file(rows: list[dict[str, Any]], key: str, value: Any, what: str, weights: bool = False) -> None:
     path = Path(str(value)).expanduser()
     if not path.exists():
         _row(rows, key, value, f"{what} not found: {path}")
@@ -36,6 +38,41 @@ def _check_file(rows: list[dict[str, Any]], key: str, value: Any, what: str) -> 
         _row(rows, key, value, f"{what} is not a file: {path}")
     elif not os.access(path, os.R_OK):
         _row(rows, key, value, f"{what} is not readable: {path}")
+    elif weights:  # read now, not after the stage has removed the models it would replace
+        from eifer.model import check_weights_file
+
+        try:
+            check_weights_file(path)
+        except EiferError as exc:
+            _row(rows, key, value, f"{what} cannot be used: {exc}")
+
+
+@functools.lru_cache(maxsize=32)
+def _neurokit_refusal(kind: str, method: str) -> str:
+    """Why NeuroKit2 refuses ``method`` for ecg_clean / ecg_peaks ('' when it runs it on a simulated ECG)."""
+    import warnings
+
+    import neurokit2 as nk
+
+    fs = 250
+    sig = nk.ecg_simulate(duration=10, sampling_rate=fs, random_state=0)
+    fn = nk.ecg_clean if kind == "clean_method" else nk.ecg_peaks
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn(sig, sampling_rate=fs, method=method)
+    except (ValueError, ImportError, TypeError, AttributeError, KeyError) as exc:
+        return str(exc).replace("NeuroKit error: ", "")[:300]
+    return ""
+
+
+def _check_hrv(rows: list[dict[str, Any]], cfg: Config) -> None:
+    """hrv.clean_method / peak_method: tried on a simulated ECG, so the list is what this NeuroKit2 accepts."""
+    for key in ("clean_method", "peak_method"):
+        method = getattr(cfg.hrv, key)
+        why = _neurokit_refusal(key, method)
+        if why:
+            _row(rows, f"hrv.{key}", method, f"NeuroKit2 does not accept this method ({why})")
 
 
 def _check_folders(rows: list[dict[str, Any]], study: Path, out: Path | None) -> None:
@@ -50,6 +87,15 @@ def _check_folders(rows: list[dict[str, Any]], study: Path, out: Path | None) ->
     if out.exists() and not out.is_dir():
         _row(rows, "--out", out, f"run folder is a file, not a folder: {out}")
         return
+    if out.is_dir() and not is_folder_of_run(out):
+        # the study may live inside the run folder (eifer demo: OUT/study); anything else is the user's
+        study_r = study.resolve()
+        other = sorted(p.name for p in out.iterdir()
+                       if not (study_r == p.resolve() or study_r.is_relative_to(p.resolve())))
+        if other:
+            _row(rows, "--out", out, f"{out} is not an eifer run folder and not empty ({len(other)} entries, e.g. "
+                 f"{other[0]!r}); eifer would write config.yaml, log.jsonl and its tables into it. Choose a new "
+                 "or empty folder")
     probe = out
     while not probe.exists() and probe != probe.parent:  # the folder is created: its nearest parent must be writable
         probe = probe.parent
@@ -89,7 +135,7 @@ def _check_affect(rows: list[dict[str, Any]], cfg: Config) -> None:
 def _check_train(rows: list[dict[str, Any]], cfg: Config) -> None:
     t = cfg.train
     if t.pretrained_path:
-        _check_file(rows, "train.pretrained_path", t.pretrained_path, "initial weights file")
+        _check_file(rows, "train.pretrained_path", t.pretrained_path, "initial weights file", weights=True)
     elif not t.allow_random_init:
         _row(rows, "train.pretrained_path", None, "not set: the paper fine-tunes pretrained weights and eifer "
              "never downloads them; name a local checkpoint, or set train.allow_random_init: true")
@@ -106,7 +152,7 @@ def _check_transfer_cv(rows: list[dict[str, Any]], cfg: Config) -> None:
         path = cv.pretrained_paths.get(backbone)
         key = f"transfer_cv.pretrained_paths.{backbone}"
         if path:
-            _check_file(rows, key, path, f"{backbone} checkpoint")
+            _check_file(rows, key, path, f"{backbone} checkpoint", weights=True)
         elif not cv.allow_random_init:
             _row(rows, key, None, f"not set: backbone {backbone!r} needs a local ImageNet checkpoint, or set "
                  "transfer_cv.allow_random_init: true (or transfer_cv.enabled: false to skip Tables 5-6)")
@@ -169,6 +215,8 @@ def run_preflight(study: str | Path, config: Config, out: str | Path | None = No
         raise EiferError(f"unknown stage {unknown[0]!r}; stages are {', '.join(STAGE_NAMES)}")
     wanted = upstream_closure(stages, cfg) if stages else set(STAGE_NAMES)
     videos = loaded is None or loaded.has_videos  # without videos the frame stages are blocked, not run
+    if "hrv" in wanted:
+        _check_hrv(rows, cfg)
     if videos and wanted & {"frames", "affect"}:
         _check_affect(rows, cfg)
     if videos and "train" in wanted:

@@ -34,7 +34,7 @@ from eifer.io import remove_inside, write_json
 from eifer.parallel import use_executor
 from eifer.pipeline.preflight import raise_preflight, run_preflight
 from eifer.pipeline.stages import STAGE_NAMES, STAGES, Stage, resolve_runner, stage_fingerprint, upstream_closure
-from eifer.runfolder import RunFolder
+from eifer.runfolder import RunFolder, read_stage_record
 from eifer.utils import progress
 
 
@@ -53,8 +53,8 @@ def _running_file(run: RunFolder, name: str) -> Path:
 
 def _clean_stale(run: RunFolder, stage: Stage, fingerprint: str) -> bool:
     """Remove outputs made under another fingerprint; True when something was made stale."""
-    previous = {rec.get("fingerprint") for rec in (run.stage_record(stage.name), _read(_running_file(run, stage.name)))
-                if rec}
+    previous = {rec.get("fingerprint") for rec in (run.stage_record(stage.name),
+                                                   read_stage_record(_running_file(run, stage.name))) if rec}
     if not previous or previous == {fingerprint}:
         return False
     recorded = run.stage_outputs(stage.name)  # each proven inside the run folder, or an error before any delete
@@ -207,7 +207,7 @@ def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], forc
         run.log("stage_skipped", stage=stage.name, reason="unchanged")
         record = run.stage_record(stage.name)
         assert record is not None  # is_done() found it
-        return StageResult(stage.name, "skipped", outputs=record["outputs"])
+        return StageResult(stage.name, "skipped", outputs=list(record.get("outputs", [])))
     if stage.name in force:
         force.update(s.name for s in STAGES)  # everything after a forced stage is redone too
         write_json(_running_file(run, stage.name), {"fingerprint": "forced"})

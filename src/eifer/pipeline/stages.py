@@ -46,8 +46,8 @@ def _model_files(*paths: Callable[[Config], Any]) -> Inputs:
         for get_path in paths:
             value = get_path(cfg)
             for p in (value.values() if isinstance(value, dict) else [value]):
-                if p and Path(p).is_file():
-                    out.append(Path(p))
+                if p and Path(p).expanduser().is_file():  # "~/w.pt" as the preflight and the loader read it
+                    out.append(Path(p).expanduser())
         return out
     return get
 

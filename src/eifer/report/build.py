@@ -15,7 +15,7 @@ import pandas as pd
 from eifer.affect import read_estimates
 from eifer.errors import EiferError
 from eifer.frames import read_frame_parts
-from eifer.io import read_csv, write_text
+from eifer.io import encode_file_name, path_inside, read_csv, write_text
 from eifer.report import blocks as B
 from eifer.report import layout as L
 from eifer.report.figures import (
@@ -34,7 +34,7 @@ from eifer.report.summaries import (
     stage_timings,
     study_summary,
 )
-from eifer.runfolder import RunFolder, read_run_config
+from eifer.runfolder import RunFolder, read_run_config, refuse_links_out
 
 _TABLE_CAPTIONS = {
     1: "Table 1. Descriptive statistics per EI group.",
@@ -277,6 +277,9 @@ def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:
     if include_faces and run.path("test_subsets.parquet").is_file():
         ts = pd.read_parquet(run.path("test_subsets.parquet"))
         ex = ts.sort_values("s", ascending=False).groupby(["task", "subset"], sort=True).head(6)
+        for p in ex["crop_path"]:  # a path that leaves the run folder is refused, never opened
+            if p:
+                path_inside(run.root, str(p), source=str(run.path("test_subsets.parquet")))
         if len(ex) and all(run.path(p).is_file() for p in ex["crop_path"]):
             save_png(faces_figure(ex, run.root), faces)
             out.append(B.Figure(faces, "Example test-subset face crops (identifiable data: --include-faces)."))
@@ -451,7 +454,7 @@ def _participants_page(run: RunFolder) -> list[B.Block] | None:
             r = q.loc[pid]
             out.append(B.Para(f"{int(r['videos'])} videos, {int(r['frames'])} decoded frames, "
                               f"{int(r['valid'])} valid ({r['pct_valid']:.1f} %)."))
-        name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in pid)
+        name = encode_file_name(pid)  # one file per id: "A.1" and "A 1" never share a figure
         f = save_png(participant_frames_figure(d, f"Participant {pid}"), fig_dir / f"{name}.png", dpi=90)
         out.append(B.Figure(f, f"Participant {pid}: frame outcome and valence/arousal over time, per video."))
     return out
@@ -480,6 +483,7 @@ def build_report(run: RunFolder | str | Path, include_faces: bool | None = None)
     'index.html'
     """
     run = _as_run(run)
+    refuse_links_out(run.root)  # report/, figures/: a link out would take the pages elsewhere
     faces = run.config.report.include_faces if include_faces is None else include_faces
     intro: list[B.Block] = [B.Para(
         "The study pipeline of the paper run on this study: EI groups and the cutoff (Table 1, Figure 7), HRV, "

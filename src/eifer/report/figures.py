@@ -15,7 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
-from eifer.io import atomic_path  # noqa: E402
+from eifer.io import atomic_path
+from eifer.utils import plain_text_figure  # noqa: E402
 
 GROUP_COLOURS = {"High": "#1b6ca8", "Low": "#d1495b", "Total": "#4a4a4a",
                  "High-Total": "#66a3d2", "Low-Total": "#e8959f"}
@@ -25,6 +26,7 @@ CONDITIONS = ("baseline", "unambiguous", "ambiguous")
 _FPR_GRID = np.linspace(0.0, 1.0, 201)
 
 
+@plain_text_figure
 def save_png(fig: plt.Figure, path: str | Path, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG atomically (no timestamp metadata) and close it."""
     with atomic_path(path) as tmp:
@@ -69,6 +71,7 @@ def mean_roc(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[float]]:
     return _FPR_GRID, tpr, aucs
 
 
+@plain_text_figure
 def roc_figure(pred: pd.DataFrame, title: str) -> plt.Figure:
     """ROC curves, one panel per task (rows) × condition (columns), one curve per group.
 
@@ -117,6 +120,7 @@ def roc_figure(pred: pd.DataFrame, title: str) -> plt.Figure:
     return fig
 
 
+@plain_text_figure
 def frame_quality_figure(summary: pd.DataFrame, reasons: list[str]) -> plt.Figure:
     """Stacked bars: share of each frame outcome (valid or drop reason) per participant.
 
@@ -147,6 +151,7 @@ def frame_quality_figure(summary: pd.DataFrame, reasons: list[str]) -> plt.Figur
     return fig
 
 
+@plain_text_figure
 def faces_figure(examples: pd.DataFrame, run_root: Path) -> plt.Figure:
     """Face crops of test-subset examples (identifiable: only drawn with ``--include-faces``).
 
@@ -178,6 +183,7 @@ def faces_figure(examples: pd.DataFrame, run_root: Path) -> plt.Figure:
     return fig
 
 
+@plain_text_figure
 def hrv_interaction_figure(hrv: pd.DataFrame, groups: pd.DataFrame, variables: list[str],
                            max_panels: int = 8) -> plt.Figure:
     """Group × emotion plot: mean ± SE of each HRV variable per EI group and emotion label.
@@ -236,6 +242,7 @@ def hrv_interaction_figure(hrv: pd.DataFrame, groups: pd.DataFrame, variables: l
     return fig
 
 
+@plain_text_figure
 def participant_frames_figure(frames: pd.DataFrame, title: str = "") -> plt.Figure:
     """One participant: per video a strip of frame outcomes over time and the valence/arousal traces.
 

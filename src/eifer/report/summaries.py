@@ -8,6 +8,7 @@ import pandas as pd
 
 from eifer.frames.extract import read_frame_parts
 from eifer.io import read_csv
+from eifer.runfolder import read_stage_record
 
 DROP_REASONS = ("no_face", "low_confidence", "eyes_closed", "occluded")
 
@@ -53,8 +54,8 @@ def stage_timings(run_root: str | Path) -> pd.DataFrame:
     """Stage records of ``RUN/.stages``: stage, seconds, finished, fingerprint, outputs."""
     rows = []
     for f in sorted(Path(run_root, ".stages").glob("*.json")):
-        rec = json.loads(f.read_text())
-        if "fingerprint" in rec and "seconds" in rec:
+        rec = read_stage_record(f) or {}  # a damaged record: the stage is redone, not listed here
+        if not rec.get("damaged") and "fingerprint" in rec and "seconds" in rec:
             rows.append({"stage": rec.get("stage", f.stem), "seconds": rec["seconds"],
                          "finished": rec.get("finished", ""), "fingerprint": rec["fingerprint"],
                          "outputs": len(rec.get("outputs", []))})

@@ -6,8 +6,10 @@ from pathlib import Path
 import pandas as pd
 
 from eifer.io import atomic_path
+from eifer.utils import plain_text_figure
 
 
+@plain_text_figure
 def plot_figure4(dataset: pd.DataFrame, path: str | Path) -> Path:
     """Scatter of the selected frames' (valence, arousal) estimates, one panel per task.
 

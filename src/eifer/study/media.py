@@ -16,7 +16,7 @@ import pandas as pd
 
 from eifer.errors import EiferError, Problem
 from eifer.study.meta import StudyMeta
-from eifer.study.tables import csv_parser_problem
+from eifer.study.tables import csv_parser_problem, duplicate_columns
 
 ECG_DIR = "ecg"
 VIDEO_DIR = "videos"
@@ -90,6 +90,8 @@ def check_ecg_file(root: Path, meta: StudyMeta, pid: str) -> tuple[pd.DataFrame 
     rel = ecg_rel(meta, pid)
     path = root / rel
     if not path.is_file():
+        if path.exists():  # a FIFO, a socket or a device would block or read endless bytes
+            return None, None, [Problem(rel, f"not a regular file (ECG of participant {pid!r}); give a plain file")]
         return None, None, [Problem(rel, f"ECG file not found for participant {pid!r}")]
     if meta.ecg_format == "csv":
         return _check_csv(path, rel, meta)
@@ -106,6 +108,11 @@ def check_ecg_file(root: Path, meta: StudyMeta, pid: str) -> tuple[pd.DataFrame 
                                 column="ecg"))
     df = pd.DataFrame({"time_s": np.arange(len(sig)) / fs, "ecg": sig})
     return df, fs, problems
+
+
+#: Largest |ECG sample| accepted: a 24-bit ADC gives at most 2^23 ≈ 8.4e6 counts and µV stay below 1e5;
+#: 1e9 leaves a factor 100 over any unit, and keeps squares and sums of the signal finite in float64.
+MAX_ECG_ABS = 1e9
 
 
 def _first_line(mask: np.ndarray) -> int:
@@ -127,6 +134,11 @@ def _check_csv(path: Path, rel: str, meta: StudyMeta) -> tuple[pd.DataFrame | No
                                          f"({len(raw.columns)}); remove the extra field or add its column name",
                                     row=2)]
     raw.columns = [str(c).strip() for c in raw.columns]
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        dupes = duplicate_columns(fh.readline())
+    if dupes:
+        return None, None, [Problem(rel, "column appears more than once in the header", row=1, column=c)
+                            for c in dupes]
     raw = raw.rename(columns=meta.renames_for(list(raw.columns)))
     tcol = "time_s" if "time_s" in raw.columns else "sample" if "sample" in raw.columns else None
     if "ecg" not in raw.columns:
@@ -157,6 +169,12 @@ def _check_csv(path: Path, rel: str, meta: StudyMeta) -> tuple[pd.DataFrame | No
         if nan.any():
             problems.append(Problem(rel, f"{int(nan.sum())} empty, NaN or infinite value(s); this is the first",
                                     row=_first_line(nan), column=c))
+    huge = np.isfinite(ecg) & (np.abs(ecg) > MAX_ECG_ABS)
+    if huge.any():
+        problems.append(Problem(rel, f"{int(huge.sum())} value(s) beyond ±{MAX_ECG_ABS:g} (first "
+                                     f"{ecg[int(np.argmax(huge))]:g}); no ECG unit (V, mV, µV or ADC counts) "
+                                     "comes near that: a damaged or mis-typed cell", row=_first_line(huge),
+                                column="ecg"))
     fs = meta.ecg_fs
     if tcol == "sample":
         if fs is None:

@@ -10,13 +10,18 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from eifer._yaml import YamlError, load_yaml
 from eifer.config import yaml_key_lines
 from eifer.errors import Problem, StudyValidationError, decode_utf8
 
 STUDY_YAML = "study.yaml"
+#: The stimulus domains (arousal x valence quadrants); the labels stage reads the directions from the names
+STIMULUS_DOMAINS = ("HAHV", "HALV", "LAHV", "LALV")
+#: Stimuli per (task, emotion) of the EI test: published EI tests have tens (MSCEIT: 141 items in all);
+#: 1000 keeps the expected-trial table of a study small however many participants it has.
+MAX_EI_STIMULI = 1000
 
 # Our column names; `columns:` renames map a user's header onto one of these.
 CANONICAL_COLUMNS = (
@@ -84,8 +89,14 @@ class StudyMeta(BaseModel):
             values = getattr(self, field)
             if not values or len(set(values)) != len(values):
                 raise ValueError(f"{field}: must be a non-empty list without repeats")
+        unknown = [d for d in self.domains if d not in STIMULUS_DOMAINS]
+        if unknown:  # the labels stage reads arousal and valence directions from these four names
+            raise ValueError(f"domains: {unknown[0]!r} is not a domain eifer can label; use the names "
+                             f"{', '.join(STIMULUS_DOMAINS)} (high/low arousal x high/low valence)")
         if self.ei_stimuli < 1:
             raise ValueError("ei_stimuli: must be at least 1")
+        if self.ei_stimuli > MAX_EI_STIMULI:  # every (participant, task, emotion, stimulus) is one expected trial
+            raise ValueError(f"ei_stimuli: at most {MAX_EI_STIMULI} stimuli per task and emotion")
         if self.ecg_fs is not None and self.ecg_fs <= 0:
             raise ValueError("ecg_fs: must be positive")
         if self.video_fps is not None and self.video_fps <= 0:
@@ -255,10 +266,9 @@ def read_meta(root: str | Path) -> tuple[StudyMeta, list[Problem]]:
     except StudyValidationError as exc:
         return StudyMeta(), exc.problems
     try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        return StudyMeta(), [Problem(STUDY_YAML, f"not valid YAML: {exc}", row=None if line is None else line + 1)]
+        data = load_yaml(text, STUDY_YAML) or {}  # duplicate keys, recursive aliases and alias bombs refused
+    except YamlError as exc:
+        return StudyMeta(), [Problem(STUDY_YAML, exc.message, row=exc.line)]
     if not isinstance(data, dict):
         return StudyMeta(), [Problem(STUDY_YAML, "top level must be a mapping of keys")]
     return meta_from_dict(data, _key_lines(text))

@@ -257,7 +257,16 @@ def _outside_links(root: Path) -> list[Problem]:
     for dirpath, dirnames, filenames in os.walk(root):  # does not descend into linked folders
         for name in sorted(dirnames + filenames):
             p = Path(dirpath) / name
-            if p.is_symlink() and not p.resolve().is_relative_to(root_r):
+            if not p.is_symlink():
+                continue
+            try:
+                target = p.resolve(strict=True)
+            except (OSError, RuntimeError):  # a loop (a -> b -> a) or a link to nothing
+                problems.append(Problem(p.relative_to(root).as_posix(),
+                                        f"is a symlink to {os.readlink(p)} that leads nowhere (a loop of links "
+                                        "or a missing target); remove it or link a real file"))
+                continue
+            if not target.is_relative_to(root_r):
                 problems.append(Problem(
                     p.relative_to(root).as_posix(),
                     f"is a symlink to {os.readlink(p)}, outside the study folder; eifer reads only files inside "

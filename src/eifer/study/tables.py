@@ -55,7 +55,7 @@ def read_table(root: Path, rel: str, meta: StudyMeta, required: Iterable[str],
         return None
     df.columns = [str(c).strip() for c in df.columns]
     df = df.rename(columns=meta.renames_for(list(df.columns)))
-    dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1} | set(duplicate_columns(text)))
     for c in dupes:
         problems.append(Problem(rel, "column appears more than once in the header", row=1, column=c))
     missing = [c for c in required if c not in df.columns]
@@ -69,6 +69,27 @@ def read_table(root: Path, rel: str, meta: StudyMeta, required: Iterable[str],
     df[LINE] = np.arange(2, len(df) + 2)
     blank = (df.drop(columns=LINE) == "").all(axis=1)
     return df.loc[~blank].reset_index(drop=True)
+
+
+def duplicate_columns(text: str) -> list[str]:
+    """Names that appear more than once in the first line of CSV text, read as written.
+
+    pandas renames a repeated column (``arousal``, ``arousal.1``) before any check
+    could see it, so the header is read here with the :mod:`csv` module.
+
+    Examples
+    --------
+    >>> duplicate_columns("participant_id,arousal, arousal\nP01,1,2\n")
+    ['arousal']
+    """
+    import csv
+
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    try:
+        header = [c.strip() for c in next(csv.reader([first]), [])]
+    except csv.Error:
+        return []
+    return sorted({c for c in header if c and header.count(c) > 1})
 
 
 def csv_parser_problem(rel: str, exc: Exception) -> Problem:

@@ -65,7 +65,13 @@ class CropDataset(Dataset):
 
     def __init__(self, root: str | Path, table: pd.DataFrame, task: str, image_size: int, cache: bool = False):
         self.root = Path(root)
-        self.paths = [str(self.root / p) for p in table["crop_path"].astype(str)]
+        rel = table["crop_path"].astype(str)
+        bad = [p for p in rel.unique() if Path(p).is_absolute() or ".." in Path(p).parts]
+        if bad:  # the tables are the run's own: a path leaving the run folder was written by someone else
+            raise EiferError(f"{self.root}: crop_path {bad[0]!r} ({len(bad)} such) does not lie inside the run "
+                             "folder; eifer reads crops only from it. Rerun the select stage (eifer select "
+                             "--force).")
+        self.paths = [str(self.root / p) for p in rel]
         self.labels = torch.as_tensor(table[f"{task}_label"].to_numpy(np.float32))
         self.targets = torch.as_tensor(table[task].to_numpy(np.float32))
         self.size = int(image_size)
