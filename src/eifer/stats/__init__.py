@@ -8,7 +8,7 @@ Type III two-way ANOVA of the cutoff sweep. All validated against R
 """
 from eifer.stats.anova import type3_anova, type3_anova_many
 from eifer.stats.combine import bh_fdr, fisher_combine, pool_inverse_variance
-from eifer.stats.compare import compare_groups, delong_by_rep
+from eifer.stats.compare import compare_groups, compare_groups_by_rep, delong_by_rep
 from eifer.stats.delong import AucCI, DelongResult, delong_auc_ci, delong_test
 from eifer.stats.gee import gee_group_effects
 from eifer.stats.meta import RandomEffectsResult, pool_random_effects, stouffer_combine
@@ -19,5 +19,5 @@ from eifer.stats.tables import stats_markdown, stats_table, write_stats_tables
 __all__ = ["type3_anova", "type3_anova_many", "bh_fdr", "fisher_combine", "pool_inverse_variance",
            "AucCI", "DelongResult", "delong_auc_ci", "delong_test", "gee_group_effects",
            "model_permutation_test", "paired_signflip_test", "SignFlipResult", "pool_random_effects",
-           "RandomEffectsResult", "stouffer_combine", "compare_groups", "delong_by_rep",
+           "RandomEffectsResult", "stouffer_combine", "compare_groups", "compare_groups_by_rep", "delong_by_rep",
            "run_stats", "stats_markdown", "stats_table", "write_stats_tables"]
