@@ -348,7 +348,8 @@ def _stats_explanation(run: RunFolder, full_name: str) -> list[B.Block]:
                f"({L.type1_range(cal, 'perm_auc')} for ΔAUC)."),
         *E.pairing_blocks(run),
         B.Table(t1, f"Type-I error of each test at α = {alpha:g}: {source}.", footnote=(
-            "N = test items per comparison: 96 ≈ the (un)ambiguous subsets, 3,200 ≈ the baseline of the paper. "
+            ("N = test items per comparison: 96 ≈ the (un)ambiguous subsets, 3,200 ≈ the baseline of the paper. "
+             if cal is None else "N = test items per comparison (this run's test conditions). ") +
             "Re-measure for your design with `eifer calibrate --run RUN`; the report then shows "
             "those rates.")),
         B.Para("The permutation test over trained models: under “the training composition makes no "

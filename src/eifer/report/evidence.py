@@ -271,7 +271,7 @@ def evidence_blocks(run: RunFolder, k: int) -> list[B.Block]:
             name = f"forest_table{k}_{bb}_{comp}_{comparison}".replace(" ", "_").replace("/", "_")
             f = save_png(forest_figure(r[r["comparison"] == comparison], dc, f"{bb} · {comp} · {comparison}"),
                          run.path("figures", f"{name}.png"), dpi=100)
-            out.append(B.Figure(f, f"Forest plot ({bb}, “{comp}”, {comparison}): each repetition's paired DeLong "
+            out.append(B.Figure(f, f"Forest plot (“{comp}”, {comparison}): each repetition's paired DeLong "
                                    "ΔAUC with its 95 % CI (grey), the paper's fixed-effect pool (blue) and the "
                                    "random-effects pool (red); ΔAUC > 0 favours the first group."))
     return out

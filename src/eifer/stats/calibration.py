@@ -233,8 +233,8 @@ def read_run_design(run_root: str | Path) -> tuple[SimDesign, list[int]]:
     """The design of a run folder for :func:`calibrate`: its repetitions, pairing, test set and class balance.
 
     Repetitions from ``train.repetitions``, pairing from ``split.pairing`` (RUN/config.yaml); test
-    participants, videos per participant, the test-set sizes (items per condition) and the share of
-    class 1 from ``RUN/predictions.parquet`` (composition "direct", one model per condition).
+    participants, videos per participant, the test-set sizes (items per condition, median over tasks)
+    and the share of class 1 from ``RUN/predictions.parquet`` (composition "direct", one model per condition).
 
     Parameters
     ----------
@@ -257,7 +257,9 @@ def read_run_design(run_root: str | Path) -> tuple[SimDesign, list[int]]:
                                        "video_id", "y_true"])
     pred = pred[pred["composition"] == "direct"] if (pred["composition"] == "direct").any() else pred
     one = pred[(pred["group"] == pred["group"].iloc[0]) & (pred["rep"] == pred["rep"].min())]
-    sizes = sorted({int(n) for n in one.groupby(["task", "condition"])["item"].nunique()})
+    # one size per test condition (its median over tasks): sizes a few items apart behave alike
+    per_cell = one.groupby(["task", "condition"])["item"].nunique().groupby(level="condition").median()
+    sizes = sorted({int(round(n)) for n in per_cell})
     videos = one.groupby("participant_id")["video_id"].nunique()
     design = SimDesign(participants=int(one["participant_id"].nunique()), videos=max(2, int(videos.median())),
                        reps=int(cfg.train.repetitions), paired=cfg.split.pairing == "paired",
