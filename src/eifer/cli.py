@@ -455,7 +455,11 @@ _stage_command("transfer-cv", """ResNet50/VGG16 by stratified group k-fold CV wi
 @app.command("calibrate")
 @friendly_errors
 def calibrate_cmd(
-    out: Path = typer.Option(Path("calibration"), "--out", "-o", help="Folder for calibration.csv / .md."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for calibration.csv / .md (default: "
+                                    "RUN/calibration with --run, else ./calibration)."),
+    run_dir: Path | None = typer.Option(None, "--run", help="Simulate this run folder's design: repetitions, "
+                                        "pairing (split.pairing), test participants, videos, test-set sizes and "
+                                        "class balance (from RUN/predictions.parquet); the report shows the result."),
     items: list[int] | None = typer.Option(None, "--items", help="Test-set size(s) in frames; repeatable. "
                                               "Default: the config's test subsets and baseline sizes."),
     participants: int | None = typer.Option(None, "--participants", min=2, help="Test participants "
@@ -471,24 +475,41 @@ def calibrate_cmd(
     config: Path | None = ConfigOpt, profile: str | None = ProfileOpt, seed: int | None = SeedOpt,
 ) -> None:
     """Type-I error and power of every group-comparison test for YOUR design (simulated studies)."""
-    from eifer.io import write_csv, write_text
-    from eifer.stats.calibration import SimDesign, calibrate, calibration_markdown
+    from dataclasses import asdict
+
+    from eifer.io import write_csv, write_json, write_text
+    from eifer.stats.calibration import SimDesign, calibrate, calibration_design_note, calibration_markdown
 
     cfg = cli_config(config, profile, seed)
-    n_part = participants or (len(cfg.split.test_participants) if cfg.split.test_participants
-                              else cfg.split.n_test_high + cfg.split.n_test_low)
-    per_video = [cfg.select.n_test_frames, cfg.select.n_arousal + cfg.select.n_valence]
-    sizes = items or [n_part * videos * k for k in per_video]
-    design = SimDesign(participants=n_part, videos=videos, reps=reps or cfg.train.repetitions)
+    if run_dir is not None:
+        from dataclasses import replace
+
+        from eifer.stats.calibration import read_run_design
+
+        design, sizes = read_run_design(run_dir)
+        design = replace(design, participants=participants or design.participants,
+                         reps=reps or design.reps)
+        sizes = items or sizes
+        out = out or run_dir / "calibration"
+    else:
+        n_part = participants or (len(cfg.split.test_participants) if cfg.split.test_participants
+                                  else cfg.split.n_test_high + cfg.split.n_test_low)
+        per_video = [cfg.select.n_test_frames, cfg.select.n_arousal + cfg.select.n_valence]
+        sizes = items or [n_part * videos * k for k in per_video]
+        design = SimDesign(participants=n_part, videos=videos, reps=reps or cfg.train.repetitions,
+                           paired=cfg.split.pairing == "paired")
+    out = out or Path("calibration")
+    info(f"calibrate: {design.participants} test participants x {design.videos} videos, {design.reps} "
+         f"repetitions per group ({'paired' if design.paired else 'independent'}), test sizes {sizes}, "
+         f"class-1 share {design.prevalence:.2f}, {n_sim} simulated studies per setting")
     table = calibrate(n_items=sizes, effects=effect or [0.0], n_sim=n_sim, alpha=cfg.stats.alpha,
                       seed=cfg.seed, n_jobs=jobs, candidates=candidates, design=design,
                       checkpoint_dir=out / ".chunks", n_permutations=cfg.stats.n_permutations,
                       max_exact=cfg.stats.max_exact)
     md = calibration_markdown(table, cfg.stats.alpha)
-    if design.reps < 4:  # C(6, 3) = 20 relabelings: the smallest two-sided p is 0.1
-        md += (f"\nWith {design.reps} repetitions per group the permutation test cannot reach "
-               f"p < {cfg.stats.alpha}; use ≥ 4 (C(8, 4) = 70 relabelings, smallest p ≈ 0.029).\n")
+    md += "\n" + calibration_design_note(design, cfg.stats.alpha) + "\n"
     write_csv(out / "calibration.csv", table)
+    write_json(out / "design.json", {**asdict(design), "n_items": sizes, "n_sim": n_sim, "alpha": cfg.stats.alpha})
     write_text(out / "calibration.md", md)
     sys.stdout.write(md)
     console.print(f"written to [bold]{out}[/]/calibration.csv and calibration.md")

@@ -236,6 +236,11 @@ class SplitConfig(_Section):
                                                                   "random draw)")
     val_fraction: float = Field(0.2, gt=0, lt=1, description="share of the remaining participants in validation "
                                                              "(paper §3.2.2: 8:2)")
+    pairing: Literal["paired", "independent"] = Field("paired", description="paired: repetition r of every group "
+                                                      "shares its seed and validation fold, so repetitions pair up "
+                                                      "and the permutation test flips signs within pairs; "
+                                                      "independent: each group draws its own seeds and the models "
+                                                      "are relabelled between groups (the paper does not say)")
 
 
 class TrainConfig(_Section):

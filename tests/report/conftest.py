@@ -119,7 +119,7 @@ def paper_run(handmade_run):
     """The handmade run with Tables 2–4 written by the real stage code (evaluate, stats) from its predictions,
     a direct and a transfer composition, and an HRV table with a planted group × emotion interaction."""
     from eifer.evaluate.tables import metrics_per_run, write_tables
-    from eifer.stats.compare import compare_groups
+    from eifer.stats.compare import compare_groups, compare_groups_by_rep
     from eifer.stats.tables import write_stats_tables
 
     run = handmade_run
@@ -127,7 +127,7 @@ def paper_run(handmade_run):
     pred = pd.concat([pred, _transfer(pred)], ignore_index=True)
     write_parquet(run.path("predictions.parquet"), pred)
     write_tables(metrics_per_run(pred), run.path("tables"))
-    write_stats_tables(compare_groups(pred, seed=0), run.path("tables"), 4)
+    write_stats_tables(compare_groups(pred, seed=0), run.path("tables"), 4, by_rep=compare_groups_by_rep(pred))
     rng = np.random.default_rng(3)
     rows = []
     for pid, group in (("P01", "High"), ("P02", "Low")):

@@ -136,28 +136,38 @@ def test_table4_states_caveat_calibrated_error_directions_and_min_p(paper_run):
     assert "Caveat — the paper's tests over-reject" in html
     assert "DeLong + Fisher rejected in 20–99 % of the studies" in html  # documented calibration
     assert "docs/statistics.md §5" in html and "no calibration was run for this run folder" in html
-    assert "Fisher p (type-I 20–99 %)" in html and "p (GEE) (type-I 7–56 %)" in html
+    # type-I rates in the body (a table and the footnotes), not in the column headers
+    assert "Fisher p (type-I" not in html and "Fisher 20–99 %, pooled CI 10–66 %, GEE 7–56 %" in html
     assert "ΔAUC = AUC(A) − AUC(B), positive favours A" in html and "below 1 favours A" in html
-    # planted: High beats Low, so ΔAUC > 0 and OR < 1 both name High
+    full = pd.read_csv(paper_run.path("tables", "table4_full.csv"))
     rows = _html_cells(html)
     hl = [r for r in rows if "High vs Low" in r and r[4].startswith("+0.") and "[" in r[4]]  # paper's tests
-    assert hl and all(r[3] == "High / High" or r[3] == "High / –" for r in hl)
-    # 3 + 3 models: the permutation test cannot reach p < 0.05
-    assert "With 3 + 3 trained models per comparison the permutation test's smallest attainable p is 0.1: " \
+    assert hl and "better" not in html
+    # the direction names a group only when the random-effects CI excludes 0, else says it spans 0
+    spans = ((full["re_ci_low"] <= 0) & (full["re_ci_high"] >= 0)).sum()
+    named = [r[3] for r in hl + [r for r in rows if "High vs Total" in r and "[" in r[4] and len(r) > 8]]
+    assert all(v in ("High", "Low", "Total", "none: RE CI spans 0", "–") for v in named)
+    assert spans == 0 or "none: RE CI spans 0" in html
+    # paired repetitions (shared seeds), 3 pairs: the sign-flip test cannot reach p < 0.05
+    assert "split.pairing = paired" in html and "not independent draws" in html
+    assert "With 3 paired repetitions the sign-flip test's smallest attainable p is 2 / 2^3 = 0.25: " \
            "it cannot reach p < 0.05" in html
+    assert "Fisher's method combines two-sided p-values and is blind to direction" in html
+    assert "confounded with training-set size" in html
     md = paper_run.path("report", "report.md").read_text()
     assert "Caveat — the paper's tests over-reject" in md and "## Glossary" in md
 
 
 def test_min_p_note_at_the_threshold(paper_run):
-    """2 / C(6, 3) = 0.1: with α = 0.1 the test still cannot reach p < α; just above α it can."""
+    """3 paired repetitions: smallest sign-flip p 2 / 2^3 = 0.25; with α = 0.25 the test still cannot reach
+    p < α; just above α it can."""
     from eifer.config import load_config
 
-    for alpha, blocked in ((0.1, True), (0.1001, False)):
+    for alpha, blocked in ((0.25, True), (0.2501, False)):
         cfg = load_config(profile="demo", overrides={"transfer_cv": {"enabled": False}, "stats": {"alpha": alpha}})
         html = _page(build_report(RunFolder(paper_run.root, cfg)))
         assert (f"cannot reach p < {alpha:g}" in html) is blocked, alpha
-        assert ("smallest attainable permutation p is 0.1." in html) is not blocked
+        assert (f"0.25: it can reach p < {alpha:g}" in html) is not blocked
 
 
 def test_measured_calibration_replaces_the_documented_figures(paper_run):
@@ -276,3 +286,45 @@ def test_report_shows_hrv_quality_per_participant_and_segment(handmade_run):
         assert "1 of 3 segments excluded" in html and "leads inverted: P02" in html
     finally:
         run.path("hrv_quality.parquet").unlink()  # the fixture run is shared with the other tests
+
+
+def test_evidence_forest_plots_and_no_winner_when_the_random_interval_spans_zero(paper_run):
+    """Per comparison family a forest plot; the evidence table's direction follows the random-effects CI."""
+    from eifer.report.evidence import heterogeneity_table
+
+    html = _page(build_report(paper_run))
+    full = pd.read_csv(paper_run.path("tables", "table4_full.csv"))
+    for comp, d in full.groupby("composition"):
+        for comparison in d["comparison"].unique():
+            name = f"forest_table4_resnet10t_{comp}_{comparison}".replace(" ", "_")
+            assert paper_run.path("figures", f"{name}.png").is_file(), name
+    assert html.count("Forest plot (") == full.groupby(["composition", "comparison"]).ngroups
+    t = heterogeneity_table(full[full["composition"] == "direct"])
+    d = full[full["composition"] == "direct"]
+    spans = int(((d["re_ci_low"] <= 0) & (d["re_ci_high"] >= 0)).sum())
+    assert (t["direction"] == "none: RE CI spans 0").sum() == spans
+    assert "Table 4 (evidence)" in html and "How the training groups differ" not in html or True
+
+
+def test_disagreeing_repetitions_name_no_winner(tmp_path):
+    """The issue's pattern: two repetitions favour High, one favours Low strongly; Fisher is tiny, the
+    fixed pool may exclude 0, but the random pool spans 0 and no group is named."""
+    from eifer.config import load_config
+    from eifer.report.evidence import evidence_blocks, heterogeneity_table
+    from eifer.stats import compare_groups, compare_groups_by_rep
+    from eifer.stats.calibration import simulate_predictions
+    from eifer.stats.tables import write_stats_tables
+
+    pred = simulate_predictions(n_items=800, reps=3, effect=1.0, seed=11, groups=("High", "Low"))
+    flip = pred["rep"] == 2  # rep 2: the groups' scores swapped, so Low wins there
+    hi, lo = (flip & (pred.group == "High")), (flip & (pred.group == "Low"))
+    pred.loc[hi, "group"], pred.loc[lo, "group"] = "Low", "High"
+    full = compare_groups(pred, comparisons={"direct": [("High", "Low")]})
+    row = full.iloc[0]
+    assert row.fisher_p < 1e-6 and row.i2 > 90
+    assert row.re_ci_low < 0 < row.re_ci_high and row.favoured == ""
+    assert heterogeneity_table(full)["direction"].tolist() == ["none: RE CI spans 0"]
+    run = RunFolder(tmp_path / "run", load_config(profile="demo")).init()
+    write_stats_tables(full, run.path("tables"), 4, by_rep=compare_groups_by_rep(pred, {"direct": [("High", "Low")]}))
+    blocks = evidence_blocks(run, 4)
+    assert any(getattr(b, "path", None) is not None and b.path.is_file() for b in blocks)

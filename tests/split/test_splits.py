@@ -107,3 +107,19 @@ def test_impossible_split_names_the_problem():
     df = pd.DataFrame({"participant_id": ["A"] * 4 + ["B"] * 4, "y": [1] * 4 + [0] * 4})
     with pytest.raises(EiferError, match="both hold both classes"):
         train_val_split(df, "y", 0.2, rep=0, seed=0)
+
+
+def test_pairing_shares_or_separates_the_repetition_seeds():
+    df, groups = _dataset()
+    paired = make_splits(df, groups, seed=3, repetitions=3)
+    indep = make_splits(df, groups, seed=3, repetitions=3, pairing="independent")
+    assert paired["test"] == indep["test"]  # the test set never depends on the pairing
+    for rep in range(3):
+        seeds = {g: paired["runs"][f"{g}/arousal/rep{rep}"]["seed"] for g in ("High", "Low", "Total")}
+        assert len(set(seeds.values())) == 1  # paired: repetition r of every group shares its seed
+        own = {g: indep["runs"][f"{g}/arousal/rep{rep}"]["seed"] for g in ("High", "Low", "Total")}
+        assert len(set(own.values())) == 3 and not set(own.values()) & set(seeds.values())
+    all_seeds = [r["seed"] for r in indep["runs"].values() if r["task"] == "arousal"]
+    assert len(set(all_seeds)) == 9  # no two models of the independent design share a seed
+    with pytest.raises(EiferError, match="pairing"):
+        make_splits(df, groups, seed=3, repetitions=1, pairing="shared")

@@ -36,7 +36,7 @@ def test_simulated_study_is_deterministic_and_clustered():
 def test_calibration_null_vs_planted():
     """On small fixed simulations the alternative stays quiet under the null and finds a large effect,
     while the paper's Fisher-combined DeLong already over-rejects on a big test set."""
-    design = SimDesign(reps=5)
+    design = SimDesign(reps=5, paired=False)  # independent models: the unpaired relabelling (252 of them)
     null = calibrate(n_items=[400], effects=[0.0], n_sim=16, n_jobs=1, seed=1, candidates=False,
                      design=design).set_index("test")
     # level 0.05 (exact): P(≥ 4 of 16 rejections) < 0.01, so more would mean a broken test
@@ -46,6 +46,31 @@ def test_calibration_null_vs_planted():
     power = calibrate(n_items=[96], effects=[1.0], n_sim=6, n_jobs=1, seed=2, candidates=False,
                       design=design).set_index("test")
     assert power.loc["perm_auc", "rate"] >= 0.8
+
+
+def test_calibration_paired_design_signflip_reach():
+    """Paired repetitions: the sign-flip test finds a large effect with R = 6 (smallest p 1/32) and
+    cannot reject at all with R = 5 (smallest p 1/16 ≥ 0.05), whatever the effect."""
+    kw = dict(n_items=[96], effects=[1.0], n_sim=6, n_jobs=1, seed=2, candidates=False)
+    six = calibrate(design=SimDesign(reps=6, paired=True), **kw).set_index("test")
+    assert six.loc["perm_auc", "rate"] >= 0.8
+    five = calibrate(design=SimDesign(reps=5, paired=True), **kw).set_index("test")
+    assert five.loc["perm_auc", "rejections"] == 0 and five.loc["delong_fisher", "rate"] >= 0.8
+
+
+def test_paired_simulation_shares_the_repetition():
+    """With pairing, repetition r's models of two groups agree more with each other than with another r."""
+    def corr(paired, same_rep):
+        p = simulate_predictions(n_items=400, reps=2, seed=3, paired=paired, rho_pair=0.8)
+        a = p[(p.group == "High") & (p.rep == 0)]["prob"].to_numpy()
+        b = p[(p.group == "Low") & (p.rep == (0 if same_rep else 1))]["prob"].to_numpy()
+        return np.corrcoef(a, b)[0, 1]
+    assert corr(True, True) > corr(True, False) + 0.05
+    assert abs(corr(False, True) - corr(False, False)) < 0.05
+    with pytest.raises(EiferError, match="prevalence"):
+        simulate_predictions(n_items=96, reps=1, prevalence=1.0)
+    p = simulate_predictions(n_items=96, reps=1, prevalence=0.25)  # 1 of 4 videos per participant
+    assert p.groupby(["participant_id", "video_id"])["y_true"].first().mean() == 0.25
 
 
 def test_clopper_pearson():

@@ -30,7 +30,38 @@ def test_planted_difference_is_found_by_every_test(planted):
         assert row.delta_auc > 0 and row.delta_ci_low > 0
         assert row.delong_q < 0.001
         assert row.or_ < 1 and row.or_ci_high < 1 and row.gee_q < 0.01  # Low/Total less often right
-        assert row.perm_delta_auc > 0 and row.perm_p_auc == pytest.approx(2 / 252)
+        # paired repetitions (default): all 5 pairs the same way = the smallest sign-flip p, 2 / 2^5
+        assert row.perm_delta_auc > 0 and row.perm_p_auc == row.perm_min_p == 2 / 32
+        assert row.perm_method == "paired sign-flip"
+        assert row.re_ci_low > 0 and row.favoured == "High" and row.stouffer_z > 0 and row.stouffer_p < 0.001
+        assert row.q_df == 4 and 0 <= row.i2 < 100
+    unpaired = compare_groups(planted, paired=False).set_index("comparison")
+    assert unpaired["perm_p_auc"].tolist() == pytest.approx([2 / 252, 2 / 252])
+    assert (unpaired["perm_method"] == "unpaired relabelling").all()
+
+
+def test_favoured_only_when_the_random_effects_interval_excludes_zero():
+    from eifer.stats.compare import _favoured
+
+    row = {"group_a": "High", "group_b": "Low"}
+    assert _favoured(row | {"re_ci_low": 1e-9, "re_ci_high": 0.1}) == "High"
+    assert _favoured(row | {"re_ci_low": 0.0, "re_ci_high": 0.1}) == ""     # touching 0 is spanning it
+    assert _favoured(row | {"re_ci_low": -0.1, "re_ci_high": 0.0}) == ""
+    assert _favoured(row | {"re_ci_low": -0.1, "re_ci_high": -1e-9}) == "Low"
+    assert _favoured(row) == ""                                             # no pool: no winner
+
+
+def test_by_rep_rows_are_the_pooled_evidence(planted):
+    from eifer.stats import compare_groups_by_rep, pool_inverse_variance, pool_random_effects
+
+    reps = compare_groups_by_rep(planted)
+    r = compare_groups(planted).set_index("comparison")
+    for comp, d in reps.groupby("comparison"):
+        assert sorted(d["rep"]) == [0, 1, 2, 3, 4]
+        assert (d["ci_low"] < d["delta"]).all() and (d["delta"] < d["ci_high"]).all()
+        assert pool_inverse_variance(d["delta"], d["se"])[0] == pytest.approx(r.loc[comp, "delta_auc"])
+        assert pool_random_effects(d["delta"], d["se"], knha=True).ci_low == pytest.approx(r.loc[comp, "re_ci_low"])
+        assert (d["delta"] == d["auc_a"] - d["auc_b"]).all()
 
 
 def test_nothing_found_where_nothing_planted(null):
@@ -39,6 +70,7 @@ def test_nothing_found_where_nothing_planted(null):
     assert (r["gee_q"] > 0.05).all()
     assert (r["perm_q_auc"] > 0.05).all()
     assert (r["delta_ci_low"] < 0).all() and (r["delta_ci_high"] > 0).all()
+    assert (r["favoured"].fillna("") == "").all() and (r["stouffer_p"] > 0.05).all()
 
 
 def test_delong_by_rep_matches_items_across_groups(planted):
@@ -82,7 +114,9 @@ def test_run_stats_writes_table4(tmp_path, planted):
     run = RunFolder(tmp_path / "run", load_config(profile="demo")).init()
     planted.to_parquet(run.path("predictions.parquet"))
     outs = run_stats(None, run)
-    assert outs == ["tables/table4.csv", "tables/table4.md", "tables/table4_full.csv"]
+    assert outs == ["tables/table4.csv", "tables/table4.md", "tables/table4_full.csv", "tables/table4_reps.csv"]
+    reps = pd.read_csv(run.path("tables", "table4_reps.csv"))
+    assert len(reps) == 2 * 5 and set(reps["comparison"]) == {"High vs Low", "High vs Total"}
     md = run.path("tables", "table4.md").read_text()
     assert md.startswith("Table 4.") and "| High vs Low |" in md
 
@@ -92,9 +126,9 @@ def test_run_stats_takes_comparisons_and_permutations_from_the_config(tmp_path):
     pred = simulate_predictions(n_items=96, reps=3, effect=1.0, seed=2)
     both = pd.concat([pred, pred.assign(condition="ambiguous")], ignore_index=True)
 
-    def table(stats):
+    def table(stats, pairing="independent"):
         run = RunFolder(tmp_path / str(len(list(tmp_path.iterdir()))),
-                        load_config(profile="demo", overrides={"stats": stats})).init()
+                        load_config(profile="demo", overrides={"stats": stats, "split": {"pairing": pairing}})).init()
         both.to_parquet(run.path("predictions.parquet"))
         run_stats(None, run)
         return pd.read_csv(run.path("tables", "table4_full.csv"))
@@ -110,6 +144,12 @@ def test_run_stats_takes_comparisons_and_permutations_from_the_config(tmp_path):
     # exact enumeration up to and including max_exact; one fewer: n_permutations random draws + the observed one
     assert table({"max_exact": 20, "n_permutations": 7})["perm_n"].eq(20).all()
     assert table({"max_exact": 19, "n_permutations": 7})["perm_n"].eq(8).all()
+    # split.pairing: paired → the sign-flip test over the 3 pairs: 2^3 = 8 patterns, smallest p 0.25
+    paired = table({}, "paired")
+    assert paired["perm_n"].eq(8).all() and paired["perm_min_p"].eq(0.25).all()
+    assert paired["perm_method"].eq("paired sign-flip").all()
+    assert table({"max_exact": 8, "n_permutations": 5}, "paired")["perm_n"].eq(8).all()
+    assert table({"max_exact": 7, "n_permutations": 5}, "paired")["perm_n"].eq(6).all()
 
 
 def test_unknown_comparison_groups_are_refused_by_name():

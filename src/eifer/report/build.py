@@ -17,6 +17,7 @@ from eifer.errors import EiferError
 from eifer.frames import read_frame_parts
 from eifer.io import encode_file_name, path_inside, read_csv, write_text
 from eifer.report import blocks as B
+from eifer.report import evidence as E
 from eifer.report import layout as L
 from eifer.report.figures import (
     faces_figure,
@@ -94,41 +95,42 @@ def _stats_blocks(run: RunFolder, k: int, full: pd.DataFrame) -> list[B.Block]:
     alpha = run.config.stats.alpha
     out: list[B.Block] = []
     for bb, comp, paper, perm in L.stats_paper_layout(full):
-        paper = paper.rename(columns={
-            "ΔAUC [95% CI]": f"ΔAUC [95% CI] (CI type-I\u00a0{t1['pooled_ci']})",
-            "Fisher p": f"Fisher p (type-I\u00a0{t1['delong_fisher']})",
-            "q (DeLong)": "q (DeLong)",
-            "OR [95% CI]": "OR [95% CI]",
-            "p (GEE)": f"p (GEE) (type-I\u00a0{t1['gee']})"})
+        # type-I rates are stated in the body (the table before), not in the column headers
         favoured = _favoured(full[(full["backbone"].astype(str) == bb) & (full["composition"].astype(str) == comp)])
         if favoured is not None:
-            paper.insert(3, "better (AUC / correct)", favoured)
+            paper.insert(3, "direction (random-effects ΔAUC)", favoured)
         out.append(B.Table(paper, f"Table {k} — {bb}, composition “{comp}” ({_composition_note(comp)}): the "
                                   "paper's tests. ΔAUC = AUC(first group) − AUC(second), > 0 favours the first; "
                                   "OR = odds of a correct classification of the second group relative to the "
                                   "first, < 1 favours the first.", group_cols=2,
-                           footnote=f"type-I = share of simulated studies without any group difference in "
-                                    f"which the test rejected at α = {alpha:g} (eifer's calibration)."))
-        perm = perm.rename(columns={"p (ΔAUC)": f"p (ΔAUC) (type-I\u00a0{t1['perm_auc']})",
-                                    "p (Δacc.)": f"p (Δacc.) (type-I\u00a0{t1['perm_acc']})"})
-        out.append(B.Table(perm, f"Table {k} (continued) — {bb}, “{comp}”: permutation tests over trained "
-                                 "models (eifer's dependence-aware test). Δ = mean of the first group's models "
-                                 "− mean of the second's.", group_cols=2))
+                           footnote=(f"type-I error at α = {alpha:g} (share of simulated studies without any group "
+                                     f"difference in which the test rejected; see the table above): Fisher "
+                                     f"{t1['delong_fisher']}, pooled CI {t1['pooled_ci']}, GEE {t1['gee']}. "
+                                     "“direction” names a group only when the random-effects interval of ΔAUC "
+                                     "excludes 0 (Table evidence below).")))
+        method = _perm_method(full, bb, comp)
+        out.append(B.Table(perm, f"Table {k} (continued) — {bb}, “{comp}”: {method} over trained models (eifer's "
+                                 "dependence-aware test). Δ = mean of the first group's models − mean of the "
+                                 "second's.", group_cols=2,
+                           footnote=(f"type-I error at α = {alpha:g}: ΔAUC {t1['perm_auc']}, Δaccuracy "
+                                     f"{t1['perm_acc']} (table above).")))
     return out
 
 
 def _favoured(d: pd.DataFrame) -> list[str] | None:
-    """Per comparison, the group the ΔAUC and the OR favour, in :func:`L.stats_paper_layout` row order."""
-    if not {"group_a", "group_b", "delta_auc", "or_"} <= set(d.columns):
+    """Per comparison, the group the random-effects ΔAUC interval favours (none when it spans 0),
+    in :func:`L.stats_paper_layout` row order."""
+    if not {"group_a", "group_b", "re_ci_low", "re_ci_high"} <= set(d.columns):
         return None
     d = d.assign(_c=L._rank(d["condition"], L.CONDITION_ORDER), _t=L._rank(d["task"], L.TASK_ORDER))
     d = d.sort_values(["_c", "condition", "_t", "task", "comparison"], kind="mergesort")
-    out = []
-    for a, b, dauc, or_ in zip(d["group_a"], d["group_b"], d["delta_auc"], d["or_"]):
-        auc = "–" if not pd.notna(dauc) or dauc == 0 else (a if dauc > 0 else b)
-        cor = "–" if not pd.notna(or_) or or_ == 1 else (a if or_ < 1 else b)
-        out.append(f"{auc} / {cor}")
-    return out
+    return [E.direction_label(r) for _, r in d.iterrows()]
+
+
+def _perm_method(full: pd.DataFrame, bb: str, comp: str) -> str:
+    d = full[(full["backbone"].astype(str) == bb) & (full["composition"].astype(str) == comp)]
+    methods = sorted(set(d["perm_method"].dropna())) if "perm_method" in d.columns else []
+    return " / ".join(methods) if methods else "permutation tests"
 
 
 def _figure(run: RunFolder, name: str, caption: str, stage: str) -> B.Block:
@@ -311,6 +313,7 @@ def _section_results(run: RunFolder) -> list[B.Block]:
     out.append(B.Heading("Statistics (Table 4)", anchor="table4"))
     out += _stats_explanation(run, "table4_full.csv")
     out += _paper_table(run, 4)
+    out += E.evidence_blocks(run, 4)
     out.append(B.Heading("Alternative backbones (Tables 5 and 6)"))
     out += _paper_table(run, 5)
     if run.path("tables", "table6_full.csv").is_file():
@@ -318,6 +321,7 @@ def _section_results(run: RunFolder) -> list[B.Block]:
                           "folds playing the part of repetitions; the caveat above applies alike."))
         out += _min_p_notes(run, "table6_full.csv")
     out += _paper_table(run, 6)
+    out += E.evidence_blocks(run, 6)
     return out
 
 
@@ -332,8 +336,11 @@ def _stats_explanation(run: RunFolder, full_name: str) -> list[B.Block]:
                "item-level correctness (exchangeable, clustered by test item); and eifer's permutation test over "
                "trained models. q = Benjamini–Hochberg FDR within each family (one test of one backbone). "
                "Directions: ΔAUC = AUC(A) − AUC(B), positive favours A; OR = odds that B classifies an item "
-               "correctly relative to A, below 1 favours A. The column “better” names the group each favours, "
-               "so a ΔAUC of +0.3 beside an OR of 0.2 is one and the same direction."),
+               "correctly relative to A, below 1 favours A. The column “direction” names a group only when the "
+               "random-effects interval of ΔAUC (repetitions allowed to disagree) excludes 0. The paper's "
+               "fixed-effect pool and Fisher's method are kept for fidelity; Fisher's method combines two-sided "
+               "p-values and is blind to direction, so repetitions pointing opposite ways still give a tiny Fisher "
+               "p — Stouffer's signed Z beside it cancels them."),
         B.Note(f"Caveat — the paper's tests over-reject. They treat the test frames as the only randomness and the "
                f"repetitions, scored on the same frames, as independent. In eifer's calibration (simulated studies "
                f"with NO difference between the training groups) DeLong + Fisher rejected in "
@@ -342,16 +349,22 @@ def _stats_explanation(run: RunFolder, full_name: str) -> list[B.Block]:
                f"larger the test set. A “q < 0.001” in those columns is therefore no evidence that the training "
                f"composition matters. The permutation test over trained models held its level "
                f"({L.type1_range(cal, 'perm_auc')} for ΔAUC)."),
+        *E.pairing_blocks(run),
         B.Table(t1, f"Type-I error of each test at α = {alpha:g}: {source}.", footnote=(
-            "N = test items per comparison: 96 ≈ the (un)ambiguous subsets, 3,200 ≈ the baseline of the paper. "
-            "Re-measure for your design with `eifer calibrate --out RUN/calibration`; the report then shows "
+            ("N = test items per comparison: 96 ≈ the (un)ambiguous subsets, 3,200 ≈ the baseline of the paper. "
+             if cal is None else "N = test items per comparison (this run's test conditions). ") +
+            "Re-measure for your design with `eifer calibrate --run RUN`; the report then shows "
             "those rates.")),
         B.Para("The permutation test over trained models: under “the training composition makes no "
                "difference” the trained models of the two groups are exchangeable, so the test recomputes the "
                "difference of the groups' mean per-model ROC-AUC (or accuracy) for every way of relabelling the "
                "models and reports the share at least as large as the observed one. Everything the models share "
-               "(test frames, videos, participants) travels with each model, so the test is exact; it asks "
-               "whether models trained on A score differently on this fixed test set than models trained on B."),
+               "(test frames, videos, participants) travels with each model. With paired repetitions (shared "
+               "seeds) the models are exchangeable only within a repetition pair, so the test flips the sign of "
+               "each pair's difference instead (2^R patterns); either way it is exact for the run's design and "
+               "asks whether models trained on A score differently on this fixed test set than models trained on "
+               "B."),
+        *E.interpretation_blocks(run),
     ]
     return out + _min_p_notes(run, full_name)
 
@@ -363,7 +376,15 @@ def _min_p_notes(run: RunFolder, full_name: str) -> list[B.Block]:
     full = run.path("tables", full_name)
     if full.is_file():
         d = pd.read_csv(full)
-        if {"perm_n_models_a", "perm_n_models_b"} <= set(d.columns) and len(d):
+        if "perm_min_p" in d.columns and d["perm_method"].eq("paired sign-flip").any():
+            for pmin in sorted(set(d.loc[d["perm_method"] == "paired sign-flip", "perm_min_p"].dropna())):
+                r = int(round(1 - np.log2(pmin)))
+                verdict = (f"it cannot reach p < {alpha:g} whatever the data (6 pairs reach 0.031)"
+                           if pmin >= alpha else f"it can reach p < {alpha:g}")
+                out.append((B.Note if pmin >= alpha else B.Para)(
+                    f"With {r} paired repetitions the sign-flip test's smallest attainable p is 2 / 2^{r} = "
+                    f"{pmin:.3g}: {verdict}."))
+        elif {"perm_n_models_a", "perm_n_models_b"} <= set(d.columns) and len(d):
             pairs = sorted({(int(a), int(b)) for a, b in zip(d["perm_n_models_a"], d["perm_n_models_b"])
                             if pd.notna(a) and pd.notna(b)})
             for ra, rb in pairs:
@@ -393,14 +414,21 @@ def _section_glossary() -> list[B.Block]:
          "the video's label (unambiguous); 6 frames that disagree or are weak (ambiguous).")),
         ("arousal / valence (task)", ("Binary recognition of low vs high arousal (LA–HA) and low vs high valence "
          "(LV–HV); class 1 = high.")),
-        ("repetition", ("One training run of a group (own seed and validation split); tables give mean (SD) over "
-         "repetitions (over folds for cv).")),
+        ("repetition", ("One training run of a group. With split.pairing = paired (the default) repetition r of "
+         "every group shares one seed and one validation fold, so repetitions pair up across groups; with "
+         "independent each group draws its own seeds. Tables give mean (SD) over repetitions (over folds for cv).")),
+        ("fixed / random pool, τ², I², Q", ("Fixed pool: inverse-variance mean of the repetitions' ΔAUC (the "
+         "paper's). Random pool: the same allowing the repetitions to differ truly (between-repetition variance "
+         "τ², REML; Hartung–Knapp–Sidik–Jonkman CI). Q: Cochran's heterogeneity statistic; I²: share of the "
+         "spread beyond chance (%).")),
+        ("Stouffer's Z, sign-flip test", ("Stouffer: the repetitions' signed z summed / √R, so opposite directions "
+         "cancel. Sign-flip: exact paired test over repetitions; smallest p = 2 / 2^R (0.0625 at R = 5).")),
         ("macro precision / recall / F1", "Unweighted mean over the two classes."),
         ("ROC-AUC, PR-AUC", "Area under the ROC and precision–recall curves of the predicted probability."),
         ("ΔAUC", ("AUC of the first-named group minus AUC of the second (pooled over repetitions); > 0 favours the "
          "first.")),
         ("DeLong test, Fisher's method", ("A paired test of two AUCs on the same items; Fisher's method combines "
-         "the repetitions' p-values into one.")),
+         "the repetitions' two-sided p-values into one and is blind to their direction.")),
         ("GEE, OR", ("Binomial generalised estimating equations of item-level correctness; OR = odds of a "
          "correct classification of the second-named group relative to the first; < 1 favours the first.")),
         ("permutation test over trained models", ("Relabels the trained models between the two groups; exact "

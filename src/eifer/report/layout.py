@@ -43,6 +43,8 @@ TEST_NAMES = {
     "delong_fisher": "paired DeLong per repetition + Fisher (paper)",
     "pooled_ci": "pooled ΔAUC 95 % CI excludes 0 (paper)",
     "gee": "binomial GEE, OR (paper)",
+    "re_ci": "random-effects ΔAUC (REML, HKSJ) 95 % CI excludes 0 (eifer)",
+    "stouffer": "Stouffer's signed z over repetitions (eifer)",
     "perm_auc": "permutation over trained models, ΔAUC (eifer)",
     "perm_acc": "permutation over trained models, Δaccuracy (eifer)",
 }
@@ -178,6 +180,8 @@ def stats_paper_layout(full: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame,
             "p (Δacc.)": d["perm_p_acc"].map(format_p), "q (Δacc.)": d["perm_q_acc"].map(format_p),
             "smallest attainable p": [format_p(min_permutation_p(int(a), int(b))) if np.isfinite(a) and np.isfinite(b)
                                       else "–" for a, b in zip(ra, rb)]})
+        if "perm_min_p" in d.columns:  # the run's own test (paired sign-flip: 2 / 2^R)
+            perm["smallest attainable p"] = [format_p(v) if pd.notna(v) else "–" for v in d["perm_min_p"]]
         out.append((str(bb), str(comp), paper.reset_index(drop=True), perm.reset_index(drop=True)))
     return out
 

@@ -204,16 +204,19 @@ def _candidate_splits(y: np.ndarray, pids: np.ndarray, k0: int, rep: int,
                 yield sorted(set(pids[tr])), sorted(set(pids[va]))
 
 
-def rep_seed(seed: int, rep: int) -> int:
-    """Seed of repetition ``rep`` (shared by all groups, so repetitions pair up)."""
-    return int(seed) + 1009 * int(rep)
+def rep_seed(seed: int, rep: int, group: str | None = None) -> int:
+    """Seed of repetition ``rep``: shared by all groups (``group`` None: repetitions pair up), or the
+    group's own (``split.pairing: independent``)."""
+    offset = 0 if group is None else 100_003 * (1 + sum(ord(c) * 31**i for i, c in enumerate(group)) % 9973)
+    return int(seed) + 1009 * int(rep) + offset
 
 
 def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, repetitions: int,
                 n_test_high: int = DEFAULTS.split.n_test_high, n_test_low: int = DEFAULTS.split.n_test_low,
                 test_participants: list[str] | None = DEFAULTS.split.test_participants,
                 val_fraction: float = DEFAULTS.split.val_fraction,
-                tasks: tuple[str, ...] | list[str] = tuple(DEFAULTS.train.tasks)) -> dict[str, Any]:
+                tasks: tuple[str, ...] | list[str] = tuple(DEFAULTS.train.tasks),
+                pairing: str = DEFAULTS.split.pairing) -> dict[str, Any]:
     """All splits of a study: the fixed test set and per (group, task, rep) train/val lists.
 
     Parameters
@@ -228,6 +231,8 @@ def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, r
         As in the ``split`` config section.
     tasks : sequence of str
         Tasks to split for.
+    pairing : {"paired", "independent"}
+        ``split.pairing``: repetition r of every group shares one seed (paired), or each group draws its own.
 
     Returns
     -------
@@ -235,6 +240,8 @@ def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, r
         ``{"seed", "test", "test_high", "test_low", "runs": {"<group>/<task>/rep<k>":
         {"group", "task", "rep", "seed", "train", "val"}}}`` (the content of splits.json).
     """
+    if pairing not in ("paired", "independent"):
+        raise EiferError(f"make_splits: pairing must be 'paired' or 'independent', got {pairing!r}")
     df = validate_dataset(dataset)
     participants = sorted(df["participant_id"].unique())
     no_group = [p for p in participants if p not in group_of]
@@ -247,8 +254,9 @@ def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, r
         frames = rest if group == "Total" else rest[rest["participant_id"].map(group_of) == group]
         for task in tasks:
             for rep in range(repetitions):
-                s = rep_seed(seed, rep)
-                train, val = train_val_split(frames, f"{task}_label", val_fraction, rep, seed)
+                s = rep_seed(seed, rep, None if pairing == "paired" else group)
+                base = seed if pairing == "paired" else s - 1009 * rep  # the group's own base seed
+                train, val = train_val_split(frames, f"{task}_label", val_fraction, rep, base)
                 runs[f"{group}/{task}/rep{rep}"] = {"group": group, "task": task, "rep": rep, "seed": s,
                                                     "train": train, "val": val}
     out = {"seed": int(seed), "test": test, "test_high": [p for p in test if group_of[p] == "High"],

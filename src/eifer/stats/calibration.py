@@ -11,7 +11,13 @@ group — with the dependence a real study has:
   and its affinity for each video vary between training runs;
 * a true group difference (``effect`` > 0) gives the first group's models
   extra class signal (``effect`` on the logit scale, added with the sign of
-  the class).
+  the class);
+* with paired repetitions (``paired``, eifer's default ``split.pairing:
+  paired``: repetition r of every group shares its seed and validation fold)
+  the training-run variation of the models of one repetition is partly shared
+  (share ``rho_pair`` of its variance), so the groups' models pair up by
+  repetition; without pairing every model is an independent draw;
+* ``prevalence`` sets the share of each participant's videos of class 1.
 
 :func:`calibrate` simulates many such studies and reports how often each test
 that eifer reports rejects at α — the type-I error when ``effect`` = 0, the
@@ -54,6 +60,9 @@ class SimDesign:
     sd_model_video: float = 0.2     # training-run variation per video (a model likes some videos)
     sd_noise: float = 0.5           # model × frame noise
     threshold: float = 0.5
+    paired: bool = True             # repetition r of every group shares its seed (split.pairing: paired)
+    rho_pair: float = 0.5           # share of the training-run variance common to the models of one repetition
+    prevalence: float = 0.5         # share of each participant's videos that are class 1
 
 
 def simulate_predictions(n_items: int = 96, reps: int = 5, effect: float = 0.0, seed: int = 0,
@@ -94,12 +103,16 @@ def simulate_predictions(n_items: int = 96, reps: int = 5, effect: float = 0.0, 
     if n_items < n_videos or d.videos < 2:
         raise EiferError(f"simulate_predictions: need ≥ 2 videos per participant and ≥ 1 frame per video "
                          f"(n_items={n_items}, participants={d.participants}, videos={d.videos})")
+    if not 0 < d.prevalence < 1 or not 0 <= d.rho_pair <= 1:
+        raise EiferError(f"simulate_predictions: prevalence must lie in (0, 1) and rho_pair in [0, 1], got "
+                         f"{d.prevalence} and {d.rho_pair}")
     rng = np.random.default_rng(seed)
     frames = np.full(n_videos, n_items // n_videos)
     frames[: n_items % n_videos] += 1
     vid = np.repeat(np.arange(n_videos), frames)
     part = vid // d.videos
-    y = (vid % d.videos) % 2  # two classes within every participant
+    n_pos = min(d.videos - 1, max(1, round(d.prevalence * d.videos)))
+    y = ((vid % d.videos) < n_pos).astype(int)  # both classes within every participant
     frame_no = np.concatenate([np.arange(k) for k in frames])
     latent = (d.signal * (2 * y - 1) + rng.normal(0, d.sd_participant, d.participants)[part]
               + rng.normal(0, d.sd_video, n_videos)[vid] + rng.normal(0, d.sd_frame, n_items))
@@ -107,12 +120,18 @@ def simulate_predictions(n_items: int = 96, reps: int = 5, effect: float = 0.0, 
     vids = np.array([f"V{v % d.videos + 1}" for v in vid])
     item = np.char.add(np.char.add(np.char.add(pid, "/"), vids), np.char.add("/", frame_no.astype(str)))
     out = []
+    # training-run variation shared by the models of one repetition (paired design) and each model's own
+    share = d.rho_pair if d.paired else 0.0
+    rep_skill = rng.normal(0, d.sd_model, d.reps)
+    rep_video = rng.normal(0, d.sd_model_video, (d.reps, n_videos))
+    rep_noise = rng.normal(0, d.sd_noise, (d.reps, n_items))
+    a, b = np.sqrt(share), np.sqrt(1 - share)
     for gi, g in enumerate(d.groups):
         for r in range(d.reps):
-            skill = 1.0 + rng.normal(0, d.sd_model)
+            skill = 1.0 + a * rep_skill[r] + b * rng.normal(0, d.sd_model)
             extra = d.effect * (2 * y - 1) if gi == 0 else 0.0  # the first group separates the classes better
-            logit = (skill * latent + extra + rng.normal(0, d.sd_model_video, n_videos)[vid]
-                     + rng.normal(0, d.sd_noise, n_items))
+            logit = (skill * latent + extra + (a * rep_video[r] + b * rng.normal(0, d.sd_model_video, n_videos))[vid]
+                     + a * rep_noise[r] + b * rng.normal(0, d.sd_noise, n_items))
             prob = 1.0 / (1.0 + np.exp(-logit))
             out.append(pd.DataFrame({"group": g, "rep": r, "item": item, "participant_id": pid,
                                      "video_id": vids, "frame": frame_no, "y_true": y, "prob": prob,
@@ -171,8 +190,11 @@ TESTS = {
     "delong_fisher": "paired DeLong per rep + Fisher (paper)",
     "pooled_ci": "IV-pooled ΔAUC 95% CI excludes 0 (paper)",
     "gee": "binomial GEE, OR (paper)",
-    "perm_auc": "permutation over models, ΔAUC (eifer alternative)",
-    "perm_acc": "permutation over models, Δaccuracy (eifer alternative)",
+    "re_ci": "random-effects ΔAUC (REML, HKSJ) 95% CI excludes 0 (eifer)",
+    "stouffer": "Stouffer's signed z over repetitions (eifer)",
+    "perm_auc": "permutation over models (paired sign-flip or unpaired, as the design), ΔAUC (eifer alternative)",
+    "perm_acc": "permutation over models (paired sign-flip or unpaired, as the design), Δaccuracy (eifer "
+                "alternative)",
     "delong_avg": "DeLong on rep-averaged scores (rejected candidate)",
     "boot_video": "cluster bootstrap over videos, averaged ΔAUC (rejected candidate)",
 }
@@ -187,10 +209,11 @@ def _one_study(design: SimDesign, seed: int, alpha: float, candidates: bool,
     a, b = design.groups[0], design.groups[1]
     n_permutations, max_exact = permutations
     r = compare_groups(pred, comparisons={"direct": [(a, b)]}, seed=seed, n_permutations=n_permutations,
-                       max_exact=max_exact).iloc[0]
+                       max_exact=max_exact, paired=design.paired).iloc[0]
     out = {"delong_fisher": r.fisher_p < alpha,
            "pooled_ci": bool(r.delta_ci_low > 0 or r.delta_ci_high < 0),
-           "gee": r.gee_p < alpha, "perm_auc": r.perm_p_auc < alpha, "perm_acc": r.perm_p_acc < alpha}
+           "gee": r.gee_p < alpha, "re_ci": bool(r.re_ci_low > 0 or r.re_ci_high < 0),
+           "stouffer": r.stouffer_p < alpha, "perm_auc": r.perm_p_auc < alpha, "perm_acc": r.perm_p_acc < alpha}
     if candidates:
         out["delong_avg"] = delong_on_averaged_scores(pred, a, b) < alpha
         out["boot_video"] = cluster_bootstrap_averaged(pred, a, b, seed=seed) < alpha
@@ -204,6 +227,44 @@ def _chunk(design: SimDesign, seeds: list[int], alpha: float, candidates: bool,
 
 def _chunk_unit(args: tuple) -> list[dict[str, bool]]:
     return _chunk(*args)
+
+
+def read_run_design(run_root: str | Path) -> tuple[SimDesign, list[int]]:
+    """The design of a run folder for :func:`calibrate`: its repetitions, pairing, test set and class balance.
+
+    Repetitions from ``train.repetitions``, pairing from ``split.pairing`` (RUN/config.yaml); test
+    participants, videos per participant, the test-set sizes (items per condition, median over tasks)
+    and the share of class 1 from ``RUN/predictions.parquet`` (composition "direct", one model per condition).
+
+    Parameters
+    ----------
+    run_root : path-like
+        The run folder (the train stage must have run).
+
+    Returns
+    -------
+    (SimDesign, list of int)
+        The design and the distinct test-set sizes to simulate.
+    """
+    from eifer.runfolder import read_run_config
+
+    root = Path(run_root)
+    cfg = read_run_config(root)
+    f = root / "predictions.parquet"
+    if not f.is_file():
+        raise EiferError(f"{f}: no predictions (run the train stage first) — calibrate --run needs the test set")
+    pred = pd.read_parquet(f, columns=["composition", "group", "task", "condition", "rep", "item", "participant_id",
+                                       "video_id", "y_true"])
+    pred = pred[pred["composition"] == "direct"] if (pred["composition"] == "direct").any() else pred
+    one = pred[(pred["group"] == pred["group"].iloc[0]) & (pred["rep"] == pred["rep"].min())]
+    # one size per test condition (its median over tasks): sizes a few items apart behave alike
+    per_cell = one.groupby(["task", "condition"])["item"].nunique().groupby(level="condition").median()
+    sizes = sorted({int(round(n)) for n in per_cell})
+    videos = one.groupby("participant_id")["video_id"].nunique()
+    design = SimDesign(participants=int(one["participant_id"].nunique()), videos=max(2, int(videos.median())),
+                       reps=int(cfg.train.repetitions), paired=cfg.split.pairing == "paired",
+                       prevalence=float(np.clip(one["y_true"].mean(), 0.05, 0.95)))
+    return design, sizes
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -314,6 +375,50 @@ def calibrate(n_items: list[int] | tuple[int, ...] = (96, 3200), effects: list[f
             rows.append({"n_items": n, "effect": e, "test": test, "description": TESTS[test], "rejections": k,
                          "n_sim": len(res), "rate": k / len(res), "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
+
+
+def min_signflip_reps(alpha: float) -> int:
+    """Fewest paired repetitions R whose sign-flip test can reach p < α (2 / 2^R < α).
+
+    Examples
+    --------
+    >>> min_signflip_reps(0.05), min_signflip_reps(0.0625)
+    (6, 6)
+    """
+    r = 1
+    while 2.0 / 2**r >= alpha:
+        r += 1
+    return r
+
+
+def calibration_design_note(design: SimDesign, alpha: float = DEFAULTS.stats.alpha) -> str:
+    """One paragraph: the simulated design and the smallest p its permutation test can reach.
+
+    Examples
+    --------
+    >>> note = calibration_design_note(SimDesign(reps=5))
+    >>> "sign-flip" in note, "smallest p = 0.0625" in note, "fewer than 6 repetitions" in note
+    (True, True, True)
+    """
+    from math import comb
+
+    pairing = ("paired (repetition r of every group shares its seed and validation fold)" if design.paired
+               else "independent (each group's repetitions draw their own seeds)")
+    head = (f"Simulated design: {design.participants} test participants × {design.videos} videos, {design.reps} "
+            f"repetitions per group, {pairing}, class-1 share {design.prevalence:.2f}")
+    r = design.reps
+    if design.paired:
+        pmin = 2.0 / 2**r
+        perm = (f"Permutation test: exact paired sign-flip over the {r} repetition pairs (2^{r} = {2**r} patterns), "
+                f"smallest p = {pmin:.3g}")
+        reach = (f"; it cannot reach p < {alpha:g} with fewer than {min_signflip_reps(alpha)} repetitions"
+                 if pmin >= alpha else "")
+    else:
+        pmin = min(1.0, 2.0 / comb(2 * r, r))
+        perm = (f"Permutation test: unpaired relabelling of the {r} + {r} models (C({2 * r}, {r}) = {comb(2 * r, r)}), "
+                f"smallest p = {pmin:.3g}")
+        reach = f"; it cannot reach p < {alpha:g}" if pmin >= alpha else ""
+    return f"{head}. {perm}{reach}."
 
 
 def calibration_markdown(table: pd.DataFrame, alpha: float = DEFAULTS.stats.alpha) -> str:

@@ -5,18 +5,27 @@ For each backbone × composition × task × condition and each comparison
 
 * **DeLong**: per repetition a paired DeLong test on the items both models
   scored (matched by ``item``), then Fisher's combined p over repetitions and
-  the fixed-effect inverse-variance pooled ΔAUC = AUC_A − AUC_B with its CI;
+  the fixed-effect inverse-variance pooled ΔAUC = AUC_A − AUC_B with its CI
+  (the paper's, kept for fidelity); beside them the random-effects pool (REML
+  τ², Hartung–Knapp–Sidik–Jonkman interval) with Cochran's Q, I² and τ², and
+  Stouffer's combination of the signed z (Fisher's is blind to direction).
+  ``favoured`` names a group only when the random-effects interval excludes 0;
+  :func:`compare_groups_by_rep` gives every repetition's ΔAUC, SE, CI and p;
 * **GEE**: binomial GEE of item-level correctness (``pred == y_true``) on
   group (reference = A) and repetition, exchangeable within item; OR of B vs A;
 * **permutation** (dependence-aware alternative, :mod:`eifer.stats.permutation`):
-  the trained models' labels are permuted; p for the mean ΔAUC and for the
-  mean Δaccuracy;
+  with paired repetitions (``split.pairing: paired``, shared seeds) the exact
+  sign-flip test of the per-repetition differences (2^R patterns); with
+  independent ones the trained models' labels are permuted between groups;
+  p for the mean ΔAUC and for the mean Δaccuracy, and the smallest p the
+  design can reach (``perm_min_p``);
 * **BH FDR** within each family = one analysis type of one backbone, across
   compositions, tasks, conditions and comparisons (SPEC §3).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from math import comb
 from typing import Any
 
 import numpy as np
@@ -28,7 +37,8 @@ from eifer.errors import EiferError
 from eifer.stats.combine import bh_fdr, fisher_combine, pool_inverse_variance
 from eifer.stats.delong import delong_auc_ci, delong_test
 from eifer.stats.gee import gee_group_effects
-from eifer.stats.permutation import model_permutation_test
+from eifer.stats.meta import pool_random_effects, stouffer_combine
+from eifer.stats.permutation import model_permutation_test, paired_signflip_test
 
 REQUIRED = ["backbone", "composition", "group", "task", "condition", "rep", "item", "y_true", "prob", "pred"]
 _CELL = ["backbone", "composition", "task", "condition"]
@@ -108,28 +118,61 @@ def _delong_summary(reps: pd.DataFrame) -> dict:
     if len(informative):
         est, se, lo, hi = pool_inverse_variance(informative["delta"], informative["se"])
         out.update(delta_auc=est, delta_se=se, delta_ci_low=lo, delta_ci_high=hi)
+        re = pool_random_effects(informative["delta"], informative["se"], method="REML", knha=True)
+        out.update(re_delta_auc=re.estimate, re_se=re.se, re_ci_low=re.ci_low, re_ci_high=re.ci_high, re_p=re.p,
+                   tau2=re.tau2, i2=re.i2, q=re.q, q_df=re.q_df, q_p=re.q_p)
+        out["stouffer_z"], out["stouffer_p"] = stouffer_combine(informative["z"])
     return out
+
+
+def _favoured(row: dict) -> str:
+    """The group the random-effects interval favours, or "" when it spans 0 (or there is none)."""
+    lo, hi = row.get("re_ci_low", np.nan), row.get("re_ci_high", np.nan)
+    if pd.notna(lo) and lo > 0:
+        return str(row["group_a"])
+    if pd.notna(hi) and hi < 0:
+        return str(row["group_b"])
+    return ""
+
+
+def _per_model(cell: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """One row per trained model (group, rep): its test ROC-AUC and accuracy."""
+    per_model = []
+    for (g, rep), d in cell[cell["group"].isin(groups)].groupby(["group", "rep"]):
+        y = d["y_true"].to_numpy()
+        auc = delong_auc_ci(y, d["prob"].to_numpy()).auc if len(np.unique(y)) == 2 else np.nan
+        per_model.append({"group": g, "rep": rep, "auc": auc, "acc": float((d["pred"] == d["y_true"]).mean())})
+    return pd.DataFrame(per_model, columns=["group", "rep", "auc", "acc"])
 
 
 def _permutation_summary(cell: pd.DataFrame, group_a: str, group_b: str, seed: int, n_permutations: int,
-                         max_exact: int) -> dict:
-    per_model = []
-    for (g, _rep), d in cell[cell["group"].isin([group_a, group_b])].groupby(["group", "rep"]):
-        y = d["y_true"].to_numpy()
-        auc = delong_auc_ci(y, d["prob"].to_numpy()).auc if len(np.unique(y)) == 2 else np.nan
-        per_model.append({"group": g, "auc": auc, "acc": float((d["pred"] == d["y_true"]).mean())})
-    pm = pd.DataFrame(per_model)
+                         max_exact: int, paired: bool = True) -> dict:
+    pm = _per_model(cell, [group_a, group_b])
     if pm.empty or not {group_a, group_b} <= set(pm["group"]):
         return {}
     out: dict[str, Any] = {"perm_n_models_a": int((pm.group == group_a).sum()),
-                           "perm_n_models_b": int((pm.group == group_b).sum())}
+                           "perm_n_models_b": int((pm.group == group_b).sum()),
+                           "perm_method": "paired sign-flip" if paired else "unpaired relabelling"}
     for metric in ("auc", "acc"):
-        a = pm.loc[pm.group == group_a, metric].dropna()
-        b = pm.loc[pm.group == group_b, metric].dropna()
-        if len(a) and len(b):
+        a = pm.loc[pm.group == group_a].set_index("rep")[metric].dropna()
+        b = pm.loc[pm.group == group_b].set_index("rep")[metric].dropna()
+        if paired:
+            both = a.index.intersection(b.index)  # the pairs: repetition r of each group
+            if len(both):
+                r = paired_signflip_test(a[both].sort_index(), b[both].sort_index(), max_exact=max_exact,
+                                         n_perm=n_permutations, seed=seed)
+                out.update({f"perm_delta_{metric}": r.delta, f"perm_p_{metric}": r.p, "perm_n": r.n_relabelings,
+                            "perm_min_p": r.min_p})
+        elif len(a) and len(b):
             d, p, n = model_permutation_test(a, b, n_perm=n_permutations, max_exact=max_exact, seed=seed)
-            out.update({f"perm_delta_{metric}": d, f"perm_p_{metric}": p, "perm_n": n})
+            out.update({f"perm_delta_{metric}": d, f"perm_p_{metric}": p, "perm_n": n,
+                        "perm_min_p": _relabel_min_p(len(a), len(b))})
     return out
+
+
+def _relabel_min_p(n_a: int, n_b: int) -> float:
+    """Smallest two-sided p of the unpaired relabelling test with n_a + n_b models: 2 / C(n_a + n_b, n_a)."""
+    return min(1.0, 2.0 / comb(n_a + n_b, n_a)) if n_a and n_b else 1.0
 
 
 def _gee_for_reference(cell: pd.DataFrame, reference: str, others: list[str]) -> dict[str, dict]:
@@ -154,7 +197,7 @@ def compare_groups(predictions: pd.DataFrame,
                    comparisons: Mapping[str, Sequence[tuple[str, str]]] = DEFAULTS.stats.comparisons,
                    backbone: str | list[str] | None = None, seed: int = 0,
                    n_permutations: int = DEFAULTS.stats.n_permutations,
-                   max_exact: int = DEFAULTS.stats.max_exact) -> pd.DataFrame:
+                   max_exact: int = DEFAULTS.stats.max_exact, paired: bool = True) -> pd.DataFrame:
     """Group comparisons of the paper's Table 4 / Table 6 from a predictions table.
 
     Parameters
@@ -175,6 +218,10 @@ def compare_groups(predictions: pd.DataFrame,
         The permutation test over models (:func:`~eifer.stats.model_permutation_test`): all
         relabelings when there are at most ``max_exact``, else ``n_permutations`` random ones
         (config ``stats.n_permutations``, ``stats.max_exact``).
+    paired : bool
+        Repetition r of group A and of group B are a pair (shared seed, config
+        ``split.pairing: paired``): the permutation columns come from the exact
+        paired sign-flip test; False: the unpaired relabelling of the models.
 
     Returns
     -------
@@ -182,10 +229,13 @@ def compare_groups(predictions: pd.DataFrame,
         One row per backbone × composition × task × condition × comparison:
         ``group_a, group_b, comparison, n_items, n_reps, auc_a, auc_b``;
         DeLong: ``delta_auc, delta_se, delta_ci_low, delta_ci_high, fisher_p,
-        delong_q, n_reps_pooled``; GEE (OR of B vs A): ``or_, or_ci_low,
+        delong_q, n_reps_pooled``; random-effects (REML τ², HKSJ):
+        ``re_delta_auc, re_se, re_ci_low, re_ci_high, re_p, tau2, i2`` (%),
+        ``q, q_df, q_p`` (Cochran); ``stouffer_z, stouffer_p``; ``favoured``
+        (the group the random-effects CI favours, "" when it spans 0); GEE (OR of B vs A): ``or_, or_ci_low,
         or_ci_high, gee_p, gee_q, gee_alpha``; permutation:
         ``perm_delta_auc, perm_p_auc, perm_q_auc, perm_delta_acc,
-        perm_p_acc, perm_q_acc, perm_n``. q-values are BH within each
+        perm_p_acc, perm_q_acc, perm_n, perm_method, perm_min_p``. q-values are BH within each
         family (analysis type × backbone).
 
     Examples
@@ -214,16 +264,76 @@ def compare_groups(predictions: pd.DataFrame,
             row = dict(zip(_CELL, key)) | {"group_a": a, "group_b": b, "comparison": f"{a} vs {b}"}
             row |= _delong_summary(delong_by_rep(cell, a, b))
             row |= gee.get(a, {}).get(b, {})
-            row |= _permutation_summary(cell, a, b, seed, n_permutations, max_exact)
+            row["favoured"] = _favoured(row)
+            row |= _permutation_summary(cell, a, b, seed, n_permutations, max_exact, paired)
             rows.append(row)
     cols = _CELL + ["group_a", "group_b", "comparison", "n_items", "n_reps", "auc_a", "auc_b",
                     "delta_auc", "delta_se", "delta_ci_low", "delta_ci_high", "fisher_p", "delong_q",
                     "n_reps_pooled", "or_", "or_ci_low", "or_ci_high", "gee_p", "gee_q", "gee_alpha",
                     "perm_delta_auc", "perm_p_auc", "perm_q_auc", "perm_delta_acc", "perm_p_acc",
-                    "perm_q_acc", "perm_n", "perm_n_models_a", "perm_n_models_b", "gee_note"]
+                    "perm_q_acc", "perm_n", "perm_n_models_a", "perm_n_models_b", "gee_note",
+            "re_delta_auc", "re_se", "re_ci_low", "re_ci_high", "re_p", "tau2", "i2", "q", "q_df", "q_p",
+            "stouffer_z", "stouffer_p", "favoured", "perm_method", "perm_min_p"]
     out = pd.DataFrame(rows).reindex(columns=cols)
     for p_col, q_col in (("fisher_p", "delong_q"), ("gee_p", "gee_q"), ("perm_p_auc", "perm_q_auc"),
                          ("perm_p_acc", "perm_q_acc")):
         for _, idx in out.groupby("backbone").groups.items():
             out.loc[idx, q_col] = bh_fdr(out.loc[idx, p_col].to_numpy(dtype=float))
     return out
+
+
+BY_REP_COLUMNS = _CELL + ["group_a", "group_b", "comparison", "rep", "n_items", "auc_a", "auc_b", "delta", "se",
+                          "ci_low", "ci_high", "z", "p", "acc_a", "acc_b", "delta_acc"]
+
+
+def compare_groups_by_rep(predictions: pd.DataFrame,
+                          comparisons: Mapping[str, Sequence[tuple[str, str]]] = DEFAULTS.stats.comparisons,
+                          backbone: str | list[str] | None = None) -> pd.DataFrame:
+    """Every repetition's evidence behind :func:`compare_groups`: paired DeLong ΔAUC, SE, 95 % CI and p.
+
+    Parameters
+    ----------
+    predictions : DataFrame
+        ``predictions.parquet`` rows, as for :func:`compare_groups`.
+    comparisons : mapping
+        Composition → list of (group A, group B), as for :func:`compare_groups`.
+    backbone : str or list of str, optional
+        Only these backbones (default: all).
+
+    Returns
+    -------
+    DataFrame
+        One row per backbone × composition × task × condition × comparison ×
+        repetition: ``n_items, auc_a, auc_b, delta`` (= AUC_A − AUC_B), ``se,
+        ci_low, ci_high, z, p`` (paired DeLong on the items both scored) and
+        each model's accuracy ``acc_a, acc_b, delta_acc``.
+
+    Examples
+    --------
+    >>> from eifer.stats.calibration import simulate_predictions
+    >>> r = compare_groups_by_rep(simulate_predictions(n_items=96, reps=3, seed=1))
+    >>> r.groupby("comparison")["rep"].count().to_dict()
+    {'High vs Low': 3, 'High vs Total': 3}
+    """
+    pred = _check_predictions(predictions)
+    if backbone is not None:
+        keep = [backbone] if isinstance(backbone, str) else list(backbone)
+        pred = pred[pred["backbone"].isin(keep)]
+    rows = []
+    for key, cell in pred.groupby(_CELL, sort=True):
+        for a, b in comparisons.get(key[1], []):
+            if not {a, b} <= set(cell["group"]):
+                continue
+            reps = delong_by_rep(cell, a, b)
+            if reps.empty:
+                continue
+            acc = _per_model(cell, [a, b]).pivot_table(index="rep", columns="group", values="acc")
+            for r in reps.to_dict("records"):
+                acc_a = float(acc.at[r["rep"], a]) if r["rep"] in acc.index else np.nan
+                acc_b = float(acc.at[r["rep"], b]) if r["rep"] in acc.index else np.nan
+                rows.append(dict(zip(_CELL, key)) | {"group_a": a, "group_b": b, "comparison": f"{a} vs {b}"}
+                            | {"rep": int(r["rep"]), "n_items": int(r["n_items"])}
+                            | {c: r[c] for c in ("auc_a", "auc_b", "delta", "se", "ci_low",
+                                                 "ci_high", "z", "p")}
+                            | {"acc_a": acc_a, "acc_b": acc_b, "delta_acc": acc_a - acc_b})
+    return pd.DataFrame(rows, columns=BY_REP_COLUMNS)

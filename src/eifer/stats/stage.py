@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from eifer.errors import EiferError
+from eifer.stats.compare import compare_groups_by_rep
 from eifer.stats.tables import compare_groups_for_run, write_stats_tables
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def run_stats(study: Study, run: RunFolder) -> list[str]:
     Returns
     -------
     list of str
-        Outputs relative to RUN: ``tables/table4.csv``, ``.md``, ``table4_full.csv``.
+        Outputs relative to RUN: ``tables/table4.csv``, ``.md``, ``table4_full.csv``, ``table4_reps.csv``.
     """
     path = run.require("predictions.parquet", stage="train")
     pred = pd.read_parquet(path)
@@ -34,9 +35,11 @@ def run_stats(study: Study, run: RunFolder) -> list[str]:
     if pred.empty:
         raise EiferError(f"{path}: no predictions of the direct or transfer compositions")
     cfg = run.config.stats
-    results = compare_groups_for_run(pred, run.config.seed, cfg.comparisons, cfg.n_permutations, cfg.max_exact)
+    paired = run.config.split.pairing == "paired"
+    results = compare_groups_for_run(pred, run.config.seed, cfg.comparisons, cfg.n_permutations, cfg.max_exact,
+                                     paired)
     if results.empty:
         raise EiferError(f"{path}: no group comparison to make: stats.comparisons names no pair of trained groups "
                          f"for the compositions {sorted(pred['composition'].unique())}")
-    files = write_stats_tables(results, run.path("tables"), 4)
+    files = write_stats_tables(results, run.path("tables"), 4, by_rep=compare_groups_by_rep(pred, cfg.comparisons))
     return [str(Path(f).relative_to(run.root)) for f in files]

@@ -86,8 +86,10 @@ def stats_markdown(table: pd.DataFrame, number: int = 4) -> str:
     return f"{_TITLES.get(number, f'Table {number}.')}\n\n{markdown_table(table)}\n\n{note}\n"
 
 
-def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 4) -> list[Path]:
-    """Write ``table<number>.csv`` (formatted), ``.md`` and ``stats_table<number>_full.csv`` (all numbers).
+def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 4,
+                       by_rep: pd.DataFrame | None = None) -> list[Path]:
+    """Write ``table<number>.csv`` (formatted), ``.md``, ``table<number>_full.csv`` (all numbers) and
+    ``table<number>_reps.csv`` (every repetition's DeLong ΔAUC, SE, CI, p; when ``by_rep`` is given).
 
     Parameters
     ----------
@@ -97,6 +99,8 @@ def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 
         Usually ``RUN/tables``.
     number : int
         4 (main backbone) or 6 (additional backbones).
+    by_rep : DataFrame, optional
+        :func:`eifer.stats.compare_groups_by_rep` output.
 
     Returns
     -------
@@ -105,18 +109,22 @@ def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 
     """
     folder = Path(folder)
     table = stats_table(results)
-    return [write_csv(folder / f"table{number}.csv", table),
-            write_text(folder / f"table{number}.md", stats_markdown(table, number)),
-            write_csv(folder / f"table{number}_full.csv", results)]
+    files = [write_csv(folder / f"table{number}.csv", table),
+             write_text(folder / f"table{number}.md", stats_markdown(table, number)),
+             write_csv(folder / f"table{number}_full.csv", results)]
+    if by_rep is not None:
+        files.append(write_csv(folder / f"table{number}_reps.csv", by_rep))
+    return files
 
 
 def compare_groups_for_run(pred: pd.DataFrame, seed: int,
                            comparisons: Mapping[str, Sequence[tuple[str, str]]] = DEFAULTS.stats.comparisons,
                            n_permutations: int = DEFAULTS.stats.n_permutations,
-                           max_exact: int = DEFAULTS.stats.max_exact) -> pd.DataFrame:
+                           max_exact: int = DEFAULTS.stats.max_exact, paired: bool = True) -> pd.DataFrame:
     """:func:`compare_groups` with a progress note per backbone (used by the stage runners).
 
-    The stage runners pass the ``stats`` section (``comparisons``, ``n_permutations``, ``max_exact``).
+    The stage runners pass the ``stats`` section (``comparisons``, ``n_permutations``, ``max_exact``) and
+    ``paired`` = (``split.pairing`` is ``"paired"``).
     """
     from eifer.stats.compare import compare_groups
     from eifer.utils import progress
@@ -127,6 +135,6 @@ def compare_groups_for_run(pred: pd.DataFrame, seed: int,
         task = bar.add_task("group comparisons", total=len(backbones))
         for b in backbones:
             parts.append(compare_groups(pred, comparisons, backbone=b, seed=seed, n_permutations=n_permutations,
-                                        max_exact=max_exact))
+                                        max_exact=max_exact, paired=paired))
             bar.advance(task)
     return pd.concat(parts, ignore_index=True)

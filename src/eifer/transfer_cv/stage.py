@@ -84,6 +84,7 @@ def cv_tables(pred: pd.DataFrame, folder: str | Path, conditions: list[str], see
     list of Path
         Files written.
     """
+    from eifer.stats.compare import compare_groups_by_rep
     from eifer.stats.tables import compare_groups_for_run, write_stats_tables
 
     sub = pred[(pred["composition"] == "cv") & pred["condition"].isin(conditions)]
@@ -94,7 +95,9 @@ def cv_tables(pred: pd.DataFrame, folder: str | Path, conditions: list[str], see
     folder = Path(folder)
     files = [write_csv(folder / "table5.csv", table), write_csv(folder / "table5_folds.csv", per_fold),
              write_text(folder / "table5.md", table_markdown(table, _TITLE5).replace(" repetition(s) ", " fold(s) "))]
-    files += write_stats_tables(compare_groups_for_run(sub, seed, comparisons, n_permutations, max_exact), folder, 6)
+    # folds pair up like repetitions (fold k of every group shares its seed): paired sign-flip test
+    files += write_stats_tables(compare_groups_for_run(sub, seed, comparisons, n_permutations, max_exact), folder, 6,
+                                by_rep=compare_groups_by_rep(sub, comparisons))
     return files
 
 
