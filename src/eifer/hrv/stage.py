@@ -25,9 +25,9 @@ from eifer.config import DEFAULTS, HRVConfig
 from eifer.errors import EiferError
 from eifer.hrv.core import (
     ARTIFACT_KINDS,
+    BEAT_COLUMNS,
     RR_SUFFIX,
     HRVSettings,
-    BEAT_COLUMNS,
     drop_nan_columns,
     hrv_participant_beats,
     hrv_participant_rr_beats,
