@@ -1,8 +1,10 @@
-"""HRV of one ECG (or RR) segment with NeuroKit2: clean → R-peaks → indices.
+"""HRV of ECG (or RR) segments with NeuroKit2: clean → R-peaks → classified intervals → indices.
 
-Pure functions on arrays and DataFrames: one segment (:func:`hrv_segment`,
-:func:`hrv_from_rr`), one participant's segments (:func:`hrv_participant`,
-:func:`hrv_participant_rr`) under plain settings (:class:`HRVSettings`);
+Pure functions on arrays and DataFrames: one participant's segments
+(:func:`hrv_participant`, :func:`hrv_participant_rr`; beats detected and classified over
+the whole recording, :func:`classify_intervals`, then assigned to segments,
+:func:`assign_segments`), one segment on its own (:func:`hrv_segment`,
+:func:`hrv_from_rr`), under plain settings (:class:`HRVSettings`);
 :mod:`eifer.hrv.stage` applies them to a whole study in a process pool with a
 per-participant cache.
 """
