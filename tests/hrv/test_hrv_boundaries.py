@@ -143,3 +143,47 @@ def test_interval_ending_exactly_on_a_boundary_belongs_to_the_segment_that_ends_
     got = hrv_participant_rr("p1", pd.DataFrame({"rr_ms": rr, "time_s": t}), moved,
                              HRVSettings(domains=("time",), min_beats=10))
     assert got["n_nn"].tolist() == [59, 141]  # a hair earlier: it belongs to "b"
+
+
+def test_stage_lists_removed_beats_per_segment_and_warns_only_about_swept_segments(synth_novideo, tmp_path):
+    """hrv_beats.parquet names each removed interval in its segment; hrv_quality counts them; the
+    'excluded from the cutoff sweep' warning leaves recovery segments out (they never enter the sweep)."""
+    import dataclasses
+    import shutil
+    import warnings
+
+    from eifer.config import load_config
+    from eifer.hrv import run_hrv
+    from eifer.runfolder import RunFolder
+    from eifer.study import load_study
+
+    root = tmp_path / "study"
+    shutil.copytree(synth_novideo, root)
+    study = load_study(root, validate_media=False)
+    segs = study.segments.loc[study.segments["participant_id"].astype(str) == "P01"].reset_index(drop=True)
+    rr = _sinus_rr(int(segs["offset_s"].max() / 0.8), seed=4)
+    premature = np.arange(20, len(rr) - 2, 30)
+    for k in premature:
+        two = rr[k] + rr[k + 1]
+        rr[k] = COUPLING * rr[k - 1]
+        rr[k + 1] = two - rr[k]
+    study = dataclasses.replace(study, segments=segs)
+    # P01's beats come from an RR file, which the hrv stage prefers to the ECG
+    pd.DataFrame({"rr_ms": rr * 1000}).to_csv(root / "ecg" / "P01.rr.csv", index=False)
+    cfg = load_config(profile="demo", overrides={"hrv": {"domains": ["time"], "n_jobs": 1, "max_removed": 0.0}})
+    run = RunFolder(tmp_path / "run", cfg).init()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert "hrv_beats.parquet" in run_hrv(study, run)
+    beats = pd.read_parquet(run.path("hrv_beats.parquet"))
+    quality = pd.read_parquet(run.path("hrv_quality.parquet")).set_index("segment")
+    removed = beats.loc[beats["removed"]].groupby("segment").size()
+    assert (quality["n_removed"] > 0).all()  # every segment holds planted premature beats
+    assert removed.reindex(quality.index, fill_value=0).tolist() == quality["n_removed"].astype(int).tolist()
+    p = np.cumsum(rr)
+    assert np.isin(np.round(p[premature], 6), np.round(beats.loc[beats["removed"], "time_s"], 6)).sum() >= len(
+        premature) - 2  # the coupling intervals, by the time of the premature beat
+    swept = [str(w.message) for w in caught if "excluded from the cutoff sweep" in str(w.message)]
+    n_swept = int((quality["emotion_label"] != "recovery").sum())
+    assert len(swept) == 1 and swept[0].startswith(f"{n_swept} HRV segment(s) excluded")
+    assert "recovery" not in swept[0] and (quality["emotion_label"] == "recovery").any()

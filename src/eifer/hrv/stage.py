@@ -292,10 +292,12 @@ def run_hrv(study: Study, run: RunFolder) -> list[str]:
     kept_rows = hrv["hrv_excluded"] == ""
     _, dropped = drop_nan_columns(hrv.loc[kept_rows])  # warns once, listing the dropped columns
     hrv = hrv.drop(columns=dropped)
-    if len(excluded):
-        warnings.warn(f"{len(excluded)} HRV segment(s) excluded from the cutoff sweep: " + "; ".join(
+    # recovery segments never enter the sweep (sweep_data): their quality is recorded, not warned about
+    swept = excluded.loc[excluded["emotion_label"].astype(str) != "recovery"]
+    if len(swept):
+        warnings.warn(f"{len(swept)} HRV segment(s) excluded from the cutoff sweep: " + "; ".join(
             f"participant {r.participant_id!r}, segment {r.segment!r}: {r.hrv_excluded}"
-            for r in excluded.head(10).itertuples(index=False)), stacklevel=2)
+            for r in swept.head(10).itertuples(index=False)), stacklevel=2)
     write_parquet(run.path("hrv.parquet"), hrv)
     quality = ["participant_id", "segment", "emotion_label", *[c for c in QUALITY_COLUMNS if c in hrv.columns],
                "hrv_excluded"]
