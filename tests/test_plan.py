@@ -94,3 +94,72 @@ def test_plan_cli(synth_video_small):
     assert "transfer-cv" in res.output and "a GPU is advised for" in res.output
     bad = CliRunner().invoke(app, ["plan", str(synth_video_small), "--workers", "0"])
     assert bad.exit_code == 1 and "workers must be >= 1" in bad.output
+
+
+# --- minimum study size (eifer.plan.minimum_study), used by check / plan / validate / run -----------
+@pytest.mark.parametrize("overrides, smallest", [
+    ({}, 10),                                                                  # sweep: 2 x 5
+    ({"cutoff": {"cutoff": 830}}, 8),                                          # fixed cutoff: the split's 2 + 2 + 4
+    ({"cutoff": {"min_group_size": 3}, "split": {"n_test_high": 1, "n_test_low": 1}}, 6),
+    ({"cutoff": {"min_group_size": 2}, "split": {"n_test_high": 3, "n_test_low": 1}}, 8),
+    ({"split": {"test_participants": ["a", "b", "c", "d", "e", "f", "g"]}}, 11),
+])
+def test_minimum_study_is_exact_at_the_boundary(overrides, smallest):
+    from eifer.plan import check_study_size, minimum_study
+
+    cfg = load_config(overrides=overrides)
+    assert minimum_study(cfg).participants == smallest
+    assert check_study_size(smallest, cfg) == []
+    (problem,) = check_study_size(smallest - 1, cfg)
+    assert problem.startswith(f"{smallest - 1} participant(s), but the configured stages need at least {smallest}")
+    assert "split.n_test_high" in problem or "split.test_participants" in problem
+
+
+def test_size_errors_name_the_settings_and_values_that_fit():
+    from eifer.plan import check_study_size, minimum_study
+
+    cfg = load_config()
+    (p7,) = check_study_size(7, cfg)
+    assert "2 × cutoff.min_group_size (5) = 10" in p7
+    assert "settings that fit 7: cutoff.min_group_size: 3" in p7 and "at most 3 (e.g. 1 and 2)" in p7
+    # each proposed value really fits
+    fixed = load_config(overrides={"cutoff": {"min_group_size": 3}, "split": {"n_test_high": 1, "n_test_low": 2}})
+    assert check_study_size(7, fixed) == []
+    (p5,) = check_study_size(5, cfg)
+    assert "no settings fit 5" in p5 and "smallest study eifer can run has 6" in p5
+    # a fixed cutoff skips the sweep's rule: the split's rule remains
+    assert "cutoff.min_group_size" not in check_study_size(7, load_config(overrides={"cutoff": {"cutoff": 830}}))[0]
+    # stages that are not run set no minimum
+    assert minimum_study(cfg, {"ei", "hrv"}).participants == 0 and check_study_size(1, cfg, {"ei", "hrv"}) == []
+
+
+def _cli(*args, cwd=None):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""), "EIFER_NO_PROGRESS": "1"}
+    return subprocess.run([sys.executable, "-m", "eifer.cli", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+def test_four_participant_pilot_is_refused_before_any_stage(tmp_path):
+    """`eifer check` names the minimum and the smallest study; `eifer run` refuses before the first stage."""
+    from eifer.synth import synth_study
+
+    root = synth_study(tmp_path / "pilot", participants=4, seed=3, no_video=True, show_progress=False)
+    res = _cli("check", root)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "error: study size = 4: 4 participant(s), but the configured stages need at least 10" in res.stdout
+    assert "smallest study eifer can run has 6" in res.stdout
+    pilot = tmp_path / "pilot.yaml"
+    pilot.write_text("cutoff:\n  cutoff: 830\n  min_group_size: 2\nsplit:\n  n_test_high: 1\n  n_test_low: 1\n")
+    res = _cli("check", root, "--config", pilot)  # the smallest settings still need 6
+    assert res.returncode == 1 and "need at least 6" in res.stdout, res.stdout
+    res = _cli("run", root, "--out", tmp_path / "run")
+    assert res.returncode == 1 and "need at least 10" in res.stdout + res.stderr
+    assert not (tmp_path / "run" / "hrv.parquet").exists()  # refused before the first stage
+    res = _cli("validate", root, "--skip-media")
+    assert "warning: study size: 4 participant(s)" in res.stdout and "OK: no problems found." in res.stdout

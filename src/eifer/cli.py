@@ -241,10 +241,16 @@ def validate(
     cfg = cli_config(config, profile, None)
     scan = scan_study(study, validate_media=not skip_media, allow_incomplete_ei=cfg.ei.allow_incomplete,
                       n_jobs=jobs)
+    from eifer.plan import check_study_size
+
     summary = scan.summary()
     width = max(len(str(i)) for i in summary["item"])
     for item, value in zip(summary["item"], summary["value"]):
         typer.echo(f"{item:<{width}}  {value}")
+    parts = scan.tables.get("participants")
+    # the folder can be valid and still too small for the configured profile: said here, refused by check/run
+    for problem in [] if parts is None else check_study_size(len(parts), cfg):
+        typer.echo(f"warning: study size: {problem} (`eifer check` and `eifer run` refuse it)")
     if not scan.problems:
         typer.echo("OK: no problems found.")
         return
@@ -526,15 +532,17 @@ def plan_cmd(
     executor: str | None = typer.Option(None, "--executor", help="local or ray (default: config executor.kind)."),
 ) -> None:
     """Units per stage, their CPU/GPU/memory needs and an estimated time (eifer.plan.COSTS); runs nothing."""
-    from eifer.plan import plan_study
+    from eifer.plan import check_study_size, plan_study
     from eifer.study import load_study
 
     cfg = cli_config(config, profile, None)
-    table = plan_study(load_study(study, validate_media=False, allow_incomplete_ei=cfg.ei.allow_incomplete), cfg,
-                       workers=workers, gpus=gpus, executor=executor)
+    loaded = load_study(study, validate_media=False, allow_incomplete_ei=cfg.ei.allow_incomplete)
+    table = plan_study(loaded, cfg, workers=workers, gpus=gpus, executor=executor)
     show = table.drop(columns=["amount"]).round({"serial_hours": 2, "est_hours": 2})
     typer.echo(show.to_string(index=False))
     typer.echo(table.attrs["advice"])
+    for problem in check_study_size(len(loaded.participant_ids), cfg):
+        typer.echo(f"warning: study size: {problem} (`eifer check` and `eifer run` refuse it)")
 
 
 

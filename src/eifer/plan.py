@@ -306,3 +306,125 @@ def plan_study(study: Any, config: Config, *, workers: int | None = None, gpus: 
         advice.append("several GPUs or a Ray cluster are advised (docs/scaling.md)")
     df.attrs["advice"] = "; ".join(advice)
     return df
+
+
+# --- the minimum study of a configuration (eifer check / plan / validate / run) ---------------------
+SMALLEST_STUDY = 6  # 1 test + 2 train/validation participants per EI group, whatever the settings
+
+
+@dataclass(frozen=True)
+class StudyMinimum:
+    """The fewest participants the configured stages need, and why (one rule per line).
+
+    ``participants`` counts participants with ECG/HRV and an EI score; ``rules``
+    name the settings behind each need. Built by :func:`minimum_study`.
+    """
+
+    participants: int
+    rules: tuple[str, ...]
+
+
+def minimum_study(config: Config, stages: set[str] | None = None) -> StudyMinimum:
+    """The smallest study the configuration can run (the one place the size rules live).
+
+    * cutoff sweep (``cutoff.cutoff`` not set): both groups need
+      ``cutoff.min_group_size`` participants, so ``2 × min_group_size``; a fixed
+      cutoff skips this rule;
+    * split: each EI group gives ``split.n_test_high`` / ``split.n_test_low``
+      participants to the test set and needs 2 more (one for training, one for
+      validation), so ``n_test_high + n_test_low + 4`` (or the listed
+      ``split.test_participants`` + 4).
+
+    Parameters
+    ----------
+    config : Config
+    stages : set of str, optional
+        The stages that will run (default: all); rules of stages not run are left out.
+
+    Returns
+    -------
+    StudyMinimum
+
+    Examples
+    --------
+    >>> from eifer.config import load_config
+    >>> m = minimum_study(load_config())
+    >>> m.participants, len(m.rules)
+    (10, 2)
+    >>> minimum_study(load_config(overrides={"cutoff": {"cutoff": 830}})).participants
+    8
+    """
+    sw, sp = config.cutoff, config.split
+    rules: list[tuple[int, str]] = []
+    if stages is None or "cutoff" in stages:
+        if sw.cutoff is None:
+            rules.append((2 * sw.min_group_size, f"the cutoff sweep needs 2 × cutoff.min_group_size "
+                                                  f"({sw.min_group_size}) = {2 * sw.min_group_size} participants"))
+    if stages is None or "split" in stages:
+        if sp.test_participants:
+            n_test = len(sp.test_participants)
+            what = f"split.test_participants lists {n_test}"
+        else:
+            n_test = sp.n_test_high + sp.n_test_low
+            what = f"split.n_test_high ({sp.n_test_high}) + split.n_test_low ({sp.n_test_low}) = {n_test}"
+        rules.append((n_test + 4, f"the split needs test participants ({what}) plus 2 per EI group for training "
+                                  f"and validation = {n_test + 4}"))
+    need = max([n for n, _ in rules], default=0)
+    return StudyMinimum(participants=need, rules=tuple(r for _, r in rules))
+
+
+def check_study_size(n_participants: int, config: Config, stages: set[str] | None = None) -> list[str]:
+    """Problems with the study's size under ``config``, each naming the settings and values that would work.
+
+    The groups themselves are known only after the cutoff stage; the split
+    stage's error names the group and the settings when one is too small.
+
+    Parameters
+    ----------
+    n_participants : int
+        Participants in ``participants.csv``.
+    config : Config
+    stages : set of str, optional
+        The stages that will run (default: all).
+
+    Returns
+    -------
+    list of str
+        Empty when the study is large enough.
+
+    Examples
+    --------
+    >>> from eifer.config import load_config
+    >>> check_study_size(10, load_config())
+    []
+    >>> print(check_study_size(4, load_config())[0])  # doctest: +ELLIPSIS
+    4 participant(s), but the configured stages need at least 10: ...no settings fit 4: ...
+    >>> print(check_study_size(9, load_config())[0].split(". ")[-1])
+    settings that fit 9: cutoff.min_group_size: 4 (or fix cutoff.cutoff, which skips the sweep's rule)
+    """
+    m = minimum_study(config, stages)
+    sw, sp = config.cutoff, config.split
+    out: list[str] = []
+    split = stages is None or "split" in stages
+    sweep = (stages is None or "cutoff" in stages) and sw.cutoff is None
+    n = int(n_participants)
+    if n >= m.participants:
+        return out
+    head = f"{n} participant(s), but the configured stages need at least {m.participants}: " + "; ".join(m.rules)
+    if n < SMALLEST_STUDY and split:
+        fix = (f"no settings fit {n}: the smallest study eifer can run has {SMALLEST_STUDY} participants "
+               f"(split.n_test_high: 1, split.n_test_low: 1, and cutoff.min_group_size: 3 or a fixed "
+               f"cutoff.cutoff; see docs/study-folder.md, 'How many participants')")
+    else:
+        fixes = []
+        if sweep and 2 * sw.min_group_size > n:
+            fixes.append(f"cutoff.min_group_size: {n // 2} (or fix cutoff.cutoff, which skips the sweep's rule)")
+        if split:
+            n_test = len(sp.test_participants) if sp.test_participants else sp.n_test_high + sp.n_test_low
+            if n_test + 4 > n:
+                fixes.append(f"split.n_test_high + split.n_test_low at most {n - 4} (e.g. "
+                             f"{max((n - 4) // 2, 1)} and {max(n - 4 - (n - 4) // 2, 1)})"
+                             if not sp.test_participants else f"at most {n - 4} split.test_participants")
+        fix = "settings that fit " + str(n) + ": " + "; ".join(fixes)
+    out.append(f"{head}. {fix}")
+    return out

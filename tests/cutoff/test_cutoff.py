@@ -146,8 +146,13 @@ def test_mixed_model_variant_finds_planted_interaction_only():
 def test_sweep_needs_enough_participants_with_hrv():
     ids, high, hrv = _toy(n=8)
     scores = pd.DataFrame({"participant_id": ids, "ei_score": np.linspace(600, 1000, 8)})
-    with pytest.raises(EiferError, match="need at least 10"):
+    with pytest.raises(EiferError, match=r"need at least 10 \(2 × cutoff.min_group_size = 5\); lower "
+                                         r"cutoff.min_group_size to 4 or fix cutoff.cutoff"):
         cutoff_sweep(scores, hrv)
+    # a fixed cutoff really skips the sweep's size rule (README: it skips the choice)
+    sweep = cutoff_sweep(scores, hrv, fixed_cutoff=800.0)
+    assert sweep.loc[sweep["chosen"], "cutoff"].tolist() == [800.0]
+    assert sweep["n_significant"].isna().all()  # no cutoff leaves both groups at min_group_size
 
 
 def test_hrv_quality_record_on_synthetic_ecg_excludes_nothing(planted44):

@@ -1,5 +1,6 @@
 """`eifer run` killed with SIGKILL during frames and during training resumes to identical results;
 a changed training setting reruns training and the stages after it only; more repetitions rerun split, then train."""
+import atexit
 import json
 import os
 import signal
@@ -16,12 +17,44 @@ from eifer.pipeline import STAGES, resolve_runner, run_pipeline
 pytestmark = pytest.mark.slow
 
 
+_CHILDREN: list[subprocess.Popen] = []
+
+
+def _end_children():
+    """Kill every `eifer run` this module started that still runs, with its workers.
+
+    The children run in their own session (so a SIGKILL takes their workers too), which also
+    keeps Ctrl-C in the terminal from reaching them: an interrupted `make test` must end them here.
+    """
+    while _CHILDREN:
+        proc = _CHILDREN.pop()
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
+atexit.register(_end_children)  # pytest stopped by Ctrl-C still exits through the interpreter
+
+
+@pytest.fixture(autouse=True)
+def _children_ended():
+    try:
+        yield
+    finally:
+        _end_children()
+
+
 def _eifer_run(study, out, cfg_path):
     env = dict(os.environ, EIFER_NO_PROGRESS="1")
     # own process group: SIGKILL takes the worker processes down too, like a crash
-    return subprocess.Popen([sys.executable, "-m", "eifer.cli", "run", str(study), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "eifer.cli", "run", str(study), "--out", str(out),
                              "-c", str(cfg_path)], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _CHILDREN.append(proc)
+    return proc
 
 
 def _kill_when(proc, cond, timeout=300):

@@ -43,7 +43,8 @@ def test_every_problem_is_listed_at_once(synth_video_small, tmp_path):
     p = run_preflight(synth_video_small, cfg, tmp_path / "run", loaded=study)
     keys = list(p["key"])
     assert keys == ["affect.path", "train.pretrained_path", "transfer_cv.pretrained_paths.resnet50",
-                    "transfer_cv.pretrained_paths.vgg16", "split.test_participants"]
+                    "transfer_cv.pretrained_paths.vgg16", "split.test_participants", "study size"]
+    assert "6 participant(s), but the configured stages need at least 10" in p["problem"].iloc[-1]
     assert str(tmp_path / "va.onnx") in p.set_index("key").loc["affect.path", "problem"]
     assert p.set_index("key").loc["split.test_participants", "value"] == "P99"  # P01 exists
 
@@ -51,7 +52,10 @@ def test_every_problem_is_listed_at_once(synth_video_small, tmp_path):
 def test_settings_that_are_in_order_pass(synth_video_small, tmp_path):
     weights = tmp_path / "w.pth"
     weights.write_bytes(b"x")
-    cfg = load_config(profile="demo", overrides={"train": {"pretrained_path": str(weights)}})
+    cfg = load_config(profile="demo", overrides={"train": {"pretrained_path": str(weights)},
+                                                 # 6 participants: the smallest study (docs/study-folder.md)
+                                                 "cutoff": {"min_group_size": 3},
+                                                 "split": {"n_test_high": 1, "n_test_low": 1}})
     assert check_before_run(synth_video_small, cfg, tmp_path / "run").empty
 
 

@@ -163,3 +163,22 @@ def test_unknown_comparison_groups_are_refused_by_name():
         load_config(overrides={"stats": {"comparisons": {"cv": [["Low", "Low"]]}}})
     with pytest.raises(ConfigError, match=r"stats\.comparisons.*unknown composition 'drect'; did you mean 'direct'"):
         load_config(overrides={"stats": {"comparisons": {"drect": [["High", "Low"]]}}})
+
+
+def test_gee_on_a_cell_every_group_gets_right_is_one_clear_error_not_runtime_warnings():
+    """Zero residuals make the solver divide by zero: one EiferError (kept as gee_note by
+    compare_groups), no bare numpy RuntimeWarning lines."""
+    import warnings
+
+    from eifer.stats.gee import gee_group_effects
+
+    df = pd.DataFrame([{"group": g, "rep": r, "item": i, "correct": 1}
+                       for g in ("High", "Low") for r in range(3) for i in range(40)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(EiferError, match="did not converge"):
+            gee_group_effects(df)
+    # one item wrong for Low: estimable again, same solver
+    df.loc[(df["group"] == "Low") & (df["item"] < 5), "correct"] = 0
+    df.loc[(df["group"] == "High") & (df["item"] == 7), "correct"] = 0
+    assert gee_group_effects(df)["or_"].iloc[0] < 1

@@ -158,9 +158,17 @@ def test_no_signal_no_learning(tmp_path):
     group_of = validate_groups(pd.read_csv(tmp_path / "groups.csv", dtype={"participant_id": str}))
     write_json(tmp_path / "splits.json", make_splits(dataset, group_of, seed=3, repetitions=1))
     run = RunFolder(tmp_path, _cfg(None, table_conditions=["baseline"])).init()
-    run_transfer_cv(None, run)
+    with pytest.warns(UserWarning, match=r"transfer_cv.folds = 3 capped by too few non-test participants: "
+                                         r"High\S* 2 folds, .*Low\S* 2 folds") as caught:
+        run_transfer_cv(None, run)
+    assert not any("Total" in str(w.message) for w in caught if "capped" in str(w.message))
     folds = pd.read_csv(run.path("tables/table5_folds.csv"))
     n_folds = folds.groupby("group")["rep"].nunique()
     assert n_folds.to_dict() == {"High": 2, "Low": 2, "Total": 3}  # 2 per EI group left for CV: capped at 2
+    # Table 5's caption says so (2 of the 3 folds asked), and says nothing where all folds ran
+    from eifer.report.build import _metrics_block
+
+    assert "transfer_cv.folds = 3 capped at 2" in _metrics_block(5, "b", "cv", 2, pd.DataFrame(), 3).caption
+    assert "capped" not in _metrics_block(5, "b", "cv", 3, pd.DataFrame(), 3).caption
     assert json.loads(run.path("models_cv/eifer_tinycnn/High/arousal/fold0/meta.json").read_text())["init"] == "random"
     assert 0.3 < folds["roc_auc"].mean() < 0.7, folds[["group", "rep", "roc_auc"]]

@@ -61,6 +61,9 @@ def run_cutoff(study: Study, run: RunFolder) -> list[str]:
     if cfg.method == "mixed":
         # one MixedLM fit per variable × split × shuffle would take hours
         null["note"] = "permutation test only with cutoff.method = anova"
+    elif cfg.cutoff is not None and n < 2 * cfg.min_group_size:
+        null["note"] = (f"no permutation test: the cutoff is fixed (cutoff.cutoff) and {n} participants are fewer "
+                        f"than the sweep needs (2 × cutoff.min_group_size = {2 * cfg.min_group_size})")
     elif cfg.n_permutations > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -226,7 +226,8 @@ def cutoff_sweep(
     variables : sequence of str, optional
         HRV variables to test (default: all that vary).
     fixed_cutoff : float, optional
-        Use this cutoff instead of choosing one (the sweep is still computed).
+        Use this cutoff instead of choosing one (the sweep is still computed,
+        and the ``2 × min_group_size`` rule does not apply).
     only_eligible : bool
         Run the ANOVAs only at eligible cutoffs (others get NaN); the
         permutation test needs no more.
@@ -261,9 +262,11 @@ def cutoff_sweep(
     if lacking:
         warnings.warn(f"cutoff sweep: {len(lacking)} participant(s) without HRV or score left out: "
                       f"{', '.join(lacking[:10])}", stacklevel=2)
-    if len(sc) < 2 * min_group_size:
+    if len(sc) < 2 * min_group_size and fixed_cutoff is None:  # a fixed cutoff needs no eligible sweep row
         raise EiferError(f"cutoff sweep: {len(sc)} participants with both a score and HRV; "
-                         f"need at least {2 * min_group_size} (2 × cutoff.min_group_size)")
+                         f"need at least {2 * min_group_size} (2 × cutoff.min_group_size = {min_group_size}); "
+                         f"lower cutoff.min_group_size to {max(len(sc) // 2, 1)} or fix cutoff.cutoff "
+                         f"(see docs/study-folder.md, 'How many participants')")
     s = sc.set_index("participant_id")[score_col].astype(float)
     data = data.loc[data["participant_id"].isin(s.index)]
     n = len(s)

@@ -25,11 +25,12 @@ from eifer.config import DEFAULTS, HRVConfig
 from eifer.errors import EiferError
 from eifer.hrv.core import (
     ARTIFACT_KINDS,
+    BEAT_COLUMNS,
     RR_SUFFIX,
     HRVSettings,
     drop_nan_columns,
-    hrv_participant,
-    hrv_participant_rr,
+    hrv_participant_beats,
+    hrv_participant_rr_beats,
     segment_emotion_labels,
 )
 from eifer.io import hash_contents, hash_obj, write_parquet
@@ -55,21 +56,31 @@ def _read_ecg(study: Study, pid: str) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def _job(args: tuple[Study, str, pd.DataFrame, HRVSettings, str | Path]) -> tuple[str, str | None]:
-    """Worker: compute (or find cached) one participant; returns (pid, error or None)."""
+    """Worker: compute (or find cached) one participant; returns (pid, error or None).
+
+    Writes the flagged intervals first and the HRV table last: the table's file
+    marks the unit done.
+    """
     study, pid, segments, settings, cache_file = args
-    if Path(cache_file).is_file():
+    if Path(cache_file).is_file() and _beats_file(cache_file).is_file():
         return pid, None
     try:
         rr_file = _rr_file(study, pid)
         if rr_file.is_file():
-            table = hrv_participant_rr(pid, pd.read_csv(rr_file), segments, settings)
+            table, beats = hrv_participant_rr_beats(pid, pd.read_csv(rr_file), segments, settings)
         else:
             t, ecg, fs = _read_ecg(study, pid)
-            table = hrv_participant(pid, t, ecg, fs, segments, settings)
+            table, beats = hrv_participant_beats(pid, t, ecg, fs, segments, settings)
     except EiferError as exc:
         return pid, str(exc)
+    write_parquet(_beats_file(cache_file), beats)
     write_parquet(cache_file, table)
     return pid, None
+
+
+def _beats_file(cache_file: str | Path) -> Path:
+    """The flagged intervals beside a participant's cached table (``cache/hrv/<pid>-<key>.beats.parquet``)."""
+    return Path(str(cache_file).removesuffix(".parquet") + ".beats.parquet")
 
 
 def _rr_file(study: Study, pid: str) -> Path:
@@ -111,6 +122,15 @@ def hrv_study(study: Study, settings: HRVSettings, cache_dir: str | Path, n_jobs
               show_progress: bool = True) -> pd.DataFrame:
     """HRV per participant and segment for a whole study (no emotion labels yet).
 
+    As :func:`hrv_study_beats` without the flagged intervals.
+    """
+    return hrv_study_beats(study, settings, cache_dir, n_jobs, show_progress)[0]
+
+
+def hrv_study_beats(study: Study, settings: HRVSettings, cache_dir: str | Path, n_jobs: int = DEFAULTS.hrv.n_jobs,
+                    show_progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """HRV per participant and segment for a whole study, and every flagged interval in a segment.
+
     Each participant is a unit of :func:`eifer.parallel.map_units` that reads
     the participant's RR or ECG file and calls the core
     (:func:`eifer.hrv.core.hrv_participant_rr` / :func:`eifer.hrv.core.hrv_participant`).
@@ -128,8 +148,10 @@ def hrv_study(study: Study, settings: HRVSettings, cache_dir: str | Path, n_jobs
 
     Returns
     -------
-    DataFrame
-        ``participant_id, segment, n_beats, HRV_*``.
+    (DataFrame, DataFrame)
+        ``participant_id, segment, n_beats, ..., HRV_*``; and the flagged
+        intervals ``participant_id, segment, time_s, rr_ms, flag, removed``
+        (:func:`eifer.hrv.core.hrv_participant_beats`).
     """
     if study.segments is None:
         raise EiferError(f"{study.root}/ecg/segments.csv: missing; it is needed to compute HRV from ECG")
@@ -143,7 +165,15 @@ def hrv_study(study: Study, settings: HRVSettings, cache_dir: str | Path, n_jobs
         lines = "\n".join(f"  - {errors[p]}" for p in sorted(errors))
         raise EiferError(f"HRV failed for {len(errors)} participant(s) (the others are cached and will not "
                          f"be recomputed):\n{lines}")
-    return pd.concat([pd.read_parquet(j[-1]) for j in jobs], ignore_index=True)
+    beats = [pd.read_parquet(_beats_file(j[-1])) for j in jobs]
+    beats = [b for b in beats if len(b)]
+    return (pd.concat([pd.read_parquet(j[-1]) for j in jobs], ignore_index=True),
+            pd.concat(beats, ignore_index=True)[list(BEAT_COLUMNS)] if beats else _no_beats())
+
+
+def _no_beats() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=bool if c == "removed" else float if c in ("time_s", "rr_ms") else object)
+                         for c in BEAT_COLUMNS})
 
 
 def hrv_from_table(hrv: pd.DataFrame, file: str = "hrv.csv") -> pd.DataFrame:
@@ -178,7 +208,7 @@ def hrv_from_table(hrv: pd.DataFrame, file: str = "hrv.csv") -> pd.DataFrame:
     return out
 
 
-QUALITY_COLUMNS = ("polarity", "n_beats", *(f"n_{k}" for k in ARTIFACT_KINDS), "n_unconfirmed", "n_nn",
+QUALITY_COLUMNS = ("polarity", "n_beats", *(f"n_{k}" for k in ARTIFACT_KINDS), "n_unconfirmed", "n_removed", "n_nn",
                    "nn_removed_share",
                    "ecg_quality")
 
@@ -229,7 +259,13 @@ def hrv_exclusions(hrv: pd.DataFrame, max_removed: float = DEFAULTS.hrv.max_remo
 
 
 def run_hrv(study: Study, run: RunFolder) -> list[str]:
-    """Stage runner: ECG (or RR, or ``hrv.csv``) → ``RUN/hrv.parquet``.
+    """Stage runner: ECG (or RR, or ``hrv.csv``) → ``RUN/hrv.parquet``, ``hrv_quality.parquet``, ``hrv_beats.parquet``.
+
+    ``hrv_quality.parquet`` holds each segment's quality record (``n_removed``:
+    intervals removed by NN cleaning, ``n_unconfirmed``: flags kept as sinus
+    swings, ...); ``hrv_beats.parquet`` lists every flagged interval inside a
+    segment (``participant_id, segment, time_s, rr_ms, flag, removed``), for the
+    report's participant page. From ``hrv.csv`` it has no rows.
 
     Parameters
     ----------
@@ -244,9 +280,9 @@ def run_hrv(study: Study, run: RunFolder) -> list[str]:
     if getattr(study, "hrv_precomputed", None) is not None:
         hrv = hrv_from_table(study.hrv_precomputed, file=str(Path(study.root, "hrv.csv")))
         source = "hrv.csv"
+        beats = _no_beats()
     else:
-        hrv = hrv_study(study, hrv_settings(cfg), run.path("cache", "hrv"),
-                        n_jobs=cfg.n_jobs)
+        hrv, beats = hrv_study_beats(study, hrv_settings(cfg), run.path("cache", "hrv"), n_jobs=cfg.n_jobs)
         source = "ecg"
     if "emotion_label" not in hrv.columns:
         hrv.insert(2, "emotion_label", segment_emotion_labels(hrv, study.ratings).to_numpy())
@@ -256,15 +292,18 @@ def run_hrv(study: Study, run: RunFolder) -> list[str]:
     kept_rows = hrv["hrv_excluded"] == ""
     _, dropped = drop_nan_columns(hrv.loc[kept_rows])  # warns once, listing the dropped columns
     hrv = hrv.drop(columns=dropped)
-    if len(excluded):
-        warnings.warn(f"{len(excluded)} HRV segment(s) excluded from the cutoff sweep: " + "; ".join(
+    # recovery segments never enter the sweep (sweep_data): their quality is recorded, not warned about
+    swept = excluded.loc[excluded["emotion_label"].astype(str) != "recovery"]
+    if len(swept):
+        warnings.warn(f"{len(swept)} HRV segment(s) excluded from the cutoff sweep: " + "; ".join(
             f"participant {r.participant_id!r}, segment {r.segment!r}: {r.hrv_excluded}"
-            for r in excluded.head(10).itertuples(index=False)), stacklevel=2)
+            for r in swept.head(10).itertuples(index=False)), stacklevel=2)
     write_parquet(run.path("hrv.parquet"), hrv)
     quality = ["participant_id", "segment", "emotion_label", *[c for c in QUALITY_COLUMNS if c in hrv.columns],
                "hrv_excluded"]
     write_parquet(run.path("hrv_quality.parquet"), hrv[quality])
+    write_parquet(run.path("hrv_beats.parquet"), beats)
     inverted = hrv.loc[hrv["polarity"].eq("inverted"), "participant_id"] if "polarity" in hrv.columns else []
     run.log("hrv", source=source, n_rows=len(hrv), dropped_columns=dropped, nn_cleaning=cfg.nn_cleaning,
             n_excluded=len(excluded), inverted_participants=sorted({str(p) for p in inverted}))
-    return ["hrv.parquet", "hrv_quality.parquet"]
+    return ["hrv.parquet", "hrv_quality.parquet", "hrv_beats.parquet"]

@@ -162,11 +162,17 @@ def _check_transfer_cv(rows: list[dict[str, Any]], cfg: Config) -> None:
              severity="warning")
 
 
-def _check_study_settings(rows: list[dict[str, Any]], cfg: Config, study: Any) -> None:
+def _check_study_settings(rows: list[dict[str, Any]], cfg: Config, study: Any, wanted: set[str]) -> None:
+    from eifer.plan import check_study_size
+
     ids = set(study.participant_ids)
     for pid in cfg.split.test_participants or []:
         if pid not in ids:
             _row(rows, "split.test_participants", pid, "no such participant in participants.csv")
+    # sizes before any stage runs (eifer.plan.minimum_study): a pilot too small for the settings
+    # used to fail at the cutoff or split stage, after HRV and frames
+    for problem in check_study_size(len(ids), cfg, wanted):
+        _row(rows, "study size", len(ids), problem)
 
 
 def run_preflight(study: str | Path, config: Config, out: str | Path | None = None,
@@ -176,8 +182,9 @@ def run_preflight(study: str | Path, config: Config, out: str | Path | None = No
     Checks the study folder (readable, ``study.yaml``), the run folder
     (writable), and for the stages that will run: ``affect.estimator`` and
     ``affect.path``, ``train.pretrained_path`` / ``train.allow_random_init``,
-    ``train.device``, ``transfer_cv.pretrained_paths`` and
-    ``split.test_participants``. It reads no media and loads no model.
+    ``train.device``, ``transfer_cv.pretrained_paths``,
+    ``split.test_participants`` and the study's size against the configured
+    minimum (:func:`eifer.plan.minimum_study`). It reads no media and loads no model.
 
     Parameters
     ----------
@@ -224,7 +231,7 @@ def run_preflight(study: str | Path, config: Config, out: str | Path | None = No
     if videos and "transfer-cv" in wanted and cfg.transfer_cv.enabled:
         _check_transfer_cv(rows, cfg)
     if loaded is not None:
-        _check_study_settings(rows, cfg, loaded)
+        _check_study_settings(rows, cfg, loaded, wanted)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -103,7 +103,7 @@ STAGES: list[Stage] = [
           inputs=_files("study.yaml", "participants.csv", "ei_responses.csv", "ei_scores.csv"),
           clean=("ei_scores.csv",), seeded=False),
     Stage("hrv", "eifer.hrv.stage:run_hrv", _const("hrv"), inputs=_tree("ecg", "study.yaml", "hrv.csv"),
-          clean=("hrv.parquet", "hrv_quality.parquet"), seeded=False),
+          clean=("hrv.parquet", "hrv_quality.parquet", "hrv_beats.parquet"), seeded=False),
     Stage("labels", "eifer.labels.stage:run_labels", _const("labels"), inputs=_files("study.yaml", "ratings.csv"),
           clean=("labels.csv",), seeded=False),
     Stage("frames", "eifer.frames.stage:run_frames", _const("frames"), inputs=_videos,

@@ -67,7 +67,8 @@ def _paper_table(run: RunFolder, k: int) -> list[B.Block]:
     if k in (2, 3, 5):
         laid = L.metrics_paper_layout(table)
         if laid:
-            return [_metrics_block(k, bb, comp, reps, wide) for bb, comp, reps, wide in laid]
+            asked = run.config.transfer_cv.folds if k == 5 else None
+            return [_metrics_block(k, bb, comp, reps, wide, asked) for bb, comp, reps, wide in laid]
     if k in (4, 6):
         full = run.path("tables", f"table{k}_full.csv")
         if full.is_file():
@@ -79,12 +80,17 @@ def _composition_note(comp: str) -> str:
     return L.COMPOSITIONS.get(comp, "a training composition eifer does not describe")
 
 
-def _metrics_block(k: int, backbone: str, comp: str, reps: int, wide: pd.DataFrame) -> B.Table:
+def _metrics_block(k: int, backbone: str, comp: str, reps: int, wide: pd.DataFrame,
+                   asked_folds: int | None = None) -> B.Table:
     what = {2: "Macro precision, recall, F1-score and accuracy", 3: "ROC-AUC and PR-AUC",
             5: "Alternative backbone: metrics"}[k]
     unit = "folds" if comp == "cv" else "repetitions"
+    capped = ""
+    if comp == "cv" and asked_folds is not None and reps < asked_folds:
+        capped = (f" (transfer_cv.folds = {asked_folds} capped at {reps}: too few non-test participants "
+                  f"in a group for more folds)")
     cap = (f"Table {k} — {backbone}, composition “{comp}” ({_composition_note(comp)}). {what}, "
-           f"mean (SD) over {reps} {unit} on the fixed test set; columns: the training group.")
+           f"mean (SD) over {reps} {unit}{capped} on the fixed test set; columns: the training group.")
     return B.Table(wide, cap, group_cols=2)
 
 

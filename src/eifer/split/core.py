@@ -126,10 +126,13 @@ def choose_testset(group_of: dict[str, str], participants: list[str], n_high: in
     chosen: list[str] = []
     for grp, n in (("High", n_high), ("Low", n_low)):
         pool = sorted(p for p in known if group_of.get(p) == grp)
-        if len(pool) < n + 2:  # the group's own composition needs one participant to train and one to validate
+        if len(pool) < n + 2:  # leave one for training and one for validation (eifer.plan.minimum_study)
+            key = f"split.n_test_{grp.lower()}"
+            fix = (f"lower {key} to {len(pool) - 2}" if len(pool) - 2 >= 1 else
+                   f"the {grp} group needs at least 3 participants: change the cutoff (cutoff.cutoff, "
+                   f"cutoff.min_group_size) or add participants")
             raise EiferError(f"groups.csv: only {len(pool)} {grp}-EI participant(s) with selected frames; "
-                             f"need {n} for the test set plus at least 2 (train and validation of the "
-                             f"{grp} composition)")
+                             f"need {key} = {n} for the test set plus 2 for training and validation; {fix}")
         chosen += list(rng.choice(pool, size=n, replace=False))
     return sorted(chosen)
 
@@ -256,7 +259,12 @@ def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, r
             for rep in range(repetitions):
                 s = rep_seed(seed, rep, None if pairing == "paired" else group)
                 base = seed if pairing == "paired" else s - 1009 * rep  # the group's own base seed
-                train, val = train_val_split(frames, f"{task}_label", val_fraction, rep, base)
+                try:
+                    train, val = train_val_split(frames, f"{task}_label", val_fraction, rep, base)
+                except EiferError as exc:  # name the group and the settings that leave it too small
+                    raise EiferError(f"split of the {group} group, task {task}: {exc} (split.n_test_high = "
+                                     f"{n_test_high}, split.n_test_low = {n_test_low}, split.val_fraction = "
+                                     f"{val_fraction}; see docs/study-folder.md, 'How many participants')") from exc
                 runs[f"{group}/{task}/rep{rep}"] = {"group": group, "task": task, "rep": rep, "seed": s,
                                                     "train": train, "val": val}
     out = {"seed": int(seed), "test": test, "test_high": [p for p in test if group_of[p] == "High"],

@@ -163,7 +163,11 @@ def gee_group_effects(df: pd.DataFrame, outcome: str = "correct", group: str = "
     groups = pd.factorize(d[cluster])[0]
     if engine == "fast":
         try:
-            params, cov, alpha = _gee_exchangeable_fast(X.to_numpy(), y, groups)
+            # a cell that every group gets always right (or wrong) has zero residuals: the solver divides
+            # by zero. That is reported once below ("did not converge"; compare_groups keeps it as
+            # gee_note), not as numpy's bare RuntimeWarnings, one per cell.
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                params, cov, alpha = _gee_exchangeable_fast(X.to_numpy(), y, groups)
         except np.linalg.LinAlgError:
             params, cov, alpha = np.full(X.shape[1], np.nan), np.full((X.shape[1],) * 2, np.nan), np.nan
         with np.errstate(invalid="ignore"):

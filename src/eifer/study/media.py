@@ -239,7 +239,10 @@ def check_video(path: Path, rel: str, meta: StudyMeta) -> list[Problem]:
             rate = float(stream.average_rate) if stream.average_rate else None
             if meta.video_fps and rate and abs(rate - meta.video_fps) > 0.01 * meta.video_fps:
                 problems.append(Problem(rel, f"video runs at {rate:.4g} fps but study.yaml video.fps is "
-                                             f"{meta.video_fps:g}"))
+                                             f"{meta.video_fps:g}; eifer reads each video's rate from its "
+                                             f"container and times frames by their timestamps, so no "
+                                             f"re-encoding is needed: remove video.fps from study.yaml (it is "
+                                             f"an optional check) to accept every rate"))
             if stream.duration:
                 problems += _check_tail(container, stream, rel, rate)
             return problems

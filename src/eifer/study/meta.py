@@ -51,7 +51,9 @@ class StudyMeta(BaseModel):
         ECG sampling rate in Hz (needed when ECG files carry a sample index).
     ecg_format : {"csv", "edf", "wfdb"}
     video_fps : float or None
-        Expected frame rate; videos that differ are reported.
+        Optional check: videos whose container rate differs by more than 1 %
+        are reported. ``None`` (default) accepts every rate; each video's own
+        rate and frame timestamps are used either way (variable frame rate too).
     video_extension : str
     columns : dict of str to str
         Column renames between the user's headers and ours, in either direction

@@ -20,6 +20,7 @@ baseline only); the predictions of all three conditions are kept.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -122,10 +123,12 @@ def run_transfer_cv(study: Any, run: Any) -> list[str]:
     dataset, subsets = read_inputs(run.root)
     plan = plan_cv(dataset, group_of, splits["test"], tasks=list(cfg.train.tasks), n_folds=cfg.transfer_cv.folds,
                    seed=cfg.seed)
-    for key, entry in plan.items():
-        if entry["n_folds"] < cfg.transfer_cv.folds:
-            run.log("transfer_cv_folds_capped", composition=key, folds=entry["n_folds"],
-                    asked=cfg.transfer_cv.folds)
+    capped = {key: entry["n_folds"] for key, entry in plan.items() if entry["n_folds"] < cfg.transfer_cv.folds}
+    for key, n in capped.items():
+        run.log("transfer_cv_folds_capped", composition=key, folds=n, asked=cfg.transfer_cv.folds)
+    if capped:  # one line; Table 5's caption says it too
+        warnings.warn(f"transfer_cv.folds = {cfg.transfer_cv.folds} capped by too few non-test participants: "
+                      + ", ".join(f"{k} {n} folds" for k, n in capped.items()), stacklevel=2)
     write_json(run.path(CV_DIR, "folds.json"), {"seed": cfg.seed, "test": splits["test"], "plan": plan})
     pred = cross_validate(plan, splits["test"], dataset, subsets, cv_settings(cfg), train_settings(cfg),
                           cv_dir=run.path(CV_DIR), crop_root=run.root)
