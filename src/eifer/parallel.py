@@ -405,8 +405,8 @@ def ensure_ray(spec: ExecutorSpec) -> None:
         kw["num_cpus"] = spec.workers or n_workers(0)
     else:
         _probe_address(spec.address)
-    try:
-        ray.init(address=spec.address, **kw)
+    try:  # "local": a new local cluster even where `ray start` left an address file (ray.init(None) would join it)
+        ray.init(address=spec.address or "local", **kw)
     except ConnectionError as exc:
         raise EiferError(f"executor 'ray': no Ray cluster at address {spec.address!r} ({exc})") from exc
     except ValueError as exc:
@@ -416,6 +416,10 @@ def ensure_ray(spec: ExecutorSpec) -> None:
                          f"Ray Client: pip install 'ray[client]=={ray.__version__}'. Or run eifer on a node of the "
                          "cluster with executor.address 'auto' (or the head's host:6379)") from exc
     _ray_started_here = spec.address is None
+    if level == "quiet":  # Ray's notes (e.g. "task failed ... will be retried") print to the terminal regardless
+        import ray._private.worker as ray_worker
+
+        ray_worker._worker_logs_enabled = False  # the switch Ray's own debugger (ray.util.rpdb) uses
 
 
 def _ray_channel() -> Any:
@@ -438,17 +442,18 @@ def _ray_channel() -> Any:
 
 
 _channel: dict[str, Any] = {}
-_placements: list[list[dict[str, Any]]] = []  # open record_placements() blocks, innermost last
+_placements: list[tuple[list[dict[str, Any]], Callable[[dict[str, Any]], None] | None]] = []  # open blocks
 
 
 @contextlib.contextmanager
-def record_placements() -> Iterator[list[dict[str, Any]]]:
-    """Within the block, note where each unit run on Ray ran: one dict per unit.
+def record_placements(on_unit: Callable[[dict[str, Any]], None] | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Within the block, note where each unit run on Ray ran: one dict per unit, as it finishes.
 
     Each dict has ``desc`` and ``unit`` (the call's label and the unit's index),
     ``node`` and ``pid`` (the Ray node id and process that returned the result)
     and ``starts`` (the node of every attempt, in order: more than one when a
-    worker or its node was lost and Ray ran the unit again). Units run by the
+    worker or its node was lost and Ray ran the unit again). ``on_unit(dict)``
+    is called as each unit finishes (e.g. to log it). Units run by the
     ``local`` executor are not recorded.
 
     Examples
@@ -458,12 +463,12 @@ def record_placements() -> Iterator[list[dict[str, Any]]]:
     >>> placed
     []
     """
-    placed: list[dict[str, Any]] = []
-    _placements.append(placed)
+    entry: tuple[list[dict[str, Any]], Callable[[dict[str, Any]], None] | None] = ([], on_unit)
+    _placements.append(entry)
     try:
-        yield placed
+        yield entry[0]
     finally:
-        _placements.remove(placed)
+        _placements.remove(entry)
 
 
 def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, env: dict[str, str],
@@ -522,7 +527,6 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
             elif on_report is not None:
                 on_report(i, *msg)
 
-    done: list[tuple[int, str, int]] = []
     try:
         while todo or refs:
             while todo and (cap is None or len(refs) < cap):
@@ -540,13 +544,17 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
                 except RayError as exc:  # worker or node died more often than Ray retries
                     raise EiferError(f"executor 'ray': {_unit_name(i, units[i], desc)} failed after "
                                      f"{retries} retries: {type(exc).__name__}: {exc}") from exc
-                done.append((i, node, pid))
+                _note_placement({"desc": desc, "unit": i, "node": node, "pid": pid, "starts": starts.get(i, [node])})
                 finish(i, out)
         drain()
     finally:
         for r in refs:
             with contextlib.suppress(Exception):
                 ray.cancel(r, force=True)
-    for placed in _placements:
-        placed.extend({"desc": desc, "unit": i, "node": node, "pid": pid, "starts": starts.get(i, [node])}
-                      for i, node, pid in sorted(done))
+
+
+def _note_placement(rec: dict[str, Any]) -> None:
+    for placed, on_unit in _placements:
+        placed.append(rec)
+        if on_unit is not None:
+            on_unit(rec)

@@ -215,16 +215,14 @@ def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], forc
     write_json(_running_file(run, stage.name), {"fingerprint": fp})
     run.log("stage_start", stage=stage.name, fingerprint=fp)
     t0 = time.perf_counter()
-    with record_placements() as placed:
+    # on Ray, where each unit ran (and ran again after a lost worker or node), as each finishes
+    with record_placements(lambda rec: run.log("unit_placed", stage=stage.name, **rec)):
         try:
             outputs = list(runner(study, run, **stage.handover(cfg)) or [])
         except BaseException as exc:  # logged, then raised: the next run resumes this stage
             run.log("stage_failed", stage=stage.name, error=f"{type(exc).__name__}: {exc}",
                     seconds=round(time.perf_counter() - t0, 3))
             raise
-        finally:
-            if placed:  # where each unit ran on a Ray cluster, and which ran again after a lost worker or node
-                run.log("units_placed", stage=stage.name, units=placed)
     seconds = time.perf_counter() - t0
     # a unit whose worker or node was lost mid-write left its temp file; the unit itself ran again
     run.remove_stale_temp()
