@@ -450,9 +450,10 @@ def record_placements(on_unit: Callable[[dict[str, Any]], None] | None = None) -
     """Within the block, note where each unit run on Ray ran: one dict per unit, as it finishes.
 
     Each dict has ``desc`` and ``unit`` (the call's label and the unit's index),
-    ``node`` and ``pid`` (the Ray node id and process that returned the result)
-    and ``starts`` (the node of every attempt, in order: more than one when a
-    worker or its node was lost and Ray ran the unit again). ``on_unit(dict)``
+    ``node`` and ``pid`` (the Ray node id and process that returned the result),
+    ``attempt`` (Ray's count of earlier tries: above 0 when a worker or its node
+    was lost and Ray ran the unit again) and ``starts`` (the node of every try
+    that got as far as saying so, in order). ``on_unit(dict)``
     is called as each unit finishes (e.g. to log it). Units run by the
     ``local`` executor are not recorded.
 
@@ -472,7 +473,7 @@ def record_placements(on_unit: Callable[[dict[str, Any]], None] | None = None) -
 
 
 def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, env: dict[str, str],
-              desc: str, cwd: str) -> tuple[str, int, Any]:
+              desc: str, cwd: str) -> tuple[str, int, int, Any]:
     import ray
 
     _follow_cwd(cwd)  # on a cluster the run folder is on a shared filesystem; a missing cwd is left alone
@@ -490,7 +491,11 @@ def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, 
         with contextlib.suppress(Exception):  # progress is never worth failing a unit
             q.put_nowait((call, "report", i, d, t))
 
-    return node, os.getpid(), _run_unit(fn, unit, i, rep if report else None, desc)
+    out = _run_unit(fn, unit, i, rep if report else None, desc)
+    attempt = 0
+    with contextlib.suppress(Exception):  # Ray's count of this task's earlier tries (0 where Ray does not say)
+        attempt = int(ray._private.worker.global_worker.core_worker.get_current_task_attempt_number())
+    return node, os.getpid(), attempt, out
 
 
 def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: ExecutorSpec, retries: int,
@@ -537,14 +542,15 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
             for r in ready:
                 i = refs.pop(r)
                 try:
-                    node, pid, out = ray.get(r)
+                    node, pid, attempt, out = ray.get(r)
                 except RayTaskError as exc:  # the unit raised: re-raise its own exception
                     cause = getattr(exc, "cause", None)
                     raise (cause if isinstance(cause, BaseException) else exc) from None
                 except RayError as exc:  # worker or node died more often than Ray retries
                     raise EiferError(f"executor 'ray': {_unit_name(i, units[i], desc)} failed after "
                                      f"{retries} retries: {type(exc).__name__}: {exc}") from exc
-                _note_placement({"desc": desc, "unit": i, "node": node, "pid": pid, "starts": starts.get(i, [node])})
+                _note_placement({"desc": desc, "unit": i, "node": node, "pid": pid, "attempt": attempt,
+                                 "starts": starts.get(i, [node])})
                 finish(i, out)
         drain()
     finally:
