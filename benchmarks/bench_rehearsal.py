@@ -66,6 +66,9 @@ def list_worker_pids(kind: str) -> list[int]:
 
 def make_study(root: Path, fraction: float) -> Path:
     """The synthetic study, written by a subprocess (the driver's memory is the pipeline's alone)."""
+    if len(list((root / "videos").glob("*/*.mp4"))) == PARTICIPANTS * 4 and (root / "ecg").is_dir():
+        return root  # kept from an earlier run (--keep)
+    shutil.rmtree(root, ignore_errors=True)
     code = ("import sys; from eifer.synth import synth_study; "
             f"synth_study({str(root)!r}, participants={PARTICIPANTS}, seed=0, video_seconds={FULL_SECONDS * fraction}, "
             f"fps={FPS}, show_progress=False)")
@@ -169,6 +172,8 @@ def main() -> None:
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench_rehearsal_"))
     root.mkdir(parents=True, exist_ok=True)
 
+    for fraction in args.fractions:  # the studies first: their writer is not what is measured
+        make_study(root / f"study_{fraction:g}", fraction)
     cluster, address = None, None
     if args.executor == "ray":
         from bench_executor import start_two_node_cluster
