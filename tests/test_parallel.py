@@ -175,3 +175,41 @@ def test_cli_run_rejects_an_unknown_executor(tmp_path):
     res = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "run"), "--executor", "slurm"])
     assert res.exit_code != 0 and "choose 'local' or 'ray'" in res.output
     assert not (tmp_path / "run").exists()  # rejected before anything ran
+
+
+def _ensure_ray_in_child(address: str) -> tuple[subprocess.CompletedProcess, float]:
+    """``ensure_ray`` against ``address`` in a fresh process (this one may be connected to Ray already)."""
+    code = f"from eifer.parallel import ExecutorSpec, ensure_ray; ensure_ray(ExecutorSpec('ray', {address!r}))"
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(SRC)})
+    return out, time.monotonic() - t0
+
+
+def test_ray_head_that_cannot_be_reached_fails_fast_naming_the_address():
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: bound, then closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out, seconds = _ensure_ray_in_child(f"127.0.0.1:{port}")
+    assert out.returncode != 0
+    assert f"no Ray cluster answers at address '127.0.0.1:{port}'" in out.stderr, out.stderr
+    assert seconds < 60  # ray.init alone retries an unreachable head for minutes
+
+
+def test_ray_client_address_without_ray_client_says_what_to_install():
+    import socket
+
+    pytest.importorskip("ray")
+    from ray._private.utils import get_ray_client_dependency_error  # the check ray.init makes
+
+    if get_ray_client_dependency_error() is None:
+        pytest.skip("ray[client] is installed here")
+    with socket.socket() as s:  # something listens, so the address is reachable
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        address = f"ray://127.0.0.1:{s.getsockname()[1]}"
+        out, _ = _ensure_ray_in_child(address)
+    assert out.returncode != 0
+    assert f"address {address!r} is a Ray Client address" in out.stderr and "ray[client]==" in out.stderr, out.stderr

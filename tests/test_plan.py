@@ -86,6 +86,15 @@ def test_advice_thresholds():
     assert all(c.source and c.value > 0 for c in COSTS.values())
 
 
+def test_every_cost_says_whether_it_was_measured_when_and_on_what():
+    import re
+
+    for name, c in COSTS.items():
+        assert re.match(r"(MEASURED \d{4}-\d\d-\d\d .*benchmarks/bench_\w+\.py|ASSUMED)", c.source), name
+    # no GPU has run bench_gpu.py yet: the GPU rows must not pass for measurements
+    assert all(c.source.startswith("ASSUMED") for n, c in COSTS.items() if "gpu" in n)
+
+
 def test_plan_cli(synth_video_small):
     from eifer.cli import app
 

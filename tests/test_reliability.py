@@ -641,8 +641,13 @@ def test_ray_client_address_without_ray_client_is_a_clear_error():
         pass
     else:
         pytest.skip("Ray Client is installed here: a ray:// address would try to connect")
-    with pytest.raises(EiferError, match="needs Ray Client"):
-        ensure_ray(ExecutorSpec(kind="ray", address="ray://127.0.0.1:10001"))
+    import socket
+
+    with socket.socket() as s:  # something listens, so the address is reachable and the client check speaks
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with pytest.raises(EiferError, match="needs Ray Client"):
+            ensure_ray(ExecutorSpec(kind="ray", address=f"ray://127.0.0.1:{s.getsockname()[1]}"))
 
 
 def test_disk_full_names_the_file(tmp_path, monkeypatch):

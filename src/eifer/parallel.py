@@ -362,8 +362,47 @@ def _drain(q: Any, call: int | None, on_report: Callable | None) -> None:
 
 # ---------------------------------------------------------------- Ray
 
+_PROBE_SECONDS = 5.0  # a head that does not accept a TCP connection within this is reported as unreachable
+# what the command line chose for output (eifer.logs); a Ray worker was not started by it, so a unit takes it along
+_OUTPUT_ENV = ("EIFER_LOG_LEVEL", "GLOG_minloglevel", "TF_CPP_MIN_LOG_LEVEL")
+
+
+def _probe_address(address: str) -> None:
+    """Fail fast when nothing listens at a ``host:port`` or ``ray://host:port`` address.
+
+    ``ray.init`` retries an unreachable head for minutes; a TCP connection that
+    is refused or times out says the same in seconds. ``auto``/``local`` and
+    addresses without a port are left to Ray.
+    """
+    import socket
+
+    hostport = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=_PROBE_SECONDS).close()
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+        raise EiferError(f"executor 'ray': no Ray cluster answers at address {address!r} ({reason} within "
+                         f"{_PROBE_SECONDS:g} s). Start it (`ray start --head` prints the address to use) or fix "
+                         "executor.address") from None
+
+
 def ensure_ray(spec: ExecutorSpec) -> None:
-    """Connect to the Ray cluster at ``spec.address`` or start a local one (once per process)."""
+    """Connect to the Ray cluster at ``spec.address`` or start a local one (once per process).
+
+    The terminal stays as quiet as under ``local``: Ray's own info lines are
+    hidden unless the output level is ``verbose``, and the Ray workers' output
+    reaches this terminal only at ``verbose`` (``--quiet``) or after the unit's
+    worker dropped MediaPipe's native log lines (``normal``, see :mod:`eifer.logs`).
+
+    Raises
+    ------
+    EiferError
+        When no cluster answers at the address (within seconds, naming it), or a
+        ``ray://`` address is given without Ray Client installed.
+    """
     global _ray_started_here
     try:
         import ray
@@ -371,28 +410,108 @@ def ensure_ray(spec: ExecutorSpec) -> None:
         raise EiferError("executor 'ray' needs the ray package (pip install ray)") from exc
     if ray.is_initialized():
         return
-    kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
+    import logging
+
+    from eifer.logs import log_level
+
+    level = log_level()
+    kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": level != "quiet",
+                          "logging_level": logging.INFO if level in ("", "verbose") else logging.WARNING}
     if spec.address is None:
         kw["num_cpus"] = spec.workers or n_workers(0)
-        _ray_started_here = True
-    try:
-        ray.init(address=spec.address, **kw)
+    else:
+        _probe_address(spec.address)
+    try:  # "local": a new local cluster even where `ray start` left an address file (ray.init(None) would join it)
+        ray.init(address=spec.address or "local", **kw)
     except ConnectionError as exc:
         raise EiferError(f"executor 'ray': no Ray cluster at address {spec.address!r} ({exc})") from exc
-    except ValueError as exc:  # "ray://host:port" needs Ray Client (the ray[client] extra)
-        if "client" not in str(exc).lower():
+    except ValueError as exc:
+        if "ray[client]" not in str(exc):
             raise
-        raise EiferError(f"executor.address {spec.address!r}: a ray:// address needs Ray Client, which this "
-                         "install lacks (pip install 'ray[client]'); or give the cluster's GCS address "
-                         "host:6379 (without ray://) from a node of the cluster") from None
+        raise EiferError(f"executor 'ray': address {spec.address!r} is a Ray Client address (ray://), which needs "
+                         f"Ray Client: pip install 'ray[client]=={ray.__version__}'. Or run eifer on a node of the "
+                         "cluster with executor.address 'auto' (or the head's host:6379)") from exc
+    _ray_started_here = spec.address is None
+    if level == "quiet":  # Ray's notes (e.g. "task failed ... will be retried") print to the terminal regardless
+        import ray._private.worker as ray_worker
+
+        ray_worker._worker_logs_enabled = False  # the switch Ray's own debugger (ray.util.rpdb) uses
 
 
-def _ray_call(fn: Callable, unit: Any, i: int, q: Any, desc: str, cwd: str) -> Any:
+def _ray_channel() -> Any:
+    """This driver's message queue (units' start notes and progress), on this driver's node.
+
+    One per Ray session, reused by every call: starting an actor costs a worker
+    process. It is pinned to the driver's node, so losing any other node never
+    loses it (the driver would go with its own node anyway).
+    """
+    import ray
+
+    me = ray.get_runtime_context().get_worker_id()  # this connection (a job id repeats on a new cluster)
+    if _channel.get("me") != me:
+        from ray.util.queue import Queue
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
+        _channel.update(me=me, q=Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here}))
+    return _channel["q"]
+
+
+_channel: dict[str, Any] = {}
+_placements: list[tuple[list[dict[str, Any]], Callable[[dict[str, Any]], None] | None]] = []  # open blocks
+
+
+@contextlib.contextmanager
+def record_placements(on_unit: Callable[[dict[str, Any]], None] | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Within the block, note where each unit run on Ray ran: one dict per unit, as it finishes.
+
+    Each dict has ``desc`` and ``unit`` (the call's label and the unit's index),
+    ``node`` and ``pid`` (the Ray node id and process that returned the result),
+    ``attempt`` (Ray's count of earlier tries: above 0 when a worker or its node
+    was lost and Ray ran the unit again) and ``starts`` (the node of every try
+    that got as far as saying so, in order). ``on_unit(dict)``
+    is called as each unit finishes (e.g. to log it). Units run by the
+    ``local`` executor are not recorded.
+
+    Examples
+    --------
+    >>> with record_placements() as placed:
+    ...     _ = map_units(abs, [-1], workers=1)
+    >>> placed
+    []
+    """
+    entry: tuple[list[dict[str, Any]], Callable[[dict[str, Any]], None] | None] = ([], on_unit)
+    _placements.append(entry)
+    try:
+        yield entry[0]
+    finally:
+        _placements.remove(entry)
+
+
+def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, env: dict[str, str],
+              desc: str, cwd: str) -> tuple[str, int, int, Any]:
+    import ray
+
     _follow_cwd(cwd)  # on a cluster the run folder is on a shared filesystem; a missing cwd is left alone
+    os.environ.update(env)
     os.environ[_IN_WORKER] = "1"
     os.environ["EIFER_NO_PROGRESS"] = "1"
-    rep = (lambda d, t=None: q.put_nowait((i, d, t))) if q is not None else None
-    return _run_unit(fn, unit, i, rep, desc)
+    from eifer.logs import apply_output_settings
+
+    apply_output_settings()  # this worker was started by Ray, not by the command line
+    node = ray.get_runtime_context().get_node_id()
+    with contextlib.suppress(Exception):  # waits until noted, so the note of an attempt lost later is never lost
+        q.put((call, "start", i, node), timeout=30)
+
+    def rep(d: int, t: int | None = None) -> None:
+        with contextlib.suppress(Exception):  # progress is never worth failing a unit
+            q.put_nowait((call, "report", i, d, t))
+
+    out = _run_unit(fn, unit, i, rep if report else None, desc)
+    attempt = 0
+    with contextlib.suppress(Exception):  # Ray's count of this task's earlier tries (0 where Ray does not say)
+        attempt = int(ray._private.worker.global_worker.core_worker.get_current_task_attempt_number())
+    return node, os.getpid(), attempt, out
 
 
 def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: ExecutorSpec, retries: int,
@@ -401,49 +520,63 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
     import ray
     from ray.exceptions import RayError, RayTaskError
 
+    # plain tasks, not actors: a task whose worker or node is lost runs again on a node still there
     opts: dict[str, Any] = {"num_cpus": res.cpus, "num_gpus": res.gpus, "max_retries": retries,
                             "retry_exceptions": False}
     if res.memory_mb:
         opts["memory"] = int(res.memory_mb) * 1024 * 1024
     remote = ray.remote(_ray_call).options(**opts)
-    q = None
-    if on_report is not None:
-        from ray.util.queue import Queue
-
-        q = Queue(actor_options={"num_cpus": 0})
+    q = _ray_channel()
+    call = next(_calls)
+    env = {k: os.environ[k] for k in _OUTPUT_ENV if k in os.environ}
     fn_ref = ray.put(fn)
     cwd = os.getcwd()
     todo = list(range(len(units)))
     refs: dict[Any, int] = {}
+    starts: dict[int, list[str]] = {}
 
     def drain() -> None:
-        if q is not None and on_report is not None:
-            for item in q.get_nowait_batch(q.qsize()):
-                on_report(*item)
+        try:
+            items = q.get_nowait_batch(q.qsize())
+        except Exception:  # the queue is a convenience: units and results do not depend on it
+            return
+        for c, kind, i, *msg in items:
+            if c != call:  # a late note of an earlier call
+                continue
+            if kind == "start":
+                starts.setdefault(i, []).append(msg[0])
+            elif on_report is not None:
+                on_report(i, *msg)
 
     try:
         while todo or refs:
             while todo and (cap is None or len(refs) < cap):
                 i = todo.pop(0)
-                refs[remote.remote(fn_ref, units[i], i, q, desc, cwd)] = i
+                refs[remote.remote(fn_ref, units[i], i, q, call, on_report is not None, env, desc, cwd)] = i
             ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.25)
             drain()
             for r in ready:
                 i = refs.pop(r)
                 try:
-                    out = ray.get(r)
+                    node, pid, attempt, out = ray.get(r)
                 except RayTaskError as exc:  # the unit raised: re-raise its own exception
                     cause = getattr(exc, "cause", None)
                     raise (cause if isinstance(cause, BaseException) else exc) from None
                 except RayError as exc:  # worker or node died more often than Ray retries
                     raise EiferError(f"executor 'ray': {_unit_name(i, units[i], desc)} failed after "
                                      f"{retries} retries: {type(exc).__name__}: {exc}") from exc
+                _note_placement({"desc": desc, "unit": i, "node": node, "pid": pid, "attempt": attempt,
+                                 "starts": starts.get(i, [node])})
                 finish(i, out)
         drain()
     finally:
         for r in refs:
             with contextlib.suppress(Exception):
                 ray.cancel(r, force=True)
-        if q is not None:
-            with contextlib.suppress(Exception):
-                q.shutdown()
+
+
+def _note_placement(rec: dict[str, Any]) -> None:
+    for placed, on_unit in _placements:
+        placed.append(rec)
+        if on_unit is not None:
+            on_unit(rec)

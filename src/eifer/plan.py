@@ -35,33 +35,39 @@ class Cost:
     source: str
 
 
-# The measured per-unit costs (one place; update from the named benchmark).
+# The per-unit costs (one place; update from the named benchmark). Each source starts with MEASURED (date, device)
+# or ASSUMED: the GPU rows stay ASSUMED until benchmarks/bench_gpu.py has run on a GPU (none here so far).
 COSTS: dict[str, Cost] = {
     "frames_geometry_fps": Cost(
         160.0, "frames per CPU-second, whole frame stage, geometry estimator, 640x480",
-        "benchmarks/bench_frames.py full stage (issue 17 measurement, 2 shared cores)"),
+        "MEASURED 2026-12-01 on this 2-core CPU machine: benchmarks/bench_frames.py full stage (issue 17); "
+        "cross-checked by benchmarks/bench_rehearsal.py (issue 26, docs/scaling.md)"),
     "affect_small_cpu_s": Cost(
         1 / 37.0 - 1 / 160.0, "CPU-s per crop, a small learned ONNX model in-stream",
-        "bench_frames.py with a small ONNX estimator: 37 frames/CPU-s in-stream vs 160 without (issue 17)"),
+        "MEASURED 2026-12-01 (CPU): benchmarks/bench_frames.py with a small ONNX estimator: 37 frames/CPU-s "
+        "in-stream vs 160 without (issue 17)"),
     "infer_cpu_s_per_gmac": Cost(
         0.353 / 12.23, "CPU-s per crop per GMAC of the estimator (batched fp32 inference on CPU)",
-        "timm tf_efficientnetv2_l estimator at 224 px (12.2 GMAC), 1 torch thread, batches of 8: 0.353 CPU-s per "
-        "crop (0.371 one by one); bench_gpu.py --device cpu --skip-train --image-size 224 runs the same calls"),
+        "MEASURED 2026-12-01 (CPU): timm tf_efficientnetv2_l estimator at 224 px (12.2 GMAC), 1 torch thread, "
+        "batches of 8: 0.353 CPU-s per crop (0.371 one by one); benchmarks/bench_gpu.py --device cpu "
+        "--skip-train --image-size 224 runs the same calls"),
     "infer_gpu_fps_effv2l": Cost(
         1500.0, "crops per second, EfficientNetV2-L 224 px batched inference on one GPU",
         "ASSUMED, not yet measured: replace with benchmarks/bench_gpu.py on the target GPU"),
     "train_cpu_s_per_gmac": Cost(
         0.86 / 12.23, "CPU-s per training image per GMAC of the backbone (fp32, stage 2)",
-        "benchmarks/bench_train.py --profile paper: EfficientNetV2-L 0.86 CPU-s per image at batch 8 (issue 17)"),
+        "MEASURED 2026-12-01 (CPU): benchmarks/bench_train.py --profile paper: EfficientNetV2-L 0.86 CPU-s per "
+        "image at batch 8 (issue 17)"),
     "train_gpu_ips_effv2l": Cost(
         400.0, "training images per second, EfficientNetV2-L 224 px, bf16, channels_last, one GPU",
         "ASSUMED, not yet measured: replace with benchmarks/bench_gpu.py on the target GPU"),
     "stage1_fraction": Cost(
         1 / 3, "cost of a stage-1 image (frozen backbone: forward only) relative to a stage-2 image",
-        "forward ≈ 1/3 of forward + backward (rule of thumb)"),
+        "ASSUMED: forward ≈ 1/3 of forward + backward (rule of thumb)"),
     "hrv_cpu_s_per_ecg_s": Cost(
         49.5 / 4680, "CPU-s per second of ECG segment (time, frequency and nonlinear domains)",
-        "benchmarks/bench_hrv.py --participants 2: 49.5 s for 2 x 2340 s of ECG in one process"),
+        "MEASURED 2026-12-01 (CPU): benchmarks/bench_hrv.py --participants 2: 49.5 s for 2 x 2340 s of ECG in one "
+        "process"),
 }
 
 # Forward GMACs at 224 px (torch.utils.flop_counter.FlopCounterMode on eifer.model.create_model, 1 image);

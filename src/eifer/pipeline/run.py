@@ -31,7 +31,7 @@ import pandas as pd
 from eifer.config import Config
 from eifer.errors import EiferError
 from eifer.io import remove_inside, write_json
-from eifer.parallel import use_executor
+from eifer.parallel import record_placements, use_executor
 from eifer.pipeline.preflight import raise_preflight, run_preflight
 from eifer.pipeline.stages import STAGE_NAMES, STAGES, Stage, resolve_runner, stage_fingerprint, upstream_closure
 from eifer.runfolder import RunFolder, read_stage_record
@@ -215,13 +215,17 @@ def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], forc
     write_json(_running_file(run, stage.name), {"fingerprint": fp})
     run.log("stage_start", stage=stage.name, fingerprint=fp)
     t0 = time.perf_counter()
-    try:
-        outputs = list(runner(study, run, **stage.handover(cfg)) or [])
-    except BaseException as exc:  # logged, then raised: the next run resumes this stage
-        run.log("stage_failed", stage=stage.name, error=f"{type(exc).__name__}: {exc}",
-                seconds=round(time.perf_counter() - t0, 3))
-        raise
+    # on Ray, where each unit ran (and ran again after a lost worker or node), as each finishes
+    with record_placements(lambda rec: run.log("unit_placed", stage=stage.name, **rec)):
+        try:
+            outputs = list(runner(study, run, **stage.handover(cfg)) or [])
+        except BaseException as exc:  # logged, then raised: the next run resumes this stage
+            run.log("stage_failed", stage=stage.name, error=f"{type(exc).__name__}: {exc}",
+                    seconds=round(time.perf_counter() - t0, 3))
+            raise
     seconds = time.perf_counter() - t0
+    # a unit whose worker or node was lost mid-write left its temp file; the unit itself ran again
+    run.remove_stale_temp()
     run.mark_done(stage.name, fp, outputs, seconds)
     _running_file(run, stage.name).unlink(missing_ok=True)
     return StageResult(stage.name, "ran", seconds=round(seconds, 3), outputs=outputs)

@@ -1,0 +1,218 @@
+"""Paper-size rehearsal: frames -> affect -> select on a synthetic study of the paper's shape, and the
+readers of the frame table at 1.9 M rows.
+
+Part 1 (``--fractions``): a synthetic study of 44 participants x 4 videos (eifer.synth) whose videos
+are ``fraction`` x 86 s at 10 fps (fraction 1 = 151 360 frames, the issue's >= 150 k), run through
+frames, affect and select (and labels, which select reads) on 2 workers: a Ray cluster of two real
+nodes (``--executor ray``, ray.cluster_utils.Cluster, one CPU each) or the local process pool
+(``--executor local``). Printed per fraction: frames analysed, frames-stage seconds and frames/s,
+peak resident memory (VmHWM) of each worker process and of the driver (this process, which only
+runs the pipeline: the study is written by a subprocess), and growth between fractions.
+
+Part 2 (``--big-rows``, default 1.9 M): the frame and affect tables of the first fraction's run are
+tiled (frame numbers shifted past the video, valence/arousal of the copies pulled toward the
+neutral point so that selection still picks decoded frames) until they hold ``--big-rows`` rows,
+not decoded; then ``eifer select --force``-equivalent, the report stage and
+``load_run(RUN).data("frames")`` each run in a subprocess: wall seconds and peak memory (ru_maxrss).
+
+Run on a shared 2-core machine only at small fractions (``--fractions 0.125``); say what was
+extrapolated. Usage::
+
+    python benchmarks/bench_rehearsal.py [--fractions 0.125 0.25] [--executor ray|local] [--big-rows 1900000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+FULL_SECONDS, FPS, PARTICIPANTS = 86.0, 10, 44
+
+
+def read_hwm_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a live process, MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def list_worker_pids(kind: str) -> list[int]:
+    """The unit workers now alive: Ray workers (``ray::...`` but not the progress queue actor) or pool children."""
+    me = os.getpid()
+    out = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == me:
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes()
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if kind == "ray" and cmd.startswith(b"ray::") and b"Queue" not in cmd:
+            out.append(int(proc.name))
+        elif kind == "local" and ppid == me and b"multiprocessing" in cmd and b"resource_tracker" not in cmd:
+            out.append(int(proc.name))
+    return out
+
+
+def make_study(root: Path, fraction: float) -> Path:
+    """The synthetic study, written by a subprocess (the driver's memory is the pipeline's alone)."""
+    if len(list((root / "videos").glob("*/*.mp4"))) == PARTICIPANTS * 4 and (root / "ecg").is_dir():
+        return root  # kept from an earlier run (--keep)
+    shutil.rmtree(root, ignore_errors=True)
+    code = ("import sys; from eifer.synth import synth_study; "
+            f"synth_study({str(root)!r}, participants={PARTICIPANTS}, seed=0, video_seconds={FULL_SECONDS * fraction}, "
+            f"fps={FPS}, show_progress=False)")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(SRC)})
+    return root
+
+
+def run_fraction(root: Path, fraction: float, kind: str, address: str | None) -> dict:
+    import pandas as pd
+
+    from eifer.config import load_config
+    from eifer.pipeline import run_pipeline
+
+    study = make_study(root / f"study_{fraction:g}", fraction)
+    run = root / f"run_{fraction:g}"
+    cfg = load_config(profile="demo", overrides={"frames": {"n_jobs": 2},
+                                                 "executor": {"kind": kind, "address": address}})
+    t0 = time.perf_counter()
+    run_pipeline(study, run, cfg, stages=["select"], show_progress=False)
+    wall = time.perf_counter() - t0
+    workers = {pid: read_hwm_mb(pid) for pid in list_worker_pids(kind)}
+    stages = {s: json.loads((run / ".stages" / f"{s}.json").read_text())["seconds"]
+              for s in ("frames", "affect", "select")}
+    n = sum(len(pd.read_parquet(f, columns=["frame"])) for f in (run / "frames").glob("*/*.parquet"))
+    return {"fraction": fraction, "frames": n, "wall_s": wall, **{f"{s}_s": v for s, v in stages.items()},
+            "frames_per_s": n / stages["frames"], "worker_peak_mb": sorted(workers.values()),
+            "driver_peak_mb": read_hwm_mb(os.getpid()), "run": str(run), "study": str(study)}
+
+
+def tile_frames(run: Path, rows: int) -> int:
+    """Tile every video's frame and affect tables until the frame tables hold ``rows`` rows; rows written."""
+    import pandas as pd
+
+    files = sorted((run / "frames").glob("*/*.parquet"))
+    total = sum(len(pd.read_parquet(f, columns=["frame"])) for f in files)
+    k = max(1, -(-rows // total))
+    written = 0
+    for f in files:
+        aff = run / "affect" / f.parent.name / f.name
+        fr, af = pd.read_parquet(f), pd.read_parquet(aff) if aff.exists() else None
+        span = int(fr["frame"].max()) + 1
+        parts, aparts = [], []
+        for c in range(k):
+            t = fr.copy()
+            t["frame"] += c * span
+            t["time_s"] += c * span / FPS
+            parts.append(t)
+            if af is not None:
+                a = af.copy()
+                a["frame"] += c * span
+                if c:  # copies rank below the decoded frames: selection still picks frames the video has
+                    a[["valence", "arousal"]] = a[["valence", "arousal"]].to_numpy() * 0.5
+                aparts.append(a)
+        big = pd.concat(parts, ignore_index=True)
+        big.to_parquet(f, index=False)
+        written += len(big)
+        if af is not None:
+            pd.concat(aparts, ignore_index=True).to_parquet(aff, index=False)
+    return written
+
+
+def time_child(code: str) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of ``python -c code``."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(SRC),
+                                                             "EIFER_NO_PROGRESS": "1"})
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"child failed ({proc.returncode}): {code}")
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+
+
+def run_big(src_run: Path, study: Path, root: Path, rows: int) -> dict:
+    big = root / "run_big"
+    shutil.copytree(src_run, big)
+    n = tile_frames(big, rows)
+    out: dict = {"rows": n}
+    cfg = "from eifer.config import read_run_config as r; "
+    for name, code in (
+        ("select", f"{cfg}from eifer.pipeline import run_pipeline as p; "
+                   f"p({str(study)!r}, {str(big)!r}, r({str(big)!r}), stages=['select'], force=['select'], "
+                   "show_progress=False)"),
+        ("report", f"{cfg}from eifer.pipeline import run_pipeline as p; "
+                   f"p({str(study)!r}, {str(big)!r}, r({str(big)!r}), stages=['report'], show_progress=False)"),
+        ("load_run(RUN).data('frames')", f"import eifer; d = eifer.load_run({str(big)!r}).data('frames'); "
+                                         "print(len(d))"),
+    ):
+        out[name] = time_child(code)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fractions", type=float, nargs="+", default=[0.125])
+    ap.add_argument("--executor", choices=("ray", "local"), default="ray")
+    ap.add_argument("--big-rows", type=int, default=1_900_000, help="0 skips part 2")
+    ap.add_argument("--keep", help="folder to keep the studies and runs in (default: a temporary one, removed)")
+    args = ap.parse_args()
+    os.environ.setdefault("EIFER_NO_PROGRESS", "1")
+    root = Path(args.keep or tempfile.mkdtemp(prefix="bench_rehearsal_"))
+    root.mkdir(parents=True, exist_ok=True)
+
+    for fraction in args.fractions:  # the studies first: their writer is not what is measured
+        make_study(root / f"study_{fraction:g}", fraction)
+    cluster, address = None, None
+    if args.executor == "ray":
+        from bench_executor import start_two_node_cluster
+
+        cluster, address = start_two_node_cluster(2)
+    results = []
+    try:
+        for fraction in sorted(args.fractions):
+            results.append(run_fraction(root, fraction, args.executor, address))
+            r = results[-1]
+            print(f"fraction {fraction:g}: {r['frames']} frames, frames stage {r['frames_s']:.0f} s "
+                  f"({r['frames_per_s']:.1f} frames/s), affect {r['affect_s']:.0f} s, select {r['select_s']:.0f} s; "
+                  f"peak MB workers {[round(w) for w in r['worker_peak_mb']]}, driver {r['driver_peak_mb']:.0f}",
+                  flush=True)
+    finally:
+        if cluster is not None:
+            import ray
+
+            ray.shutdown()
+            cluster.shutdown()
+    print(f"\n{'fraction':>8} {'frames':>8} {'frames/s':>9} {'worker peak MB':>15} {'driver peak MB':>15}")
+    for r in results:
+        print(f"{r['fraction']:>8g} {r['frames']:>8} {r['frames_per_s']:>9.1f} {max(r['worker_peak_mb']):>15.0f} "
+              f"{r['driver_peak_mb']:>15.0f}")
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        print(f"growth {a['fraction']:g} -> {b['fraction']:g} ({b['frames'] / a['frames']:.2f}x frames): "
+              f"worker peak {max(b['worker_peak_mb']) / max(a['worker_peak_mb']):.2f}x, "
+              f"driver peak {b['driver_peak_mb'] / a['driver_peak_mb']:.2f}x")
+    print(f"resource.getrusage(self) maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if args.big_rows:
+        big = run_big(Path(results[0]["run"]), Path(results[0]["study"]), root, args.big_rows)
+        print(f"\nframe table of {big['rows']} rows (tiled, not decoded):")
+        for name in ("select", "report", "load_run(RUN).data('frames')"):
+            sec, mb = big[name]
+            print(f"  {name:<32}{sec:>8.1f} s {mb:>8.0f} MB peak")
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
