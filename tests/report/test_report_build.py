@@ -122,8 +122,12 @@ def test_tables_2_3_grouped_by_condition_and_task_with_groups_as_columns(paper_r
     # planted: High's scores separate the classes, Low's are noise
     assert float(row["High EI"].split()[0]) > 0.95 and 0.3 < float(row["Low EI"].split()[0]) < 0.7
     html = _page(build_report(paper_run))
-    assert "composition “direct” (High, Low and Total each trained from the initial weights — the paper's " \
-           "Tables 2–4)" in html
+    # both compositions are the two steps of the paper's §3.3 / Figure 5; which one its Tables 2–4 show is open
+    assert "composition “direct” (High, Low and Total each trained from the initial weights — the first step " \
+           "of the paper's §3.3 / Figure 5 design" in html
+    assert "composition “transfer” (the direct High and Low models fine-tuned on Total" in html
+    assert "the second step of the paper's §3.3 / Figure 5 design" in html
+    assert "not in the paper" not in html and "= the paper's Tables 2–4" not in html
     # the backbone is named once per table, not on every row
     assert html.count("resnet10t") < 20
     # numbers right-aligned, text left: a mean (SD) cell carries class num, a group label does not

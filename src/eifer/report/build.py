@@ -383,8 +383,8 @@ def _section_glossary() -> list[B.Block]:
         ("High EI, Low EI, Total EI (training group)", ("The participants whose training data a model saw: EI "
          "score above the cutoff (High), at or below it (Low), or all training participants (Total). The test "
          "participants are the same fixed set for every model.")),
-        ("High-Total, Low-Total", ("Transfer models: the direct High (Low) model fine-tuned on the Total group's "
-         "data; compared with the Total model and with each other.")),
+        ("High-Total, Low-Total", ("Transfer models (paper §3.3, Figure 5): the direct High (Low) model "
+         "fine-tuned on the Total group's data; compared with the Total model and with each other.")),
         ("baseline / unambiguous / ambiguous (condition)", ("Test sets: all selected frames of the test "
          "participants (baseline); per test video the 6 frames whose estimated affect agrees most strongly with "
          "the video's label (unambiguous); 6 frames that disagree or are weak (ambiguous).")),
@@ -483,8 +483,9 @@ def build_report(run: RunFolder | str | Path, include_faces: bool | None = None)
     faces = run.config.report.include_faces if include_faces is None else include_faces
     intro: list[B.Block] = [B.Para(
         "The study pipeline of the paper run on this study: EI groups and the cutoff (Table 1, Figure 7), HRV, "
-        "frame quality and selection (Figure 4), recognition performance (Tables 2–3: composition “direct” "
-        "corresponds to the paper's Tables 2–4), the group comparisons (Table 4, with the calibrated type-I "
+        "frame quality and selection (Figure 4), recognition performance (Tables 2–3, for both steps of the "
+        "paper's §3.3 / Figure 5 design: composition “direct” and “transfer”; the paper does not say which of "
+        "them its Tables 2–4 report), the group comparisons (Table 4, with the calibrated type-I "
         "error of each test), the alternative backbones (Tables 5–6), a glossary and the run's settings.")]
     report_dir = run.path("report")
     pages = _participants_page(run)

@@ -23,9 +23,12 @@ GROUP_ORDER = ("High", "Low", "High-Total", "Low-Total", "Total")
 METRIC_NAMES = ("Precision", "Recall", "F1-score", "Accuracy", "ROC-AUC", "PR-AUC")
 
 COMPOSITIONS = {
-    "direct": "High, Low and Total each trained from the initial weights — the paper's Tables 2–4",
+    "direct": "High, Low and Total each trained from the initial weights — the first step of the paper's "
+              "§3.3 / Figure 5 design (its \u201cEI-specific pretrained models\u201d); the paper does not say "
+              "whether its Tables 2–4 report these models or the transfer ones",
     "transfer": "the direct High and Low models fine-tuned on Total (High-Total, Low-Total) and compared with "
-                "Total — an addition of eifer, not in the paper",
+                "Total — the second step of the paper's §3.3 / Figure 5 design (models \u201cinitialized from the "
+                "High-EI and Low-EI pretrained weights were further trained on the Total-EI dataset\u201d)",
     "cv": "the additional backbones trained by stratified group k-fold cross-validation (transfer_cv.folds; the "
           "paper uses 5; folds play the part of repetitions) — the paper's Tables 5–6",
 }
