@@ -188,9 +188,15 @@ def test_cutoff_sweep_is_compact():
                           "imbalance": abs(60 - 2 * np.arange(51)), "n_significant": n_sig,
                           "eligible": [str(900 > c > 520) for c in cut], "chosen": [str(c == 830) for c in cut]})
     runs = cutoff_runs(sweep)
-    assert runs.values.tolist() == [["500–520", 3, 0, "no", ""], ["530–690", 17, 0, "yes", ""],
-                                    ["700–820", 13, 2, "yes", ""], ["830", 1, 7, "yes", "830"],
-                                    ["840–890", 6, 1, "yes", ""], ["900–1000", 11, 1, "no", ""]]
+    assert runs.values.tolist() == [["500–520", 3, "0", "no", ""], ["530–690", 17, "0", "yes", ""],
+                                    ["700–820", 13, "2", "yes", ""], ["830", 1, "7", "yes", "830"],
+                                    ["840–890", 6, "1", "yes", ""], ["900–1000", 11, "1", "no", ""]]
+    # cutoffs the sweep never tested (blank count in cutoff_sweep.csv) are "not tested", never 0
+    untested = sweep.assign(n_significant=sweep["n_significant"].where(cut >= 520))
+    runs = cutoff_runs(untested)
+    assert runs.values.tolist()[:2] == [["500–510", 2, "not tested", "no", ""], ["520", 1, "0", "no", ""]]
+    assert cutoff_neighbours(untested.assign(chosen=[str(c == 530) for c in cut]))[
+        "significant HRV variables"].tolist() == ["not tested", "not tested", "0", "0", "0", "0", "0"]
     near = cutoff_neighbours(sweep)
     assert near["cutoff"].tolist() == ["800", "810", "820", "830", "840", "850", "860"]
     assert near.iloc[3].tolist()[-1] == "◀ chosen" and near.iloc[3]["significant HRV variables"] == "7"
@@ -225,6 +231,24 @@ def test_hrv_quality_record_is_summarised_per_participant(paper_run):
     assert q.loc["P01", "removed_share"] == 0.02 and q.loc["P02", "polarity"] == "-"
     assert q.loc["P01", "segments"] == 2 and source.startswith("hrv_quality.parquet")
     assert "beats_flagged" in _page(build_report(paper_run))
+
+
+def test_hrv_quality_counts_are_summed_as_integers(paper_run):
+    """The hrv stage stores its counts (n_beats, n_<kind>) as floats: they are summed, not averaged,
+    and print as 931, never 116.375 or "138.0"."""
+    from eifer.io import write_parquet
+    from eifer.report.summaries import hrv_quality_summary
+
+    beats = [100.0, 131.0, 700.0, 90.0]
+    write_parquet(paper_run.path("hrv_quality.parquet"), pd.DataFrame({
+        "participant_id": ["P01", "P01", "P01", "P02"], "segment": ["V1", "V2", "V3", "V1"], "n_beats": beats,
+        "n_ectopic": [1.0, 0.0, 2.0, 0.0], "nn_removed_share": [0.0, 0.1, 0.2, 0.0],
+        "polarity": ["normal"] * 4, "hrv_excluded": ["", "", "", ""]}))
+    q = hrv_quality_summary(paper_run.root)[0].set_index("participant_id")
+    assert q.loc["P01", "n_beats"] == 931 and q.loc["P02", "n_beats"] == 90 and q.loc["P01", "n_ectopic"] == 3
+    assert str(q["n_beats"].dtype) == "Int64" and q.loc["P01", "nn_removed_share"] == 0.1  # a share: averaged
+    html = _page(build_report(paper_run))
+    assert ">931<" in html and "931.0" not in html and "116.375" not in html
 
 
 def test_participants_page_linked_with_one_figure_each_and_no_faces(paper_run):

@@ -17,6 +17,7 @@ import pandas as pd
 from eifer._tables import format_p
 from eifer.config import DEFAULTS
 
+NOT_TESTED = "not tested"  # a sweep cutoff without an ANOVA (blank n_significant in cutoff_sweep.csv)
 CONDITION_ORDER = ("baseline", "unambiguous", "ambiguous")
 TASK_ORDER = ("arousal", "valence")
 GROUP_ORDER = ("High", "Low", "High-Total", "Low-Total", "Total")
@@ -267,11 +268,18 @@ def cutoff_runs(sweep: pd.DataFrame) -> pd.DataFrame:
     >>> s = pd.DataFrame({"cutoff": [10, 20, 30, 40], "n_significant": [0, 0, 2, 2],
     ...                   "eligible": [True, True, True, False], "chosen": [False, False, True, False]})
     >>> cutoff_runs(s).values.tolist()
-    [['10–20', 2, 0, 'yes', ''], ['30', 1, 2, 'yes', '30'], ['40', 1, 2, 'no', '']]
+    [['10–20', 2, '0', 'yes', ''], ['30', 1, '2', 'yes', '30'], ['40', 1, '2', 'no', '']]
+
+    A cutoff the sweep did not test (blank count: a group too small for the ANOVA) says so, never 0:
+
+    >>> s["n_significant"] = [None, 0, 2, 2]
+    >>> cutoff_runs(s).values.tolist()[:2]
+    [['10', 1, 'not tested', 'yes', ''], ['20', 1, '0', 'yes', '']]
     """
     s = sweep.copy()
     s["cutoff"] = pd.to_numeric(s["cutoff"], errors="coerce")
-    s["n_significant"] = pd.to_numeric(s["n_significant"], errors="coerce").fillna(0).astype(int)
+    count = pd.to_numeric(s["n_significant"], errors="coerce")
+    s["n_significant"] = [NOT_TESTED if pd.isna(v) else str(int(v)) for v in count]
     elig = s["eligible"].astype(str).str.lower().isin(["true", "1", "yes"]) if "eligible" in s else True
     chosen = s["chosen"].astype(str).str.lower().isin(["true", "1", "yes"]) if "chosen" in s else False
     s = s.assign(_e=elig, _ch=chosen).sort_values("cutoff").reset_index(drop=True)
@@ -280,7 +288,7 @@ def cutoff_runs(sweep: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, d in s.groupby(block, sort=True):
         lo, hi = d["cutoff"].iloc[0], d["cutoff"].iloc[-1]
-        rows.append([f"{lo:g}" if lo == hi else f"{lo:g}–{hi:g}", len(d), int(d["n_significant"].iloc[0]),
+        rows.append([f"{lo:g}" if lo == hi else f"{lo:g}–{hi:g}", len(d), d["n_significant"].iloc[0],
                      "yes" if d["_e"].iloc[0] else "no", f"{lo:g}" if d["_ch"].iloc[0] else ""])
     return pd.DataFrame(rows, columns=["cutoffs", "n cutoffs", "significant HRV variables", "eligible",
                                        "chosen"])
@@ -306,13 +314,14 @@ def cutoff_neighbours(sweep: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     at = int(np.flatnonzero(chosen)[0]) if chosen.any() else int(len(s) // 2)
     d = s.iloc[max(0, at - k): at + k + 1]
 
-    def num(v: object) -> str:
+    def num(v: object, blank: str = "") -> str:
         x = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
-        return "" if pd.isna(x) else f"{x:g}"
+        return blank if pd.isna(x) else f"{x:g}"
     out = pd.DataFrame({"cutoff": d["cutoff"].map(num)})
     for c, name in (("n_high", "n High"), ("n_low", "n Low"), ("imbalance", "imbalance"),
                     ("n_significant", "significant HRV variables")):
-        out[name] = d[c].map(num) if c in d else ""
+        blank = NOT_TESTED if c == "n_significant" else ""
+        out[name] = d[c].map(lambda v, b=blank: num(v, b)) if c in d else ""
     out["eligible"] = (d["eligible"].astype(str).str.lower().isin(["true", "1", "yes"]).map({True: "yes",
                                                                                              False: "no"})
                        if "eligible" in d else "")
