@@ -18,6 +18,7 @@ from eifer.frames import read_frame_parts
 from eifer.io import read_csv, write_text
 from eifer.report import blocks as B
 from eifer.report import layout as L
+from eifer.report import overview as O
 from eifer.report.figures import (
     faces_figure,
     frame_quality_figure,
@@ -64,6 +65,7 @@ def _paper_table(run: RunFolder, k: int) -> list[B.Block]:
         return [_not_run(f"Table {k}", _TABLE_STAGE[k], f"tables/table{k}.csv")]
     table = read_table(f)
     if k in (2, 3, 5):
+        table = L.format_metric_columns(table)  # the CSV holds numbers only
         laid = L.metrics_paper_layout(table)
         if laid:
             return [_metrics_block(k, bb, comp, reps, wide) for bb, comp, reps, wide in laid]
@@ -138,8 +140,8 @@ def _figure(run: RunFolder, name: str, caption: str, stage: str) -> B.Block:
 
 def _section_study(run: RunFolder) -> list[B.Block]:
     out: list[B.Block] = [B.Heading("Study")]
-    s = study_summary(run.root)
-    out.append(B.Table(s) if len(s) else B.Note("No study summary: no stage has run yet."))
+    if not len(study_summary(run.root)):  # the facts themselves are in the summary at the top
+        out.append(B.Note("No study summary: no stage has run yet."))
     out += [B.Heading("EI groups (Table 1)"), *_paper_table(run, 1)]
     out.append(B.Heading("EI cutoff sweep (Figure 7)"))
     sweep = None
@@ -161,6 +163,9 @@ def _section_study(run: RunFolder) -> list[B.Block]:
         if len(chosen) and "significant_variables" in chosen:
             names = chosen["significant_variables"].iloc[0].replace(";", ", ") or "none"
             out.append(B.Para(f"HRV variables with a significant interaction at the chosen cutoff: {names}."))
+        part = O.partition_note(run)
+        if part is not None:
+            out.append(part)
         null = run.path("cutoff_null.json")
         if null.is_file():
             out.append(_null_test(json.loads(null.read_text()), run.config.cutoff.permutation_alpha))
@@ -223,7 +228,8 @@ def _hrv_quality(run: RunFolder) -> list[B.Block]:
             f"cutoff sweep; leads inverted: {', '.join(inv) or 'none'}.")
     return [B.Heading("HRV quality"), B.Para(text),
             B.Table(q.round({"nn_removed_share": 3}), "Per participant × segment: beats detected and flagged "
-                    "by kind, share of time removed, polarity, ECG quality, and why a segment is excluded.")]
+                    "by kind, share of time removed, polarity, ECG quality, and why a segment is excluded.",
+                    collapsed=f"Per participant × segment ({len(q)} rows): show the table")]
 
 
 def _null_test(null: dict, alpha_perm: float) -> B.Block:
@@ -269,6 +275,7 @@ def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:
         out.append(B.Link("Per-participant view: frame quality over time and valence/arousal per video →",
                           "participants.html", "participants.md"))
     out.append(B.Heading("Selected frames (Figure 4)"))
+    out += [n for n in [O.departure_note(run, "Figure 4")] if n is not None]
     out.append(_figure(run, "figure4.png", "Figure 4. Selected frames in the valence–arousal plane.", "select"))
     short = run.path("select_shortfall.csv")
     if short.is_file():
@@ -293,12 +300,15 @@ def _section_results(run: RunFolder) -> list[B.Block]:
                       "High EI / Low EI = the participants above / at or below the cutoff, Total EI = all "
                       "training participants; High-Total / Low-Total = the High / Low model fine-tuned on "
                       "Total. Definitions are in the glossary at the end."))
+    out += [n for n in [O.departure_note(run, "Tables 2–4")] if n is not None]
     out += _paper_table(run, 2) + _paper_table(run, 3)
     out.append(B.Heading("ROC curves"))
     pred_file = run.path("predictions.parquet")
     if pred_file.is_file():
         pred = pd.read_parquet(pred_file)
-        for (backbone, comp), g in sorted(pred.groupby(["backbone", "composition"]), key=lambda kv: kv[0]):
+        order = list(L.COMPOSITIONS)  # direct, transfer, cv: the order of the tables above
+        for (backbone, comp), g in sorted(pred.groupby(["backbone", "composition"]), key=lambda kv: (
+                order.index(kv[0][1]) if kv[0][1] in order else len(order), kv[0])):
             name = f"roc_{backbone}_{comp}.png".replace("/", "_")
             f = save_png(roc_figure(g, f"{backbone} · {comp}"), run.path("figures", name))
             out.append(B.Figure(f, f"ROC curves ({backbone}, {comp}): mean over repetitions per training "
@@ -309,6 +319,7 @@ def _section_results(run: RunFolder) -> list[B.Block]:
     out += _stats_explanation(run, "table4_full.csv")
     out += _paper_table(run, 4)
     out.append(B.Heading("Alternative backbones (Tables 5 and 6)"))
+    out += [n for n in [O.departure_note(run, "Tables 5–6")] if n is not None]
     out += _paper_table(run, 5)
     if run.path("tables", "table6_full.csv").is_file():
         out.append(B.Para("Table 6 applies the tests of Table 4 to the alternative backbones, the cross-validation "
@@ -452,7 +463,7 @@ def _participants_page(run: RunFolder) -> list[B.Block] | None:
             out.append(B.Para(f"{int(r['videos'])} videos, {int(r['frames'])} decoded frames, "
                               f"{int(r['valid'])} valid ({r['pct_valid']:.1f} %)."))
         name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in pid)
-        f = save_png(participant_frames_figure(d, f"Participant {pid}"), fig_dir / f"{name}.png", dpi=90)
+        f = save_png(participant_frames_figure(d, f"Participant {pid}"), fig_dir / f"{name}.png", dpi=130)
         out.append(B.Figure(f, f"Participant {pid}: frame outcome and valence/arousal over time, per video."))
     return out
 
@@ -493,8 +504,9 @@ def build_report(run: RunFolder | str | Path, include_faces: bool | None = None)
         intro.append(B.Link("Per-participant quality page (frame quality and valence/arousal over time) →",
                             "participants.html", "participants.md"))
     intro.append(B.Link("Glossary of the terms used →", "#glossary", "#glossary"))
-    blocks = (intro + _section_study(run) + _section_frames(run, faces) + _section_results(run)
-              + _section_glossary() + _section_run(run))
+    top = intro + O.build_overview(run)
+    blocks = O.add_contents(top + _section_study(run) + _section_frames(run, faces) + _section_results(run)
+                            + _section_glossary() + _section_run(run), after=len(top))
     name = "study"
     if run.path("study.json").is_file():
         name = json.loads(run.path("study.json").read_text()).get("name") or name

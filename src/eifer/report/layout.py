@@ -22,6 +22,30 @@ CONDITION_ORDER = ("baseline", "unambiguous", "ambiguous")
 TASK_ORDER = ("arousal", "valence")
 GROUP_ORDER = ("High", "Low", "High-Total", "Low-Total", "Total")
 METRIC_NAMES = ("Precision", "Recall", "F1-score", "Accuracy", "ROC-AUC", "PR-AUC")
+# the numeric columns of tables/table2.csv, 3 and 5 behind each shown metric (<key>_mean, <key>_sd)
+METRIC_KEYS = {"Precision": "precision", "Recall": "recall", "F1-score": "f1", "Accuracy": "accuracy",
+               "ROC-AUC": "roc_auc", "PR-AUC": "pr_auc"}
+
+
+def format_metric_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """Add the shown "mean (SD)" column of every metric whose numbers (``<key>_mean``, ``<key>_sd``) the
+    table holds; a table that already shows it is left as it is.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"Group": ["High"], "roc_auc_mean": ["0.91049"], "roc_auc_sd": [""]})
+    >>> format_metric_columns(t)["ROC-AUC"].tolist()
+    ['0.9105 (—)']
+    """
+    from eifer.evaluate import fmt_mean_sd
+
+    out = table.copy()
+    for name, key in METRIC_KEYS.items():
+        if name not in out.columns and f"{key}_mean" in out.columns:
+            mean = pd.to_numeric(out[f"{key}_mean"], errors="coerce")
+            sd = pd.to_numeric(out.get(f"{key}_sd", pd.Series(np.nan, index=out.index)), errors="coerce")
+            out[name] = [fmt_mean_sd(float(m), float(v)) for m, v in zip(mean, sd)]
+    return out
 
 COMPOSITIONS = {
     "direct": "High, Low and Total each trained from the initial weights — the first step of the paper's "
