@@ -16,4 +16,5 @@ from eifer.evaluate.tables import (
 )
 
 __all__ = ["METRICS", "RUN_KEYS", "TABLE2", "TABLE3", "fmt_mean_sd", "macro_f1_grid", "metrics_binary",
-           "metrics_per_run", "run_evaluate", "select_numeric_columns", "summary_table", "table_markdown", "write_tables"]
+           "metrics_per_run", "run_evaluate",
+           "select_numeric_columns", "summary_table", "table_markdown", "write_tables"]

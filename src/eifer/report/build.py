@@ -6,6 +6,7 @@ report that says what is missing.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from eifer.errors import EiferError
 from eifer.frames import read_frame_parts
 from eifer.io import read_csv, write_text
 from eifer.report import blocks as B
+from eifer.report import interpret as I
 from eifer.report import layout as L
 from eifer.report import overview as O
 from eifer.report.figures import (
@@ -68,7 +70,8 @@ def _paper_table(run: RunFolder, k: int) -> list[B.Block]:
         table = L.format_metric_columns(table)  # the CSV holds numbers only
         laid = L.metrics_paper_layout(table)
         if laid:
-            return [_metrics_block(k, bb, comp, reps, wide) for bb, comp, reps, wide in laid]
+            return [_with_context(_metrics_block(k, bb, comp, reps, wide), table, bb, comp)
+                    for bb, comp, reps, wide in laid]
     if k in (4, 6):
         full = run.path("tables", f"table{k}_full.csv")
         if full.is_file():
@@ -87,6 +90,19 @@ def _metrics_block(k: int, backbone: str, comp: str, reps: int, wide: pd.DataFra
     cap = (f"Table {k} — {backbone}, composition “{comp}” ({_composition_note(comp)}). {what}, "
            f"mean (SD) over {reps} {unit} on the fixed test set; columns: the training group.")
     return B.Table(wide, cap, group_cols=2)
+
+
+def _with_context(t: B.Table, table: pd.DataFrame, backbone: str, comp: str) -> B.Table:
+    """A metrics table with its test-set size, positive share, chance levels and degenerate models marked."""
+    df, marked = I.annotate_metrics(t.df, table, backbone, comp)
+    if df is t.df:
+        return t
+    foot = ("N items = test items each model scored (positives = class 1, high). Chance: ROC-AUC 0.5; PR-AUC = "
+            "the positive share; accuracy = the majority-class share (always answering the larger class).")
+    if marked:
+        foot += (f" {I.DEGENERATE_MARK} = mean accuracy at or below the majority-class share: no better than "
+                 f"always answering the larger class ({marked} cell{'s' if marked > 1 else ''}).")
+    return dataclasses.replace(t, df=df, group_cols=3, footnote=foot)
 
 
 def _stats_blocks(run: RunFolder, k: int, full: pd.DataFrame) -> list[B.Block]:
@@ -312,7 +328,18 @@ def _section_results(run: RunFolder) -> list[B.Block]:
             name = f"roc_{backbone}_{comp}.png".replace("/", "_")
             f = save_png(roc_figure(g, f"{backbone} · {comp}"), run.path("figures", name))
             out.append(B.Figure(f, f"ROC curves ({backbone}, {comp}): mean over repetitions per training "
-                                   "group; legend: ROC-AUC mean ± SD."))
+                                   "group; legend: ROC-AUC mean ± SD; dotted diagonal: chance (AUC 0.5)."))
+        thr = I.summarise_thresholds(pred)
+        if len(thr):
+            out.append(B.Table(thr, "Decision thresholds chosen on each model's validation data (maximum macro "
+                                    "F1 over train.threshold_grid): mean and range over repetitions.",
+                               collapsed=f"Decision thresholds ({len(thr)} rows)"))
+        per = I.compute_auc_per_participant(pred)
+        if len(per):
+            out.append(B.Table(per, "ROC-AUC per test participant on the baseline condition, mean over "
+                                    "repetitions (empty: that participant's items are all of one class). The "
+                                    "spread shows how much a table's mean depends on who was tested.",
+                               collapsed=f"ROC-AUC per test participant ({len(per)} rows)"))
     else:
         out.append(_not_run("ROC curves", "train", "predictions.parquet"))
     out.append(B.Heading("Statistics (Table 4)", anchor="table4"))

@@ -37,9 +37,9 @@ def stats_table(results: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame of str
-        Columns: Backbone, Composition (always, so the schema does not change with the run), Task, Condition, Comparison, ΔAUC [95% CI], Fisher p, q (DeLong),
-        OR [95% CI], p (GEE), q (GEE), Perm. p (ΔAUC), q (perm. AUC),
-        Perm. p (Δacc), q (perm. acc).
+        Columns: Backbone, Composition (always, so the schema does not change with the run), Task,
+        Condition, Comparison, ΔAUC [95% CI], Fisher p, q (DeLong), OR [95% CI], p (GEE), q (GEE),
+        Perm. p (ΔAUC), q (perm. AUC), Perm. p (Δacc), q (perm. acc).
 
     Examples
     --------

@@ -5,7 +5,8 @@ Stage 2: the backbone group warms linearly from ``backbone_lr_start`` to
 at the last step; the head group has the same shape with peak ``head_lr``.
 Stage 1 (backbone frozen) trains the heads with the same warm-up + cosine
 shape by default (``train.stage1_schedule: warmup_cosine``; paper §3.3: "in
-both stages"), or at a constant ``head_lr`` (``constant``, the demo's choice). The learning rate is a pure function of the step, so a resumed run
+both stages"), or at a constant ``head_lr`` (``constant``, the demo's
+choice). The learning rate is a pure function of the step, so a resumed run
 needs only the step count.
 """
 from __future__ import annotations

@@ -92,7 +92,8 @@ def cv_tables(pred: pd.DataFrame, folder: str | Path, conditions: list[str], see
     per_fold = metrics_per_run(sub)
     table = summary_table(per_fold, METRICS)
     folder = Path(folder)
-    files = [write_csv(folder / "table5.csv", select_numeric_columns(table)), write_csv(folder / "table5_folds.csv", per_fold),
+    files = [write_csv(folder / "table5.csv", select_numeric_columns(table)),
+             write_csv(folder / "table5_folds.csv", per_fold),
              write_text(folder / "table5.md", table_markdown(table, _TITLE5).replace(" repetition(s) ", " fold(s) "))]
     files += write_stats_tables(compare_groups_for_run(sub, seed, comparisons, n_permutations, max_exact), folder, 6)
     return files
