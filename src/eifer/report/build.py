@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from eifer._tables import format_p
 from eifer.affect import read_estimates
 from eifer.errors import EiferError
 from eifer.frames import read_frame_parts
@@ -216,11 +217,35 @@ def _section_hrv(run: RunFolder, sweep: pd.DataFrame | None) -> list[B.Block]:
         out.append(B.Figure(fig, f"HRV variables with a significant group × emotion interaction at the chosen "
                                  f"cutoff{more}: mean ± SE over participants per EI group and emotion "
                                  "(video domain). The rest segment (baseline) is drawn for reference; it enters the "
-                                 "ANOVA only with cutoff.include_baseline."))
+                                 "ANOVA only with cutoff.include_baseline. Units: " + ", ".join(
+                                     f"{v.removeprefix('HRV_')} {I.hrv_unit(v) or '(unit not known to eifer)'}"
+                                     for v in shown) + "."))
+        out += _hrv_anova(run, hrv, groups, names)
     q, source = hrv_quality_summary(run.root)
     if len(q):
         out.append(B.Table(q, f"HRV data per participant, from {source}."))
     return out + _hrv_quality(run)
+
+
+def _hrv_anova(run: RunFolder, hrv: pd.DataFrame, groups: pd.DataFrame, names: list[str]) -> list[B.Block]:
+    """The ANOVA behind the chosen cutoff's count, and why its p-values are not a finding on their own."""
+    try:
+        a = I.compute_interaction_anova(hrv, groups, names, run.config.cutoff.include_baseline)
+    except EiferError as e:  # an HRV table the sweep could not use either: say so, keep the report
+        return [B.Note(f"ANOVA at the chosen cutoff not shown: {e}")]
+    if a.empty:
+        return []
+    shown = a.assign(**{c: a[c].map(format_p) for c in ("p", "p (group)", "p (emotion)")})
+    method = run.config.cutoff.method
+    note = ("" if method == "anova" else f" (the sweep itself used cutoff.method = {method}; this table is the "
+            "paper's two-way ANOVA)")
+    return [B.Table(shown, "Two-way Type III ANOVA (EI group × emotion, sum-to-zero contrasts) at the chosen "
+                           f"cutoff, per significant HRV variable{note}: the interaction's F, degrees of freedom, "
+                           "p and partial η² = SS(interaction) / (SS(interaction) + SS(residual)); the main "
+                           "effects' p beside them."),
+            B.Note("Circularity: the cutoff was chosen to maximise the number of these very interactions, so "
+                   "their p-values are selected, not tested — they do not show that the groups differ. The "
+                   "permutation test of the sweep (above) asks whether the best count beats shuffled scores.")]
 
 
 def _num(v: object) -> str:
@@ -342,6 +367,13 @@ def _section_results(run: RunFolder) -> list[B.Block]:
                                collapsed=f"ROC-AUC per test participant ({len(per)} rows)"))
     else:
         out.append(_not_run("ROC curves", "train", "predictions.parquet"))
+    if run.path("splits.json").is_file():
+        same = I.find_repeated_splits(json.loads(run.path("splits.json").read_text()))
+        if same:
+            out.append(B.Note("Repetitions with identical train/validation splits (too few participants to "
+                              "draw different ones): " + "; ".join(same) + ". Their SD over repetitions and "
+                              "every test treating repetitions as replicates reflect only the training's "
+                              "randomness, not a new draw of participants."))
     out.append(B.Heading("Statistics (Table 4)", anchor="table4"))
     out += _stats_explanation(run, "table4_full.csv")
     out += _paper_table(run, 4)
@@ -465,6 +497,47 @@ def _section_run(run: RunFolder) -> list[B.Block]:
     return out
 
 
+def _participant_context(run: RunFolder) -> dict:
+    """The tables the participant page reads once: labels, groups, test participants, HRV per segment."""
+    ctx: dict = {}
+    for name, f in (("labels", "labels.csv"), ("groups", "groups.csv")):
+        if run.path(f).is_file():
+            ctx[name] = read_csv(run.path(f))
+    if run.path("splits.json").is_file():
+        ctx["test"] = {str(p) for p in json.loads(run.path("splits.json").read_text()).get("test") or []}
+    if run.path("hrv.parquet").is_file():
+        ctx["hrv"] = pd.read_parquet(run.path("hrv.parquet"))
+    return ctx
+
+
+def _participant_details(ctx: dict, pid: str) -> list[B.Block]:
+    """Group and role, each video's ratings and labels, and the participant's ECG segments."""
+    out: list[B.Block] = []
+    facts = []
+    g = ctx.get("groups")
+    if g is not None:
+        row = g[g["participant_id"].astype(str) == pid]
+        if len(row):
+            facts.append(f"EI group {row['group'].iloc[0]} (score {_num(row['score'].iloc[0])}, cutoff "
+                         f"{_num(row['cutoff'].iloc[0])})")
+    if "test" in ctx:
+        facts.append("test participant (scored by every model, never trained on)" if pid in ctx["test"]
+                     else "training participant (in the training or validation data of its group's models)")
+    if facts:
+        out.append(B.Para("; ".join(facts).capitalize() + "."))
+    if "labels" in ctx:
+        v = I.compute_participant_videos(ctx["labels"], pid)
+        if len(v):
+            out.append(B.Table(v, f"Participant {pid}: each video's domain, the participant's ratings (1–7) and "
+                                  "the binary labels derived from them."))
+    if "hrv" in ctx:
+        h = I.compute_participant_hrv(ctx["hrv"], pid)
+        if len(h):
+            out.append(B.Table(h, f"Participant {pid}: ECG segments — mean heart rate, beats detected and "
+                                  "flagged as artifacts, share of time removed, exclusion."))
+    return out
+
+
 def _participants_page(run: RunFolder) -> list[B.Block] | None:
     """Per participant: frame outcome over time and the valence/arousal traces of each video (no images of faces)."""
     try:
@@ -483,12 +556,14 @@ def _participants_page(run: RunFolder) -> list[B.Block] | None:
     ]
     q = frame_quality_summary(run.path("frames")).set_index("participant_id")
     fig_dir = run.path("figures", "participants")
+    ctx = _participant_context(run)
     for pid, d in frames.groupby("participant_id", sort=True):
         out.append(B.Heading(f"Participant {pid}", level=2, anchor=f"p-{pid}"))
         if pid in q.index:
             r = q.loc[pid]
             out.append(B.Para(f"{int(r['videos'])} videos, {int(r['frames'])} decoded frames, "
                               f"{int(r['valid'])} valid ({r['pct_valid']:.1f} %)."))
+        out += _participant_details(ctx, str(pid))
         name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in pid)
         f = save_png(participant_frames_figure(d, f"Participant {pid}"), fig_dir / f"{name}.png", dpi=130)
         out.append(B.Figure(f, f"Participant {pid}: frame outcome and valence/arousal over time, per video."))

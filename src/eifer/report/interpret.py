@@ -130,3 +130,135 @@ def compute_auc_per_participant(pred: pd.DataFrame, condition: str = "baseline")
     wide = t.groupby(["backbone", "composition", "task", "group", "participant_id"])["auc"].mean().unstack()
     wide.columns.name = None
     return wide.round(3).reset_index()
+
+
+# units of NeuroKit2's HRV variables (neurokit2.hrv_time / hrv_frequency / hrv_nonlinear documentation)
+_HRV_UNITS = {
+    **{v: "ms" for v in ("MeanNN", "SDNN", "RMSSD", "SDSD", "MedianNN", "MadNN", "IQRNN", "Prc20NN", "Prc80NN",
+                         "MinNN", "MaxNN", "TINN", "SDANN1", "SDNNI1", "SDANN2", "SDNNI2", "SDANN5", "SDNNI5",
+                         "SD1", "SD2", "SD1d", "SD1a", "SD2d", "SD2a")},
+    **{v: "ratio" for v in ("CVNN", "CVSD", "MCVNN", "SDRMSSD", "LFHF", "SD1SD2", "HTI")},
+    **{v: "%" for v in ("pNN50", "pNN20")},
+    **{v: "ms²" for v in ("ULF", "VLF", "LF", "HF", "VHF", "TP", "S")},
+    **{v: "normalised units (share of LF + HF)" for v in ("LFn", "HFn")},
+    "LnHF": "ln(ms²)",
+}
+
+
+def hrv_unit(variable: str) -> str:
+    """The unit of a NeuroKit2 HRV variable (``HRV_MeanNN`` → ``ms``); "" when eifer does not know it.
+
+    Examples
+    --------
+    >>> hrv_unit("HRV_MeanNN"), hrv_unit("HRV_LF"), hrv_unit("HRV_pNN50"), hrv_unit("HRV_Foo")
+    ('ms', 'ms²', '%', '')
+    """
+    return _HRV_UNITS.get(variable.removeprefix("HRV_"), "")
+
+
+def compute_interaction_anova(hrv: pd.DataFrame, groups: pd.DataFrame, variables: list[str],
+                              include_baseline: bool = False) -> pd.DataFrame:
+    """The cutoff sweep's two-way Type III ANOVA (group × emotion) at the chosen grouping, per variable:
+    the interaction's F, its degrees of freedom, p and partial η² = SS(interaction) / (SS(interaction) +
+    SS(residual)), with the variable's unit.
+
+    Parameters
+    ----------
+    hrv : DataFrame
+        ``hrv.parquet``.
+    groups : DataFrame
+        ``groups.csv`` (participant_id, group).
+    variables : list of str
+        HRV columns to report (e.g. those significant at the chosen cutoff).
+    include_baseline : bool
+        ``cutoff.include_baseline``, as the sweep used it.
+    """
+    from eifer.cutoff import sweep_data
+    from eifer.stats import type3_anova_many
+
+    keep = [v for v in variables if v in hrv.columns]
+    if not keep:
+        return pd.DataFrame()
+    data, _ = sweep_data(hrv, include_baseline=include_baseline, variables=keep)
+    g = groups.assign(participant_id=groups["participant_id"].astype(str)).set_index("participant_id")["group"]
+    d = data.assign(group=data["participant_id"].map(g))
+    d = d.loc[d["group"].notna()]
+    r = type3_anova_many(d, keep, "group", "emotion_label")
+    eta = r["ss_ab"] / (r["ss_ab"] + r["ss_resid"])
+    return pd.DataFrame({"variable": r["dv"], "unit": [hrv_unit(v) for v in r["dv"]], "n": r["n"],
+                         "F (group × emotion)": r["F_ab"].round(3), "df": r["df_ab"], "df (residual)": r["df_resid"],
+                         "p": r["p_ab"], "partial η²": eta.round(3), "p (group)": r["p_a"],
+                         "p (emotion)": r["p_b"]}).reset_index(drop=True)
+
+
+def compute_participant_videos(labels: pd.DataFrame, pid: str) -> pd.DataFrame:
+    """One participant's videos: domain, the 1–7 ratings and the binary labels derived from them (weak =
+    a neutral rating labelled from the video's domain).
+
+    Examples
+    --------
+    >>> lab = pd.DataFrame({"participant_id": ["P1"], "video_id": ["V1"], "domain": ["HALV"],
+    ...                     "arousal_rating": [6], "valence_rating": [4], "arousal_label": [1],
+    ...                     "valence_label": [0], "arousal_weak": [False], "valence_weak": [True]})
+    >>> compute_participant_videos(lab, "P1").iloc[0].tolist()
+    ['V1', 'HALV', 6, 'high', 4, 'low (weak: neutral rating, from the domain)']
+    """
+    d = labels[labels["participant_id"].astype(str) == pid].sort_values("video_id")
+    out = pd.DataFrame({"video": d["video_id"].astype(str), "domain": d.get("domain", "")})
+    for task in ("arousal", "valence"):
+        if f"{task}_label" not in d:
+            continue
+        weak = d.get(f"{task}_weak", pd.Series(False, index=d.index)).astype(str).str.lower().isin(["true", "1"])
+        lab = d[f"{task}_label"].map({1: "high", 0: "low"}).fillna("–")
+        out[f"{task} rating"] = d.get(f"{task}_rating")
+        out[f"{task} label"] = [f"{v} (weak: neutral rating, from the domain)" if w else v
+                                for v, w in zip(lab, weak)]
+    return out.reset_index(drop=True)
+
+
+def compute_participant_hrv(hrv: pd.DataFrame, pid: str) -> pd.DataFrame:
+    """One participant's ECG segments: mean heart rate (bpm, from HRV_MeanNN), beats detected and flagged,
+    the share of time removed and why a segment was excluded (when the hrv stage recorded it)."""
+    d = hrv[hrv["participant_id"].astype(str) == pid]
+    if d.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame({"segment": d.get("segment", d["emotion_label"]).astype(str),
+                        "emotion": d["emotion_label"].astype(str)})
+    if "HRV_MeanNN" in d:
+        out["mean HR (bpm)"] = (60000.0 / d["HRV_MeanNN"].where(d["HRV_MeanNN"] > 0)).round(1).to_numpy()
+    if "n_beats" in d:
+        out["beats"] = pd.to_numeric(d["n_beats"], errors="coerce").round().astype("Int64").to_numpy()
+    flagged = [c for c in d.columns if c.startswith("n_") and c not in ("n_beats", "n_nn")]
+    if flagged:
+        out["beats flagged"] = d[flagged].apply(pd.to_numeric, errors="coerce").sum(axis=1).round().astype(
+            "Int64").to_numpy()
+    if "nn_removed_share" in d:
+        out["time removed (%)"] = (100 * pd.to_numeric(d["nn_removed_share"], errors="coerce")).round(1).to_numpy()
+    if "hrv_excluded" in d:
+        out["excluded"] = d["hrv_excluded"].fillna("").astype(str).to_numpy()
+    return out.reset_index(drop=True)
+
+
+def find_repeated_splits(splits: dict) -> list[str]:
+    """Training groups × tasks whose repetitions drew the same train/validation split more than once
+    (``splits.json`` "runs"): their SD over repetitions measures only the training's randomness.
+
+    Examples
+    --------
+    >>> runs = {f"High/arousal/rep{r}": {"group": "High", "task": "arousal", "train": ["a", "b"], "val": ["c"]}
+    ...         for r in range(3)}
+    >>> find_repeated_splits({"runs": runs})
+    ['High/arousal: 1 distinct split in 3 repetitions']
+    """
+    seen: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+    for rec in (splits.get("runs") or {}).values():
+        if isinstance(rec, dict) and "train" in rec and "val" in rec:
+            key = f"{rec.get('group')}/{rec.get('task')}"
+            seen.setdefault(key, []).append((tuple(sorted(map(str, rec["train"]))),
+                                             tuple(sorted(map(str, rec["val"])))))
+    out = []
+    for key, sp in sorted(seen.items()):
+        k = len(set(sp))
+        if k < len(sp):
+            out.append(f"{key}: {k} distinct split{'s' if k > 1 else ''} in {len(sp)} repetitions")
+    return out
