@@ -358,13 +358,13 @@ def _section_results(run: RunFolder) -> list[B.Block]:
         if len(thr):
             out.append(B.Table(thr, "Decision thresholds chosen on each model's validation data (maximum macro "
                                     "F1 over train.threshold_grid): mean and range over repetitions.",
-                               collapsed=f"Decision thresholds ({len(thr)} rows)"))
+                               group_cols=3, collapsed=f"Decision thresholds ({len(thr)} rows)"))
         per = I.compute_auc_per_participant(pred)
         if len(per):
             out.append(B.Table(per, "ROC-AUC per test participant on the baseline condition, mean over "
                                     "repetitions (empty: that participant's items are all of one class). The "
                                     "spread shows how much a table's mean depends on who was tested.",
-                               collapsed=f"ROC-AUC per test participant ({len(per)} rows)"))
+                               group_cols=3, collapsed=f"ROC-AUC per test participant ({len(per)} rows)"))
     else:
         out.append(_not_run("ROC curves", "train", "predictions.parquet"))
     if run.path("splits.json").is_file():
