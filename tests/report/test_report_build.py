@@ -232,7 +232,7 @@ def test_hrv_quality_record_is_summarised_per_participant(paper_run):
     assert q.loc["P01", "beats_detected"] == 220 and q.loc["P01", "beats_flagged"] == 2
     assert q.loc["P01", "removed_share"] == 0.02 and q.loc["P02", "polarity"] == "-"
     assert q.loc["P01", "segments"] == 2 and source.startswith("hrv_quality.parquet")
-    assert "beats_flagged" in _page(build_report(paper_run))
+    assert "beats flagged</th>" in _page(build_report(paper_run))  # shown in words, wrapping between them
 
 
 def test_hrv_quality_counts_are_summed_as_integers(paper_run):

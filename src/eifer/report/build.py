@@ -156,9 +156,9 @@ def _figure(run: RunFolder, name: str, caption: str, stage: str) -> B.Block:
 
 
 def _section_study(run: RunFolder) -> list[B.Block]:
-    out: list[B.Block] = [B.Heading("Study")]
+    out: list[B.Block] = []
     if not len(study_summary(run.root)):  # the facts themselves are in the summary at the top
-        out.append(B.Note("No study summary: no stage has run yet."))
+        out += [B.Heading("Study"), B.Note("No study summary: no stage has run yet.")]
     out += [B.Heading("EI groups (Table 1)"), *_paper_table(run, 1)]
     out.append(B.Heading("EI cutoff sweep (Figure 7)"))
     sweep = None
@@ -223,7 +223,8 @@ def _section_hrv(run: RunFolder, sweep: pd.DataFrame | None) -> list[B.Block]:
         out += _hrv_anova(run, hrv, groups, names)
     q, source = hrv_quality_summary(run.root)
     if len(q):
-        out.append(B.Table(q, f"HRV data per participant, from {source}."))
+        out.append(B.Table(_readable_columns(q), f"HRV data per participant, from {source}; beat counts "
+                                                 "by the kind of artifact flagged (docs/hrv.md)."))
     return out + _hrv_quality(run)
 
 
@@ -248,6 +249,20 @@ def _hrv_anova(run: RunFolder, hrv: pd.DataFrame, groups: pd.DataFrame, names: l
                    "permutation test of the sweep (above) asks whether the best count beats shuffled scores.")]
 
 
+_READABLE = {"participant_id": "participant", "n_beats": "beats", "n_nn": "NN intervals",
+             "nn_removed_share": "share of time removed", "ecg_quality": "ECG quality",
+             "hrv_excluded": "excluded", "emotion_label": "emotion"}
+
+
+def _readable_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Column names of the HRV quality record as words, so a header wraps between them (``n_ectopic`` →
+    ``ectopic``, ``nn_removed_share`` → ``share of time removed``)."""
+    def name(c: object) -> str:
+        c = str(c)
+        return _READABLE.get(c, c[2:] if c.startswith("n_") else c).replace("_", " ")
+    return df.rename(columns=name)
+
+
 def _num(v: object) -> str:
     """A number as a reader writes it (810, not 810.0); '?' when absent."""
     return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else ("?" if v is None else str(v))
@@ -268,7 +283,7 @@ def _hrv_quality(run: RunFolder) -> list[B.Block]:
             f"(max {100 * q['nn_removed_share'].max():.1f} %); {n_out} of {len(q)} segments excluded from the "
             f"cutoff sweep; leads inverted: {', '.join(inv) or 'none'}.")
     return [B.Heading("HRV quality"), B.Para(text),
-            B.Table(q.round({"nn_removed_share": 3}), "Per participant × segment: beats detected and flagged "
+            B.Table(_readable_columns(q.round({"nn_removed_share": 3})), "Per participant × segment: beats detected and flagged "
                     "by kind, share of time removed, polarity, ECG quality, and why a segment is excluded.",
                     collapsed=f"Per participant × segment ({len(q)} rows): show the table")]
 

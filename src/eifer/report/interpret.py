@@ -186,7 +186,8 @@ def compute_interaction_anova(hrv: pd.DataFrame, groups: pd.DataFrame, variables
     r = type3_anova_many(d, keep, "group", "emotion_label")
     eta = r["ss_ab"] / (r["ss_ab"] + r["ss_resid"])
     return pd.DataFrame({"variable": r["dv"], "unit": [hrv_unit(v) for v in r["dv"]], "n": r["n"],
-                         "F (group × emotion)": r["F_ab"].round(3), "df": r["df_ab"], "df (residual)": r["df_resid"],
+                         "F (group × emotion)": r["F_ab"].round(3), "df": r["df_ab"].round().astype("Int64"),
+                         "df (residual)": r["df_resid"].round().astype("Int64"),
                          "p": r["p_ab"], "partial η²": eta.round(3), "p (group)": r["p_a"],
                          "p (emotion)": r["p_b"]}).reset_index(drop=True)
 
