@@ -284,7 +284,8 @@ def _hrv_quality(run: RunFolder) -> list[B.Block]:
             f"cutoff sweep; leads inverted: {', '.join(inv) or 'none'}.")
     return [B.Heading("HRV quality"), B.Para(text),
             B.Table(_readable_columns(q.round({"nn_removed_share": 3})), "Per participant × segment: beats "
-                    "detected and flagged by kind, share of time removed, polarity, ECG quality, and why a segment is excluded.",
+                    "detected and flagged by kind, share of time removed, polarity, ECG quality, and why a "
+                    "segment is excluded.",
                     collapsed=f"Per participant × segment ({len(q)} rows): show the table")]
 
 
