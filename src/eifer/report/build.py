@@ -540,7 +540,8 @@ def _participant_details(ctx: dict, pid: str) -> list[B.Block]:
         facts.append("test participant (scored by every model, never trained on)" if pid in ctx["test"]
                      else "training participant (in the training or validation data of its group's models)")
     if facts:
-        out.append(B.Para("; ".join(facts).capitalize() + "."))
+        text = "; ".join(facts)
+        out.append(B.Para(text[:1].upper() + text[1:] + "."))
     if "labels" in ctx:
         v = I.compute_participant_videos(ctx["labels"], pid)
         if len(v):
