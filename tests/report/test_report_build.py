@@ -306,3 +306,32 @@ def test_report_shows_hrv_quality_per_participant_and_segment(handmade_run):
         assert "1 of 3 segments excluded" in html and "leads inverted: P02" in html
     finally:
         run.path("hrv_quality.parquet").unlink()  # the fixture run is shared with the other tests
+
+
+def test_interpretation_blocks_on_the_paper_run(paper_run):
+    """N items and positives beside the metrics, the chosen cutoff's partition, the ANOVA behind the cutoff
+    with its circularity note, and each participant's group, ratings and labels."""
+    html = _page(build_report(paper_run))
+    # planted predictions: 80 items per model, 40 of class 1
+    assert "80 (40 = 50.0 %)" in html and "Chance: ROC-AUC 0.5" in html
+    # scores 900 and 700: every swept cutoff (820–840) gives the chosen 830's partition
+    assert "Every cutoff from 820 to 840 gives the same two groups as the chosen 830" in html
+    assert "F (group × emotion)" in html and "partial η²" in html and "Circularity: the cutoff was chosen" in html
+    assert "Units: MeanNN ms, SDNN ms." in html
+    page = _page(paper_run.path("report", "participants.html"))
+    assert "EI group High (score 900, cutoff 830)" in page and "EI group Low (score 700, cutoff 830)" in page
+    assert page.count("(weak: neutral rating, from the domain)") == 1  # planted: P02's arousal rating only
+    assert "<td>HAHV</td>" in page and "<td>high</td>" in page
+
+
+def test_degenerate_mark_at_the_majority_share_exactly():
+    """Accuracy equal to the majority-class share is marked; one step above it is not."""
+    from eifer.report.interpret import annotate_metrics
+
+    t = pd.DataFrame({"Backbone": "b", "Composition": "direct", "Condition": "baseline", "Task": "arousal",
+                      "Group": ["High", "Low"], "N items": 200, "Positives": 60, "accuracy_mean": [0.705, 0.70]})
+    w = pd.DataFrame({"Condition": ["Baseline"], "Task": ["Arousal"], "Metric": ["Accuracy"],
+                      "High EI": ["0.7050 (0.0)"], "Low EI": ["0.7000 (0.0)"]})
+    out, n = annotate_metrics(w, t, "b", "direct")
+    assert n == 1 and out.loc[0, "Low EI"].endswith("†") and not out.loc[0, "High EI"].endswith("†")
+    assert out.loc[0, "N items (positives)"] == "200 (60 = 30.0 %)"
