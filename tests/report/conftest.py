@@ -1,6 +1,8 @@
 """A hand-made run folder in the table formats of docs/interfaces.md, with planted facts."""
 from __future__ import annotations
 
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -139,3 +141,28 @@ def paper_run(handmade_run):
                      "HRV_MeanNN": 800.0, "HRV_SDNN": 50.0})
     write_parquet(run.path("hrv.parquet"), pd.DataFrame(rows))
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """A FULL demo run folder (`eifer demo`: synthetic study + every stage with the demo profile), made once
+    per session (~2–4 min on 2 cores): the report is tested on what a user gets. ``EIFER_TEST_DEMO_RUN``
+    names an existing demo run folder to copy instead (local runs; CI makes a fresh one)."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from eifer.pipeline.demo import run_demo
+    from eifer.runfolder import read_run_config
+
+    out = tmp_path_factory.mktemp("demo") / "run"
+    given = os.environ.get("EIFER_TEST_DEMO_RUN")
+    if given:
+        shutil.copytree(given, out, ignore=shutil.ignore_patterns("report", "models", "cache"))
+        study = json.loads((out / "study.json").read_text())
+        if not Path(study.get("path", "")).is_dir():  # the study moved with the copy
+            study["path"] = str(out / "study")
+            (out / "study.json").write_text(json.dumps(study))
+    else:
+        run_demo(out, load_config(profile="demo"), show_progress=False)
+    return RunFolder(out, read_run_config(out))

@@ -19,6 +19,9 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed
 # Injected into a copy of the page only: the report itself carries no script.
 _PROBE = """<script>
 window.addEventListener('load', function () {
+  // folded sections (the per-segment HRV table, the changed settings) are measured unfolded
+  var folds = document.querySelectorAll('details');
+  for (var f = 0; f < folds.length; f++) folds[f].open = true;
   var imgs = document.images, broken = [];
   for (var i = 0; i < imgs.length; i++) {
     if (!imgs[i].complete || imgs[i].naturalWidth === 0) broken.push(i);
@@ -30,6 +33,15 @@ window.addEventListener('load', function () {
     if (b.scrollWidth > b.clientWidth) wide.push(b.tagName + ' ' + b.scrollWidth + '>' + b.clientWidth);
     if (b.tagName === 'TABLE') widths.push(b.getBoundingClientRect().width);
   }
+  var h = document.getElementById('run-vs-paper'), el = h, box = null;
+  while (el && !box) {
+    el = el.nextElementSibling;
+    if (el) box = el.tagName === 'TABLE' ? el : el.querySelector('table');
+  }
+  var links = document.querySelectorAll('a[href^="#"]'), dead = [];
+  for (var k = 0; k < links.length; k++) {
+    if (!document.getElementById(links[k].getAttribute('href').slice(1))) dead.push(links[k].getAttribute('href'));
+  }
   var doc = document.documentElement;
   var result = {images: imgs.length, broken: broken.length, tables: document.querySelectorAll('table').length,
                 cells: document.querySelectorAll('td').length, inner: window.innerWidth,
@@ -37,6 +49,9 @@ window.addEventListener('load', function () {
                 content: document.body.clientWidth,
                 caveat: document.body.innerText.indexOf("Caveat — the paper's tests over-reject") >= 0,
                 glossary: document.getElementById('glossary') !== null,
+                box: box ? Array.prototype.map.call(box.rows, function (r) {
+                  return Array.prototype.map.call(r.cells, function (c) { return c.innerText; }); }) : null,
+                toc: document.querySelectorAll('nav.toc a').length, dead_links: dead, folds: folds.length,
                 num_right: Array.prototype.every.call(document.querySelectorAll('td.num'),
                   function (td) { return getComputedStyle(td).textAlign === 'right'; }),
                 text_left: Array.prototype.every.call(document.querySelectorAll('td:not(.num)'),
@@ -114,3 +129,47 @@ def test_probe_detects_a_table_too_wide(handmade_run, tmp_path):
         "vertical-align:top}", "vertical-align:top;white-space:nowrap}", 1)
     r = _probe(old, tmp_path, 1920)
     assert r["wide"]
+
+
+# -- the report of a FULL demo run (tests/report/conftest.py: demo_run), as a user opens it ---------------
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_demo_report_fits_and_loads_in_chromium(demo_run, tmp_path, width):
+    index = build_report(demo_run)
+    html = index.read_text()
+    r = _probe(html, tmp_path, width)
+    assert r["inner"] == width
+    assert r["images"] == html.count("<img ") >= 8 and r["broken"] == 0  # Figures 4, 7, HRV, ROC, quality
+    assert r["tables"] == html.count("<table") >= 20
+    assert r["wide"] == [] and not r["page_scroll"], r["wide"]
+    assert max(r["widths"]) <= r["content"]
+    assert r["toc"] >= 8 and r["dead_links"] == []
+    # the per-segment HRV table is folded away (and was measured unfolded above)
+    assert r["folds"] >= 2 and "Per participant × segment" in html
+    # the run-vs-paper box, read from the demo config: it departs from the paper where the demo profile does
+    box = {row[0]: row for row in r["box"][1:]}
+    assert box["input size (Tables 2–4)"][2:] == ["64 px", "§3.3: 224 × 224 pixels", "differs"]
+    assert box["repetitions"][2] == "3" and box["repetitions"][-1] == "differs"
+    assert box["valence/arousal evaluator"][2].startswith("geometry")
+    assert box["test frames per video (subsets)"][-1] == "same as the paper"
+    assert "eifer_tinycnn" in box["alternative backbones (Tables 5–6)"][2]
+    page = demo_run.path("report", "participants.html")
+    p = _probe(page.read_text(), tmp_path, width)
+    assert p["images"] >= 12 and p["broken"] == 0  # one figure per participant (12)
+    assert p["wide"] == [] and not p["page_scroll"], p["wide"]
+
+
+def test_run_vs_paper_box_of_a_paper_profile_run_in_chromium(tmp_path):
+    """A run made with the paper profile: every row of the box says "same as the paper"."""
+    from eifer.config import load_config
+    from eifer.io import write_json
+    from eifer.runfolder import RunFolder
+
+    run = RunFolder(tmp_path / "paper", load_config(profile="paper")).init()
+    write_json(run.path("study.json"), {"name": "paper profile", "path": str(tmp_path / "nostudy")})
+    r = _probe(build_report(run).read_text(), tmp_path, 1280)
+    rows = r["box"][1:]
+    assert len(rows) >= 10 and all(row[-1] == "same as the paper" for row in rows), rows
+    assert {row[0]: row for row in rows}["input size (Tables 2–4)"][2] == "224 px"
+    assert r["wide"] == [] and r["dead_links"] == []

@@ -95,7 +95,7 @@ def test_transfer_default_comparisons_and_table_layout(planted):
     assert set(r["comparison"]) == {"High vs Low", "High vs Total", "High-Total vs Low-Total",
                                     "High-Total vs Total"}
     t = stats_table(r)
-    assert list(t.columns[:4]) == ["Composition", "Task", "Condition", "Comparison"]
+    assert list(t.columns[:5]) == ["Backbone", "Composition", "Task", "Condition", "Comparison"]
     assert t["Fisher p"].str.contains("< 0.001").all()
 
 

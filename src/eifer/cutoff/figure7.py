@@ -68,14 +68,14 @@ def plot_figure7(sweep: pd.DataFrame, path: str | Path, max_imbalance: float | N
     if len(chosen):
         c = float(chosen["cutoff"].iloc[0])
         ax.axvline(c, color="black", lw=1.2)
-        ax.annotate(f"chosen: {c:g}", xy=(c, ax.get_ylim()[1]), xytext=(4, -2),
-                    textcoords="offset points", fontsize=9, va="top",
-                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+        # above the plot area, so the label never covers a bar
+        ax.annotate(f"chosen: {c:g}", xy=(c, 1.0), xycoords=ax.get_xaxis_transform(), xytext=(0, 3),
+                    textcoords="offset points", fontsize=9, va="bottom", ha="center", annotation_clip=False)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
               frameon=False)
-    ax.set_title("Figure 7. Cutoff sweep: interaction count and group balance")
+    ax.set_title("Figure 7. Cutoff sweep: interaction count and group balance", pad=18)
     fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:

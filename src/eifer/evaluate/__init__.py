@@ -9,10 +9,12 @@ from eifer.evaluate.tables import (
                                    TABLE3,
                                    fmt_mean_sd,
                                    metrics_per_run,
+                                   select_numeric_columns,
                                    summary_table,
                                    table_markdown,
                                    write_tables,
 )
 
 __all__ = ["METRICS", "RUN_KEYS", "TABLE2", "TABLE3", "fmt_mean_sd", "macro_f1_grid", "metrics_binary",
-           "metrics_per_run", "run_evaluate", "summary_table", "table_markdown", "write_tables"]
+           "metrics_per_run", "run_evaluate",
+           "select_numeric_columns", "summary_table", "table_markdown", "write_tables"]

@@ -36,7 +36,8 @@ def metrics_per_run(predictions: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        :data:`RUN_KEYS`, ``n`` and the columns of :data:`eifer.evaluate.metrics.METRICS`.
+        :data:`RUN_KEYS`, ``n`` (test items), ``n_positive`` (items of class 1) and the columns of
+        :data:`eifer.evaluate.metrics.METRICS`.
 
     Examples
     --------
@@ -49,7 +50,7 @@ def metrics_per_run(predictions: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for key, d in predictions.groupby(RUN_KEYS, sort=False):
         m = metrics_binary(d["y_true"].to_numpy(), d["prob"].to_numpy(), d["pred"].to_numpy())
-        rows.append({**dict(zip(RUN_KEYS, key)), "n": len(d), **m})
+        rows.append({**dict(zip(RUN_KEYS, key)), "n": len(d), "n_positive": int((d["y_true"] == 1).sum()), **m})
     return pd.DataFrame(rows)
 
 
@@ -87,14 +88,19 @@ def summary_table(per_run: pd.DataFrame, metrics: tuple[str, ...] | list[str]) -
     Returns
     -------
     DataFrame
-        Backbone, Composition, Condition, Task, Group, Repetitions, then per metric a
-        display column ``"<Name>"`` (``mean (SD)``) and numeric ``<metric>_mean`` / ``<metric>_sd``.
+        Backbone, Composition, Condition, Task, Group, Repetitions, N items, Positives (test items of
+        one model and of class 1; with ``n`` / ``n_positive`` in ``per_run``), then per metric a display
+        column ``"<Name>"`` (``mean (SD)``) and numeric ``<metric>_mean`` / ``<metric>_sd``. The CSV
+        files keep only the numbers (:func:`select_numeric_columns`).
     """
     keys = ["backbone", "composition", "condition", "task", "group"]
     rows = []
     for key, d in per_run.groupby(keys, sort=False):
         rec: dict[str, Any] = dict(zip(keys, key))
         rec["reps"] = d["rep"].nunique()
+        for col, name in (("n", "N items"), ("n_positive", "Positives")):
+            if col in d:
+                rec[name] = int(d[col].max())
         for m in metrics:
             v = d[m].to_numpy(float)
             v = v[np.isfinite(v)]
@@ -105,6 +111,20 @@ def summary_table(per_run: pd.DataFrame, metrics: tuple[str, ...] | list[str]) -
         rows.append(rec)
     out = _sort(pd.DataFrame(rows))
     return out.rename(columns={k: k.capitalize() for k in keys} | {"reps": "Repetitions"})
+
+
+def select_numeric_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`summary_table` without its formatted ``mean (SD)`` columns: the tidy, numeric schema of
+    ``tables/table2.csv``, ``table3.csv`` and ``table5.csv`` (docs/interfaces.md); formatting happens
+    only where a table is shown (Markdown, the report).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"Group": ["High"], "ROC-AUC": ["0.9 (0.1)"], "roc_auc_mean": [0.9], "roc_auc_sd": [0.1]})
+    >>> list(select_numeric_columns(t).columns)
+    ['Group', 'roc_auc_mean', 'roc_auc_sd']
+    """
+    return table.drop(columns=[c for c in _NAMES.values() if c in table.columns])
 
 
 def table_markdown(table: pd.DataFrame, title: str) -> str:
@@ -131,6 +151,6 @@ def write_tables(per_run: pd.DataFrame, tables_dir: str | Path, *, composition_f
     for name, metrics, title in (("table2", TABLE2, "Table 2. Macro precision, recall, F1-score and accuracy"),
                                  ("table3", TABLE3, "Table 3. ROC-AUC and PR-AUC")):
         t = summary_table(sel, metrics)
-        written.append(write_csv(d / f"{name}.csv", t))
+        written.append(write_csv(d / f"{name}.csv", select_numeric_columns(t)))
         written.append(write_text(d / f"{name}.md", table_markdown(t, title)))
     return written

@@ -45,6 +45,7 @@ class Table:
     caption: str = ""
     group_cols: int = 0
     footnote: str = ""
+    collapsed: str = ""  # non-empty: the table folds under a <details> with this summary in HTML
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,14 @@ class Terms:
     anchor: str = ""
 
 
-Block = Heading | Para | Note | Table | Figure | Pre | Link | Terms
+@dataclass(frozen=True)
+class Contents:
+    """A table of contents: (text, anchor) per section, linked within the page."""
+
+    items: tuple[tuple[str, str], ...]
+
+
+Block = Heading | Para | Note | Table | Figure | Pre | Link | Terms | Contents
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1680px;margin:1.5em auto;
@@ -88,7 +96,7 @@ h1{border-bottom:2px solid #345;padding-bottom:.2em}h2{margin-top:2em;border-bot
 .tbl{overflow-x:auto;max-width:100%;margin:.4em 0 1.4em}
 table{border-collapse:collapse;font-size:.84em;max-width:100%}
 th,td{border:1px solid #ccd;padding:.22em .55em;text-align:left;vertical-align:top}
-th{background:#eef1f5;vertical-align:bottom}
+th{background:#eef1f5;vertical-align:bottom;overflow-wrap:anywhere}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.grp{font-weight:600;background:#f8f9fb}tr.start td{border-top:2px solid #8a94a6}
 .caption{font-weight:600;margin:.8em 0 .2em;max-width:120ch}.foot{font-size:.85em;color:#445;margin-top:.3em}
@@ -97,6 +105,8 @@ figcaption{font-size:.9em;color:#445;max-width:120ch}
 .note{background:#fff7e0;border-left:4px solid #e0a800;padding:.5em .9em;margin:.8em 0}
 pre{background:#f5f7fa;padding:.8em;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.82em}
 dt{font-weight:600;margin-top:.4em}dd{margin:0 0 0 1.6em}
+.nw{white-space:nowrap}nav.toc ol{columns:2 22em;margin:.3em 0 1em}
+details.tbl-fold{margin:.4em 0 1.4em}details.tbl-fold>summary{cursor:pointer;font-weight:600}
 """
 
 def _num_html(v: str) -> str:
@@ -104,10 +114,19 @@ def _num_html(v: str) -> str:
     return "&nbsp;".join(html.escape(v).split(" ")).replace("&nbsp;(", " (").replace("&nbsp;[", " [")
 
 
+def _head_html(text: str) -> str:
+    """A column header wraps between words (a long name anywhere, by the CSS), never inside a hyphenated
+    term ("type-I", "F1-score")."""
+    words = []
+    for w in html.escape(text).split(" "):
+        words.append(f'<span class="nw">{w}</span>' if "-" in w or "–" in w else w)
+    return " ".join(words)
+
+
 def _html_table(t: Table) -> str:
     num = numeric_columns(t.df)
     cls = [' class="num"' if n else "" for n in num]
-    head = "".join(f"<th{c}>{html.escape(_cell_text(h))}</th>" for h, c in zip(t.df.columns, cls))
+    head = "".join(f"<th{c}>{_head_html(_cell_text(h))}</th>" for h, c in zip(t.df.columns, cls))
     rows, starts = _grouped_cells(t.df, t.group_cols)
     body = []
     for i, (r, level) in enumerate(zip(rows, starts)):
@@ -136,7 +155,13 @@ def _html_block(b: Block) -> str:
     if isinstance(b, Table):
         cap = f'<p class="caption">{html.escape(b.caption)}</p>' if b.caption else ""
         foot = f'<p class="foot">{html.escape(b.footnote)}</p>' if b.footnote else ""
+        if b.collapsed:
+            return (f'<details class="tbl-fold"><summary>{html.escape(b.collapsed)}</summary>{cap}'
+                    f'<div class="tbl">{_html_table(b)}{foot}</div></details>')
         return f'{cap}<div class="tbl">{_html_table(b)}{foot}</div>'
+    if isinstance(b, Contents):
+        items = "".join(f'<li><a href="#{html.escape(a)}">{html.escape(t)}</a></li>' for t, a in b.items)
+        return f'<nav class="toc"><ol>{items}</ol></nav>'
     if isinstance(b, Figure):
         cap = f"<figcaption>{html.escape(b.caption)}</figcaption>" if b.caption else ""
         return f"<figure>{_img_tag(b.path, b.caption or b.path.name)}{cap}</figure>"
@@ -169,8 +194,12 @@ def _md_block(b: Block, base: Path) -> str:
     if isinstance(b, Note):
         return f"> **Note:** {md_escape(b.text)}"
     if isinstance(b, Table):
-        return ((f"**{md_escape(b.caption)}**\n\n" if b.caption else "") + markdown_table(b.df, b.group_cols)
+        text = ((f"**{md_escape(b.caption)}**\n\n" if b.caption else "") + markdown_table(b.df, b.group_cols)
                 + (f"\n\n{md_escape(b.footnote)}" if b.footnote else ""))
+        return (f"<details><summary>{html.escape(b.collapsed)}</summary>\n\n{text}\n\n</details>"
+                if b.collapsed else text)
+    if isinstance(b, Contents):
+        return "\n".join(f"{k}. [{md_escape(t)}](#{slug_heading(t)})" for k, (t, a) in enumerate(b.items, 1))
     if isinstance(b, Figure):
         rel = Path(_relpath(b.path, base)).as_posix()
         cap = md_escape(b.caption or b.path.name)
@@ -185,6 +214,17 @@ def _md_block(b: Block, base: Path) -> str:
         return (f"<details><summary>{html.escape(b.summary)}</summary>\n\n" if b.summary else "") + \
             f"{fence}\n{b.text.rstrip()}\n{fence}" + ("\n\n</details>" if b.summary else "")
     raise TypeError(f"unknown report block {b!r}")
+
+
+def slug_heading(text: str) -> str:
+    """The anchor a Markdown viewer (GitHub's rule) gives a heading; the HTML page uses the same.
+
+    Examples
+    --------
+    >>> slug_heading("Recognition performance (Tables 2 and 3)"), slug_heading("HRV — quality")
+    ('recognition-performance-tables-2-and-3', 'hrv--quality')
+    """
+    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
 
 
 def _relpath(path: Path, base: Path) -> str:

@@ -6,19 +6,23 @@ report that says what is missing.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from eifer._tables import format_p
 from eifer.affect import read_estimates
 from eifer.errors import EiferError
 from eifer.frames import read_frame_parts
 from eifer.io import encode_file_name, path_inside, read_csv, write_text
 from eifer.report import blocks as B
 from eifer.report import evidence as E
+from eifer.report import interpret as I
 from eifer.report import layout as L
+from eifer.report import overview as O
 from eifer.report.figures import (
     faces_figure,
     frame_quality_figure,
@@ -65,10 +69,12 @@ def _paper_table(run: RunFolder, k: int) -> list[B.Block]:
         return [_not_run(f"Table {k}", _TABLE_STAGE[k], f"tables/table{k}.csv")]
     table = read_table(f)
     if k in (2, 3, 5):
+        table = L.format_metric_columns(table)  # the CSV holds numbers only
         laid = L.metrics_paper_layout(table)
         if laid:
             asked = run.config.transfer_cv.folds if k == 5 else None
-            return [_metrics_block(k, bb, comp, reps, wide, asked) for bb, comp, reps, wide in laid]
+            return [_with_context(_metrics_block(k, bb, comp, reps, wide, asked), table, bb, comp)
+                    for bb, comp, reps, wide in laid]
     if k in (4, 6):
         full = run.path("tables", f"table{k}_full.csv")
         if full.is_file():
@@ -92,6 +98,19 @@ def _metrics_block(k: int, backbone: str, comp: str, reps: int, wide: pd.DataFra
     cap = (f"Table {k} — {backbone}, composition “{comp}” ({_composition_note(comp)}). {what}, "
            f"mean (SD) over {reps} {unit}{capped} on the fixed test set; columns: the training group.")
     return B.Table(wide, cap, group_cols=2)
+
+
+def _with_context(t: B.Table, table: pd.DataFrame, backbone: str, comp: str) -> B.Table:
+    """A metrics table with its test-set size, positive share, chance levels and degenerate models marked."""
+    df, marked = I.annotate_metrics(t.df, table, backbone, comp)
+    if df is t.df:
+        return t
+    foot = ("N items = test items each model scored (positives = class 1, high). Chance: ROC-AUC 0.5; PR-AUC = "
+            "the positive share; accuracy = the majority-class share (always answering the larger class).")
+    if marked:
+        foot += (f" {I.DEGENERATE_MARK} = mean accuracy at or below the majority-class share: no better than "
+                 f"always answering the larger class ({marked} cell{'s' if marked > 1 else ''}).")
+    return dataclasses.replace(t, df=df, group_cols=3, footnote=foot)
 
 
 def _stats_blocks(run: RunFolder, k: int, full: pd.DataFrame) -> list[B.Block]:
@@ -145,9 +164,9 @@ def _figure(run: RunFolder, name: str, caption: str, stage: str) -> B.Block:
 
 
 def _section_study(run: RunFolder) -> list[B.Block]:
-    out: list[B.Block] = [B.Heading("Study")]
-    s = study_summary(run.root)
-    out.append(B.Table(s) if len(s) else B.Note("No study summary: no stage has run yet."))
+    out: list[B.Block] = []
+    if not len(study_summary(run.root)):  # the facts themselves are in the summary at the top
+        out += [B.Heading("Study"), B.Note("No study summary: no stage has run yet.")]
     out += [B.Heading("EI groups (Table 1)"), *_paper_table(run, 1)]
     out.append(B.Heading("EI cutoff sweep (Figure 7)"))
     sweep = None
@@ -169,6 +188,9 @@ def _section_study(run: RunFolder) -> list[B.Block]:
         if len(chosen) and "significant_variables" in chosen:
             names = chosen["significant_variables"].iloc[0].replace(";", ", ") or "none"
             out.append(B.Para(f"HRV variables with a significant interaction at the chosen cutoff: {names}."))
+        part = O.partition_note(run)
+        if part is not None:
+            out.append(part)
         null = run.path("cutoff_null.json")
         if null.is_file():
             out.append(_null_test(json.loads(null.read_text()), run.config.cutoff.permutation_alpha))
@@ -203,11 +225,50 @@ def _section_hrv(run: RunFolder, sweep: pd.DataFrame | None) -> list[B.Block]:
         out.append(B.Figure(fig, f"HRV variables with a significant group × emotion interaction at the chosen "
                                  f"cutoff{more}: mean ± SE over participants per EI group and emotion "
                                  "(video domain). The rest segment (baseline) is drawn for reference; it enters the "
-                                 "ANOVA only with cutoff.include_baseline."))
+                                 "ANOVA only with cutoff.include_baseline. Units: " + ", ".join(
+                                     f"{v.removeprefix('HRV_')} {I.hrv_unit(v) or '(unit not known to eifer)'}"
+                                     for v in shown) + "."))
+        out += _hrv_anova(run, hrv, groups, names)
     q, source = hrv_quality_summary(run.root)
     if len(q):
-        out.append(B.Table(q, f"HRV data per participant, from {source}."))
+        out.append(B.Table(_readable_columns(q), f"HRV data per participant, from {source}; beat counts "
+                                                 "by the kind of artifact flagged (docs/hrv.md)."))
     return out + _hrv_quality(run)
+
+
+def _hrv_anova(run: RunFolder, hrv: pd.DataFrame, groups: pd.DataFrame, names: list[str]) -> list[B.Block]:
+    """The ANOVA behind the chosen cutoff's count, and why its p-values are not a finding on their own."""
+    try:
+        a = I.compute_interaction_anova(hrv, groups, names, run.config.cutoff.include_baseline)
+    except EiferError as e:  # an HRV table the sweep could not use either: say so, keep the report
+        return [B.Note(f"ANOVA at the chosen cutoff not shown: {e}")]
+    if a.empty:
+        return []
+    shown = a.assign(**{c: a[c].map(format_p) for c in ("p", "p (group)", "p (emotion)")})
+    method = run.config.cutoff.method
+    note = ("" if method == "anova" else f" (the sweep itself used cutoff.method = {method}; this table is the "
+            "paper's two-way ANOVA)")
+    return [B.Table(shown, "Two-way Type III ANOVA (EI group × emotion, sum-to-zero contrasts) at the chosen "
+                           f"cutoff, per significant HRV variable{note}: the interaction's F, degrees of freedom, "
+                           "p and partial η² = SS(interaction) / (SS(interaction) + SS(residual)); the main "
+                           "effects' p beside them."),
+            B.Note("Circularity: the cutoff was chosen to maximise the number of these very interactions, so "
+                   "their p-values are selected, not tested — they do not show that the groups differ. The "
+                   "permutation test of the sweep (above) asks whether the best count beats shuffled scores.")]
+
+
+_READABLE = {"participant_id": "participant", "n_beats": "beats", "n_nn": "NN intervals",
+             "nn_removed_share": "share of time removed", "ecg_quality": "ECG quality",
+             "hrv_excluded": "excluded", "emotion_label": "emotion"}
+
+
+def _readable_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Column names of the HRV quality record as words, so a header wraps between them (``n_ectopic`` →
+    ``ectopic``, ``nn_removed_share`` → ``share of time removed``)."""
+    def name(c: object) -> str:
+        c = str(c)
+        return _READABLE.get(c, c[2:] if c.startswith("n_") else c).replace("_", " ")
+    return df.rename(columns=name)
 
 
 def _num(v: object) -> str:
@@ -230,8 +291,10 @@ def _hrv_quality(run: RunFolder) -> list[B.Block]:
             f"(max {100 * q['nn_removed_share'].max():.1f} %); {n_out} of {len(q)} segments excluded from the "
             f"cutoff sweep; leads inverted: {', '.join(inv) or 'none'}.")
     return [B.Heading("HRV quality"), B.Para(text),
-            B.Table(q.round({"nn_removed_share": 3}), "Per participant × segment: beats detected and flagged "
-                    "by kind, share of time removed, polarity, ECG quality, and why a segment is excluded.")]
+            B.Table(_readable_columns(q.round({"nn_removed_share": 3})), "Per participant × segment: beats "
+                    "detected and flagged by kind, share of time removed, polarity, ECG quality, and why a "
+                    "segment is excluded.",
+                    collapsed=f"Per participant × segment ({len(q)} rows): show the table")]
 
 
 def _null_test(null: dict, alpha_perm: float) -> B.Block:
@@ -277,6 +340,7 @@ def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:
         out.append(B.Link("Per-participant view: frame quality over time and valence/arousal per video →",
                           "participants.html", "participants.md"))
     out.append(B.Heading("Selected frames (Figure 4)"))
+    out += [n for n in [O.departure_note(run, "Figure 4")] if n is not None]
     out.append(_figure(run, "figure4.png", "Figure 4. Selected frames in the valence–arousal plane.", "select"))
     short = run.path("select_shortfall.csv")
     if short.is_file():
@@ -304,23 +368,45 @@ def _section_results(run: RunFolder) -> list[B.Block]:
                       "High EI / Low EI = the participants above / at or below the cutoff, Total EI = all "
                       "training participants; High-Total / Low-Total = the High / Low model fine-tuned on "
                       "Total. Definitions are in the glossary at the end."))
+    out += [n for n in [O.departure_note(run, "Tables 2–4")] if n is not None]
     out += _paper_table(run, 2) + _paper_table(run, 3)
     out.append(B.Heading("ROC curves"))
     pred_file = run.path("predictions.parquet")
     if pred_file.is_file():
         pred = pd.read_parquet(pred_file)
-        for (backbone, comp), g in sorted(pred.groupby(["backbone", "composition"]), key=lambda kv: kv[0]):
+        order = list(L.COMPOSITIONS)  # direct, transfer, cv: the order of the tables above
+        for (backbone, comp), g in sorted(pred.groupby(["backbone", "composition"]), key=lambda kv: (
+                order.index(kv[0][1]) if kv[0][1] in order else len(order), kv[0])):
             name = f"roc_{backbone}_{comp}.png".replace("/", "_")
             f = save_png(roc_figure(g, f"{backbone} · {comp}"), run.path("figures", name))
             out.append(B.Figure(f, f"ROC curves ({backbone}, {comp}): mean over repetitions per training "
-                                   "group; legend: ROC-AUC mean ± SD."))
+                                   "group; legend: ROC-AUC mean ± SD; dotted diagonal: chance (AUC 0.5)."))
+        thr = I.summarise_thresholds(pred)
+        if len(thr):
+            out.append(B.Table(thr, "Decision thresholds chosen on each model's validation data (maximum macro "
+                                    "F1 over train.threshold_grid): mean and range over repetitions.",
+                               group_cols=3, collapsed=f"Decision thresholds ({len(thr)} rows)"))
+        per = I.compute_auc_per_participant(pred)
+        if len(per):
+            out.append(B.Table(per, "ROC-AUC per test participant on the baseline condition, mean over "
+                                    "repetitions (empty: that participant's items are all of one class). The "
+                                    "spread shows how much a table's mean depends on who was tested.",
+                               group_cols=3, collapsed=f"ROC-AUC per test participant ({len(per)} rows)"))
     else:
         out.append(_not_run("ROC curves", "train", "predictions.parquet"))
+    if run.path("splits.json").is_file():
+        same = I.find_repeated_splits(json.loads(run.path("splits.json").read_text()))
+        if same:
+            out.append(B.Note("Repetitions with identical train/validation splits (too few participants to "
+                              "draw different ones): " + "; ".join(same) + ". Their SD over repetitions and "
+                              "every test treating repetitions as replicates reflect only the training's "
+                              "randomness, not a new draw of participants."))
     out.append(B.Heading("Statistics (Table 4)", anchor="table4"))
     out += _stats_explanation(run, "table4_full.csv")
     out += _paper_table(run, 4)
     out += E.evidence_blocks(run, 4)
     out.append(B.Heading("Alternative backbones (Tables 5 and 6)"))
+    out += [n for n in [O.departure_note(run, "Tables 5–6")] if n is not None]
     out += _paper_table(run, 5)
     if run.path("tables", "table6_full.csv").is_file():
         out.append(B.Para("Table 6 applies the tests of Table 4 to the alternative backbones, the cross-validation "
@@ -413,8 +499,8 @@ def _section_glossary() -> list[B.Block]:
         ("High EI, Low EI, Total EI (training group)", ("The participants whose training data a model saw: EI "
          "score above the cutoff (High), at or below it (Low), or all training participants (Total). The test "
          "participants are the same fixed set for every model.")),
-        ("High-Total, Low-Total", ("Transfer models: the direct High (Low) model fine-tuned on the Total group's "
-         "data; compared with the Total model and with each other.")),
+        ("High-Total, Low-Total", ("Transfer models (paper §3.3, Figure 5): the direct High (Low) model "
+         "fine-tuned on the Total group's data; compared with the Total model and with each other.")),
         ("baseline / unambiguous / ambiguous (condition)", ("Test sets: all selected frames of the test "
          "participants (baseline); per test video the 6 frames whose estimated affect agrees most strongly with "
          "the video's label (unambiguous); 6 frames that disagree or are weak (ambiguous).")),
@@ -464,6 +550,48 @@ def _section_run(run: RunFolder) -> list[B.Block]:
     return out
 
 
+def _participant_context(run: RunFolder) -> dict:
+    """The tables the participant page reads once: labels, groups, test participants, HRV per segment."""
+    ctx: dict = {}
+    for name, f in (("labels", "labels.csv"), ("groups", "groups.csv")):
+        if run.path(f).is_file():
+            ctx[name] = read_csv(run.path(f))
+    if run.path("splits.json").is_file():
+        ctx["test"] = {str(p) for p in json.loads(run.path("splits.json").read_text()).get("test") or []}
+    if run.path("hrv.parquet").is_file():
+        ctx["hrv"] = pd.read_parquet(run.path("hrv.parquet"))
+    return ctx
+
+
+def _participant_details(ctx: dict, pid: str) -> list[B.Block]:
+    """Group and role, each video's ratings and labels, and the participant's ECG segments."""
+    out: list[B.Block] = []
+    facts = []
+    g = ctx.get("groups")
+    if g is not None:
+        row = g[g["participant_id"].astype(str) == pid]
+        if len(row):
+            facts.append(f"EI group {row['group'].iloc[0]} (score {_num(row['score'].iloc[0])}, cutoff "
+                         f"{_num(row['cutoff'].iloc[0])})")
+    if "test" in ctx:
+        facts.append("test participant (scored by every model, never trained on)" if pid in ctx["test"]
+                     else "training participant (in the training or validation data of its group's models)")
+    if facts:
+        text = "; ".join(facts)
+        out.append(B.Para(text[:1].upper() + text[1:] + "."))
+    if "labels" in ctx:
+        v = I.compute_participant_videos(ctx["labels"], pid)
+        if len(v):
+            out.append(B.Table(v, f"Participant {pid}: each video's domain, the participant's ratings (1–7) and "
+                                  "the binary labels derived from them."))
+    if "hrv" in ctx:
+        h = I.compute_participant_hrv(ctx["hrv"], pid)
+        if len(h):
+            out.append(B.Table(h, f"Participant {pid}: ECG segments — mean heart rate, beats detected and "
+                                  "flagged as artifacts, share of time removed, exclusion."))
+    return out
+
+
 def _participants_page(run: RunFolder) -> list[B.Block] | None:
     """Per participant: frame outcome over time and the valence/arousal traces of each video (no images of faces)."""
     try:
@@ -482,14 +610,16 @@ def _participants_page(run: RunFolder) -> list[B.Block] | None:
     ]
     q = frame_quality_summary(run.path("frames")).set_index("participant_id")
     fig_dir = run.path("figures", "participants")
+    ctx = _participant_context(run)
     for pid, d in frames.groupby("participant_id", sort=True):
         out.append(B.Heading(f"Participant {pid}", level=2, anchor=f"p-{pid}"))
         if pid in q.index:
             r = q.loc[pid]
             out.append(B.Para(f"{int(r['videos'])} videos, {int(r['frames'])} decoded frames, "
                               f"{int(r['valid'])} valid ({r['pct_valid']:.1f} %)."))
+        out += _participant_details(ctx, str(pid))
         name = encode_file_name(pid)  # one file per id: "A.1" and "A 1" never share a figure
-        f = save_png(participant_frames_figure(d, f"Participant {pid}"), fig_dir / f"{name}.png", dpi=90)
+        f = save_png(participant_frames_figure(d, f"Participant {pid}"), fig_dir / f"{name}.png", dpi=130)
         out.append(B.Figure(f, f"Participant {pid}: frame outcome and valence/arousal over time, per video."))
     return out
 
@@ -521,8 +651,9 @@ def build_report(run: RunFolder | str | Path, include_faces: bool | None = None)
     faces = run.config.report.include_faces if include_faces is None else include_faces
     intro: list[B.Block] = [B.Para(
         "The study pipeline of the paper run on this study: EI groups and the cutoff (Table 1, Figure 7), HRV, "
-        "frame quality and selection (Figure 4), recognition performance (Tables 2–3: composition “direct” "
-        "corresponds to the paper's Tables 2–4), the group comparisons (Table 4, with the calibrated type-I "
+        "frame quality and selection (Figure 4), recognition performance (Tables 2–3, for both steps of the "
+        "paper's §3.3 / Figure 5 design: composition “direct” and “transfer”; the paper does not say which of "
+        "them its Tables 2–4 report), the group comparisons (Table 4, with the calibrated type-I "
         "error of each test), the alternative backbones (Tables 5–6), a glossary and the run's settings.")]
     report_dir = run.path("report")
     pages = _participants_page(run)
@@ -530,8 +661,9 @@ def build_report(run: RunFolder | str | Path, include_faces: bool | None = None)
         intro.append(B.Link("Per-participant quality page (frame quality and valence/arousal over time) →",
                             "participants.html", "participants.md"))
     intro.append(B.Link("Glossary of the terms used →", "#glossary", "#glossary"))
-    blocks = (intro + _section_study(run) + _section_frames(run, faces) + _section_results(run)
-              + _section_glossary() + _section_run(run))
+    top = intro + O.build_overview(run)
+    blocks = O.add_contents(top + _section_study(run) + _section_frames(run, faces) + _section_results(run)
+                            + _section_glossary() + _section_run(run), after=len(top))
     name = "study"
     if run.path("study.json").is_file():
         name = json.loads(run.path("study.json").read_text()).get("name") or name

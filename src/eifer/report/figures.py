@@ -71,6 +71,10 @@ def mean_roc(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[float]]:
     return _FPR_GRID, tpr, aucs
 
 
+# the paper's column order (High, Low, Total; then the transfer models) for legends
+_GROUP_RANK = {g: i for i, g in enumerate(("High", "Low", "High-Total", "Low-Total", "Total"))}
+
+
 @plain_text_figure
 def roc_figure(pred: pd.DataFrame, title: str) -> plt.Figure:
     """ROC curves, one panel per task (rows) × condition (columns), one curve per group.
@@ -104,14 +108,14 @@ def roc_figure(pred: pd.DataFrame, title: str) -> plt.Figure:
         for j, cond in enumerate(conds):
             ax = axes[i][j]
             sub = pred[(pred["task"] == task) & (pred["condition"] == cond)]
-            for group, g in sorted(sub.groupby("group"), key=lambda kv: kv[0]):
+            for group, g in sorted(sub.groupby("group"), key=lambda kv: (_GROUP_RANK.get(str(kv[0]), 9), kv[0])):
                 fpr, tpr, aucs = mean_roc(g)
                 if not aucs:
                     continue
                 label = f"{group} (AUC {np.mean(aucs):.3f}" + \
                     (f" ± {np.std(aucs, ddof=1):.3f})" if len(aucs) > 1 else ")")
                 ax.plot(fpr, tpr, color=GROUP_COLOURS.get(group), lw=1.6, label=label)
-            ax.plot([0, 1], [0, 1], ls=":", color="#999", lw=1)
+            ax.plot([0, 1], [0, 1], ls=":", color="#999", lw=1, label="chance (AUC 0.5)")
             ax.set(xlim=(0, 1), ylim=(0, 1.01), title=f"{task} · {cond}",
                    xlabel="false positive rate", ylabel="true positive rate")
             ax.legend(loc="lower right", fontsize=7, frameon=False)

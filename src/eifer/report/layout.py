@@ -17,15 +17,43 @@ import pandas as pd
 from eifer._tables import format_p
 from eifer.config import DEFAULTS
 
+NOT_TESTED = "not tested"  # a sweep cutoff without an ANOVA (blank n_significant in cutoff_sweep.csv)
 CONDITION_ORDER = ("baseline", "unambiguous", "ambiguous")
 TASK_ORDER = ("arousal", "valence")
 GROUP_ORDER = ("High", "Low", "High-Total", "Low-Total", "Total")
 METRIC_NAMES = ("Precision", "Recall", "F1-score", "Accuracy", "ROC-AUC", "PR-AUC")
+# the numeric columns of tables/table2.csv, 3 and 5 behind each shown metric (<key>_mean, <key>_sd)
+METRIC_KEYS = {"Precision": "precision", "Recall": "recall", "F1-score": "f1", "Accuracy": "accuracy",
+               "ROC-AUC": "roc_auc", "PR-AUC": "pr_auc"}
+
+
+def format_metric_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """Add the shown "mean (SD)" column of every metric whose numbers (``<key>_mean``, ``<key>_sd``) the
+    table holds; a table that already shows it is left as it is.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"Group": ["High"], "roc_auc_mean": ["0.91049"], "roc_auc_sd": [""]})
+    >>> format_metric_columns(t)["ROC-AUC"].tolist()
+    ['0.9105 (—)']
+    """
+    from eifer.evaluate import fmt_mean_sd
+
+    out = table.copy()
+    for name, key in METRIC_KEYS.items():
+        if name not in out.columns and f"{key}_mean" in out.columns:
+            mean = pd.to_numeric(out[f"{key}_mean"], errors="coerce")
+            sd = pd.to_numeric(out.get(f"{key}_sd", pd.Series(np.nan, index=out.index)), errors="coerce")
+            out[name] = [fmt_mean_sd(float(m), float(v)) for m, v in zip(mean, sd)]
+    return out
 
 COMPOSITIONS = {
-    "direct": "High, Low and Total each trained from the initial weights — the paper's Tables 2–4",
+    "direct": "High, Low and Total each trained from the initial weights — the first step of the paper's "
+              "§3.3 / Figure 5 design (its \u201cEI-specific pretrained models\u201d); the paper does not say "
+              "whether its Tables 2–4 report these models or the transfer ones",
     "transfer": "the direct High and Low models fine-tuned on Total (High-Total, Low-Total) and compared with "
-                "Total — an addition of eifer, not in the paper",
+                "Total — the second step of the paper's §3.3 / Figure 5 design (models \u201cinitialized from the "
+                "High-EI and Low-EI pretrained weights were further trained on the Total-EI dataset\u201d)",
     "cv": "the additional backbones trained by stratified group k-fold cross-validation (transfer_cv.folds; the "
           "paper uses 5; folds play the part of repetitions) — the paper's Tables 5–6",
 }
@@ -268,11 +296,18 @@ def cutoff_runs(sweep: pd.DataFrame) -> pd.DataFrame:
     >>> s = pd.DataFrame({"cutoff": [10, 20, 30, 40], "n_significant": [0, 0, 2, 2],
     ...                   "eligible": [True, True, True, False], "chosen": [False, False, True, False]})
     >>> cutoff_runs(s).values.tolist()
-    [['10–20', 2, 0, 'yes', ''], ['30', 1, 2, 'yes', '30'], ['40', 1, 2, 'no', '']]
+    [['10–20', 2, '0', 'yes', ''], ['30', 1, '2', 'yes', '30'], ['40', 1, '2', 'no', '']]
+
+    A cutoff the sweep did not test (blank count: a group too small for the ANOVA) says so, never 0:
+
+    >>> s["n_significant"] = [None, 0, 2, 2]
+    >>> cutoff_runs(s).values.tolist()[:2]
+    [['10', 1, 'not tested', 'yes', ''], ['20', 1, '0', 'yes', '']]
     """
     s = sweep.copy()
     s["cutoff"] = pd.to_numeric(s["cutoff"], errors="coerce")
-    s["n_significant"] = pd.to_numeric(s["n_significant"], errors="coerce").fillna(0).astype(int)
+    count = pd.to_numeric(s["n_significant"], errors="coerce")
+    s["n_significant"] = [NOT_TESTED if pd.isna(v) else str(int(v)) for v in count]
     elig = s["eligible"].astype(str).str.lower().isin(["true", "1", "yes"]) if "eligible" in s else True
     chosen = s["chosen"].astype(str).str.lower().isin(["true", "1", "yes"]) if "chosen" in s else False
     s = s.assign(_e=elig, _ch=chosen).sort_values("cutoff").reset_index(drop=True)
@@ -281,7 +316,7 @@ def cutoff_runs(sweep: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, d in s.groupby(block, sort=True):
         lo, hi = d["cutoff"].iloc[0], d["cutoff"].iloc[-1]
-        rows.append([f"{lo:g}" if lo == hi else f"{lo:g}–{hi:g}", len(d), int(d["n_significant"].iloc[0]),
+        rows.append([f"{lo:g}" if lo == hi else f"{lo:g}–{hi:g}", len(d), d["n_significant"].iloc[0],
                      "yes" if d["_e"].iloc[0] else "no", f"{lo:g}" if d["_ch"].iloc[0] else ""])
     return pd.DataFrame(rows, columns=["cutoffs", "n cutoffs", "significant HRV variables", "eligible",
                                        "chosen"])
@@ -307,13 +342,14 @@ def cutoff_neighbours(sweep: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     at = int(np.flatnonzero(chosen)[0]) if chosen.any() else int(len(s) // 2)
     d = s.iloc[max(0, at - k): at + k + 1]
 
-    def num(v: object) -> str:
+    def num(v: object, blank: str = "") -> str:
         x = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
-        return "" if pd.isna(x) else f"{x:g}"
+        return blank if pd.isna(x) else f"{x:g}"
     out = pd.DataFrame({"cutoff": d["cutoff"].map(num)})
     for c, name in (("n_high", "n High"), ("n_low", "n Low"), ("imbalance", "imbalance"),
                     ("n_significant", "significant HRV variables")):
-        out[name] = d[c].map(num) if c in d else ""
+        blank = NOT_TESTED if c == "n_significant" else ""
+        out[name] = d[c].map(lambda v, b=blank: num(v, b)) if c in d else ""
     out["eligible"] = (d["eligible"].astype(str).str.lower().isin(["true", "1", "yes"]).map({True: "yes",
                                                                                              False: "no"})
                        if "eligible" in d else "")

@@ -125,11 +125,20 @@ def display_columns(df: pd.DataFrame) -> pd.DataFrame:
 _HRV_KEYS = ("participant_id", "segment", "emotion_label")
 
 
+def _is_count(col: pd.Series) -> bool:
+    """A count column of the HRV quality record: integer or boolean, or named ``n_<what>`` (the hrv stage
+    stores its counts ``n_beats``, ``n_ectopic``, … as floats, docs/interfaces.md)."""
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_integer_dtype(col):
+        return True
+    return str(col.name).startswith("n_") and pd.api.types.is_numeric_dtype(col)
+
+
 def hrv_quality_summary(run_root: str | Path) -> tuple[pd.DataFrame, str]:
     """Beat and artifact quality per participant, from the HRV stage's quality record if it wrote one.
 
     Reads ``RUN/hrv_quality.parquet`` (or ``.csv``): one row per participant × segment; per
-    participant, count columns (integers) are summed, shares and other numbers averaged,
+    participant, count columns (integers, booleans and numeric ``n_<what>`` columns) are summed and
+    shown as integers, shares and other numbers averaged,
     text columns (e.g. polarity) listed. Without that record it falls back to ``hrv.parquet``:
     segments, segments with a missing HRV value, and mean heart rate from ``HRV_MeanNN``.
 
@@ -156,7 +165,7 @@ def hrv_quality_summary(run_root: str | Path) -> tuple[pd.DataFrame, str]:
         for c in q.columns:
             if c in _HRV_KEYS:
                 continue
-            if pd.api.types.is_bool_dtype(q[c]) or pd.api.types.is_integer_dtype(q[c]):
+            if _is_count(q[c]):
                 agg[c] = "sum"  # counts (beats detected, flagged, ...)
             elif pd.api.types.is_numeric_dtype(q[c]):
                 agg[c] = "mean"
@@ -165,7 +174,9 @@ def hrv_quality_summary(run_root: str | Path) -> tuple[pd.DataFrame, str]:
         out = q.groupby("participant_id").agg(agg) if agg else q.groupby("participant_id").size().to_frame("rows")
         out.insert(0, "segments", q.groupby("participant_id").size())
         for c in out.columns:
-            if pd.api.types.is_float_dtype(out[c]):
+            if c in agg and agg[c] == "sum":
+                out[c] = pd.to_numeric(out[c]).round().astype("Int64")  # a count prints as 931, not 931.0
+            elif pd.api.types.is_float_dtype(out[c]):
                 out[c] = out[c].round(3)
         return out.reset_index(), f"{source} (counts summed and other numbers averaged over segments)"
     f = root / "hrv.parquet"

@@ -37,18 +37,17 @@ def stats_table(results: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame of str
-        Columns (Backbone and Composition only when more than one is present):
-        Task, Condition, Comparison, ΔAUC [95% CI], Fisher p, q (DeLong),
-        OR [95% CI], p (GEE), q (GEE), Perm. p (ΔAUC), q (perm. AUC),
-        Perm. p (Δacc), q (perm. acc).
+        Columns: Backbone, Composition (always, so the schema does not change with the run), Task,
+        Condition, Comparison, ΔAUC [95% CI], Fisher p, q (DeLong), OR [95% CI], p (GEE), q (GEE),
+        Perm. p (ΔAUC), q (perm. AUC), Perm. p (Δacc), q (perm. acc).
 
     Examples
     --------
     >>> from eifer.stats import compare_groups
     >>> from eifer.stats.calibration import simulate_predictions
     >>> t = stats_table(compare_groups(simulate_predictions(n_items=96, reps=3, seed=1)))
-    >>> list(t.columns)[:4]
-    ['Task', 'Condition', 'Comparison', 'ΔAUC [95% CI]']
+    >>> list(t.columns)[:5]
+    ['Backbone', 'Composition', 'Task', 'Condition', 'Comparison']
     """
     need = ["backbone", "composition", "task", "condition", "comparison", "delta_auc", "fisher_p", "delong_q",
             "or_", "gee_p", "gee_q", "perm_p_auc", "perm_q_auc", "perm_p_acc", "perm_q_acc"]
@@ -57,10 +56,8 @@ def stats_table(results: pd.DataFrame) -> pd.DataFrame:
     r = results.assign(_c=results["condition"].map(order).fillna(9)).sort_values(
         ["backbone", "composition", "task", "_c", "comparison"], kind="mergesort")
     out = pd.DataFrame(index=r.index)
-    if r["backbone"].nunique() > 1:
-        out["Backbone"] = r["backbone"]
-    if r["composition"].nunique() > 1:
-        out["Composition"] = r["composition"]
+    out["Backbone"] = r["backbone"]
+    out["Composition"] = r["composition"]
     out["Task"] = r["task"].str.capitalize()
     out["Condition"] = r["condition"].str.capitalize()
     out["Comparison"] = r["comparison"]
@@ -77,6 +74,32 @@ def stats_table(results: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def select_table_numbers(results: pd.DataFrame) -> pd.DataFrame:
+    """The tidy, numeric schema of ``tables/table4.csv`` / ``table6.csv`` (docs/interfaces.md): the
+    :func:`compare_groups` columns in a fixed order, one row per backbone × composition × task ×
+    condition × comparison, every p-value a number (never "< 0.001"); formatting happens only where a
+    table is shown. Columns the results lack are left out; any further ones follow in their order.
+
+    Examples
+    --------
+    >>> from eifer.stats import compare_groups
+    >>> from eifer.stats.calibration import simulate_predictions
+    >>> t = select_table_numbers(compare_groups(simulate_predictions(n_items=96, reps=3, seed=1)))
+    >>> list(t.columns)[:6], t["fisher_p"].dtype.kind
+    (['backbone', 'composition', 'task', 'condition', 'comparison', 'group_a'], 'f')
+    """
+    first = [c for c in _TIDY_FIRST if c in results.columns]
+    order = {"baseline": 0, "unambiguous": 1, "ambiguous": 2}
+    r = results.assign(_c=results["condition"].map(order).fillna(9)).sort_values(
+        ["backbone", "composition", "task", "_c", "comparison"], kind="mergesort").drop(columns="_c")
+    return r[first + [c for c in r.columns if c not in first]].reset_index(drop=True)
+
+
+_TIDY_FIRST = ("backbone", "composition", "task", "condition", "comparison", "group_a", "group_b", "delta_auc",
+               "delta_ci_low", "delta_ci_high", "fisher_p", "delong_q", "or_", "or_ci_low", "or_ci_high", "gee_p",
+               "gee_q", "perm_delta_auc", "perm_p_auc", "perm_q_auc", "perm_delta_acc", "perm_p_acc", "perm_q_acc")
+
+
 def stats_markdown(table: pd.DataFrame, number: int = 4) -> str:
     """Markdown of a :func:`stats_table` with the table's title and a note on the tests."""
     note = ("ΔAUC = AUC(first group) − AUC(second); OR = odds of a correct classification for the second "
@@ -88,8 +111,9 @@ def stats_markdown(table: pd.DataFrame, number: int = 4) -> str:
 
 def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 4,
                        by_rep: pd.DataFrame | None = None) -> list[Path]:
-    """Write ``table<number>.csv`` (formatted), ``.md``, ``table<number>_full.csv`` (all numbers) and
-    ``table<number>_reps.csv`` (every repetition's DeLong ΔAUC, SE, CI, p; when ``by_rep`` is given).
+    """Write ``table<number>.csv`` (numbers, :func:`select_table_numbers`), ``.md`` (formatted),
+    ``table<number>_full.csv`` (every column of the results) and ``table<number>_reps.csv`` (every
+    repetition's DeLong ΔAUC, SE, CI, p; when ``by_rep`` is given).
 
     Parameters
     ----------
@@ -109,7 +133,7 @@ def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 
     """
     folder = Path(folder)
     table = stats_table(results)
-    files = [write_csv(folder / f"table{number}.csv", table),
+    files = [write_csv(folder / f"table{number}.csv", select_table_numbers(results)),
              write_text(folder / f"table{number}.md", stats_markdown(table, number)),
              write_csv(folder / f"table{number}_full.csv", results)]
     if by_rep is not None:

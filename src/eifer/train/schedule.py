@@ -3,10 +3,10 @@
 Stage 2: the backbone group warms linearly from ``backbone_lr_start`` to
 ``backbone_lr_peak`` over the warm-up steps, then follows a cosine decay to 0
 at the last step; the head group has the same shape with peak ``head_lr``.
-Stage 1 (backbone frozen) trains the heads at ``head_lr`` — constant by
-default (SPEC §3), or with the same warm-up + cosine shape
-(``train.stage1_schedule: warmup_cosine``, one reading of the paper's "in both
-stages"). The learning rate is a pure function of the step, so a resumed run
+Stage 1 (backbone frozen) trains the heads with the same warm-up + cosine
+shape by default (``train.stage1_schedule: warmup_cosine``; paper §3.3: "in
+both stages"), or at a constant ``head_lr`` (``constant``, the demo's
+choice). The learning rate is a pure function of the step, so a resumed run
 needs only the step count.
 """
 from __future__ import annotations
@@ -79,6 +79,9 @@ def stage_schedule(stage: int, steps_per_epoch: int, epochs: int, *, warmup_epoc
     >>> s["total"], s["warmup"], s["start_factor"], s["decay"]
     (60, 30, 0.2, True)
     >>> stage_schedule(1, 10, 4, warmup_epochs=3, backbone_lr_start=2e-5, backbone_lr_peak=1e-4)["decay"]
+    True
+    >>> stage_schedule(1, 10, 4, warmup_epochs=3, backbone_lr_start=2e-5, backbone_lr_peak=1e-4,
+    ...                stage1_schedule="constant")["decay"]
     False
     """
     total = steps_per_epoch * epochs

@@ -30,7 +30,7 @@ import pandas as pd
 
 from eifer.config import DEFAULTS, Config
 from eifer.errors import EiferError
-from eifer.evaluate import METRICS, metrics_per_run, summary_table, table_markdown
+from eifer.evaluate import METRICS, metrics_per_run, select_numeric_columns, summary_table, table_markdown
 from eifer.io import write_csv, write_json, write_parquet, write_text
 from eifer.split import load_splits, read_groups
 from eifer.train.stage import read_inputs, train_settings
@@ -94,7 +94,8 @@ def cv_tables(pred: pd.DataFrame, folder: str | Path, conditions: list[str], see
     per_fold = metrics_per_run(sub)
     table = summary_table(per_fold, METRICS)
     folder = Path(folder)
-    files = [write_csv(folder / "table5.csv", table), write_csv(folder / "table5_folds.csv", per_fold),
+    files = [write_csv(folder / "table5.csv", select_numeric_columns(table)),
+             write_csv(folder / "table5_folds.csv", per_fold),
              write_text(folder / "table5.md", table_markdown(table, _TITLE5).replace(" repetition(s) ", " fold(s) "))]
     # folds pair up like repetitions (fold k of every group shares its seed): paired sign-flip test
     files += write_stats_tables(compare_groups_for_run(sub, seed, comparisons, n_permutations, max_exact), folder, 6,
