@@ -81,9 +81,14 @@ def test_record100_wfdb_edf_csv_give_the_same_hrv(tmp_path):
         assert problems == [] and got_fs == fs, fmt
         assert np.allclose(df["ecg"], sig, atol=1e-3), fmt
         out[fmt] = hrv_participant("P01", df["time_s"].to_numpy(), df["ecg"].to_numpy(), got_fs, segs, settings)
-    cols = ["n_beats", "n_nn", "HRV_MeanNN", "HRV_SDNN", "HRV_RMSSD", "HRV_pNN50"]
+    cols = ["n_beats", "n_nn", "HRV_MeanNN", "HRV_SDNN", "HRV_RMSSD"]
     for fmt in ("wfdb", "edf"):
         pd.testing.assert_frame_equal(out[fmt][cols], out["csv"][cols], rtol=1e-3)
+        # pNN50 counts differences > 50 ms; at 360 Hz a difference of exactly 18 samples is 50 ms, and a
+        # one-sample shift of one peak (16-bit EDF/WFDB quantisation) may move one such difference across
+        # it: at most one successive difference per segment may differ
+        one = 100 / (out["csv"]["n_nn"] - 1)
+        assert ((out[fmt]["HRV_pNN50"] - out["csv"]["HRV_pNN50"]).abs() <= one + 1e-9).all(), fmt
 
 
 @pytest.mark.parametrize("fmt", ["wfdb", "edf"])
