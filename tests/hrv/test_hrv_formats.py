@@ -87,7 +87,8 @@ def test_record100_wfdb_edf_csv_give_the_same_hrv(tmp_path):
         # pNN50 counts differences > 50 ms; at 360 Hz a difference of exactly 18 samples is 50 ms, and a
         # one-sample shift of one peak (16-bit EDF/WFDB quantisation) may move one such difference across
         # it: at most one successive difference per segment may differ
-        one = 100 / (out["csv"]["n_nn"] - 1)
+        # (the count of successive differences is a little below n_nn - 1 where removed beats break the series)
+        one = 1.05 * 100 / (out["csv"]["n_nn"] - 1)
         assert ((out[fmt]["HRV_pNN50"] - out["csv"]["HRV_pNN50"]).abs() <= one + 1e-9).all(), fmt
 
 
