@@ -38,10 +38,11 @@ STAGE_TESTS: dict[str, list[str]] = {
     "select": ["tests/select/test_select_boundaries.py", "tests/select/test_select_core.py"],
     "split": ["tests/split/test_split_boundaries.py", "tests/split/test_splits.py"],
     "frames": ["tests/frames/test_quality_boundaries.py", "tests/frames/test_quality_rules.py"],
-    "hrv": ["tests/hrv/test_hrv_boundaries.py",
+    "hrv": ["tests/hrv/test_hrv_edges.py",
             "tests/hrv/test_hrv.py::test_planted_premature_beats_are_removed_from_nn_statistics",
             "tests/hrv/test_hrv.py::test_rr_input_equals_direct_computation_and_segments_cut_by_time",
-            "tests/hrv/test_hrv.py::test_segment_excluded_above_max_removed_and_kept_at_it"],
+            "tests/hrv/test_hrv.py::test_segment_excluded_above_max_removed_and_kept_at_it",
+            "tests/hrv/test_hrv.py::test_nan_columns_dropped_with_one_warning_and_emotion_labels"],
     "stats": ["tests/stats/test_stats_boundaries.py", "tests/stats/test_reference_r.py",
               "tests/stats/test_delong_props.py"],
     "train": ["tests/train/test_train_boundaries.py", "tests/train/test_schedule.py::test_stage2_schedule_at_named_steps",
@@ -70,6 +71,7 @@ SEL = "eifer/select/core.py"
 SPL = "eifer/split/core.py"
 FRM = "eifer/frames/quality.py"
 HRV = "eifer/hrv/core.py"
+HRVS = "eifer/hrv/stage.py"
 COMB = "eifer/stats/combine.py"
 GEE = "eifer/stats/gee.py"
 PERM = "eifer/stats/permutation.py"
@@ -102,6 +104,9 @@ MUTANTS: list[Mutant] = [
            "'correct' = 2 accepted"),
     Mutant("ei-10", "ei", EI, "if len(lacking) and not allow_incomplete:",
            "if len(lacking) > 1 and not allow_incomplete:", "boundary", "exactly one missing trial passes silently"),
+    Mutant("ei-11", "ei", EI, "rec[f\"score_{t}\"] = pts[sel].sum() * per_task_cell / sel.sum() if sel.any() else np.nan",
+           "rec[f\"score_{t}\"] = pts[sel].sum() * per_task_cell / sel.sum() if sel.any() else 0.0", "missing",
+           "a task with no answered trial scores 0 instead of missing"),
     # --- labels ------------------------------------------------------------------------------------------
     Mutant("lab-01", "labels", LAB, "np.where(r > split, 1, 0)", "np.where(r >= split, 1, 0)", "config",
            "on a scale without neutral point the centre rating is high"),
@@ -168,6 +173,9 @@ MUTANTS: list[Mutant] = [
     Mutant("cut-20", "cutoff", CUT, "key = high.to_numpy().tobytes()", "key = float(c)", "logic",
            "the ANOVA cache keyed by cutoff instead of split",
            equivalent="the cache only avoids recomputing a split; keyed by cutoff every row is computed, with the same result"),
+    Mutant("cut-21", "cutoff", CUT, 'out = data["hrv_excluded"].fillna("").astype(str) != ""',
+           'out = data["hrv_excluded"].astype(str) != ""', "missing",
+           "a segment without a quality verdict (NaN) is left out"),
     # --- selection ---------------------------------------------------------------------------------------
     Mutant("sel-01", "select", SEL, "cong_a, cong_v = g[s_a > 0], g[s_v > 0]", "cong_a, cong_v = g[s_a >= 0], g[s_v >= 0]",
            "boundary", "an estimate of exactly 0 counts as congruent"),
@@ -202,6 +210,8 @@ MUTANTS: list[Mutant] = [
     Mutant("sel-12", "select", SEL, 'unamb = gs[gs["s"] > 0].sort_values(["s", "frame"], ascending=[False, True]',
            'unamb = gs[gs["s"] > 0].sort_values(["s", "frame"], ascending=[True, True]', "logic",
            "unambiguous = the smallest positive s"),
+    Mutant("sel-14", "select", SEL, '"shortfall_arousal": n_arousal - len(top_a)', '"shortfall_arousal": n_arousal - len(cong_a)',
+           "logic", "shortfall from the congruent count, not the selected count"),
     Mutant("sel-13", "select", SEL, "np.where(lab == 1, 1.0, -1.0)", "np.where(lab == 0, -1.0, 1.0)", "logic",
            "direction from 'not 0' instead of '1'",
            equivalent="labels.csv labels are 0/1 or missing (make_labels; missing is handled first), so lab == 1 "
@@ -261,6 +271,9 @@ MUTANTS: list[Mutant] = [
     Mutant("frm-14", "frames", FRM, 'det_reference = float(out.loc[face, "det_score"].median())',
            'det_reference = float(out.loc[face, "det_score"].mean())', "logic",
            "detector reference is the mean, not the median"),
+    Mutant("frm-15", "frames", FRM, "return max(1, int(cfg.hand_stride) // 5) if k is None else int(k)",
+           "return int(cfg.hand_stride) // 5 if k is None else int(k)", "boundary",
+           "a short hand stride keeps no frames flagged"),
     # --- HRV ---------------------------------------------------------------------------------------------
     Mutant("hrv-01", "hrv", HRV, "sel = (t > seg.onset_s) & (t <= seg.offset_s)", "sel = (t >= seg.onset_s) & (t <= seg.offset_s)",
            "boundary", "an interval ending on a segment boundary is counted in both segments"),
@@ -296,6 +309,17 @@ MUTANTS: list[Mutant] = [
            'q["n_unconfirmed"] = 0.0', "logic", "lone flags not counted"),
     Mutant("hrv-15", "hrv", HRV, 'for c in [col] + (["time_s"] if "time_s" in rr.columns else []):', "for c in [col]:",
            "missing", "a missing beat time passes"),
+    Mutant("hrv-16", "hrv", HRVS, "if share > max_removed:", "if share >= max_removed:", "boundary",
+           "a removed share exactly at hrv.max_removed excludes the segment"),
+    Mutant("hrv-17", "hrv", HRVS, 'elif "n_nn" in hrv.columns and r["n_nn"] + 1 < min_beats:',
+           'elif "n_nn" in hrv.columns and r["n_nn"] < min_beats:', "boundary",
+           "the exclusion counts NN intervals, not beats, against min_beats"),
+    Mutant("hrv-18", "hrv", HRV, ".isna().groupby(kind.to_numpy()[counted]).all().any(axis=0)",
+           ".isna().groupby(kind.to_numpy()[counted]).any().any(axis=0)", "missing",
+           "an HRV column NaN in one segment is dropped for all"),
+    Mutant("hrv-19", "hrv", HRV, "counted = ~kind.isin(list(keep_for)).to_numpy()",
+           "counted = np.ones(len(kind), dtype=bool)", "missing",
+           "NaN in the short recovery segments drops a column"),
     # --- statistics --------------------------------------------------------------------------------------
     Mutant("sta-01", "stats", COMB, "m = int(ok.sum())", "m = int(p.size)", "missing",
            "BH counts NaN p-values as tests"),

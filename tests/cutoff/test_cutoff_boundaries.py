@@ -101,3 +101,13 @@ def test_permutation_p_counts_shuffles_equal_to_the_observed_max():
     ties = int((null == res["observed_max"]).sum())
     assert ties >= 1, "the case must hold a shuffle equal to the observed maximum"
     assert res["p_value"] == pytest.approx((1 + (null > res["observed_max"]).sum() + ties) / 13)
+
+
+def test_segments_excluded_for_quality_are_left_out_with_a_warning():
+    hrv = _hrv().assign(hrv_excluded="")
+    hrv.loc[[0, 5], "hrv_excluded"] = ["31% removed", np.nan]    # NaN: no verdict, kept
+    with pytest.warns(UserWarning, match=r"1 HRV segment\(s\) left out for quality: p00/HAHV: 31% removed"):
+        data, _ = sweep_data(hrv)
+    assert len(data) == len(hrv) - 1
+    assert not ((data.participant_id == "p00") & (data.segment == "HAHV")).any()
+    assert ((data.participant_id == "p01") & (data.segment == "HALV")).any()

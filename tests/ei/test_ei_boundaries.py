@@ -49,3 +49,10 @@ def test_one_missing_trial_scaled_per_task_and_emotion():
     sc = score_ei(r, tasks=TASKS, emotions=EMOTIONS, allow_incomplete=True).iloc[0]
     assert sc["ei_score"] == pytest.approx(1200) and sc["score_self"] == pytest.approx(400)
     assert sc["score_joy"] == pytest.approx(300) and sc["n_answered"] == 119 and sc["incomplete"]
+
+
+def test_a_task_with_no_answered_trial_has_no_score_not_zero():
+    r = _responses()
+    r = r[r.task != "disc"].reset_index(drop=True)
+    sc = score_ei(r, tasks=TASKS, emotions=EMOTIONS, allow_incomplete=True).iloc[0]
+    assert np.isnan(sc["score_disc"]) and sc["score_self"] == 400 and sc["ei_score"] == pytest.approx(1200)

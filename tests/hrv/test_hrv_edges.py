@@ -119,3 +119,11 @@ def test_indices_need_min_beats_after_cleaning_exactly_at_the_bound():
     assert kept["n_nn"] == 38 and "HRV_MeanNN" in kept
     short = hrv_from_rr(rr, ["time"], min_beats=40)
     assert short["n_nn"] == 38 and "HRV_MeanNN" not in short
+
+
+def test_exclusion_exactly_at_min_beats_after_cleaning():
+    from eifer.hrv.stage import hrv_exclusions
+
+    q = pd.DataFrame({"nn_removed_share": [0.0, 0.0], "n_nn": [29, 28], "n_ectopic": [0, 2]})
+    out = hrv_exclusions(q, max_removed=0.2, min_beats=30).tolist()
+    assert out[0] == "" and out[1].startswith("only 28 NN intervals left")   # 29 intervals = 30 beats: kept

@@ -93,3 +93,11 @@ def test_unambiguous_frames_are_never_ambiguous_too():
     fr = _frames([0.9, 0.05, -0.2, -0.3], [0.5] * 4)
     for seed in range(6):
         assert set(_ambiguous(fr, 2, 0.1, seed).frame) == {2, 3}
+
+
+def test_shortfall_counts_what_was_selected_not_what_was_congruent():
+    fr = _frames([0.1] * 6, [0.9, 0.8, 0.7, 0.6, 0.5, -0.1])     # 5 congruent arousal frames, 3 asked
+    _, short = select_frames(fr, _labels(), n_arousal=3, n_valence=8)
+    row = short.iloc[0]
+    assert (row.n_congruent_arousal, row.n_arousal, row.shortfall_arousal) == (5, 3, 0)
+    assert (row.n_congruent_valence, row.n_valence, row.shortfall_valence) == (6, 3, 5)   # 3 left after arousal
