@@ -229,7 +229,7 @@ def plan_study(study: Any, config: Config, *, workers: int | None = None, gpus: 
         fps = COSTS["frames_geometry_fps"].value
         if learned:
             arch = acfg.options.get("arch") if acfg.estimator == "timm" else None
-            size = int(acfg.options.get("input_size", 224))
+            size = int(acfg.options.get("input_size", 64 if acfg.estimator == "builtin" else 224))
             crop_cpu = (COSTS["infer_cpu_s_per_gmac"].value * gmacs(arch, size) if arch
                         else COSTS["affect_small_cpu_s"].value)
             batched = acfg.batch_inference == "on" or (acfg.batch_inference == "auto" and gpus > 0

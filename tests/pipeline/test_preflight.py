@@ -60,9 +60,18 @@ def test_settings_that_are_in_order_pass(synth_video_small, tmp_path):
 
 
 def test_stages_not_asked_for_are_not_checked(synth_video_small, tmp_path):
-    cfg = load_config(profile="paper")  # onnx estimator without a path, no checkpoints
+    cfg = load_config(profile="paper", overrides={"affect": {"estimator": "onnx"}})  # no path, no checkpoints
     assert run_preflight(synth_video_small, cfg, stages=["hrv"]).empty
     assert set(run_preflight(synth_video_small, cfg, stages=["affect"])["key"]) == {"affect.path"}
+
+
+def test_builtin_estimator_needs_no_model_file_and_refuses_one(synth_video_small, tmp_path):
+    cfg = load_config(profile="paper")  # the default: the shipped model
+    assert cfg.affect.estimator == "builtin"
+    assert run_preflight(synth_video_small, cfg, stages=["affect"]).empty
+    named = load_config(profile="paper", overrides={"affect": {"path": str(tmp_path / "va.onnx")}})
+    p = run_preflight(synth_video_small, named, stages=["affect"])
+    assert list(p["key"]) == ["affect.path"] and "affect.estimator: onnx" in p["problem"].iloc[0]
 
 
 def test_study_without_videos_needs_no_model_files(synth_novideo, tmp_path):

@@ -82,6 +82,9 @@ def test_load_run_returns_the_tables_as_written(video_run):
     valid = frames["valid"].astype(bool)
     assert {"participant_id", "video_id", "frame", "reason", "valence", "arousal"} <= set(frames.columns)
     assert frames.loc[valid, ["valence", "arousal"]].notna().all().all() and valid.any()
+    # dropped frames with a face carry their estimate too, validity beside it (issue #22)
+    face = frames["landmarks_found"].astype(bool)
+    assert frames.loc[face, ["valence", "arousal"]].notna().all().all() and (face & ~valid).any()
     assert "frames" in res.available()
     assert res.figures["figure7"].is_file() and list(res.stages["stage"])[:3] == ["ei", "hrv", "labels"]
     assert res.config.train.tasks == ["arousal"]
