@@ -111,8 +111,8 @@ def choose_testset(group_of: dict[str, str], participants: list[str], n_high: in
     Examples
     --------
     >>> g = {"a": "High", "b": "High", "c": "High", "d": "Low", "e": "Low", "f": "Low"}
-    >>> len(choose_testset(g, list(g), 2, 2, seed=1))
-    4
+    >>> len(choose_testset(g, list(g), 1, 1, seed=1))      # 1 + 2 per group: train and validation
+    2
     """
     known = set(participants)
     if listed:
