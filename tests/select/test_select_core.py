@@ -144,3 +144,20 @@ def test_missing_label_selects_nothing_for_that_task():
     assert short.iloc[0].shortfall_valence == 2
     sub = build_test_subsets(frames, labels, n=2)
     assert set(sub.task) == {"arousal"}
+
+
+def test_video_without_a_usable_frame_is_named_in_the_shortfall_and_the_report():
+    from eifer.report.build import _shortfall
+
+    fr = pd.DataFrame({"participant_id": "P1", "video_id": ["V1"] * 3 + ["V2"] * 3, "frame": [0, 1, 2] * 2,
+                       "valid": [True] * 3 + [False] * 3, "valence": [.5, .4, .9, np.nan, np.nan, np.nan],
+                       "arousal": [.8, .6, .3, np.nan, np.nan, np.nan]})
+    lab = pd.DataFrame({"participant_id": ["P1", "P1"], "video_id": ["V1", "V2"], "arousal_label": [1, 0],
+                        "valence_label": [1, 1], "arousal_weak": [False] * 2, "valence_weak": [False] * 2})
+    ds, short = select_frames(fr, lab, n_arousal=1, n_valence=1)
+    assert set(ds["video_id"]) == {"V1"}
+    row = short.set_index("video_id").loc["V2"]
+    assert (row["n_usable"], row["shortfall_arousal"], row["shortfall_valence"]) == (0, 1, 1)
+    assert short.set_index("video_id").loc["V1", "n_usable"] == 3
+    text = _shortfall(short).text
+    assert "1 video(s) gave no usable frame" in text and "P1/V2" in text and "P1/V1" not in text

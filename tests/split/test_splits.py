@@ -123,3 +123,18 @@ def test_pairing_shares_or_separates_the_repetition_seeds():
     assert len(set(all_seeds)) == 9  # no two models of the independent design share a seed
     with pytest.raises(EiferError, match="pairing"):
         make_splits(df, groups, seed=3, repetitions=1, pairing="shared")
+def test_test_set_leaves_two_per_group_exactly_and_errors_name_the_settings():
+    """n_test + 2 participants per group is enough (one to train, one to validate); n_test + 1 is refused
+    with the setting and the value that would fit (eifer.plan.minimum_study's rule)."""
+    df, groups = _dataset(n_part=6)  # 3 High, 3 Low
+    sp = make_splits(df, groups, seed=0, repetitions=1, n_test_high=1, n_test_low=1)
+    assert len(sp["test_high"]) == 1 and all(len(r["train"]) and len(r["val"]) for r in sp["runs"].values())
+    with pytest.raises(EiferError, match=r"only 3 High-EI participant\(s\) with selected frames; need "
+                                         r"split.n_test_high = 2 for the test set plus 2 for training and "
+                                         r"validation; lower split.n_test_high to 1"):
+        make_splits(df, groups, seed=0, repetitions=1, n_test_high=2, n_test_low=1)
+    # a group left with participants who all rated alike cannot be split: the error names group and settings
+    df.loc[df["participant_id"].isin(["P01", "P03", "P05"]), "arousal_label"] = 1
+    with pytest.raises(EiferError, match=r"split of the Low group, task arousal: .*split.n_test_high = 1, "
+                                         r"split.n_test_low = 1, split.val_fraction = 0.2"):
+        make_splits(df, groups, seed=0, repetitions=1, n_test_high=1, n_test_low=1)

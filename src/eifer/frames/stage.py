@@ -137,10 +137,19 @@ def run_frames(study: Study, run: RunFolder, estimator: StreamEstimator | None =
         elif note.exists():
             problems.append({"participant_id": str(v.participant_id), "video_id": str(v.video_id),
                              "path": str(v.path), "problem": note.read_text().strip(), "processed": True})
-    probs = pd.DataFrame(problems, columns=["participant_id", "video_id", "path", "problem", "processed"])
-    write_csv(run.path("frames", "problems.csv"), probs)
     if run.path("frames").is_dir():
         finalize_quality(run, cfg)
+    named = {(p["participant_id"], p["video_id"]) for p in problems}
+    for v in videos.itertuples(index=False):  # decoded, but not one valid frame (no face found): named too
+        out = part_path(run, v.participant_id, v.video_id)
+        if (str(v.participant_id), str(v.video_id)) not in named and out.exists() and \
+                not pd.read_parquet(out, columns=["valid"])["valid"].astype(bool).any():
+            problems.append({"participant_id": str(v.participant_id), "video_id": str(v.video_id),
+                             "path": str(v.path), "processed": True,
+                             "problem": "no valid frame (no face found, or every frame filtered): the video "
+                                        "is left out of selection, training and testing"})
+    probs = pd.DataFrame(problems, columns=["participant_id", "video_id", "path", "problem", "processed"])
+    write_csv(run.path("frames", "problems.csv"), probs)
     outputs = ["frames/problems.csv"]
     outputs += [str(part_path(run, v.participant_id, v.video_id).relative_to(run.root))
                 for v in videos.itertuples(index=False) if part_path(run, v.participant_id, v.video_id).exists()]

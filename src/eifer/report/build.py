@@ -319,7 +319,14 @@ def _shortfall(sf: pd.DataFrame) -> B.Block:
         if col in sf:
             parts.append(f"{task}: {int((sf[col] > 0).sum())} of {len(sf)} videos short by "
                          f"{int(sf[col].sum())} frames in total")
-    return B.Para("Selection shortfall (fewer sign-congruent frames than requested) — " + "; ".join(parts) + ".")
+    text = "Selection shortfall (fewer sign-congruent frames than requested) — " + "; ".join(parts) + "."
+    if "n_usable" in sf:  # videos that gave no usable frame at all (no face found): named, not only counted
+        none = sf.loc[sf["n_usable"] == 0]
+        if len(none):
+            text += (f" {len(none)} video(s) gave no usable frame (no face found, or every frame filtered) and "
+                     f"are left out of training and testing: "
+                     + ", ".join(f"{r.participant_id}/{r.video_id}" for r in none.itertuples(index=False)) + ".")
+    return B.Para(text)
 
 
 def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:

@@ -76,8 +76,10 @@ def select_frames(frames: pd.DataFrame, labels: pd.DataFrame, n_arousal: int = D
         One row per selected frame: participant_id, video_id, frame, crop_path,
         valence, arousal, labels, weak flags, selected_by.
     shortfall : DataFrame
-        One row per video: n_usable, n_congruent_arousal, n_congruent_valence,
-        n_arousal, n_valence, shortfall_arousal, shortfall_valence.
+        One row per video in ``frames``: n_usable, n_congruent_arousal,
+        n_congruent_valence, n_arousal, n_valence, shortfall_arousal,
+        shortfall_valence; a video without one usable frame (no face found)
+        has ``n_usable`` 0 and the whole request short.
 
     Examples
     --------
@@ -107,6 +109,14 @@ def select_frames(frames: pd.DataFrame, labels: pd.DataFrame, n_arousal: int = D
                        "n_congruent_arousal": len(cong_a), "n_congruent_valence": len(cong_v),
                        "n_arousal": len(top_a), "n_valence": len(top_v),
                        "shortfall_arousal": n_arousal - len(top_a), "shortfall_valence": n_valence - len(top_v)})
+    # a video with frames but not one usable (no face found, every frame filtered) is named, not skipped
+    have = {(r["participant_id"], r["video_id"]) for r in report}
+    for pid, vid in frames[["participant_id", "video_id"]].astype(str).drop_duplicates().itertuples(index=False):
+        if (pid, vid) not in have:
+            report.append({"participant_id": pid, "video_id": vid, "n_usable": 0, "n_congruent_arousal": 0,
+                           "n_congruent_valence": 0, "n_arousal": 0, "n_valence": 0,
+                           "shortfall_arousal": n_arousal, "shortfall_valence": n_valence})
+    report = sorted(report, key=lambda r: (r["participant_id"], r["video_id"]))
     cols = [*ROW_COLUMNS, "selected_by"]
     if not picked:
         return pd.DataFrame(columns=cols), pd.DataFrame(report)
