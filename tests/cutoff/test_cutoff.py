@@ -92,6 +92,9 @@ def test_figure7_and_table1_written(planted44):
     assert int(t1.loc["n", "High"]) == (groups["group"] == "High").sum()
     assert int(t1.loc["n", "Total"]) == 44
     assert int(t1.loc["sex: F", "Total"]) + int(t1.loc["sex: M", "Total"]) == 44
+    # the paper reports age per group: mean (SD) of the study's participants.csv ages
+    ages = pd.read_csv(planted44["study"].root / "participants.csv")["age"]
+    assert t1.loc["age, mean (SD)", "Total"] == f"{ages.mean():.2f} ({ages.std(ddof=1):.2f})"
     # planted: low EI gives more neutral ratings
     assert float(t1.loc["neutral arousal ratings, %", "Low"]) > float(t1.loc["neutral arousal ratings, %", "High"])
     md = run.path("tables", "table1.md").read_text()

@@ -17,7 +17,7 @@ def _mean_sd(x: pd.Series, digits: int = 2) -> str:
 
 def make_table1(groups: pd.DataFrame, ratings: pd.DataFrame, participants: pd.DataFrame | None = None,
                 neutral: float | None = 4, score_label: str = "EI score") -> pd.DataFrame:
-    """Per group (High, Low, Total): n, sex counts, score and rating means (SD), neutral shares.
+    """Per group (High, Low, Total): n, sex counts, age, score and rating means (SD), neutral shares.
 
     Parameters
     ----------
@@ -26,7 +26,7 @@ def make_table1(groups: pd.DataFrame, ratings: pd.DataFrame, participants: pd.Da
     ratings : DataFrame
         participant_id, video_id, domain, arousal, valence.
     participants : DataFrame, optional
-        With a ``sex`` column to count.
+        With a ``sex`` column to count and an ``age`` column to summarise (each optional).
     neutral : float, optional
         Neutral rating (share of neutral ratings is reported when given).
     score_label : str
@@ -44,11 +44,18 @@ def make_table1(groups: pd.DataFrame, ratings: pd.DataFrame, participants: pd.Da
     ...                   "arousal": [6, 4], "valence": [5, 4]})
     >>> make_table1(g, r).loc["n", "Total"]
     '2'
+    >>> p = pd.DataFrame({"participant_id": ["a", "b"], "age": [20, 30]})
+    >>> make_table1(g, r, p).loc["age, mean (SD)", "Total"]
+    '25.00 (7.07)'
     """
     g = groups[["participant_id", "score", "group"]].copy()
     g["participant_id"] = g["participant_id"].astype(str)
     r = ratings.assign(participant_id=ratings["participant_id"].astype(str)).merge(
         g[["participant_id", "group"]], on="participant_id", how="inner")
+    age = None  # the paper reports the participants' age per group
+    if participants is not None and "age" in participants.columns:
+        age = pd.to_numeric(participants.assign(participant_id=participants["participant_id"].astype(str)).set_index(
+            "participant_id")["age"], errors="coerce")
     sex = None
     if participants is not None and "sex" in participants.columns:
         sex = participants.assign(participant_id=participants["participant_id"].astype(str)).set_index(
@@ -62,6 +69,8 @@ def make_table1(groups: pd.DataFrame, ratings: pd.DataFrame, participants: pd.Da
             counts = sex.reindex(gg["participant_id"]).fillna("unknown").value_counts()
             for level in sorted(sex.unique()):
                 col[f"sex: {level}"] = str(int(counts.get(level, 0)))
+        if age is not None:
+            col["age, mean (SD)"] = _mean_sd(age.reindex(gg["participant_id"]).dropna())
         col[f"{score_label}, mean (SD)"] = _mean_sd(gg["score"])
         for task in ("arousal", "valence"):
             col[f"{task} rating, mean (SD)"] = _mean_sd(rr[task])
