@@ -143,17 +143,20 @@ def test_table4_states_caveat_calibrated_error_directions_and_min_p(paper_run):
     assert "DeLong + Fisher rejected in 20–99 % of the studies" in html  # documented calibration
     assert "docs/statistics.md §5" in html and "no calibration was run for this run folder" in html
     # type-I rates in the body (a table and the footnotes), not in the column headers
-    assert "Fisher p (type-I" not in html and "Fisher 20–99 %, pooled CI 10–66 %, GEE 7–56 %" in html
+    assert "Fisher p (type-I" not in html
+    assert "Fisher 20–99 %, pooled CI 10–67 %, GEE 7–56 %" in html
     assert "ΔAUC = AUC(A) − AUC(B), positive favours A" in html and "below 1 favours A" in html
     full = pd.read_csv(paper_run.path("tables", "table4_full.csv"))
     rows = _html_cells(html)
     hl = [r for r in rows if "High vs Low" in r and r[4].startswith("+0.") and "[" in r[4]]  # paper's tests
-    assert hl and "better" not in html
+    assert hl and "better (AUC" not in html  # the old column is gone
     # the direction names a group only when the random-effects CI excludes 0, else says it spans 0
-    spans = ((full["re_ci_low"] <= 0) & (full["re_ci_high"] >= 0)).sum()
-    named = [r[3] for r in hl + [r for r in rows if "High vs Total" in r and "[" in r[4] and len(r) > 8]]
-    assert all(v in ("High", "Low", "Total", "none: RE CI spans 0", "–") for v in named)
-    assert spans == 0 or "none: RE CI spans 0" in html
+    spans = int(((full["re_ci_low"] <= 0) & (full["re_ci_high"] >= 0)).sum())
+    named = [r[3] for r in rows if len(r) == 10 and " vs " in r[2]]  # the paper tables' rows (10 columns)
+    assert len(named) == len(full)
+    assert named.count("none: RE CI spans 0") == spans
+    assert sorted(v for v in named if v != "none: RE CI spans 0") == sorted(v for v in full["favoured"] if
+                                                                            isinstance(v, str) and v)
     # paired repetitions (shared seeds), 3 pairs: the sign-flip test cannot reach p < 0.05
     assert "split.pairing = paired" in html and "not independent draws" in html
     assert "With 3 paired repetitions the sign-flip test's smallest attainable p is 2 / 2^3 = 0.25: " \
@@ -328,12 +331,14 @@ def test_evidence_forest_plots_and_no_winner_when_the_random_interval_spans_zero
         for comparison in d["comparison"].unique():
             name = f"forest_table4_resnet10t_{comp}_{comparison}".replace(" ", "_")
             assert paper_run.path("figures", f"{name}.png").is_file(), name
-    assert html.count("Forest plot (") == full.groupby(["composition", "comparison"]).ngroups
+    md = paper_run.path("report", "report.md").read_text()
+    families = set(re.findall(r"Forest plot \(([^)]*)\)", md))  # one per composition × comparison
+    assert len(families) == full.groupby(["composition", "comparison"]).ngroups
     t = heterogeneity_table(full[full["composition"] == "direct"])
     d = full[full["composition"] == "direct"]
     spans = int(((d["re_ci_low"] <= 0) & (d["re_ci_high"] >= 0)).sum())
     assert (t["direction"] == "none: RE CI spans 0").sum() == spans
-    assert "Table 4 (evidence)" in html
+    assert "Table 4 (evidence)" in html and "blind to direction" in html
 
 
 def test_disagreeing_repetitions_name_no_winner(tmp_path):
