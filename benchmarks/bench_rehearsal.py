@@ -158,12 +158,14 @@ def run_big(src_run: Path, study: Path, root: Path, rows: int) -> dict:
         ("select", f"{cfg}from eifer.pipeline import run_pipeline as p; "
                    f"p({str(study)!r}, {str(big)!r}, r({str(big)!r}), stages=['select'], force=['select'], "
                    "show_progress=False)"),
-        ("report", f"{cfg}from eifer.pipeline import run_pipeline as p; "
-                   f"p({str(study)!r}, {str(big)!r}, r({str(big)!r}), stages=['report'], show_progress=False)"),
+        # the report stage alone, from whatever the run folder holds (no upstream stage is rerun)
+        ("report", f"{cfg}from eifer.runfolder import RunFolder; from eifer.report.build import build_report; "
+                   f"build_report(RunFolder({str(big)!r}, r({str(big)!r})))"),
         ("load_run(RUN).data('frames')", f"import eifer; d = eifer.load_run({str(big)!r}).data('frames'); "
                                          "print(len(d))"),
     ):
         out[name] = time_child(code)
+        print(f"  {name}: {out[name][0]:.1f} s, {out[name][1]:.0f} MB peak", flush=True)
     return out
 
 
