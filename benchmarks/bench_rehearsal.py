@@ -144,21 +144,36 @@ def time_child(code: str) -> tuple[float, float]:
 
 def run_big(src_run: Path, study: Path, root: Path, rows: int) -> dict:
     big = root / "run_big"
-    shutil.copytree(src_run, big)
-    n = tile_frames(big, rows)
+    done = big / "tiled_rows.txt"  # (not a file eifer reads) a kept tiling is reused
+    if done.exists() and int(done.read_text()) >= rows:
+        n = int(done.read_text())
+    else:
+        shutil.rmtree(big, ignore_errors=True)
+        shutil.copytree(src_run, big)
+        n = tile_frames(big, rows)
+        done.write_text(str(n))
     out: dict = {"rows": n}
-    cfg = "from eifer.config import read_run_config as r; "
+    cfg = "from eifer.runfolder import read_run_config as r; "
     for name, code in (
         ("select", f"{cfg}from eifer.pipeline import run_pipeline as p; "
                    f"p({str(study)!r}, {str(big)!r}, r({str(big)!r}), stages=['select'], force=['select'], "
                    "show_progress=False)"),
-        ("report", f"{cfg}from eifer.pipeline import run_pipeline as p; "
-                   f"p({str(study)!r}, {str(big)!r}, r({str(big)!r}), stages=['report'], show_progress=False)"),
+        # the report stage alone, from whatever the run folder holds (no upstream stage is rerun)
+        ("report", f"{cfg}from eifer.runfolder import RunFolder; from eifer.report.build import build_report; "
+                   f"build_report(RunFolder({str(big)!r}, r({str(big)!r})))"),
         ("load_run(RUN).data('frames')", f"import eifer; d = eifer.load_run({str(big)!r}).data('frames'); "
                                          "print(len(d))"),
     ):
         out[name] = time_child(code)
+        print(f"  {name}: {out[name][0]:.1f} s, {out[name][1]:.0f} MB peak", flush=True)
     return out
+
+
+def print_big(big: dict) -> None:
+    print(f"\nframe table of {big['rows']} rows (tiled, not decoded):", flush=True)
+    for name in ("select", "report", "load_run(RUN).data('frames')"):
+        sec, mb = big[name]
+        print(f"  {name:<32}{sec:>8.1f} s {mb:>8.0f} MB peak", flush=True)
 
 
 def main() -> None:
@@ -167,10 +182,15 @@ def main() -> None:
     ap.add_argument("--executor", choices=("ray", "local"), default="ray")
     ap.add_argument("--big-rows", type=int, default=1_900_000, help="0 skips part 2")
     ap.add_argument("--keep", help="folder to keep the studies and runs in (default: a temporary one, removed)")
+    ap.add_argument("--big-from", nargs=2, metavar=("RUN", "STUDY"),
+                    help="part 2 only, tiling this run folder's frame tables (made through select) of STUDY")
     args = ap.parse_args()
     os.environ.setdefault("EIFER_NO_PROGRESS", "1")
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench_rehearsal_"))
     root.mkdir(parents=True, exist_ok=True)
+    if args.big_from:
+        print_big(run_big(Path(args.big_from[0]), Path(args.big_from[1]), root, args.big_rows))
+        return
 
     for fraction in args.fractions:  # the studies first: their writer is not what is measured
         make_study(root / f"study_{fraction:g}", fraction)
@@ -205,11 +225,7 @@ def main() -> None:
               f"driver peak {b['driver_peak_mb'] / a['driver_peak_mb']:.2f}x")
     print(f"resource.getrusage(self) maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if args.big_rows:
-        big = run_big(Path(results[0]["run"]), Path(results[0]["study"]), root, args.big_rows)
-        print(f"\nframe table of {big['rows']} rows (tiled, not decoded):")
-        for name in ("select", "report", "load_run(RUN).data('frames')"):
-            sec, mb = big[name]
-            print(f"  {name:<32}{sec:>8.1f} s {mb:>8.0f} MB peak")
+        print_big(run_big(Path(results[0]["run"]), Path(results[0]["study"]), root, args.big_rows))
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
 

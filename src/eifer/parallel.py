@@ -510,7 +510,8 @@ def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, 
     out = _run_unit(fn, unit, i, rep if report else None, desc)
     attempt = 0
     with contextlib.suppress(Exception):  # Ray's count of this task's earlier tries (0 where Ray does not say)
-        attempt = int(ray._private.worker.global_worker.core_worker.get_current_task_attempt_number())
+        worker: Any = ray._private.worker.global_worker
+        attempt = int(worker.core_worker.get_current_task_attempt_number())
     return node, os.getpid(), attempt, out
 
 

@@ -13,6 +13,7 @@ import filecmp
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -120,6 +121,7 @@ def cluster(monkeypatch):
         yield c
     finally:
         c.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)  # the nodes' session logs
 
 
 @pytest.mark.slow
