@@ -49,8 +49,10 @@ def test_every_problem_is_listed_at_once(synth_video_small, tmp_path):
 
 
 def test_settings_that_are_in_order_pass(synth_video_small, tmp_path):
+    import torch
+
     weights = tmp_path / "w.pth"
-    weights.write_bytes(b"x")
+    torch.save({"w": torch.zeros(2)}, weights)  # the preflight reads the weights (issue 27): real ones
     cfg = load_config(profile="demo", overrides={"train": {"pretrained_path": str(weights)}})
     assert check_before_run(synth_video_small, cfg, tmp_path / "run").empty
 
