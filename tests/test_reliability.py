@@ -666,3 +666,36 @@ def test_disk_full_names_the_file(tmp_path, monkeypatch):
     msg = os_error_message(info.value)
     assert msg.startswith(str(tmp_path / "tables" / "table2.md")) and "the disk is full" in msg
     assert not list((tmp_path / "tables").iterdir())
+
+
+# --- beyond the listed cases: the same rules where a hidden run would look next ----------------------------------
+@pytest.mark.parametrize("name", [".lock", "log.jsonl"])
+def test_hard_link_to_a_file_outside_is_refused(finished, template, tmp_path, name):
+    run = fresh(finished, tmp_path, "run")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    (run / name).unlink(missing_ok=True)
+    os.link(victim, run / name)
+    clear_failure(invoke("ei", template, "--out", run, "-p", "demo", "--force"), f"{name}: has 2 hard links")
+    assert victim.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("content", [b'{"name": "x", "pa', b"[1]", b"\xff"])
+def test_damaged_study_json_or_versions_json_do_not_stop_the_report(finished, tmp_path, content):
+    run = fresh(finished, tmp_path, "run")
+    (run / "study.json").write_bytes(content)
+    (run / "versions.json").write_bytes(content)
+    res = invoke("report", run)
+    assert res.exit_code == 0, res.output
+    assert (run / "report" / "index.html").is_file()
+    clear_failure(invoke("stats", "--out", run), "no study.json (or a damaged one)")
+
+
+@pytest.mark.timeout(300)
+def test_fifo_as_study_yaml_or_config_is_named(template, tmp_path):
+    root = _copy_study(template, tmp_path)
+    (root / "study.yaml").unlink()
+    os.mkfifo(root / "study.yaml")
+    clear_failure(invoke("validate", root, "--skip-media"), "study.yaml: not a regular file")
+    os.mkfifo(tmp_path / "c.yaml")
+    clear_failure(invoke("config", "show", "-c", tmp_path / "c.yaml"), "c.yaml: not a regular file")

@@ -557,6 +557,8 @@ def load_config(
         path = Path(path)
         if path.is_dir():
             raise EiferError(f"{path}: is a folder, not a config file; give the path of a YAML file (-c my.yaml)")
+        if path.exists() and not path.is_file():
+            raise EiferError(f"{path}: not a regular file (a FIFO, socket or device); give a YAML file")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: config file not found")
         data, text = read_config_mapping(path)

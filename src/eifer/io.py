@@ -194,6 +194,19 @@ def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
     return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
 
 
+def read_json_mapping(path: str | Path) -> dict[str, Any]:
+    """A JSON object eifer wrote (``study.json``, ``versions.json``); ``{}`` when absent or damaged.
+
+    For files that only describe a run: one cut short or edited into another
+    shape is shown as unknown rather than stopping the report with a traceback.
+    """
+    try:
+        data = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def hash_file(path: str | Path, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's bytes (hex, first 16 characters)."""
     h = hashlib.sha256()

@@ -96,6 +96,11 @@ def refuse_links_out(root: str | Path) -> None:
     root = Path(root)
     if not root.is_dir():
         return
+    for name in (".lock", "log.jsonl"):  # written in place (not replaced): a hard link would take the writes out
+        p = root / name
+        if p.is_file() and not p.is_symlink() and p.stat().st_nlink > 1:
+            raise EiferError(f"{p}: has {p.stat().st_nlink} hard links; eifer writes this file in place and would "
+                             "change the other names too. Remove it (eifer makes a new one).")
     root_r = root.resolve()
     for dirpath, dirs, files in os.walk(root):  # links to folders are listed in dirs and not entered
         for name in (*dirs, *files):

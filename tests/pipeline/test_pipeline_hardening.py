@@ -53,7 +53,7 @@ def test_symlink_out_of_the_run_folder_is_not_followed(ei_run, tmp_path):
     rec = json.loads(rec_file.read_text())
     rec["fingerprint"], rec["outputs"] = "other", ["link/precious.txt"]
     rec_file.write_text(json.dumps(rec))
-    with pytest.raises(EiferError, match="symlink that leads outside the run folder"):
+    with pytest.raises(EiferError, match="symlink that leads out(side)? of the run folder"):
         run_pipeline(study, out, CFG, stages=["ei"], show_progress=False)
     assert (victim / "precious.txt").read_text() == "keep me"
 
@@ -122,7 +122,7 @@ def test_stale_temp_files_are_removed_at_the_next_run(ei_run, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     keep.append(outside / ".ei_scores.csv.k3x_9qzp.tmp")
-    (out / "linked").symlink_to(outside)  # not followed
+    # (a link leading out of the run folder is refused before anything is written: tests/test_reliability.py)
     for p in stale + keep:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("half-written")

@@ -50,8 +50,10 @@ def test_every_problem_is_listed_at_once(synth_video_small, tmp_path):
 
 
 def test_settings_that_are_in_order_pass(synth_video_small, tmp_path):
+    import torch
+
     weights = tmp_path / "w.pth"
-    weights.write_bytes(b"x")
+    torch.save({"w": torch.zeros(2)}, weights)  # the preflight reads the weights (issue 27): real ones
     cfg = load_config(profile="demo", overrides={"train": {"pretrained_path": str(weights)},
                                                  # 6 participants: the smallest study (docs/study-folder.md)
                                                  "cutoff": {"min_group_size": 3},

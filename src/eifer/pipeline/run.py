@@ -19,7 +19,6 @@ stale units.
 """
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ import pandas as pd
 
 from eifer.config import Config
 from eifer.errors import EiferError
-from eifer.io import remove_inside, write_json
+from eifer.io import read_json_mapping, remove_inside, write_json
 from eifer.parallel import record_placements, use_executor
 from eifer.pipeline.preflight import raise_preflight, run_preflight
 from eifer.pipeline.stages import STAGE_NAMES, STAGES, Stage, resolve_runner, stage_fingerprint, upstream_closure
@@ -69,10 +68,6 @@ def _clean_stale(run: RunFolder, stage: Stage, fingerprint: str) -> bool:
     return True
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
 def _write_study_info(run: RunFolder, study: Any) -> None:
     info = {"name": study.meta.name, "path": str(Path(study.root).resolve()),
             "participants": int(len(study.participants))}
@@ -91,9 +86,10 @@ def study_of_run(out: str | Path) -> Path:
     EiferError
         When the run folder has no record of its study (or the folder is gone).
     """
-    info = _read(Path(out) / "study.json")
-    if not info:
-        raise EiferError(f"{out}: no study.json; give the study folder: eifer <stage> STUDY --out {out}")
+    info = read_json_mapping(Path(out) / "study.json")
+    if not isinstance(info.get("path"), str):
+        raise EiferError(f"{out}: no study.json (or a damaged one); give the study folder: eifer <stage> STUDY "
+                         f"--out {out}")
     path = Path(info["path"])
     if not path.is_dir():
         raise EiferError(f"{out}/study.json names the study folder {path}, which no longer exists; give STUDY")

@@ -17,7 +17,7 @@ from eifer._tables import format_p
 from eifer.affect import read_estimates
 from eifer.errors import EiferError
 from eifer.frames import read_frame_parts
-from eifer.io import encode_file_name, path_inside, read_csv, write_text
+from eifer.io import encode_file_name, path_inside, read_csv, read_json_mapping, write_text
 from eifer.report import blocks as B
 from eifer.report import evidence as E
 from eifer.report import interpret as I
@@ -552,8 +552,9 @@ def _section_run(run: RunFolder) -> list[B.Block]:
     out.append(B.Pre(cfg.read_text() if cfg.is_file() else run.config.to_yaml(), "Configuration (config.yaml)"))
     ver = run.path("versions.json")
     if ver.is_file():
-        v = json.loads(ver.read_text())
-        out.append(B.Table(pd.DataFrame(sorted(v.items()), columns=["package", "version"]), "Versions."))
+        v = read_json_mapping(ver)
+        out.append(B.Table(pd.DataFrame(sorted((str(k), str(x)) for k, x in v.items()),
+                                        columns=["package", "version"]), "Versions."))
     return out
 
 
@@ -673,7 +674,7 @@ def build_report(run: RunFolder | str | Path, include_faces: bool | None = None)
                             + _section_glossary() + _section_run(run), after=len(top))
     name = "study"
     if run.path("study.json").is_file():
-        name = json.loads(run.path("study.json").read_text()).get("name") or name
+        name = str(read_json_mapping(run.path("study.json")).get("name") or name)
     title = f"eifer report — {name}"
     html_path = write_text(report_dir / "index.html", B.render_html(blocks, title))
     write_text(report_dir / "report.md", B.render_markdown(blocks, title, report_dir))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from eifer.frames.extract import read_frame_parts
-from eifer.io import read_csv
+from eifer.io import read_csv, read_json_mapping
 from eifer.runfolder import read_stage_record
 
 DROP_REASONS = ("no_face", "low_confidence", "eyes_closed", "occluded")
@@ -69,7 +69,7 @@ def study_summary(run_root: str | Path) -> pd.DataFrame:
     rows: list[tuple[str, str]] = []
     info = root / "study.json"
     if info.is_file():
-        meta = json.loads(info.read_text())
+        meta = read_json_mapping(info)
         rows += [("study", str(meta.get("name", ""))), ("study folder", str(meta.get("path", "")))]
         for key in ("participants", "videos", "ecg_recordings"):
             if key in meta:

@@ -262,6 +262,8 @@ def read_meta(root: str | Path) -> tuple[StudyMeta, list[Problem]]:
     """
     path = Path(root) / STUDY_YAML
     if not path.is_file():
+        if path.exists():  # a folder or a FIFO (reading one would block): not "absent, use the defaults"
+            return StudyMeta(), [Problem(STUDY_YAML, "not a regular file; study.yaml must be a YAML text file")]
         return StudyMeta(), []
     try:
         text = decode_utf8(path.read_bytes(), STUDY_YAML)

@@ -79,7 +79,7 @@ def duplicate_columns(text: str) -> list[str]:
 
     Examples
     --------
-    >>> duplicate_columns("participant_id,arousal, arousal\nP01,1,2\n")
+    >>> duplicate_columns("participant_id,arousal, arousal\\nP01,1,2\\n")
     ['arousal']
     """
     import csv
