@@ -328,6 +328,12 @@ MUTANTS: list[Mutant] = [
     Mutant("hrv-19", "hrv", HRV, "counted = ~kind.isin(list(keep_for)).to_numpy()",
            "counted = np.ones(len(kind), dtype=bool)", "missing",
            "NaN in the short recovery segments drops a column"),
+    # new with #25's premature-beat run rule (classify_intervals)
+    Mutant("hrv-20", "hrv", HRV, 'if end > j and any("ectopic" in flags[m] for m in range(j, end + 1)):',
+           'if end >= j and any("ectopic" in flags[m] for m in range(j, end + 1)):', "boundary",
+           "a lone ectopic flag (a run of one) is removed as a premature beat"),
+    Mutant("hrv-21", "hrv", HRV, 'if end > j and any("ectopic" in flags[m] for m in range(j, end + 1)):',
+           "if end > j:", "logic", "a run of long/short flags only (a sinus swing) is removed"),
     # --- statistics --------------------------------------------------------------------------------------
     Mutant("sta-01", "stats", COMB, "m = int(ok.sum())", "m = int(p.size)", "missing",
            "BH counts NaN p-values as tests"),
@@ -353,6 +359,9 @@ MUTANTS: list[Mutant] = [
     Mutant("sta-09", "stats", COMB, "return float(sps.chi2.sf(-2.0 * np.log(p).sum(), 2 * p.size))",
            "return float(sps.chi2.sf(-2.0 * np.log(p).sum(), p.size))", "logic", "Fisher's method with k df"),
     Mutant("sta-10", "stats", COMB, "w = 1.0 / s**2", "w = 1.0 / s", "logic", "inverse-SE instead of inverse-variance weights"),
+    Mutant("sta-11", "stats", PERM, "p = float(np.mean(np.abs(stats) >= abs(observed) - tol))\n    return SignFlipResult",
+           "p = float(np.mean(np.abs(stats) > abs(observed)))\n    return SignFlipResult", "tie",
+           "sign-flip test: sign patterns tied with the observed mean do not count"),
     # --- training decisions ------------------------------------------------------------------------------
     Mutant("trn-01", "train", THR, "i = best[np.argmin(np.abs(ts[best] - 0.5))]", "i = best[-1]", "tie",
            "an F1 tie goes to the highest threshold"),
