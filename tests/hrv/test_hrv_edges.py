@@ -127,3 +127,23 @@ def test_exclusion_exactly_at_min_beats_after_cleaning():
     q = pd.DataFrame({"nn_removed_share": [0.0, 0.0], "n_nn": [29, 28], "n_ectopic": [0, 2]})
     out = hrv_exclusions(q, max_removed=0.2, min_beats=30).tolist()
     assert out[0] == "" and out[1].startswith("only 28 NN intervals left")   # 29 intervals = 30 beats: kept
+
+
+def test_lone_ectopic_flag_is_counted_unconfirmed_and_kept():
+    # a beat shifted by 2 % of its interval: Kubios flags one interval ectopic, its neighbours nothing
+    rr = _sinus()
+    two = rr[99] + rr[100]
+    rr[99] *= 0.98
+    rr[100] = two - rr[99]
+    removed, q, _ = _removed(rr)
+    assert q["n_ectopic"] == 1 and q["n_longshort"] == 0 and q["n_missed"] == 0 and q["n_extra"] == 0
+    # a run of one flag is no premature beat: kept, counted unconfirmed
+    assert removed == set() and q["n_unconfirmed"] == 1 and q["n_nn"] == len(rr)
+
+
+def test_run_of_long_short_flags_without_ectopic_is_kept():
+    rr = _sinus()
+    rr[100:102] *= 1.2                             # two neighbouring long sinus intervals: a swing
+    removed, q, _ = _removed(rr)
+    assert q["n_longshort"] == 2 and q["n_ectopic"] == 0
+    assert removed == set() and q["n_unconfirmed"] == 2 and q["nn_removed_share"] == 0

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eifer.stats import bh_fdr, gee_group_effects, model_permutation_test
+from eifer.stats import bh_fdr, gee_group_effects, model_permutation_test, paired_signflip_test
 
 
 @settings(max_examples=60, deadline=None)
@@ -64,3 +64,12 @@ def test_permutation_test_counts_relabelings_tied_with_the_observed_difference()
     # float noise does not break a tie: 0.1 + 0.2 vs 0.3
     _, p, _ = model_permutation_test([0.1, 0.2], [0.3, 0.0])
     assert p == 1.0
+
+
+def test_signflip_test_counts_sign_patterns_tied_with_the_observed_mean():
+    # d = a - b = [0.5, 0.5, 1.0, 0.0]: |mean| = 0.5 only for all-plus and all-minus, whatever the sign
+    # on the zero -> 4 of 16 patterns tie with the observed one, and none exceeds it: p = 0.25 exactly
+    r = paired_signflip_test([0.5, 0.5, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0])
+    assert (r.delta, r.n_relabelings, r.exact) == (0.5, 16, True) and r.p == 0.25
+    # every difference 0: every pattern ties -> p = 1; float noise (0.1 + 0.2 vs 0.3) does not break it
+    assert paired_signflip_test([0.1 + 0.2, 0.5], [0.3, 0.5]).p == 1.0
