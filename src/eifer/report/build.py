@@ -634,8 +634,8 @@ def _participant_details(ctx: dict, pid: str) -> list[B.Block]:
         h = I.compute_participant_hrv(ctx["hrv"], pid)
         if len(h):
             out.append(B.Table(h, f"Participant {pid}: ECG segments — mean heart rate, beats detected and "
-                                  "flagged as artifacts, intervals removed from the NN series and kept as sinus swings, "
-                                  "share of time removed, exclusion."))
+                                  "flagged as artifacts, intervals removed from the NN series and kept as sinus "
+                                  "swings, share of time removed, exclusion."))
     return out
 
 
