@@ -457,3 +457,21 @@ def test_participant_page_has_tachogram_and_removed_beat_counts(paper_run, tmp_p
     paper_run.path("hrv_beats.parquet").unlink()
     build_report(paper_run)
     assert paper_run.path("report", "participants.html").read_text().count("<img ") == 2
+
+
+def test_table1_states_the_rating_scales_from_study_yaml(handmade_run, tmp_path):
+    import json
+
+    from eifer.report.build import _rating_scales
+
+    assert _rating_scales(handmade_run) == []  # the study folder is not reachable: nothing claimed
+    (tmp_path / "study.yaml").write_text("likert: {min: 0, max: 10, neutral: 5}\n"
+                                         "ei: {tasks: [a, b], emotions: [joy, calm], stimuli: 3}\n")
+    info = json.loads(handmade_run.path("study.json").read_text())
+    handmade_run.path("study.json").write_text(json.dumps({**info, "path": str(tmp_path)}))
+    (text,) = [b.text for b in _rating_scales(handmade_run)]
+    # planted: 2 tasks × 2 emotions × 3 stimuli = 12 items, 10 points each (the config's default)
+    assert text == ("Scales: video ratings on a 0–10 Likert scale, neutral 5 (study.yaml); EI score 0–120 "
+                    "(12 items × 10 points per correct answer).")
+    (tmp_path / "study.yaml").write_text("likert: {min: 1, max: 6, neutral: null}\n")
+    assert "1–6 Likert scale, no neutral point" in _rating_scales(handmade_run)[0].text

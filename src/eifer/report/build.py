@@ -41,6 +41,7 @@ from eifer.report.summaries import (
     study_summary,
 )
 from eifer.runfolder import RunFolder, read_run_config, refuse_links_out
+from eifer.study.meta import read_meta
 
 _TABLE_CAPTIONS = {
     1: "Table 1. Descriptive statistics per EI group.",
@@ -164,11 +165,27 @@ def _figure(run: RunFolder, name: str, caption: str, stage: str) -> B.Block:
     return B.Figure(f, caption) if f.is_file() else _not_run(caption.split(".")[0], stage, f"figures/{name}")
 
 
+def _rating_scales(run: RunFolder) -> list[B.Block]:
+    """Table 1's scales, from the study's study.yaml (nothing when the study folder is not reachable)."""
+    study = str(read_json_mapping(run.path("study.json")).get("path") or "")
+    if not study or not Path(study).is_dir():
+        return []
+    meta, problems = read_meta(study)
+    if problems:
+        return []
+    n_items = len(meta.ei_tasks) * len(meta.ei_emotions) * meta.ei_stimuli
+    pts = run.config.ei.points_per_correct
+    neutral = f", neutral {meta.likert_neutral}" if meta.likert_neutral is not None else ", no neutral point"
+    return [B.Para(f"Scales: video ratings on a {meta.likert_min}–{meta.likert_max} Likert scale{neutral} "
+                   f"(study.yaml); EI score 0–{pts * n_items} ({n_items} items × {pts} points per correct "
+                   "answer).")]
+
+
 def _section_study(run: RunFolder) -> list[B.Block]:
     out: list[B.Block] = []
     if not len(study_summary(run.root)):  # the facts themselves are in the summary at the top
         out += [B.Heading("Study"), B.Note("No study summary: no stage has run yet.")]
-    out += [B.Heading("EI groups (Table 1)"), *_paper_table(run, 1)]
+    out += [B.Heading("EI groups (Table 1)"), *_paper_table(run, 1), *_rating_scales(run)]
     out.append(B.Heading("EI cutoff sweep (Figure 7)"))
     sweep = None
     if run.path("cutoff_sweep.csv").is_file():
