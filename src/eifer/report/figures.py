@@ -340,8 +340,9 @@ def participant_tachogram_figure(beats: pd.DataFrame, segments: pd.DataFrame | N
     >>> b = pd.DataFrame({"time_s": [5.0, 70.0], "rr_ms": [500.0, 1100.0], "removed": [True, False]})
     >>> s = pd.DataFrame({"segment": ["baseline", "V1"], "onset_s": [0.0, 60.0], "offset_s": [60.0, 120.0],
     ...                   "mean_nn_ms": [800.0, 780.0], "n_removed": [1, 0]})
-    >>> [len(c.get_offsets()) for c in participant_tachogram_figure(b, s).axes[0].collections]
-    [1, 1]
+    >>> ax = participant_tachogram_figure(b, s).axes[0]
+    >>> [c.get_label() for c in ax.collections if c.get_label().startswith("flagged")]
+    ['flagged, kept as sinus swing (1)', 'flagged, removed (1)']
     """
     fig, ax = plt.subplots(figsize=(9, 2.6))
     segs = segments if segments is not None else pd.DataFrame()
