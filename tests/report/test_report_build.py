@@ -390,3 +390,88 @@ def test_degenerate_mark_at_the_majority_share_exactly():
     out, n = annotate_metrics(w, t, "b", "direct")
     assert n == 1 and out.loc[0, "Low EI"].endswith("†") and not out.loc[0, "High EI"].endswith("†")
     assert out.loc[0, "N items (positives)"] == "200 (60 = 30.0 %)"
+
+
+def _planted_beats():
+    """Two segments; P01: 2 removed + 1 kept flagged interval in baseline, 1 removed in V1."""
+    beats = pd.DataFrame({"participant_id": "P01", "segment": ["baseline", "baseline", "baseline", "V1"],
+                          "time_s": [10.0, 20.5, 40.0, 75.0], "rr_ms": [450.0, 1250.0, 980.0, 520.0],
+                          "flag": ["ectopic", "ectopic", "longshort", "extra"],
+                          "removed": [True, True, False, True]})
+    segs = pd.DataFrame({"participant_id": "P01", "segment": ["baseline", "V1"], "onset_s": [0.0, 60.0],
+                         "offset_s": [60.0, 120.0]})
+    return beats, segs
+
+
+def test_tachogram_draws_each_flagged_interval_where_it_lies_on_its_segment():
+    from matplotlib.collections import LineCollection, PathCollection
+
+    from eifer.report.figures import participant_tachogram_figure
+
+    beats, segs = _planted_beats()
+    segs = segs.assign(mean_nn_ms=[800.0, 700.0], n_removed=[2, 1])
+    ax = participant_tachogram_figure(beats, segs, "P01").axes[0]
+    pts = {c.get_label(): c.get_offsets().data.tolist() for c in ax.collections if isinstance(c, PathCollection)}
+    assert pts == {"flagged, removed (3)": [[10.0, 450.0], [20.5, 1250.0], [75.0, 520.0]],
+                   "flagged, kept as sinus swing (1)": [[40.0, 980.0]]}
+    shaded = sorted((p.get_x(), p.get_x() + p.get_width()) for p in ax.patches)
+    assert shaded == [(0.0, 60.0), (60.0, 120.0)]
+    assert sorted(t.get_text() for t in ax.texts) == ["V1\n1 removed", "baseline\n2 removed"]
+    means = [seg.tolist() for c in ax.collections if isinstance(c, LineCollection) for seg in c.get_segments()]
+    assert means == [[[0.0, 800.0], [60.0, 800.0]], [[60.0, 700.0], [120.0, 700.0]]]
+    # nothing flagged, segments known: spans and means, no points
+    ax = participant_tachogram_figure(beats.iloc[:0], segs).axes[0]
+    assert not [c for c in ax.collections if isinstance(c, PathCollection)] and len(ax.patches) == 2
+
+
+def test_participant_page_has_tachogram_and_removed_beat_counts(paper_run, tmp_path):
+    import json
+
+    from eifer.io import write_parquet
+
+    beats, segs = _planted_beats()
+    (tmp_path / "ecg").mkdir()
+    # P02 has segments but no flagged interval: its tachogram shows the segments and no points
+    pd.concat([segs, segs.assign(participant_id="P02")]).to_csv(tmp_path / "ecg" / "segments.csv", index=False)
+    info = json.loads(paper_run.path("study.json").read_text())
+    paper_run.path("study.json").write_text(json.dumps({**info, "path": str(tmp_path)}))
+    hrv = pd.read_parquet(paper_run.path("hrv.parquet"))
+    planted = {("P01", "baseline"): (2, 1), ("P02", "baseline"): (0, 0)}  # (removed, kept), P02 clean
+    hrv["n_removed"] = [planted.get((p, s), (0, 0))[0] for p, s in zip(hrv["participant_id"], hrv["segment"])]
+    hrv["n_unconfirmed"] = [planted.get((p, s), (0, 0))[1] for p, s in zip(hrv["participant_id"], hrv["segment"])]
+    hrv["n_ectopic"] = hrv["n_removed"] + hrv["n_unconfirmed"]
+    write_parquet(paper_run.path("hrv.parquet"), hrv)
+    write_parquet(paper_run.path("hrv_beats.parquet"), beats)
+    build_report(paper_run)
+    page = _page(paper_run.path("report", "participants.html"))
+    assert page.count("<img ") == 4  # frames + tachogram, each
+    assert all(f"<figcaption>Participant {p}: HRV tachogram —" in page for p in ("P01", "P02"))
+    assert all(paper_run.path("figures", "participants", "hrv", f"{p}.png").is_file() for p in ("P01", "P02"))
+    assert "removed</th>" in page and "kept (sinus swing)</th>" in page
+    md = paper_run.path("report", "participants.md").read_text()
+    p01 = md.split("## Participant P01")[1].split("## Participant P02")[0]
+    # the baseline row: 3 flagged (not 3 + 2 removed + 1 kept), 2 removed, 1 kept
+    assert re.search(r"\| baseline \| baseline \|[^|]*\| 3 \| 2 \| 1 \|", p01), p01
+    assert "of every frame with a face crop, valid or dropped" in page and "of the valid frames" not in page
+    # without hrv_beats.parquet: no tachogram, the rest unchanged
+    paper_run.path("hrv_beats.parquet").unlink()
+    build_report(paper_run)
+    assert paper_run.path("report", "participants.html").read_text().count("<img ") == 2
+
+
+def test_table1_states_the_rating_scales_from_study_yaml(handmade_run, tmp_path):
+    import json
+
+    from eifer.report.build import _rating_scales
+
+    assert _rating_scales(handmade_run) == []  # the study folder is not reachable: nothing claimed
+    (tmp_path / "study.yaml").write_text("likert: {min: 0, max: 10, neutral: 5}\n"
+                                         "ei: {tasks: [a, b], emotions: [joy, calm], stimuli: 3}\n")
+    info = json.loads(handmade_run.path("study.json").read_text())
+    handmade_run.path("study.json").write_text(json.dumps({**info, "path": str(tmp_path)}))
+    (text,) = [b.text for b in _rating_scales(handmade_run)]
+    # planted: 2 tasks × 2 emotions × 3 stimuli = 12 items, 10 points each (the config's default)
+    assert text == ("Scales: video ratings on a 0–10 Likert scale, neutral 5 (study.yaml); EI score 0–120 "
+                    "(12 items × 10 points per correct answer).")
+    (tmp_path / "study.yaml").write_text("likert: {min: 1, max: 6, neutral: null}\n")
+    assert "1–6 Likert scale, no neutral point" in _rating_scales(handmade_run)[0].text

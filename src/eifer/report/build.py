@@ -28,6 +28,7 @@ from eifer.report.figures import (
     frame_quality_figure,
     hrv_interaction_figure,
     participant_frames_figure,
+    participant_tachogram_figure,
     roc_figure,
     save_png,
 )
@@ -40,6 +41,7 @@ from eifer.report.summaries import (
     study_summary,
 )
 from eifer.runfolder import RunFolder, read_run_config, refuse_links_out
+from eifer.study.meta import read_meta
 
 _TABLE_CAPTIONS = {
     1: "Table 1. Descriptive statistics per EI group.",
@@ -163,11 +165,27 @@ def _figure(run: RunFolder, name: str, caption: str, stage: str) -> B.Block:
     return B.Figure(f, caption) if f.is_file() else _not_run(caption.split(".")[0], stage, f"figures/{name}")
 
 
+def _rating_scales(run: RunFolder) -> list[B.Block]:
+    """Table 1's scales, from the study's study.yaml (nothing when the study folder is not reachable)."""
+    study = str(read_json_mapping(run.path("study.json")).get("path") or "")
+    if not study or not Path(study).is_dir():
+        return []
+    meta, problems = read_meta(study)
+    if problems:
+        return []
+    n_items = len(meta.ei_tasks) * len(meta.ei_emotions) * meta.ei_stimuli
+    pts = run.config.ei.points_per_correct
+    neutral = f", neutral {meta.likert_neutral}" if meta.likert_neutral is not None else ", no neutral point"
+    return [B.Para(f"Scales: video ratings on a {meta.likert_min}–{meta.likert_max} Likert scale{neutral} "
+                   f"(study.yaml); EI score 0–{pts * n_items} ({n_items} items × {pts} points per correct "
+                   "answer).")]
+
+
 def _section_study(run: RunFolder) -> list[B.Block]:
     out: list[B.Block] = []
     if not len(study_summary(run.root)):  # the facts themselves are in the summary at the top
         out += [B.Heading("Study"), B.Note("No study summary: no stage has run yet.")]
-    out += [B.Heading("EI groups (Table 1)"), *_paper_table(run, 1)]
+    out += [B.Heading("EI groups (Table 1)"), *_paper_table(run, 1), *_rating_scales(run)]
     out.append(B.Heading("EI cutoff sweep (Figure 7)"))
     sweep = None
     if run.path("cutoff_sweep.csv").is_file():
@@ -568,7 +586,44 @@ def _participant_context(run: RunFolder) -> dict:
         ctx["test"] = {str(p) for p in json.loads(run.path("splits.json").read_text()).get("test") or []}
     if run.path("hrv.parquet").is_file():
         ctx["hrv"] = pd.read_parquet(run.path("hrv.parquet"))
+    if run.path("hrv_beats.parquet").is_file():
+        ctx["beats"] = pd.read_parquet(run.path("hrv_beats.parquet"))
+    # segment times live in the study's segments.csv (the run keeps only the study's path)
+    study = str(read_json_mapping(run.path("study.json")).get("path") or "")
+    seg = Path(study, "ecg", "segments.csv")
+    if study and seg.is_file():
+        try:
+            ctx["segments"] = read_csv(seg)
+        except EiferError:  # a damaged or moved study: the tachogram goes without its segment spans
+            pass
     return ctx
+
+
+def _participant_tachogram(ctx: dict, pid: str, path: Path) -> B.Block | None:
+    """The participant's flagged RR intervals over the recording, on its segments (None without HRV beats)."""
+    if "beats" not in ctx:
+        return None
+    b = ctx["beats"]
+    b = b[b["participant_id"].astype(str) == pid]
+    segs = pd.DataFrame(columns=["segment"])
+    if "hrv" in ctx:
+        h = ctx["hrv"][ctx["hrv"]["participant_id"].astype(str) == pid]
+        segs = pd.DataFrame({"segment": h["segment"].astype(str),
+                             "mean_nn_ms": h["HRV_MeanNN"] if "HRV_MeanNN" in h else np.nan,
+                             "n_removed": h["n_removed"] if "n_removed" in h else np.nan})
+    if "segments" in ctx and {"participant_id", "segment", "onset_s", "offset_s"} <= set(ctx["segments"].columns):
+        s = ctx["segments"]
+        s = s[s["participant_id"].astype(str) == pid][["segment", "onset_s", "offset_s"]]
+        segs = s.assign(segment=s["segment"].astype(str)).merge(segs, on="segment", how="left")
+        segs = segs.sort_values("onset_s", kind="stable")
+    if b.empty and segs.empty:
+        return None
+    f = save_png(participant_tachogram_figure(b, segs, f"Participant {pid}: HRV tachogram"), path, dpi=130)
+    return B.Figure(f, f"Participant {pid}: HRV tachogram — the RR intervals the hrv stage flagged as artifacts "
+                       "over the recording (× removed from the NN series, ○ kept as a sinus swing), each segment "
+                       "shaded and labelled with its removed-beat count, its mean NN interval as a line. "
+                       "hrv_beats.parquet lists only the flagged intervals, so the unflagged beats are "
+                       "represented by the segment means, not drawn one by one.")
 
 
 def _participant_details(ctx: dict, pid: str) -> list[B.Block]:
@@ -596,7 +651,8 @@ def _participant_details(ctx: dict, pid: str) -> list[B.Block]:
         h = I.compute_participant_hrv(ctx["hrv"], pid)
         if len(h):
             out.append(B.Table(h, f"Participant {pid}: ECG segments — mean heart rate, beats detected and "
-                                  "flagged as artifacts, share of time removed, exclusion."))
+                                  "flagged as artifacts, intervals removed from the NN series and kept as sinus "
+                                  "swings, share of time removed, exclusion."))
     return out
 
 
@@ -613,8 +669,11 @@ def _participants_page(run: RunFolder) -> list[B.Block] | None:
     out: list[B.Block] = [
         B.Link("← back to the report", "index.html", "report.md"),
         B.Para("Per participant and video: the strip shows each decoded frame's outcome (valid or the reason it "
-               "was dropped) over time; below it the valence (blue) and arousal (red) estimates of the valid "
-               "frames (−1 to 1; gaps = frames without an estimate). Figures only: no face images."),
+               "was dropped) over time; below it the valence (blue) and arousal (red) estimates (−1 to 1) of every "
+               "frame with a face crop, valid or dropped: the strip above says which were valid (only valid "
+               "frames can be selected); gaps = frames without a face crop (no_face), which have no estimate. "
+               "Then the HRV tachogram of the participant's ECG and the per-segment beat counts. "
+               "Figures only: no face images."),
     ]
     q = frame_quality_summary(run.path("frames")).set_index("participant_id")
     fig_dir = run.path("figures", "participants")
@@ -629,6 +688,9 @@ def _participants_page(run: RunFolder) -> list[B.Block] | None:
         name = encode_file_name(pid)  # one file per id: "A.1" and "A 1" never share a figure
         f = save_png(participant_frames_figure(d, f"Participant {pid}"), fig_dir / f"{name}.png", dpi=130)
         out.append(B.Figure(f, f"Participant {pid}: frame outcome and valence/arousal over time, per video."))
+        tach = _participant_tachogram(ctx, str(pid), fig_dir / "hrv" / f"{name}.png")
+        if tach is not None:
+            out.append(tach)
     return out
 
 
@@ -666,7 +728,8 @@ def build_report(run: RunFolder | str | Path, include_faces: bool | None = None)
     report_dir = run.path("report")
     pages = _participants_page(run)
     if pages is not None:
-        intro.append(B.Link("Per-participant quality page (frame quality and valence/arousal over time) →",
+        intro.append(B.Link("Per-participant quality page (frame quality, valence/arousal and the HRV "
+                            "tachogram over time) →",
                             "participants.html", "participants.md"))
     intro.append(B.Link("Glossary of the terms used →", "#glossary", "#glossary"))
     top = intro + O.build_overview(run)

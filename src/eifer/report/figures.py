@@ -308,3 +308,72 @@ def participant_frames_figure(frames: pd.DataFrame, title: str = "") -> plt.Figu
         axes[0][0].set_title(title, fontsize=9, loc="left", pad=22)
     fig.tight_layout(h_pad=0.3)
     return fig
+
+
+@plain_text_figure
+def participant_tachogram_figure(beats: pd.DataFrame, segments: pd.DataFrame | None = None,
+                                 title: str = "") -> plt.Figure:
+    """One participant's HRV over the recording: flagged RR intervals, removed or kept, on its segments.
+
+    ``RUN/hrv_beats.parquet`` lists only the *flagged* intervals (not every
+    beat), so the normal intervals are represented by each segment's mean NN
+    interval (a line across the segment) and the flagged ones are drawn as
+    points: removed (×) or kept as a sinus swing (○).
+
+    Parameters
+    ----------
+    beats : DataFrame
+        The participant's ``hrv_beats.parquet`` rows: ``time_s`` (recording
+        time, s), ``rr_ms``, ``removed`` (bool).
+    segments : DataFrame, optional
+        ``segment``, optional ``onset_s``/``offset_s`` (shaded and labelled
+        when known), ``mean_nn_ms`` and ``n_removed``.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"time_s": [5.0, 70.0], "rr_ms": [500.0, 1100.0], "removed": [True, False]})
+    >>> s = pd.DataFrame({"segment": ["baseline", "V1"], "onset_s": [0.0, 60.0], "offset_s": [60.0, 120.0],
+    ...                   "mean_nn_ms": [800.0, 780.0], "n_removed": [1, 0]})
+    >>> ax = participant_tachogram_figure(b, s).axes[0]
+    >>> [c.get_label() for c in ax.collections if c.get_label().startswith("flagged")]
+    ['flagged, kept as sinus swing (1)', 'flagged, removed (1)']
+    """
+    fig, ax = plt.subplots(figsize=(9, 2.6))
+    segs = segments if segments is not None else pd.DataFrame()
+    spans = {"onset_s", "offset_s"} <= set(segs.columns)
+    mean_label = "segment mean NN interval"
+    for i, s in enumerate(segs.itertuples(index=False)):
+        if not spans or not (np.isfinite(s.onset_s) and np.isfinite(s.offset_s)):
+            continue
+        ax.axvspan(s.onset_s, s.offset_s, color="#e6e6e6" if i % 2 == 0 else "#f4f4f4", lw=0, zorder=0)
+        n_rm = getattr(s, "n_removed", np.nan)
+        label = str(s.segment) + (f"\n{int(n_rm)} removed" if pd.notna(n_rm) else "")
+        ax.text((s.onset_s + s.offset_s) / 2, 1.01, label, transform=ax.get_xaxis_transform(),
+                ha="center", va="bottom", fontsize=6.5)
+        mean_nn = getattr(s, "mean_nn_ms", np.nan)
+        if pd.notna(mean_nn):
+            ax.hlines(mean_nn, s.onset_s, s.offset_s, color="#4a4a4a", lw=1.2, label=mean_label)
+            mean_label = "_"  # one legend entry for all segments
+    removed = beats["removed"].astype(bool).to_numpy() if "removed" in beats else np.zeros(len(beats), bool)
+    t, rr = beats["time_s"].to_numpy(float), beats["rr_ms"].to_numpy(float)
+    if (~removed).any():
+        ax.scatter(t[~removed], rr[~removed], s=18, facecolors="none", edgecolors="#f28e2b", zorder=3,
+                   label=f"flagged, kept as sinus swing ({int((~removed).sum())})")
+    if removed.any():
+        ax.scatter(t[removed], rr[removed], s=22, marker="x", color="#d1495b", zorder=4,
+                   label=f"flagged, removed ({int(removed.sum())})")
+    ax.set_xlabel("time in recording (s)", fontsize=8)
+    ax.set_ylabel("RR interval (ms)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper right", frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9, loc="left", pad=24)
+    fig.tight_layout()
+    return fig

@@ -229,10 +229,15 @@ def compute_participant_hrv(hrv: pd.DataFrame, pid: str) -> pd.DataFrame:
         out["mean HR (bpm)"] = (60000.0 / d["HRV_MeanNN"].where(d["HRV_MeanNN"] > 0)).round(1).to_numpy()
     if "n_beats" in d:
         out["beats"] = pd.to_numeric(d["n_beats"], errors="coerce").round().astype("Int64").to_numpy()
-    flagged = [c for c in d.columns if c.startswith("n_") and c not in ("n_beats", "n_nn")]
+    # the Kubios artifact kinds only: n_unconfirmed / n_removed recount the same intervals
+    flagged = [c for c in d.columns if c.startswith("n_") and c not in ("n_beats", "n_nn", "n_unconfirmed",
+                                                                        "n_removed")]
     if flagged:
         out["beats flagged"] = d[flagged].apply(pd.to_numeric, errors="coerce").sum(axis=1).round().astype(
             "Int64").to_numpy()
+    for col, name in (("n_removed", "removed"), ("n_unconfirmed", "kept (sinus swing)")):
+        if col in d:
+            out[name] = pd.to_numeric(d[col], errors="coerce").round().astype("Int64").to_numpy()
     if "nn_removed_share" in d:
         out["time removed (%)"] = (100 * pd.to_numeric(d["nn_removed_share"], errors="coerce")).round(1).to_numpy()
     if "hrv_excluded" in d:
