@@ -21,6 +21,7 @@ from eifer.study.tables import csv_parser_problem, duplicate_columns
 ECG_DIR = "ecg"
 VIDEO_DIR = "videos"
 _ECG_EXT = {"csv": ".csv", "edf": ".edf", "wfdb": ".hea"}
+RR_SUFFIX = ".rr.csv"  # as eifer.hrv.core.RR_SUFFIX (the study layer does not import the HRV stage)
 
 
 def ecg_rel(meta: StudyMeta, pid: str) -> str:
@@ -205,6 +206,61 @@ def ecg_range(root: Path, meta: StudyMeta, pid: str) -> tuple[float, float, floa
     if df is None or df["time_s"].isna().all():
         return np.nan, np.nan, fs, problems
     return float(np.nanmin(df["time_s"])), float(np.nanmax(df["time_s"])), fs, problems
+
+
+def rr_rel(pid: str) -> str:
+    """Relative path of a participant's RR-interval file (read by the HRV stage instead of the ECG)."""
+    return f"{ECG_DIR}/{pid}{RR_SUFFIX}"
+
+
+def check_rr_file(root: Path, pid: str) -> tuple[float, float, list[Problem]]:
+    """Check ``ecg/<pid>.rr.csv`` as the HRV stage reads it; returns (first beat s, last beat s, problems).
+
+    The file has ``rr_ms`` or ``rr_s`` and optionally ``time_s`` (the beat ending
+    each interval; else the cumulative sum). Every interval must be a positive
+    number and every time a number rising from line to line: the HRV stage
+    places each beat from the ones before it.
+    """
+    rel = rr_rel(pid)
+    try:
+        raw = pd.read_csv(root / rel, skip_blank_lines=False, encoding="utf-8-sig", dtype=str)
+    except pd.errors.EmptyDataError:
+        return np.nan, np.nan, [Problem(rel, "file is empty (expected a header rr_ms or rr_s and one interval a line)")]
+    except pd.errors.ParserError as exc:
+        return np.nan, np.nan, [csv_parser_problem(rel, exc)]
+    except UnicodeDecodeError as exc:
+        return np.nan, np.nan, [Problem(rel, f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                                             "save the file as UTF-8")]
+    col = "rr_ms" if "rr_ms" in raw.columns else "rr_s" if "rr_s" in raw.columns else None
+    if col is None:
+        return np.nan, np.nan, [Problem(rel, f"needs a column rr_ms or rr_s (found {list(raw.columns)})", row=1)]
+    if len(raw) == 0:
+        return np.nan, np.nan, [Problem(rel, "has a header but no intervals")]
+    problems: list[Problem] = []
+    cols = {}
+    for c in [col] + (["time_s"] if "time_s" in raw.columns else []):
+        v = pd.to_numeric(raw[c].str.strip(), errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(v)
+        what = "empty, non-numeric, NaN or infinite"
+        if c == col:
+            bad |= v <= 0
+            what = "not a positive number (an interval must be > 0)"
+        if bad.any():
+            problems.append(Problem(rel, f"{raw[c].iat[int(np.argmax(bad))]!r} is {what}; {int(bad.sum())} such "
+                                         "line(s), this is the first; every interval is needed to place the beats "
+                                         "after it: fill the gap or cut the recording there",
+                                    row=_first_line(bad), column=c))
+        cols[c] = v
+    if problems:
+        return np.nan, np.nan, problems
+    rr_s = cols[col] / (1 if col == "rr_s" else 1000)
+    t = cols.get("time_s", np.cumsum(rr_s))
+    d = np.diff(t)
+    if (d <= 0).any():
+        line = int(np.argmax(d <= 0)) + 3  # diff k compares lines k+2 and k+3
+        problems.append(Problem(rel, f"beat times must rise: {t[line - 2]:g} s after {t[line - 3]:g} s",
+                                row=line, column="time_s"))
+    return float(t[0] - rr_s[0]), float(t[-1]), problems
 
 
 def check_video(path: Path, rel: str, meta: StudyMeta) -> list[Problem]:

@@ -17,7 +17,17 @@ import pandas as pd
 from eifer.errors import EiferError, Problem, StudyValidationError
 from eifer.parallel import map_units
 from eifer.study import checks as C
-from eifer.study.media import ECG_DIR, VIDEO_DIR, check_ecg_file, check_video, ecg_range, ecg_rel
+from eifer.study.media import (
+    ECG_DIR,
+    RR_SUFFIX,
+    VIDEO_DIR,
+    check_ecg_file,
+    check_rr_file,
+    check_video,
+    ecg_range,
+    ecg_rel,
+    rr_rel,
+)
 from eifer.study.meta import CANONICAL_COLUMNS as C_CANONICAL
 from eifer.study.meta import StudyMeta, read_meta
 from eifer.study.tables import LINE, read_table, typed
@@ -97,6 +107,7 @@ class StudyScan:
     problems: list[Problem] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     n_ecg_files: int = 0
+    rr_files: dict[str, Path] = field(default_factory=dict)  # ecg/<pid>.rr.csv, read by HRV instead of the ECG
     n_videos_found: int = 0
     n_videos_rated: int = 0
     has_video_dir: bool = False
@@ -112,6 +123,8 @@ class StudyScan:
             df = self.tables.get(key)
             rows.append((rel, "not found" if df is None else f"{len(df)} rows"))
         rows.append(("ECG files", self.n_ecg_files))
+        if self.rr_files:
+            rows.append(("RR files", len(self.rr_files)))
         rows.append(("videos", f"{self.n_videos_found} of {self.n_videos_rated} rated" if self.has_video_dir
                      else "no videos/ folder (frame stages cannot run)"))
         rows.append(("problems", len(self.problems)))
@@ -120,13 +133,17 @@ class StudyScan:
 
 def _media_unit(args: tuple) -> tuple[list[Problem], tuple[float, float, float | None] | None]:
     """Check one participant's ECG and videos (runs in a worker process)."""
-    root, meta, pid, check_ecg, videos = args
+    root, meta, pid, check_ecg, videos, check_rr = args
     problems: list[Problem] = []
     rng = None
     if check_ecg:
         t0, t1, fs, ecg_problems = ecg_range(root, meta, pid)
         problems += ecg_problems
         rng = (t0, t1, fs)
+    if check_rr:  # the HRV stage reads the RR file when there is one, so its beats bound the segments
+        r0, r1, rr_problems = check_rr_file(root, pid)
+        problems += rr_problems
+        rng = (r0, r1, None)
     for rel in videos:
         problems += check_video(root / rel, rel, meta)
     return problems, rng
@@ -134,8 +151,8 @@ def _media_unit(args: tuple) -> tuple[list[Problem], tuple[float, float, float |
 
 def _check_media(scan: StudyScan, pids: list[str], ecg_pids: set[str], videos: dict[str, list[str]],
                  n_jobs: int) -> dict[str, tuple[float, float, float | None]]:
-    units = [(scan.root, scan.meta, pid, pid in ecg_pids, videos.get(pid, [])) for pid in pids]
-    units = [u for u in units if u[3] or u[4]]
+    units = [(scan.root, scan.meta, pid, pid in ecg_pids, videos.get(pid, []), pid in scan.rr_files) for pid in pids]
+    units = [u for u in units if u[3] or u[4] or u[5]]
     ranges: dict[str, tuple[float, float, float | None]] = {}
     if not units:
         return ranges
@@ -199,7 +216,7 @@ def scan_study(path: str | Path, *, validate_media: bool = True, allow_incomplet
         _check_ecg_files(scan, good_parts, ecg_files)
     videos = _check_video_files(scan, good_ratings, set(listed))
     if validate_media:  # media of unlisted participants too: their problems are problems as well
-        pids = list(dict.fromkeys(listed + sorted(videos) + sorted(ecg_files)))
+        pids = list(dict.fromkeys(listed + sorted(videos) + sorted(ecg_files) + sorted(scan.rr_files)))
         ranges = _check_media(scan, pids, set(ecg_files), videos, n_jobs)
         if good_seg is not None and ranges:
             C.check_segments_in_recording(scan.problems, good_seg, ranges)
@@ -325,13 +342,16 @@ def _scan_ecg_tables(scan: StudyScan, good_ratings: pd.DataFrame | None) -> tupl
     if (root / ECG_DIR).is_dir():
         suffix = Path(ecg_rel(meta, "x")).suffix
         ecg_files = {f.stem: f for f in (root / ECG_DIR).glob(f"*{suffix}")
-                     if f.name not in ("segments.csv", "hrv.csv") and not f.name.startswith(".")}
+                     if f.name not in ("segments.csv", "hrv.csv") and not f.name.startswith(".")
+                     and not f.name.endswith(RR_SUFFIX)}
+        scan.rr_files = {f.name.removesuffix(RR_SUFFIX): f for f in (root / ECG_DIR).glob(f"*{RR_SUFFIX}")
+                         if not f.name.startswith(".")}
     scan.n_ecg_files = len(ecg_files)
-    if hrv_rel is None and not ecg_files:
+    if hrv_rel is None and not ecg_files and not scan.rr_files:
         P.append(Problem(f"{ECG_DIR}/", f"no ECG recordings ({ecg_rel(meta, '<participant_id>')}) and no "
                                         "precomputed hrv.csv: HRV cannot be computed"))
     good_seg = None
-    if ecg_files or (hrv_rel is None and (root / C.SEGMENTS).is_file()):
+    if ecg_files or scan.rr_files or (hrv_rel is None and (root / C.SEGMENTS).is_file()):
         seg = _read(scan, "segments", C.SEGMENTS_COLUMNS, optional=hrv_rel is not None)
         if seg is not None:
             good_seg = C.check_segments(P, seg, good_ratings)
@@ -339,12 +359,12 @@ def _scan_ecg_tables(scan: StudyScan, good_ratings: pd.DataFrame | None) -> tupl
 
 
 def _check_ecg_files(scan: StudyScan, parts: pd.DataFrame, ecg_files: dict[str, Path]) -> None:
-    """One ECG file per listed participant (when there are ECG files at all), none for others."""
-    if not ecg_files:  # with no ECG at all, one problem already says so
+    """One ECG or RR file per listed participant (when there are any at all), none for others."""
+    if not ecg_files and not scan.rr_files:  # with no ECG at all, one problem already says so
         return
     meta = scan.meta
     for pid, line in zip(parts["participant_id"], parts[LINE]):
-        if pid not in ecg_files:
+        if pid not in ecg_files and pid not in scan.rr_files:
             others = sorted(f.name for f in (scan.root / ECG_DIR).glob(f"{pid}.*"))
             hint = f"; found {others} but study.yaml ecg.format is {meta.ecg_format!r}" if others else ""
             scan.problems.append(Problem(ecg_rel(meta, pid), f"ECG file not found for participant {pid!r} "
@@ -352,6 +372,9 @@ def _check_ecg_files(scan: StudyScan, parts: pd.DataFrame, ecg_files: dict[str, 
     for stem in sorted(set(ecg_files) - set(parts["participant_id"])):
         scan.problems.append(Problem(ecg_rel(meta, stem), f"ECG file of participant {stem!r}, who is not listed "
                                                           "in participants.csv"))
+    for stem in sorted(set(scan.rr_files) - set(parts["participant_id"])):
+        scan.problems.append(Problem(rr_rel(stem), f"RR file of participant {stem!r}, who is not listed "
+                                                   "in participants.csv"))
 
 
 _FILE_ORDER = ("study.yaml", C.PARTICIPANTS, C.RATINGS, C.EI_RESPONSES, C.EI_SCORES, "hrv.csv", "ecg/hrv.csv",
