@@ -35,9 +35,10 @@ def test_test_set_leaves_exactly_two_participants_per_group_for_train_and_valida
     assert len(sp["test_high"]) == 2 and len(sp["test_low"]) == 3      # 2 + 2 of each group remain
     assert all(len(sp["runs"][f"{g}/arousal/rep0"]["train"]) == 1 for g in ("High", "Low"))
     # one fewer and the group's own composition could not be split into train and validation
-    with pytest.raises(EiferError, match=r"only 4 High-EI participant\(s\).*need 3 for the test set plus at least 2"):
+    with pytest.raises(EiferError, match=r"only 4 High-EI participant\(s\).*need split.n_test_high = 3 for the "
+                                         r"test set plus 2 for training and validation; lower split.n_test_high to 2"):
         make_splits(df, groups, seed=0, repetitions=1, n_test_high=3, n_test_low=2)
-    with pytest.raises(EiferError, match=r"only 5 Low-EI participant\(s\).*need 4"):
+    with pytest.raises(EiferError, match=r"only 5 Low-EI participant\(s\).*need split.n_test_low = 4 for the test set"):
         make_splits(df, groups, seed=0, repetitions=1, n_test_high=1, n_test_low=4)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from eifer.config import Config, load_config
-from eifer.io import read_csv
+from eifer.io import read_csv, read_json_mapping
 
 _PAPER = load_config(profile="paper")
 
@@ -176,7 +176,10 @@ def compute_planted_recovered(run_root: str | Path) -> pd.DataFrame | None:
     info = root / "study.json"
     if not info.is_file():
         return None
-    truth = Path(str(json.loads(info.read_text()).get("path", ""))) / "_truth"
+    study = str(read_json_mapping(info).get("path") or "")  # {} when damaged: no study, no truth
+    if not study:
+        return None
+    truth = Path(study) / "_truth"
     if not truth.is_dir():
         return None
     rows: list[tuple[str, str, str, str]] = []
