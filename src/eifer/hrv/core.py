@@ -801,16 +801,12 @@ def hrv_participant_rr_beats(pid: str, rr: pd.DataFrame, segments: pd.DataFrame,
                              "the recording there")
     rr_ms = pd.to_numeric(rr[col]).to_numpy(dtype=float) * (1000 if col == "rr_s" else 1)
     t = pd.to_numeric(rr["time_s"]).to_numpy(dtype=float) if "time_s" in rr.columns else np.cumsum(rr_ms) / 1000
-    ok = np.isfinite(rr_ms) & np.isfinite(t)
-    parts = []
-    for run in np.split(np.arange(rr_ms.size), np.flatnonzero(~ok)):
-        run = run[ok[run]]
-        if run.size:  # classified within the run: the Kubios test compares neighbouring intervals
-            steps = np.concatenate([[0.0], np.cumsum(rr_ms[run[1:]]) / 1000])
-            beat_s = np.concatenate([[t[run[0]] - rr_ms[run[0]] / 1000], t[run[0]] + steps])
-            parts.append(classify_intervals(beat_s).assign(time_s=t[run], rr_ms=rr_ms[run]))
-    intervals = (pd.concat(parts, ignore_index=True) if parts else
-                 pd.DataFrame({"time_s": [], "rr_ms": [], "flag": [], "removed": np.array([], dtype=bool)}))
+    if rr_ms.size:  # one series (every value checked above): the Kubios test compares neighbouring intervals
+        steps = np.concatenate([[0.0], np.cumsum(rr_ms[1:]) / 1000])
+        beat_s = np.concatenate([[t[0] - rr_ms[0] / 1000], t[0] + steps])
+        intervals = classify_intervals(beat_s).assign(time_s=t, rr_ms=rr_ms)
+    else:
+        intervals = pd.DataFrame({"time_s": [], "rr_ms": [], "flag": [], "removed": np.array([], dtype=bool)})
     seg_of = assign_segments(intervals["time_s"].to_numpy(), segments)
     for seg in segments.itertuples(index=False):
         n = int((seg_of == str(seg.segment)).sum()) + 1
