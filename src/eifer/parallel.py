@@ -33,6 +33,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -362,6 +363,7 @@ def _drain(q: Any, call: int | None, on_report: Callable | None) -> None:
 
 # ---------------------------------------------------------------- Ray
 
+_DRAIN_SECONDS = 0.25  # how often the driver takes its units' notes (one round trip to its mailbox each time)
 _PROBE_SECONDS = 5.0  # a head that does not accept a TCP connection within this is reported as unreachable
 # what the command line chose for output (eifer.logs); a Ray worker was not started by it, so a unit takes it along
 _OUTPUT_ENV = ("EIFER_LOG_LEVEL", "GLOG_minloglevel", "TF_CPP_MIN_LOG_LEVEL")
@@ -438,8 +440,29 @@ def ensure_ray(spec: ExecutorSpec) -> None:
         ray_worker._worker_logs_enabled = False  # the switch Ray's own debugger (ray.util.rpdb) uses
 
 
+class _Notes:
+    """The driver's mailbox for its units' notes (start, progress): units post, the driver takes all at once.
+
+    A unit's post is fire-and-forget (no round trip: the unit does not wait for
+    it); the driver's :meth:`take` is one round trip for every note since the
+    last (``ray.util.queue.Queue`` needs a blocking call per put and two per
+    drain). Ray runs one caller's calls to an actor in order, so a unit's notes
+    arrive in the order it posted them.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[tuple] = []
+
+    def post(self, item: tuple) -> None:
+        self.items.append(item)
+
+    def take(self) -> list[tuple]:
+        items, self.items = self.items, []
+        return items
+
+
 def _ray_channel() -> Any:
-    """This driver's message queue (units' start notes and progress), on this driver's node.
+    """This driver's mailbox (units' start notes and progress, :class:`_Notes`), on this driver's node.
 
     One per Ray session, reused by every call: starting an actor costs a worker
     process. It is pinned to the driver's node, so losing any other node never
@@ -449,11 +472,11 @@ def _ray_channel() -> Any:
 
     me = ray.get_runtime_context().get_worker_id()  # this connection (a job id repeats on a new cluster)
     if _channel.get("me") != me:
-        from ray.util.queue import Queue
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
-        _channel.update(me=me, q=Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here}))
+        actor = ray.remote(_Notes).options(num_cpus=0, scheduling_strategy=here).remote()
+        _channel.update(me=me, q=actor)
     return _channel["q"]
 
 
@@ -469,7 +492,7 @@ def record_placements(on_unit: Callable[[dict[str, Any]], None] | None = None) -
     ``node`` and ``pid`` (the Ray node id and process that returned the result),
     ``attempt`` (Ray's count of earlier tries: above 0 when a worker or its node
     was lost and Ray ran the unit again) and ``starts`` (the node of every try
-    that got as far as saying so, in order). ``on_unit(dict)``
+    whose start note reached this driver before the unit finished, in order). ``on_unit(dict)``
     is called as each unit finishes (e.g. to log it). Units run by the
     ``local`` executor are not recorded.
 
@@ -500,12 +523,12 @@ def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, 
 
     apply_output_settings()  # this worker was started by Ray, not by the command line
     node = ray.get_runtime_context().get_node_id()
-    with contextlib.suppress(Exception):  # waits until noted, so the note of an attempt lost later is never lost
-        q.put((call, "start", i, node), timeout=30)
+    with contextlib.suppress(Exception):  # posted, not awaited: the unit does not wait for the driver's mailbox
+        q.post.remote((call, "start", i, node))
 
     def rep(d: int, t: int | None = None) -> None:
         with contextlib.suppress(Exception):  # progress is never worth failing a unit
-            q.put_nowait((call, "report", i, d, t))
+            q.post.remote((call, "report", i, d, t))
 
     out = _run_unit(fn, unit, i, rep if report else None, desc)
     attempt = 0
@@ -538,8 +561,8 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
 
     def drain() -> None:
         try:
-            items = q.get_nowait_batch(q.qsize())
-        except Exception:  # the queue is a convenience: units and results do not depend on it
+            items = ray.get(q.take.remote(), timeout=30)
+        except Exception:  # the mailbox is a convenience: units and results do not depend on it
             return
         for c, kind, i, *msg in items:
             if c != call:  # a late note of an earlier call
@@ -549,13 +572,16 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
             elif on_report is not None:
                 on_report(i, *msg)
 
+    next_drain = 0.0
     try:
         while todo or refs:
             while todo and (cap is None or len(refs) < cap):
                 i = todo.pop(0)
                 refs[remote.remote(fn_ref, units[i], i, q, call, on_report is not None, env, desc, cwd)] = i
-            ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.25)
-            drain()
+            ready, _ = ray.wait(list(refs), num_returns=1, timeout=_DRAIN_SECONDS)
+            if time.monotonic() >= next_drain:  # notes are taken every so often, not after every unit
+                drain()
+                next_drain = time.monotonic() + _DRAIN_SECONDS
             for r in ready:
                 i = refs.pop(r)
                 try:
@@ -566,6 +592,8 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
                 except RayError as exc:  # worker or node died more often than Ray retries
                     raise EiferError(f"executor 'ray': {_unit_name(i, units[i], desc)} failed after "
                                      f"{retries} retries: {type(exc).__name__}: {exc}") from exc
+                if attempt:  # run again: take the start notes now, so that the lost try's node is listed
+                    drain()
                 _note_placement({"desc": desc, "unit": i, "node": node, "pid": pid, "attempt": attempt,
                                  "starts": starts.get(i, [node])})
                 finish(i, out)
