@@ -46,6 +46,13 @@ def reporting(unit: int, report) -> int:
     return unit
 
 
+def reporting_many(unit: int, report) -> int:
+    """``unit`` progress reports in a burst, then the result at once (a unit's last reports are its newest)."""
+    for d in range(unit):
+        report(d + 1, unit)
+    return unit
+
+
 def hrv_job_killed_once(unit: tuple):
     """The HRV stage's unit (one participant), but its worker is killed the first time for participant ``victim``."""
     from eifer.hrv.stage import _job

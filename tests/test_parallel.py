@@ -138,6 +138,15 @@ def test_ray_order_errors_and_reports(ray_cluster):
     assert map_units(U.reporting, [1, 2], workers=0, executor="ray",
                      on_report=lambda i, d, t: got.append((i, d, t))) == [1, 2]
     assert sorted(got) == [(i, d, 3) for i in range(2) for d in (1, 2, 3)]
+    # as under local: every report of a unit arrives before its result, although units post their
+    # notes without waiting (a burst of 300 is still being handled by the mailbox when the unit returns)
+    order: list[tuple[int, str]] = []
+    assert map_units(U.reporting_many, [300, 300], workers=0, executor="ray",
+                     on_report=lambda i, d, t: order.append((i, "report")),
+                     on_result=lambda i, r: order.append((i, "result"))) == [300, 300]
+    for i in range(2):
+        assert order.count((i, "report")) == 300
+        assert order.index((i, "result")) > max(k for k, e in enumerate(order) if e == (i, "report")), i
 
 
 def test_ray_killed_worker_retried_up_to_retries_times(ray_cluster, tmp_path):

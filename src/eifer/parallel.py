@@ -523,14 +523,18 @@ def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, 
 
     apply_output_settings()  # this worker was started by Ray, not by the command line
     node = ray.get_runtime_context().get_node_id()
+    last: list[Any] = []  # the latest post
     with contextlib.suppress(Exception):  # posted, not awaited: the unit does not wait for the driver's mailbox
-        q.post.remote((call, "start", i, node))
+        last[:] = [q.post.remote((call, "start", i, node))]
 
     def rep(d: int, t: int | None = None) -> None:
         with contextlib.suppress(Exception):  # progress is never worth failing a unit
-            q.post.remote((call, "report", i, d, t))
+            last[:] = [q.post.remote((call, "report", i, d, t))]
 
     out = _run_unit(fn, unit, i, rep if report else None, desc)
+    if report and last:  # the mailbox has the unit's reports before the driver has its result (as under local)
+        with contextlib.suppress(Exception):  # one call's posts are handled in order: the last one is enough
+            ray.wait(last, timeout=30)
     attempt = 0
     with contextlib.suppress(Exception):  # Ray's count of this task's earlier tries (0 where Ray does not say)
         worker: Any = ray._private.worker.global_worker
@@ -579,7 +583,9 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
                 i = todo.pop(0)
                 refs[remote.remote(fn_ref, units[i], i, q, call, on_report is not None, env, desc, cwd)] = i
             ready, _ = ray.wait(list(refs), num_returns=1, timeout=_DRAIN_SECONDS)
-            if time.monotonic() >= next_drain:  # notes are taken every so often, not after every unit
+            # notes are taken every so often, and before a finished unit's result when the caller wants its
+            # reports first (the unit waited until they were posted)
+            if time.monotonic() >= next_drain or (ready and on_report is not None):
                 drain()
                 next_drain = time.monotonic() + _DRAIN_SECONDS
             for r in ready:

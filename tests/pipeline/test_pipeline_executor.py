@@ -137,12 +137,20 @@ def test_cluster_run_survives_a_lost_node_and_a_killed_driver_with_the_local_tab
     from eifer.config import load_config
     from eifer.pipeline import run_pipeline
 
+    phases: dict[str, float] = {}  # seconds of each phase, printed (pytest -s) to see where the time goes
+    clock = [time.monotonic()]
+
+    def phase(name: str) -> None:
+        phases[name] = round(time.monotonic() - clock[0], 1)
+        clock[0] = time.monotonic()
+
     over = {**tiny_profile, "frames": {"n_jobs": 2}, "hrv": {"n_jobs": 2},
             "train": {**tiny_profile["train"], "n_jobs": 2}}
     local_run = tmp_path / "local"
     res = run_pipeline(synth_video_small, local_run, load_config(profile="demo", overrides=over),
                        stages=["train"], show_progress=False)
     assert set(res.status) == {"ran"}, res
+    phase("local run")
 
     head = cluster.head_node.node_id
     (w1,) = cluster.worker_nodes
@@ -166,9 +174,11 @@ def test_cluster_run_survives_a_lost_node_and_a_killed_driver_with_the_local_tab
         finally:
             driver.kill()
             driver.wait()
+    phase("driver 1 (HRV, frames until a table)")
     deadline = time.monotonic() + 60  # Ray ends a dead driver's units; then nothing writes into the run folder
     while any(_busy_workers(n) for n in cluster.list_all_nodes()) and time.monotonic() < deadline:
         time.sleep(0.05)
+    phase("Ray ends the dead driver's units")
     before = tables()
     assert 1 <= len(before) < n_videos
     all_videos = {f"frames/{v.parent.name}/{v.stem}.parquet" for v in (synth_video_small / "videos").rglob("*.mp4")}
@@ -181,15 +191,20 @@ def test_cluster_run_survives_a_lost_node_and_a_killed_driver_with_the_local_tab
             deadline = time.monotonic() + 600  # generous: a guard against a hang on a loaded machine
             _wait(lambda: any(r["node"] == w1.node_id for r in _events(run, "unit_placed", "frames", since)),
                   deadline, "a frame unit finished on the worker node", driver)
+            phase("driver 2 until a frame unit on the worker node")
             _lose_node_mid_unit(cluster, w1, deadline)
             w2 = cluster.add_node(**NODE, temp_dir=cluster.head_node.get_temp_dir_path())
+            phase("node lost, new node added")
             _wait(lambda: _events(run, "stage_start", "train", since), deadline, "the training stage", driver)
+            phase("driver 2 until train")
             _lose_node_mid_unit(cluster, w2, deadline)
+            phase("node lost mid-train")
             assert driver.wait(timeout=max(1.0, deadline - time.monotonic())) == 0, \
                 (tmp_path / "out2.txt").read_text()
         finally:
             if driver.poll() is None:
                 driver.kill()
+    phase("driver 2 to the end")
     for name in ("out1.txt", "out2.txt"):  # the same quiet terminal as the local executor
         text = (tmp_path / name).read_text()
         noise = [ln for ln in text.splitlines() if NATIVE_NOISE.match(ln.encode()) or "XNNPACK" in ln
@@ -219,3 +234,5 @@ def test_cluster_run_survives_a_lost_node_and_a_killed_driver_with_the_local_tab
     assert sorted(local) == sorted(ray)
     differ = [k for k in local if not _same(local[k], ray[k])]
     assert not differ, f"differ between local and ray: {differ}"
+    phase("checks")
+    print("phases (s):", phases)
