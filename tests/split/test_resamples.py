@@ -7,8 +7,15 @@ import pytest
 
 from eifer.config import load_config
 from eifer.errors import EiferError
-from eifer.split import (check_splits, choose_testset, choose_testsets, make_splits, max_test_resamples,
-                         resample_count, run_test)
+from eifer.split import (
+    check_splits,
+    choose_testset,
+    choose_testsets,
+    make_splits,
+    max_test_resamples,
+    resample_count,
+    run_test,
+)
 from eifer.train import plan_units
 
 
@@ -61,7 +68,8 @@ def test_k_resamples_repeat_the_whole_split_on_each_test_set():
             rep = k * 2 + r
             for g in ("High", "Low", "Total"):
                 run = sp["runs"][f"{g}/arousal/rep{rep}"]
-                assert run["resample"] == k and run["rep"] == rep and run_test(sp, f"{g}/arousal/rep{rep}") == res["test"]
+                assert run["resample"] == k and run["rep"] == rep
+                assert run_test(sp, f"{g}/arousal/rep{rep}") == res["test"]
                 assert not (set(run["train"]) | set(run["val"])) & set(res["test"])
             # the groups of one repetition share its seed (pairing) and every rep id has its own seed
             assert len({sp["runs"][f"{g}/arousal/rep{rep}"]["seed"] for g in ("High", "Low", "Total")}) == 1
@@ -93,7 +101,8 @@ def test_one_resample_leaves_the_splits_exactly_as_before():
 def test_resamples_cannot_be_combined_with_listed_test_participants():
     with pytest.raises(EiferError, match="test_resamples = 2 draws K test sets, but test_participants fixes one"):
         load_config(overrides={"split": {"test_resamples": 2, "test_participants": ["P00", "P01"]}})
-    assert load_config(overrides={"split": {"test_resamples": 1, "test_participants": ["P00"]}}).split.test_resamples == 1
+    one = load_config(overrides={"split": {"test_resamples": 1, "test_participants": ["P00"]}})
+    assert one.split.test_resamples == 1
     with pytest.raises(EiferError, match="test_resamples"):
         load_config(overrides={"split": {"test_resamples": 0}})
     df, groups = _dataset()
