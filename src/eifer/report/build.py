@@ -430,6 +430,7 @@ def _section_results(run: RunFolder) -> list[B.Block]:
     out += _stats_explanation(run, "table4_full.csv")
     out += _paper_table(run, 4)
     out += E.evidence_blocks(run, 4)
+    out += E.over_people_blocks(run, 4)  # split.test_resamples > 1 only
     out.append(B.Heading("Alternative backbones (Tables 5 and 6)"))
     out += [n for n in [O.departure_note(run, "Tables 5–6")] if n is not None]
     out += _paper_table(run, 5)
