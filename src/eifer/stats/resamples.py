@@ -62,8 +62,9 @@ def resample_estimates(by_rep: pd.DataFrame) -> pd.DataFrame:
     ...     "group_a": "High", "group_b": "Low", "comparison": "High vs Low", "resample": [0, 0, 1, 1],
     ...     "rep": [0, 1, 2, 3], "n_items": 40, "auc_a": [.8, .8, .7, .7], "auc_b": [.7, .7, .7, .6],
     ...     "delta": [.1, .1, 0., .1], "se": [.05, .05, .05, .05]})
-    >>> resample_estimates(r)[["resample", "n_reps", "delta"]].values.tolist()
-    [[0, 2, 0.1], [1, 2, 0.05]]
+    >>> e = resample_estimates(r)
+    >>> e["resample"].tolist(), e["n_reps"].tolist(), e["delta"].round(3).tolist()
+    ([0, 1], [2, 2], [0.1, 0.05])
     """
     require_columns(by_rep, _KEY + ["resample", "rep", "n_items", "auc_a", "auc_b", "delta", "se"],
                     "resample_estimates", "; pass compare_groups_by_rep() output with a resample column")
