@@ -43,3 +43,18 @@ def test_one_test_set_has_no_over_people_section(tmp_path):
     one = _run(tmp_path, "one", [1.5], 1)
     assert E.over_people_blocks(one) == []
     assert "Over people" not in build_report(one).read_text()
+
+
+def test_participant_page_names_the_test_set_a_participant_was_tested_in(tmp_path):
+    import json
+
+    from eifer.report.build import _participant_context, _participant_details
+
+    run = RunFolder(tmp_path / "r", load_config(profile="demo")).init()
+    run.path("splits.json").write_text(json.dumps({"seed": 0, "test": ["a", "b"], "runs": {}, "resamples": [
+        {"resample": 0, "test": ["a", "b"]}, {"resample": 1, "test": ["c", "d"]}]}))
+    ctx = _participant_context(run)
+    assert "Test participant of test set 1 of 2" in _participant_details(ctx, "c")[0].text
+    assert "Training participant of every test set's models" in _participant_details(ctx, "e")[0].text
+    run.path("splits.json").write_text(json.dumps({"seed": 0, "test": ["a", "b"], "runs": {}}))
+    assert "scored by every model" in _participant_details(_participant_context(run), "a")[0].text
