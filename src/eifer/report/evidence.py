@@ -145,7 +145,7 @@ def pairing_blocks(run: RunFolder) -> list[B.Block]:
 
     pairing = getattr(run.config.split, "pairing", "paired")
     alpha = run.config.stats.alpha
-    r = run.config.train.repetitions
+    r = run.config.train.repetitions * getattr(run.config.split, "test_resamples", 1)  # Table 4 pairs all K x R
     if pairing == "paired":
         text = (f"Design of this run: split.pairing = paired. Repetition r of every training group shares one seed "
                 f"(initial head weights, batch order) and one validation fold, so the groups' repetitions pair up; "
