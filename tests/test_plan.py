@@ -95,6 +95,26 @@ def test_every_cost_says_whether_it_was_measured_when_and_on_what():
     assert all(c.source.startswith("ASSUMED") for n, c in COSTS.items() if "gpu" in n)
 
 
+def test_training_cost_scales_exactly_by_the_test_resamples(study, synth_video_small, tmp_path):
+    from eifer.cli import app
+
+    one = _by_stage(plan_study(study, load_config(profile="paper"), workers=2, gpus=0))
+    cfg = load_config(profile="paper", overrides={"split": {"test_resamples": 3}})
+    three = plan_study(study, cfg, workers=2, gpus=0)
+    k3 = _by_stage(three)
+    assert k3.loc["train", "units"] == 3 * one.loc["train", "units"] == 150
+    for col in ("amount", "serial_hours"):
+        assert k3.loc["train", col] == pytest.approx(3 * one.loc["train", col])
+    assert k3.loc["transfer-cv", "units"] == one.loc["transfer-cv", "units"]  # transfer-CV keeps resample 0's test set
+    assert "split.test_resamples = 3: 3 test sets x 5 repetitions = 3x" in k3.loc["train", "note"]
+    assert "multiplies the train stage by 3" in three.attrs["advice"] and one.loc["train", "note"] == ""
+    (tmp_path / "k3.yaml").write_text("split:\n  test_resamples: 3\n")
+    res = CliRunner().invoke(app, ["plan", str(synth_video_small), "-p", "paper", "-c", str(tmp_path / "k3.yaml"),
+                                   "--workers", "2", "--gpus", "0"])
+    assert res.exit_code == 0, res.output  # the CLI shows K and the multiplier
+    assert "multiplies the train stage by 3" in res.output and " 150 " in res.output
+
+
 def test_plan_cli(synth_video_small):
     from eifer.cli import app
 
@@ -112,6 +132,8 @@ def test_plan_cli(synth_video_small):
     ({"cutoff": {"min_group_size": 3}, "split": {"n_test_high": 1, "n_test_low": 1}}, 6),
     ({"cutoff": {"min_group_size": 2}, "split": {"n_test_high": 3, "n_test_low": 1}}, 8),
     ({"split": {"test_participants": ["a", "b", "c", "d", "e", "f", "g"]}}, 11),
+    ({"cutoff": {"cutoff": 830}, "split": {"test_resamples": 3}}, 12),         # 3 disjoint test sets: 3 x (2 + 2)
+    ({"cutoff": {"cutoff": 830}, "split": {"test_resamples": 4, "n_test_high": 1, "n_test_low": 2}}, 12),
 ])
 def test_minimum_study_is_exact_at_the_boundary(overrides, smallest):
     from eifer.plan import check_study_size, minimum_study

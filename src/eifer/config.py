@@ -241,6 +241,19 @@ class SplitConfig(_Section):
                                                       "and the permutation test flips signs within pairs; "
                                                       "independent: each group draws its own seeds and the models "
                                                       "are relabelled between groups (the paper does not say)")
+    test_resamples: int = Field(1, ge=1, description="K: repeat the whole split with K disjoint test sets of "
+                                "n_test_high High + n_test_low Low participants (resample 0 = the paper's draw); "
+                                "every repetition is trained in each, and Table 4 adds a comparison over the K test "
+                                "sets, i.e. over people (beyond the paper; 1 = the paper's one fixed test set; "
+                                "K x the training cost; K <= the High and Low participants // n_test_high, "
+                                "n_test_low)")
+
+    @model_validator(mode="after")
+    def _check_resamples(self) -> SplitConfig:
+        if self.test_resamples > 1 and self.test_participants:
+            raise ValueError(f"test_resamples = {self.test_resamples} draws K test sets, but test_participants fixes "
+                             "one: set test_resamples to 1 or remove test_participants")
+        return self
 
 
 class TrainConfig(_Section):

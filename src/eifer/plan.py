@@ -269,7 +269,7 @@ def plan_study(study: Any, config: Config, *, workers: int | None = None, gpus: 
         sizes = [total_imgs / 2, total_imgs / 2, total_imgs]  # High, Low (about half each), Total
         if "transfer" in t.compositions:
             sizes += [total_imgs, total_imgs]  # High->Total, Low->Total fine-tune on Total
-        for _rep in range(t.repetitions):
+        for _rep in range(t.repetitions * sp.test_resamples):  # every repetition on each of K test sets
             units += len(sizes)
             images += sum(sizes) * (t.stage1_epochs * s1 + t.stage2_epochs)
         longest = max(longest, max(sizes) * (t.stage1_epochs * s1 + t.stage2_epochs))
@@ -278,7 +278,10 @@ def plan_study(study: Any, config: Config, *, workers: int | None = None, gpus: 
     rows.append(_row("train", units, "training run", 1, 1 if on_gpu else 0, images * per, longest * per,
                      min(gpu_slots if on_gpu else workers, units), "gpu" if on_gpu else "cpu", images,
                      f"{_count(images)} image-steps ({t.backbone}, {t.image_size} px)", gpu_capable=True,
-                     cpu_hours=cpu_hours))
+                     cpu_hours=cpu_hours,
+                     note="" if sp.test_resamples == 1 else
+                     f"split.test_resamples = {sp.test_resamples}: {sp.test_resamples} test sets x "
+                     f"{t.repetitions} repetitions = {sp.test_resamples}x the training of one test set"))
     # --- transfer-cv: backbone x group x task x fold
     cv = config.transfer_cv
     if cv.enabled:
@@ -304,6 +307,9 @@ def plan_study(study: Any, config: Config, *, workers: int | None = None, gpus: 
     df = pd.DataFrame(rows)
     total_h = float(df["est_hours"].sum())
     advice = [f"estimated {total_h:.1f} h with {workers} CPU worker(s) and {gpu_slots} GPU(s) ({kind} executor)"]
+    if sp.test_resamples > 1:
+        advice.append(f"training runs once per test set: split.test_resamples = K = {sp.test_resamples} multiplies "
+                      f"the train stage by {sp.test_resamples}")
     if gpus > gpu_slots:
         advice.append(f"the local executor uses one GPU: `--executor ray` uses all {gpus}")
     if df["gpu_advised"].any():
@@ -375,6 +381,12 @@ def minimum_study(config: Config, stages: set[str] | None = None) -> StudyMinimu
             what = f"split.n_test_high ({sp.n_test_high}) + split.n_test_low ({sp.n_test_low}) = {n_test}"
         rules.append((n_test + 4, f"the split needs test participants ({what}) plus 2 per EI group for training "
                                   f"and validation = {n_test + 4}"))
+        k = sp.test_resamples
+        if k > 1:  # K disjoint test sets (eifer.split.max_test_resamples)
+            n_k = max(k * sp.n_test_high, sp.n_test_high + 2) + max(k * sp.n_test_low, sp.n_test_low + 2)
+            rules.append((n_k, f"split.test_resamples = {k} disjoint test sets need {k} × split.n_test_high "
+                               f"({sp.n_test_high}) High and {k} × split.n_test_low ({sp.n_test_low}) Low "
+                               f"participants (each group also keeps 2 for training and validation) = {n_k}"))
     need = max([n for n, _ in rules], default=0)
     return StudyMinimum(participants=need, rules=tuple(r for _, r in rules))
 
@@ -431,6 +443,12 @@ def check_study_size(n_participants: int, config: Config, stages: set[str] | Non
                 fixes.append(f"split.n_test_high + split.n_test_low at most {n - 4} (e.g. "
                              f"{max((n - 4) // 2, 1)} and {max(n - 4 - (n - 4) // 2, 1)})"
                              if not sp.test_participants else f"at most {n - 4} split.test_participants")
+            if sp.test_resamples > 1:
+                fits = [k for k in range(1, sp.test_resamples) if max(k * sp.n_test_high, sp.n_test_high + 2)
+                        + max(k * sp.n_test_low, sp.n_test_low + 2) <= n]
+                if max(sp.test_resamples * sp.n_test_high, sp.n_test_high + 2) + max(
+                        sp.test_resamples * sp.n_test_low, sp.n_test_low + 2) > n:
+                    fixes.append(f"split.test_resamples at most {max(fits, default=1)}")
         fix = "settings that fit " + str(n) + ": " + "; ".join(fixes)
     out.append(f"{head}. {fix}")
     return out

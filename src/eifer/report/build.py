@@ -430,6 +430,7 @@ def _section_results(run: RunFolder) -> list[B.Block]:
     out += _stats_explanation(run, "table4_full.csv")
     out += _paper_table(run, 4)
     out += E.evidence_blocks(run, 4)
+    out += E.over_people_blocks(run, 4)  # split.test_resamples > 1 only
     out.append(B.Heading("Alternative backbones (Tables 5 and 6)"))
     out += [n for n in [O.departure_note(run, "Tables 5–6")] if n is not None]
     out += _paper_table(run, 5)
@@ -583,7 +584,10 @@ def _participant_context(run: RunFolder) -> dict:
         if run.path(f).is_file():
             ctx[name] = read_csv(run.path(f))
     if run.path("splits.json").is_file():
-        ctx["test"] = {str(p) for p in json.loads(run.path("splits.json").read_text()).get("test") or []}
+        splits = json.loads(run.path("splits.json").read_text())
+        ctx["test"] = {str(p) for p in splits.get("test") or []}
+        # split.test_resamples > 1: each participant is tested in at most one of K test sets, trains the others
+        ctx["test_set"] = {str(p): int(r["resample"]) for r in splits.get("resamples") or [] for p in r["test"]}
     if run.path("hrv.parquet").is_file():
         ctx["hrv"] = pd.read_parquet(run.path("hrv.parquet"))
     if run.path("hrv_beats.parquet").is_file():
@@ -636,7 +640,11 @@ def _participant_details(ctx: dict, pid: str) -> list[B.Block]:
         if len(row):
             facts.append(f"EI group {row['group'].iloc[0]} (score {_num(row['score'].iloc[0])}, cutoff "
                          f"{_num(row['cutoff'].iloc[0])})")
-    if "test" in ctx:
+    if ctx.get("test_set"):
+        facts.append(f"test participant of test set {ctx['test_set'][pid]} of {len(set(ctx['test_set'].values()))} "
+                     "(scored by that test set's models; in the training data of the other test sets' models)"
+                     if pid in ctx["test_set"] else "training participant of every test set's models")
+    elif "test" in ctx:
         facts.append("test participant (scored by every model, never trained on)" if pid in ctx["test"]
                      else "training participant (in the training or validation data of its group's models)")
     if facts:

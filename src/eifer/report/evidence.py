@@ -145,7 +145,7 @@ def pairing_blocks(run: RunFolder) -> list[B.Block]:
 
     pairing = getattr(run.config.split, "pairing", "paired")
     alpha = run.config.stats.alpha
-    r = run.config.train.repetitions
+    r = run.config.train.repetitions * getattr(run.config.split, "test_resamples", 1)  # Table 4 pairs all K x R
     if pairing == "paired":
         text = (f"Design of this run: split.pairing = paired. Repetition r of every training group shares one seed "
                 f"(initial head weights, batch order) and one validation fold, so the groups' repetitions pair up; "
@@ -274,4 +274,73 @@ def evidence_blocks(run: RunFolder, k: int) -> list[B.Block]:
             out.append(B.Figure(f, f"Forest plot (“{comp}”, {comparison}): each repetition's paired DeLong "
                                    "ΔAUC with its 95 % CI (grey), the paper's fixed-effect pool (blue) and the "
                                    "random-effects pool (red); ΔAUC > 0 favours the first group."))
+    return out
+
+
+def over_people_table(people: pd.DataFrame) -> pd.DataFrame:
+    """Per comparison: the comparison over K test resamples (``tables/table4_people.csv``) for reading.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"backbone": "b", "composition": "direct", "task": "arousal", "condition": "baseline",
+    ...     "comparison": "High vs Low", "group_a": "High", "group_b": "Low", "k_resamples": 3, "k_pooled": 3,
+    ...     "n_positive": 2, "re_delta_auc": [0.01], "re_ci_low": [-0.05], "re_ci_high": [0.07], "tau2": [1e-3],
+    ...     "i2": [60.0], "signflip_p": [0.5], "signflip_min_p": [0.25]})
+    >>> over_people_table(p)[["ΔAUC > 0 in", "direction (over people)"]].values.tolist()
+    [['2 of 3 test sets', 'none: RE CI spans 0']]
+    """
+    d = _cell_order(people)
+    return pd.DataFrame({
+        "Condition": d["condition"].astype(str).str.capitalize(), "Task": d["task"].astype(str).str.capitalize(),
+        "Comparison": d["comparison"],
+        "ΔAUC > 0 in": [f"{int(n)} of {int(k)} test sets" for n, k in zip(d["n_positive"], d["k_pooled"])],
+        "random pool ΔAUC [95% CI] (REML, HKSJ, over test sets)": [
+            _ci(*v) for v in zip(d["re_delta_auc"], d["re_ci_low"], d["re_ci_high"])],
+        "τ² (between test sets)": [f"{v:.2g}" if pd.notna(v) else "–" for v in d["tau2"]],
+        "I²": [f"{v:.0f} %" if pd.notna(v) else "–" for v in d["i2"]],
+        "sign-flip p (smallest possible)": [f"{format_p(p)} ({format_p(m)})" if pd.notna(p) else "–"
+                                            for p, m in zip(d["signflip_p"], d["signflip_min_p"])],
+        "direction (over people)": [direction_label(r) for _, r in d.iterrows()],
+    }).reset_index(drop=True)
+
+
+def over_people_blocks(run: RunFolder, k: int = 4) -> list[B.Block]:
+    """Table 4 (over people): only for a run with ``split.test_resamples`` > 1 (``tables/table4_people.csv``)."""
+    f = run.path("tables", f"table{k}_people.csv")
+    if not f.is_file():
+        return []
+    try:
+        people = pd.read_csv(f)
+    except (ValueError, OSError):
+        return [B.Note(f"{f}: unreadable; rerun `eifer stats RUN`.")]
+    if people.empty:
+        return []
+    sp = run.config.split
+    n_k = int(people["k_resamples"].max())
+    reps = run.config.train.repetitions
+    min_p = 2 / 2**n_k
+    alpha = run.config.stats.alpha
+    text = (f"Over people (beyond the paper). This run repeated the whole split on K = {n_k} disjoint test sets of "
+            f"{sp.n_test_high} High + {sp.n_test_low} Low participants (split.test_resamples; test set 0 is the "
+            f"paper's fixed draw) and trained the {reps} repetitions in each, so {n_k} × {reps} models per group. "
+            "Table 4 above pools all of them as repetitions. Here the unit is the test set, a group of people: per "
+            "test set the random-effects pool of its repetitions' paired DeLong ΔAUC, then the random-effects pool "
+            f"over the {n_k} test sets (REML τ², Hartung–Knapp–Sidik–Jonkman CI with {n_k - 1} df) and the exact "
+            f"paired sign-flip test of the groups' mean AUC over the test sets (2^{n_k} = {2**n_k} patterns, "
+            f"smallest p = {min_p:.3g}")
+    text += (f"; it cannot reach p < {alpha:g} with so few test sets)." if min_p >= alpha else ").")
+    text += (" A group is named only when the over-people interval excludes 0. This asks whether the difference "
+             "holds for other test participants drawn from this study; the test sets are disjoint, but their "
+             "models share training participants and the study's recording setup, so it does not reach people "
+             "outside the study.")
+    named = people[people["favoured"].fillna("").astype(str) != ""]
+    text += (f" Result: {len(named)} of {len(people)} comparisons name a group over people"
+             + (": " + "; ".join(f"{r['composition']} {r['task']} {r['condition']} {r['comparison']} → "
+                                 f"{r['favoured']}" for _, r in named.iterrows()) if len(named) else "")
+             + ".")
+    out: list[B.Block] = [B.Para(text)]
+    for (bb, comp), d in people.groupby(["backbone", "composition"], sort=True):
+        out.append(B.Table(over_people_table(d), (
+            f"Table {k} (over people) — {bb}, “{comp}”: the group comparison over {n_k} disjoint test sets "
+            f"(tables/table{k}_people.csv; per test set: tables/table{k}_resamples.csv)."), group_cols=2))
     return out

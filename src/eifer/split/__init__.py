@@ -4,9 +4,13 @@ from eifer.split.core import (
                               TASKS,
                               check_splits,
                               choose_testset,
+                              choose_testsets,
                               load_splits,
                               make_splits,
+                              max_test_resamples,
                               rep_seed,
+                              resample_count,
+                              run_test,
                               train_val_split,
                               validate_dataset,
                               validate_groups,
@@ -14,4 +18,5 @@ from eifer.split.core import (
 from eifer.split.stage import read_groups, run_split, splits_for_run
 
 __all__ = ["GROUPS", "TASKS", "validate_dataset", "read_groups", "validate_groups", "make_splits", "rep_seed",
-           "run_split", "check_splits", "splits_for_run", "load_splits", "choose_testset", "train_val_split"]
+           "run_split", "check_splits", "splits_for_run", "load_splits", "choose_testset", "train_val_split",
+           "choose_testsets", "max_test_resamples", "resample_count", "run_test"]

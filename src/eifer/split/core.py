@@ -140,6 +140,80 @@ def choose_testset(group_of: dict[str, str], participants: list[str], n_high: in
 choose_testset.__test__ = False  # type: ignore[attr-defined]  # pytest reads it: not a test, whatever its name
 
 
+def max_test_resamples(group_of: dict[str, str], participants: list[str], n_high: int = DEFAULTS.split.n_test_high,
+                       n_low: int = DEFAULTS.split.n_test_low) -> int:
+    """The largest ``split.test_resamples``: disjoint test sets need ``n_high`` new High and ``n_low`` new Low
+    participants each, so K = min(High // n_high, Low // n_low) (participants with selected frames).
+
+    Examples
+    --------
+    >>> g = {**{f"h{i}": "High" for i in range(7)}, **{f"l{i}": "Low" for i in range(5)}}
+    >>> max_test_resamples(g, list(g), 2, 2)
+    2
+    """
+    known = set(participants)
+    n_h = sum(1 for p in known if group_of.get(p) == "High")
+    n_l = sum(1 for p in known if group_of.get(p) == "Low")
+    return min(n_h // max(n_high, 1), n_l // max(n_low, 1))
+
+
+def choose_testsets(group_of: dict[str, str], participants: list[str], n_high: int = DEFAULTS.split.n_test_high,
+                    n_low: int = DEFAULTS.split.n_test_low, seed: int = 0, resamples: int = 1) -> list[list[str]]:
+    """``resamples`` disjoint test sets of ``n_high`` High + ``n_low`` Low participants (``split.test_resamples``).
+
+    Test set 0 is :func:`choose_testset`'s draw (the paper's fixed test set); test set k >= 1 is drawn,
+    stratified by group, from the participants no earlier set holds, with ``numpy.random.default_rng([seed,
+    k])``. So the sets are disjoint (each resample tests other people), deterministic, and the first K of
+    K + 1 sets are the K sets.
+
+    Parameters
+    ----------
+    group_of, participants, n_high, n_low, seed :
+        As for :func:`choose_testset`.
+    resamples : int
+        K, at most :func:`max_test_resamples`.
+
+    Returns
+    -------
+    list of list of str
+        K sorted lists of participant ids.
+
+    Examples
+    --------
+    >>> g = {**{f"h{i}": "High" for i in range(5)}, **{f"l{i}": "Low" for i in range(4)}}
+    >>> sets = choose_testsets(g, list(g), 2, 2, seed=0, resamples=2)
+    >>> sets[0] == choose_testset(g, list(g), 2, 2, seed=0), set(sets[0]) & set(sets[1])
+    (True, set())
+    """
+    first = choose_testset(group_of, participants, n_high, n_low, seed)
+    k_max = max_test_resamples(group_of, participants, n_high, n_low)
+    if resamples > k_max:
+        raise EiferError(f"config split.test_resamples = {resamples}: disjoint test sets of {n_high} High + {n_low} "
+                         f"Low participants allow at most {k_max} here (High // split.n_test_high, Low // "
+                         f"split.n_test_low); lower split.test_resamples to {k_max} or the test set sizes")
+    sets, used = [first], set(first)
+    known = set(participants)
+    for k in range(1, resamples):
+        rng = np.random.default_rng([int(seed), k])
+        chosen: list[str] = []
+        for grp, n in (("High", n_high), ("Low", n_low)):
+            pool = sorted(p for p in known - used if group_of.get(p) == grp)
+            chosen += list(rng.choice(pool, size=n, replace=False))
+        sets.append(sorted(chosen))
+        used |= set(chosen)
+    return sets
+
+
+def resample_count(splits: dict[str, Any]) -> int:
+    """K: the test sets ``splits.json`` holds (1 when it has no ``resamples``: the paper's one fixed test set)."""
+    return len(splits.get("resamples") or []) or 1
+
+
+def run_test(splits: dict[str, Any], key: str) -> list[str]:
+    """The test participants of run ``key`` of ``splits.json`` (its resample's, else the fixed ``test``)."""
+    return list(splits["runs"][key].get("test", splits["test"]))
+
+
 def train_val_split(frames: pd.DataFrame, label: str, val_fraction: float = DEFAULTS.split.val_fraction, rep: int = 0,
                     seed: int = 0) -> tuple[list[str], list[str]]:
     """Stratified group split of participants into train and validation.
@@ -219,7 +293,8 @@ def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, r
                 test_participants: list[str] | None = DEFAULTS.split.test_participants,
                 val_fraction: float = DEFAULTS.split.val_fraction,
                 tasks: tuple[str, ...] | list[str] = tuple(DEFAULTS.train.tasks),
-                pairing: str = DEFAULTS.split.pairing) -> dict[str, Any]:
+                pairing: str = DEFAULTS.split.pairing,
+                test_resamples: int = DEFAULTS.split.test_resamples) -> dict[str, Any]:
     """All splits of a study: the fixed test set and per (group, task, rep) train/val lists.
 
     Parameters
@@ -236,6 +311,11 @@ def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, r
         Tasks to split for.
     pairing : {"paired", "independent"}
         ``split.pairing``: repetition r of every group shares one seed (paired), or each group draws its own.
+    test_resamples : int
+        K (``split.test_resamples``): with K > 1 the whole split is repeated on K disjoint test sets
+        (:func:`choose_testsets`); repetition r of resample k is ``rep`` = k × ``repetitions`` + r, and its run
+        carries ``"resample": k`` and its ``"test"`` list; ``"resamples"`` lists the K test sets. ``"test"`` stays
+        resample 0's set (transfer-CV uses it). K = 1 writes exactly the paper's layout.
 
     Returns
     -------
@@ -250,33 +330,48 @@ def make_splits(dataset: pd.DataFrame, group_of: dict[str, str], *, seed: int, r
     no_group = [p for p in participants if p not in group_of]
     if no_group:
         raise EiferError(f"groups.csv: no EI group for participant(s) {no_group} that have selected frames")
-    test = choose_testset(group_of, participants, n_test_high, n_test_low, seed, test_participants)
-    rest = df[~df["participant_id"].isin(test)]
+    if test_resamples > 1 and test_participants:
+        raise EiferError("make_splits: test_resamples > 1 draws its test sets; it cannot be combined with "
+                         "test_participants (config split.test_participants)")
+    tests = ([choose_testset(group_of, participants, n_test_high, n_test_low, seed, test_participants)]
+             if test_resamples == 1 else
+             choose_testsets(group_of, participants, n_test_high, n_test_low, seed, test_resamples))
     runs: dict[str, dict[str, Any]] = {}
-    for group in GROUPS:
-        frames = rest if group == "Total" else rest[rest["participant_id"].map(group_of) == group]
-        for task in tasks:
-            for rep in range(repetitions):
-                s = rep_seed(seed, rep, None if pairing == "paired" else group)
-                base = seed if pairing == "paired" else s - 1009 * rep  # the group's own base seed
-                try:
-                    train, val = train_val_split(frames, f"{task}_label", val_fraction, rep, base)
-                except EiferError as exc:  # name the group and the settings that leave it too small
-                    raise EiferError(f"split of the {group} group, task {task}: {exc} (split.n_test_high = "
-                                     f"{n_test_high}, split.n_test_low = {n_test_low}, split.val_fraction = "
-                                     f"{val_fraction}; see docs/study-folder.md, 'How many participants')") from exc
-                runs[f"{group}/{task}/rep{rep}"] = {"group": group, "task": task, "rep": rep, "seed": s,
-                                                    "train": train, "val": val}
-    out = {"seed": int(seed), "test": test, "test_high": [p for p in test if group_of[p] == "High"],
-           "test_low": [p for p in test if group_of[p] == "Low"], "runs": runs}
+    for k, test_k in enumerate(tests):
+        rest = df[~df["participant_id"].isin(test_k)]
+        for group in GROUPS:
+            frames = rest if group == "Total" else rest[rest["participant_id"].map(group_of) == group]
+            for task in tasks:
+                for r in range(repetitions):
+                    rep = k * repetitions + r  # unique over resamples: models, seeds and tables key on rep
+                    s = rep_seed(seed, rep, None if pairing == "paired" else group)
+                    base = seed if pairing == "paired" else s - 1009 * rep  # the group's own base seed
+                    try:
+                        train, val = train_val_split(frames, f"{task}_label", val_fraction, rep, base)
+                    except EiferError as exc:  # name the group and the settings that leave it too small
+                        raise EiferError(f"split of the {group} group, task {task}: {exc} (split.n_test_high = "
+                                         f"{n_test_high}, split.n_test_low = {n_test_low}, split.val_fraction = "
+                                         f"{val_fraction}; see docs/study-folder.md, 'How many participants')"
+                                         ) from exc
+                    runs[f"{group}/{task}/rep{rep}"] = {"group": group, "task": task, "rep": rep, "seed": s,
+                                                        "train": train, "val": val}
+                    if test_resamples > 1:
+                        runs[f"{group}/{task}/rep{rep}"] |= {"resample": k, "test": test_k}
+    test = tests[0]
+    out: dict[str, Any] = {"seed": int(seed), "test": test,
+                           "test_high": [p for p in test if group_of[p] == "High"],
+                           "test_low": [p for p in test if group_of[p] == "Low"], "runs": runs}
+    if test_resamples > 1:
+        out["resamples"] = [{"resample": k, "test": t, "test_high": [p for p in t if group_of[p] == "High"],
+                             "test_low": [p for p in t if group_of[p] == "Low"]} for k, t in enumerate(tests)]
     check_splits(out)
     return out
 
 
 def check_splits(splits: dict[str, Any]) -> None:
     """Assert participant-disjointness of test, train and validation in every run."""
-    test = set(splits["test"])
     for key, r in splits["runs"].items():
+        test = set(r.get("test", splits["test"]))  # a resample's own test set, else the fixed one
         tr, va = set(r["train"]), set(r["val"])
         for a, b, what in ((tr, va, "train/val"), (tr, test, "train/test"), (va, test, "val/test")):
             if a & b:

@@ -22,7 +22,8 @@ def splits_for_run(run: Any, *, seed: int, test_participants: list[str] | None) 
     return make_splits(dataset, read_groups(run), seed=seed, repetitions=cfg.train.repetitions,
                        n_test_high=cfg.split.n_test_high, n_test_low=cfg.split.n_test_low,
                        test_participants=test_participants, val_fraction=cfg.split.val_fraction,
-                       tasks=cfg.train.tasks, pairing=cfg.split.pairing)
+                       tasks=cfg.train.tasks, pairing=cfg.split.pairing,
+                       test_resamples=cfg.split.test_resamples)
 
 
 def run_split(study: Any, run: Any) -> list[str]:

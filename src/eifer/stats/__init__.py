@@ -13,6 +13,7 @@ from eifer.stats.delong import AucCI, DelongResult, delong_auc_ci, delong_test
 from eifer.stats.gee import gee_group_effects
 from eifer.stats.meta import RandomEffectsResult, pool_random_effects, stouffer_combine
 from eifer.stats.permutation import SignFlipResult, model_permutation_test, paired_signflip_test
+from eifer.stats.resamples import compare_over_resamples, resample_estimates
 from eifer.stats.stage import run_stats
 from eifer.stats.tables import stats_markdown, stats_table, write_stats_tables
 
@@ -20,4 +21,5 @@ __all__ = ["type3_anova", "type3_anova_many", "bh_fdr", "fisher_combine", "pool_
            "AucCI", "DelongResult", "delong_auc_ci", "delong_test", "gee_group_effects",
            "model_permutation_test", "paired_signflip_test", "SignFlipResult", "pool_random_effects",
            "RandomEffectsResult", "stouffer_combine", "compare_groups", "compare_groups_by_rep", "delong_by_rep",
-           "run_stats", "stats_markdown", "stats_table", "write_stats_tables"]
+           "run_stats",
+           "compare_over_resamples", "resample_estimates", "stats_markdown", "stats_table", "write_stats_tables"]

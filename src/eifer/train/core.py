@@ -30,7 +30,7 @@ from eifer.errors import EiferError
 from eifer.io import atomic_path, write_json, write_parquet
 from eifer.model import create_model, load_weights
 from eifer.parallel import Resources, get_executor, map_units
-from eifer.split import validate_dataset
+from eifer.split import resample_count, run_test, validate_dataset
 from eifer.train.fit import CHECKPOINT, TrainSettings, fit_two_stage
 from eifer.train.images import CropDataset, make_loader
 from eifer.train.loop import predict
@@ -56,7 +56,7 @@ def plan_units(splits: dict[str, Any], *, tasks: Sequence[str] = tuple(DEFAULTS.
     """
     direct, transfer = [], []
     for task in tasks:
-        for rep in range(repetitions):
+        for rep in range(repetitions * resample_count(splits)):  # K test resamples: rep = k * R + r
             for group in ("High", "Low", "Total"):
                 key = f"{group}/{task}/rep{rep}"
                 if key not in splits["runs"]:
@@ -179,7 +179,7 @@ def train_unit(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFra
     assert res.val_prob is not None  # fit_two_stage always predicts the validation set
     thr, val_f1 = select_threshold(val_ds.labels.numpy(), res.val_prob, t.threshold_grid)
 
-    items = test_items(dataset, subsets, splits["test"], task)
+    items = test_items(dataset, subsets, run_test(splits, unit["split"]), task)
     uniq = items.drop_duplicates("crop_path").reset_index(drop=True)
     test_ds = CropDataset(crop_root, uniq, task, t.image_size, cache=False)
     prob, _ = predict(res.model, make_loader(test_ds, t.batch_size * 2, shuffle=False,
@@ -191,6 +191,8 @@ def train_unit(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFra
     pred["threshold"] = thr
     pred = pred.assign(backbone=t.backbone, composition=unit["composition"], group=unit["group"], task=task,
                        rep=int(unit["rep"]))[PRED_COLUMNS]
+    if "resample" in sp:  # split.test_resamples > 1: which test set scored this model
+        pred["resample"] = int(sp["resample"])
     val_pred = val_df[["participant_id", "video_id", "frame"]].assign(
         y_true=val_ds.labels.numpy().astype(int), prob=res.val_prob)
     with atomic_path(out / "model.pt") as tmp:
@@ -270,7 +272,7 @@ def collect_predictions(preds: list[pd.DataFrame]) -> pd.DataFrame:
     if (df["composition"] == "transfer").any():
         ref = df[(df["composition"] == "direct") & (df["group"] == "Total")].assign(composition="transfer")
         df = pd.concat([df, ref], ignore_index=True)
-    return df[PRED_COLUMNS]
+    return df[PRED_COLUMNS + (["resample"] if "resample" in df.columns else [])]
 
 
 def train_all(dataset: pd.DataFrame, subsets: pd.DataFrame | None, splits: dict[str, Any],

@@ -47,7 +47,8 @@ def require_splits(run: Any) -> dict[str, Any]:
     path = run.require("splits.json", stage="split")
     splits = load_splits(path)
     t = run.config.train
-    missing = [f"{g}/{task}/rep{r}" for task in t.tasks for r in range(t.repetitions) for g in GROUPS
+    n_reps = t.repetitions * run.config.split.test_resamples  # K test resamples: rep = k * R + r
+    missing = [f"{g}/{task}/rep{r}" for task in t.tasks for r in range(n_reps) for g in GROUPS
                if f"{g}/{task}/rep{r}" not in splits["runs"]]
     if missing:
         have = sorted({k.split("/")[1] for k in splits["runs"]})
