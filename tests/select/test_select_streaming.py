@@ -166,3 +166,75 @@ def test_iter_estimates_is_read_estimates_video_by_video(tmp_path):
     cols = ["video_id", "frame", "arousal"]
     pd.testing.assert_frame_equal(pd.concat(iter_estimates(run.root, cols), ignore_index=True),
                                   read_estimates(run.root, columns=cols))
+
+
+def test_frame_quality_summary_per_table_equals_the_whole_table_count(tmp_path):
+    """The report's frame-quality counts are added up table by table; they equal counting the whole table."""
+    from eifer.frames import read_frame_parts
+    from eifer.report import frame_quality_summary
+    from eifer.report.summaries import DROP_REASONS
+
+    run = _make_run(tmp_path / "run")
+    rng = np.random.default_rng(5)
+    for part in sorted(run.path("frames").glob("*/*.parquet")):  # more reasons, one only some videos have
+        f = pd.read_parquet(part)
+        f.loc[~f.valid, "reason"] = rng.choice([*DROP_REASONS, "blurred", None], (~f.valid).sum())
+        write_parquet(part, f)
+    d = read_frame_parts(run.path("frames"), columns=["participant_id", "video_id", "valid", "reason"])
+    d["reason"] = d["reason"].fillna("").astype(str)
+    counts = pd.crosstab(d["participant_id"], d["reason"])
+    want = pd.DataFrame({"videos": d.groupby("participant_id")["video_id"].nunique(),
+                         "frames": d.groupby("participant_id").size(),
+                         "valid": d.groupby("participant_id")["valid"].sum().astype(int)})
+    extra = sorted(set(counts.columns) - set(DROP_REASONS) - {""})
+    assert extra == ["blurred"]
+    for reason in (*DROP_REASONS, *extra):
+        want[reason] = counts[reason] if reason in counts else 0
+    want["pct_valid"] = (100 * want["valid"] / want["frames"]).round(1)
+    pd.testing.assert_frame_equal(frame_quality_summary(run.path("frames")), want.reset_index())
+
+
+def _read_estimates_reference(root, columns=None):
+    """read_estimates as it was before #26: pandas, table by table, then joined."""
+    from eifer.affect.stage import _read_estimates_pandas
+
+    return _read_estimates_pandas(root, None, columns, None)
+
+
+def test_read_estimates_in_arrow_equals_the_pandas_reader_with_uneven_tables(tmp_path):
+    run = _make_run(tmp_path / "run")
+    parts = sorted(run.path("frames").glob("*/*.parquet"))
+    # tables that do not share one schema: a column all missing in one, ints with a gap in another,
+    # a column only some tables have, an estimate column left in the frame table by the frames stage
+    f = pd.read_parquet(parts[0])
+    write_parquet(parts[0], f.assign(reason=None, extra=pd.array(range(len(f)), dtype="Int64")))
+    f = pd.read_parquet(parts[1])
+    write_parquet(parts[1], f.assign(extra=pd.array([None, *range(1, len(f))], dtype="Int64"),
+                                     valence=0.5, affect_source="in-stream"))
+    from eifer.affect.stage import _read_estimates_arrow
+
+    assert _read_estimates_arrow(run.root, None, None, None) is not None  # Arrow unified them: no fallback
+    whole = read_estimates(run.root)
+    pd.testing.assert_frame_equal(whole, _read_estimates_reference(run.root))
+    assert whole["affect_source"].eq("planted").all() and "extra" in whole
+    cols = ["arousal", "video_id", "reason", "valid"]
+    pd.testing.assert_frame_equal(read_estimates(run.root, columns=cols), _read_estimates_reference(run.root, cols))
+    with pytest.raises(EiferError, match="cannot read frame table"):  # a column some tables lack: named, as before
+        read_estimates(run.root, columns=["frame", "extra"])
+
+
+def test_load_run_frames_columns_and_iterator(tmp_path):
+    from eifer.results import load_run
+
+    run = _make_run(tmp_path / "run")
+    res = load_run(run.root)
+    whole = res.data("frames")
+    pd.testing.assert_frame_equal(whole, _read_estimates_reference(run.root))
+    cols = ["participant_id", "frame", "valence"]
+    pd.testing.assert_frame_equal(res.data("frames", columns=cols), whole[cols])
+    videos = list(res.iter_data("frames", columns=cols))
+    assert len(videos) == sum(1 for *_, n, _k in VIDEOS if n)
+    pd.testing.assert_frame_equal(pd.concat(videos, ignore_index=True), whole[cols])
+    assert list(res.data("labels", columns=["video_id", "arousal_label"]).columns) == ["video_id", "arousal_label"]
+    with pytest.raises(EiferError, match="only 'frames'"):
+        res.iter_data("labels")
