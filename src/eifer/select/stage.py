@@ -31,7 +31,7 @@ def _crop_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
     from eifer.frames import align_crop, read_frame_parts, read_frames_at
 
     eyes = read_frame_parts(Path(job["root"], "frames"), job["pid"],
-                            columns=["video_id", "frame", "eye_lx", "eye_ly", "eye_rx", "eye_ry"])
+                            columns=["video_id", "frame", "eye_lx", "eye_ly", "eye_rx", "eye_ry"], video_id=job["vid"])
     eyes = eyes[eyes["video_id"] == job["vid"]].set_index("frame")
     root = Path(job["root"])
     todo = [f for f in job["frames"] if not (root / crop_relpath(job["pid"], job["vid"], f)).exists()]
