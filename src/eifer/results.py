@@ -92,7 +92,7 @@ class RunResults:
         >>> from eifer.config import load_config
         >>> from eifer.runfolder import RunFolder
         >>> run = RunFolder("runs/data_doc", load_config(profile="demo")).init()
-        >>> _ = run.path("labels.csv").write_text("participant_id,video_id,arousal_label\nP1,V1,1\n")
+        >>> pd.DataFrame({"participant_id": ["P1"], "video_id": ["V1"]}).to_csv(run.path("labels.csv"), index=False)
         >>> load_run("runs/data_doc").data("labels", columns=["video_id", "participant_id"]).values.tolist()
         [['V1', 'P1']]
         """

@@ -195,13 +195,26 @@ def test_frame_quality_summary_per_table_equals_the_whole_table_count(tmp_path):
 
 
 def _read_estimates_reference(root, columns=None):
-    """read_estimates as it was before #26: pandas, table by table, then joined."""
-    from eifer.affect.stage import _read_estimates_pandas
+    """read_estimates as it was before #26: the frame table, a joined copy of it."""
+    from eifer.frames import read_frame_parts
 
-    return _read_estimates_pandas(root, None, columns, None)
+    frame_cols = None if columns is None else list(dict.fromkeys(
+        ["participant_id", "video_id", "frame", *(c for c in columns if c not in ("valence", "arousal",
+                                                                                     "affect_source"))]))
+    frames = read_frame_parts(root / "frames", None, frame_cols)
+    est = pd.concat([pd.read_parquet(affect_part_path(root, p.parent.name, p.stem),
+                                     columns=["frame", "valence", "arousal", "affect_source"])
+                     for p in sorted((root / "frames").glob("*/*.parquet"))], ignore_index=True)
+    frames = frames.drop(columns=[c for c in ("valence", "arousal") if c in frames.columns])
+    at = next((c for c in ("est_valence", "affect_source") if c in frames.columns), None)
+    pos = list(frames.columns).index(at) if at is not None else len(frames.columns)
+    frames.insert(pos, "valence", est["valence"].to_numpy())
+    frames.insert(pos + 1, "arousal", est["arousal"].to_numpy())
+    frames["affect_source"] = est["affect_source"].to_numpy()
+    return frames if columns is None else frames[list(columns)]
 
 
-def test_read_estimates_in_arrow_equals_the_pandas_reader_with_uneven_tables(tmp_path):
+def test_read_estimates_joins_in_place_as_before_with_uneven_tables(tmp_path):
     run = _make_run(tmp_path / "run")
     parts = sorted(run.path("frames").glob("*/*.parquet"))
     # tables that do not share one schema: a column all missing in one, ints with a gap in another,
@@ -211,9 +224,6 @@ def test_read_estimates_in_arrow_equals_the_pandas_reader_with_uneven_tables(tmp
     f = pd.read_parquet(parts[1])
     write_parquet(parts[1], f.assign(extra=pd.array([None, *range(1, len(f))], dtype="Int64"),
                                      valence=0.5, affect_source="in-stream"))
-    from eifer.affect.stage import _read_estimates_arrow
-
-    assert _read_estimates_arrow(run.root, None, None, None) is not None  # Arrow unified them: no fallback
     whole = read_estimates(run.root)
     pd.testing.assert_frame_equal(whole, _read_estimates_reference(run.root))
     assert whole["affect_source"].eq("planted").all() and "extra" in whole

@@ -297,95 +297,9 @@ def read_estimates(run_root: str | Path, participant_id: str | None = None,
     >>> read_estimates("/nonexistent").empty
     True
     """
-    root = Path(run_root)
-    table = _read_estimates_arrow(root, participant_id, columns, video_id)
-    if table is not None:
-        return table
-    return _read_estimates_pandas(root, participant_id, columns, video_id)
-
-
-def _read_estimates_arrow(root: Path, participant_id: str | None, columns: list[str] | None,
-                          video_id: str | None) -> pd.DataFrame | None:
-    """:func:`read_estimates` joined in Arrow and converted to pandas once (#26: a large study's frame table
-    is held about once, not three times); None where the pandas reader must decide (no rows, schemas Arrow
-    does not unify, an index stored in the tables)."""
-    import json
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from eifer.frames import frame_part_paths
-
-    parts = frame_part_paths(root / "frames", participant_id, video_id)
-    if not parts:
-        return None
-    frame_cols = None
-    if columns is not None:
-        frame_cols = list(dict.fromkeys([*_IDS, *(c for c in columns if c not in ESTIMATE_COLUMNS)]))
-    pieces = []
-    for p in parts:
-        try:
-            pieces.append(pq.read_table(p, columns=frame_cols))
-        except Exception:  # the pandas reader names the table and the reason
-            return None
-    for t in pieces:
-        meta = (t.schema.metadata or {}).get(b"pandas")
-        if meta is None or json.loads(meta).get("index_columns"):
-            return None
-    try:
-        frames = pa.concat_tables(pieces, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
-    del pieces
-    if frames.num_rows == 0:
-        return None
-    est_pieces = []
-    for part in parts:
-        path = affect_part_path(root, part.parent.name, part.stem)
-        if not path.exists():
-            raise EiferError(f"{path}: no valence/arousal estimates for the frame table {part}; "
-                             "run `eifer affect`")
-        try:
-            est_pieces.append(pq.read_table(path, columns=["frame", *ESTIMATE_COLUMNS]))
-        except Exception as exc:  # a corrupt table must name itself
-            raise EiferError(f"{path}: cannot read affect table ({exc})") from exc
-    try:
-        est = pa.concat_tables(est_pieces, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
-    del est_pieces
-    if est.num_rows != frames.num_rows or not np.array_equal(est.column("frame").to_numpy(),
-                                                             frames.column("frame").to_numpy()):
-        raise EiferError(f"{root / 'affect'}: the affect tables do not match the frame tables (frames redone "
-                         "since); run `eifer affect`")
-    # the estimates take the place of the frame table's own estimate columns (the in-stream tag is replaced)
-    frames = frames.drop_columns([c for c in ("valence", "arousal") if c in frames.column_names])
-    names = frames.column_names
-    at = next((c for c in ("est_valence", "affect_source") if c in names), None)
-    pos = names.index(at) if at is not None else len(names)
-    frames = frames.add_column(pos, "valence", est.column("valence"))
-    frames = frames.add_column(pos + 1, "arousal", est.column("arousal"))
-    if "affect_source" in frames.column_names:
-        frames = frames.set_column(frames.column_names.index("affect_source"), "affect_source",
-                                   est.column("affect_source"))
-    else:
-        frames = frames.append_column("affect_source", est.column("affect_source"))
-    del est
-    if columns is not None:
-        frames = frames.select(list(columns))
-    out = frames.to_pandas(split_blocks=True, self_destruct=True)
-    del frames
-    for c in ("participant_id", "video_id"):  # ids as text, as read_frame_parts gives them
-        if c in out.columns:
-            out[c] = out[c].astype(str)
-    return out
-
-
-def _read_estimates_pandas(root: Path, participant_id: str | None, columns: list[str] | None,
-                           video_id: str | None) -> pd.DataFrame:
-    """:func:`read_estimates` in pandas, part by part (empty runs, unusual tables, and the error messages)."""
     from eifer.frames import frame_part_paths, read_frame_parts
 
+    root = Path(run_root)
     frame_cols = None
     if columns is not None:
         frame_cols = list(dict.fromkeys([*_IDS, *(c for c in columns if c not in ESTIMATE_COLUMNS)]))
@@ -408,7 +322,9 @@ def _read_estimates_pandas(root: Path, participant_id: str | None, columns: list
         raise EiferError(f"{root / 'affect'}: the affect tables do not match the frame tables (frames redone "
                          "since); run `eifer affect`")
     # the estimates take the place of the frame table's own estimate columns (the in-stream tag is replaced)
-    frames = frames.drop(columns=[c for c in ("valence", "arousal") if c in frames.columns])
+    for c in ("valence", "arousal"):  # in place: no second copy of a large study's table
+        if c in frames.columns:
+            del frames[c]
     at = next((c for c in ("est_valence", "affect_source") if c in frames.columns), None)
     pos = list(frames.columns).index(at) if at is not None else len(frames.columns)
     frames.insert(pos, "valence", est["valence"].to_numpy())
