@@ -19,6 +19,7 @@ Run on a shared 2-core machine only at small fractions (``--fractions 0.125``); 
 extrapolated. Usage::
 
     python benchmarks/bench_rehearsal.py [--fractions 0.125 0.25] [--executor ray|local] [--big-rows 1900000]
+    python benchmarks/bench_rehearsal.py --big-from RUN STUDY --keep DIR [--src OTHER/src]   # part 2 only
 """
 from __future__ import annotations
 
@@ -184,7 +185,13 @@ def main() -> None:
     ap.add_argument("--keep", help="folder to keep the studies and runs in (default: a temporary one, removed)")
     ap.add_argument("--big-from", nargs=2, metavar=("RUN", "STUDY"),
                     help="part 2 only, tiling this run folder's frame tables (made through select) of STUDY")
+    ap.add_argument("--src", help="the eifer source tree the measured child processes import (default: this "
+                                  "checkout's src), e.g. another branch's, to compare before/after on one machine")
     args = ap.parse_args()
+    if args.src:
+        global SRC
+        SRC = Path(args.src).resolve()
+    print(f"eifer from {SRC}", flush=True)
     os.environ.setdefault("EIFER_NO_PROGRESS", "1")
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench_rehearsal_"))
     root.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ so a notebook can continue from ``eifer run`` without knowing the file names.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,20 +75,71 @@ class RunResults:
                              f"(stage {stage!r}; see `eifer run` output or RUN/log.jsonl)")
         return self.tables[name]
 
-    def data(self, name: str) -> pd.DataFrame:
-        """The data behind a figure or table: one of :data:`DATA_FILES` (read on demand)."""
+    def data(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """The data behind a figure or table: one of :data:`DATA_FILES` (read on demand).
+
+        Parameters
+        ----------
+        name : str
+            One of :data:`DATA_FILES`.
+        columns : list of str, optional
+            Only these columns, in this order. For ``"frames"`` of a large study
+            (millions of frames), asking for the columns you need keeps the table
+            small; :meth:`iter_data` reads it one video at a time instead.
+
+        Examples
+        --------
+        >>> from eifer.config import load_config
+        >>> from eifer.runfolder import RunFolder
+        >>> run = RunFolder("runs/data_doc", load_config(profile="demo")).init()
+        >>> pd.DataFrame({"participant_id": ["P1"], "video_id": ["V1"]}).to_csv(run.path("labels.csv"), index=False)
+        >>> load_run("runs/data_doc").data("labels", columns=["video_id", "participant_id"]).values.tolist()
+        [['V1', 'P1']]
+        """
         if name not in DATA_FILES:
             raise EiferError(f"unknown result {name!r}; choose one of {', '.join(DATA_FILES)}")
         path = self.root / DATA_FILES[name]
+        cols = list(columns) if columns is not None else None
         if name == "frames":  # frame tables and affect tables, joined by their one reader
             from eifer.affect import read_estimates
 
             if not path.is_dir():
                 raise EiferError(f"{path}: not in this run folder (the affect stage did not run)")
-            return read_estimates(self.root)
+            return read_estimates(self.root, columns=cols)
         if not path.is_file():
             raise EiferError(f"{path}: not in this run folder (its stage did not run)")
-        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path, columns=cols)
+        table = pd.read_csv(path, usecols=cols)
+        return table if cols is None else table[cols]
+
+    def iter_data(self, name: str = "frames", columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+        """``data("frames")`` one video at a time: for studies whose frame table does not fit in memory.
+
+        Yields each video's frames (quality columns and valence/arousal
+        estimates), exactly the rows :meth:`data` gives for it, in the same
+        order; concatenated, they are ``data("frames", columns)``.
+
+        Parameters
+        ----------
+        name : {"frames"}
+            The one result stored per video.
+        columns : list of str, optional
+            Only these columns, in this order.
+
+        Examples
+        --------
+        >>> from eifer.config import load_config
+        >>> from eifer.runfolder import RunFolder
+        >>> _ = RunFolder("runs/iter_doc", load_config(profile="demo")).init()
+        >>> list(load_run("runs/iter_doc").iter_data("frames"))  # no frame tables yet
+        []
+        """
+        if name != "frames":
+            raise EiferError(f"iter_data: only 'frames' is stored per video; read {name!r} with data({name!r})")
+        from eifer.affect import iter_estimates
+
+        return iter_estimates(self.root, columns=list(columns) if columns is not None else None)
 
     def available(self) -> list[str]:
         """Names of :data:`DATA_FILES` that this run folder holds."""

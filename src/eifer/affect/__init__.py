@@ -117,9 +117,15 @@ def stream_estimator(cfg: AffectConfig) -> StreamEstimator | None:
                            run_frames_batched if affect_batched(cfg) else None)
 
 
-from eifer.affect.stage import affect_part_path, estimate_video, read_estimates, run_affect  # noqa: E402
+from eifer.affect.stage import (  # noqa: E402
+    affect_part_path,
+    estimate_video,
+    iter_estimates,
+    read_estimates,
+    run_affect,
+)
 
 __all__ = ["create_estimator", "register_estimator", "estimator_from_config", "ImageEstimator", "BuiltinEstimator",
            "OnnxEstimator",
            "TimmEstimator", "TorchScriptEstimator", "GeometryEstimator", "estimate_video", "run_affect",
-           "stream_estimator", "read_estimates", "affect_part_path"]
+           "stream_estimator", "read_estimates", "iter_estimates", "affect_part_path"]

@@ -19,7 +19,6 @@ import numpy as np
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
 from eifer.io import hash_file, hash_obj
-from eifer.model import read_state_dict
 
 if TYPE_CHECKING:
     import torch
@@ -164,6 +163,8 @@ class TimmEstimator(_TorchEstimator):
                  **kwargs: Any):
         super().__init__(path, **kwargs)
         import timm
+
+        from eifer.model import read_state_dict  # here: importing eifer.affect (its readers) needs no torch
 
         self.arch, self.num_outputs = arch, int(num_outputs)
         model = timm.create_model(arch, pretrained=False, num_classes=self.num_outputs)

@@ -24,7 +24,7 @@ reader of ``RUN/affect/``: the frame tables with these columns joined in.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -265,7 +265,7 @@ def run_affect(study: Study, run: RunFolder) -> list[str]:
 
 
 def read_estimates(run_root: str | Path, participant_id: str | None = None,
-                   columns: list[str] | None = None) -> pd.DataFrame:
+                   columns: list[str] | None = None, video_id: str | None = None) -> pd.DataFrame:
     """The one reader of ``RUN/affect/``: the frame tables with ``valence``, ``arousal``, ``affect_source`` joined in.
 
     Parameters
@@ -276,6 +276,9 @@ def read_estimates(run_root: str | Path, participant_id: str | None = None,
         Only this participant's videos.
     columns : list of str, optional
         Only these columns (frame-table columns and/or the estimate columns), in this order.
+    video_id : str, optional
+        Only this video of ``participant_id``: one frame table, for readers that
+        stream a large study video by video (:func:`iter_estimates`).
 
     Returns
     -------
@@ -300,12 +303,12 @@ def read_estimates(run_root: str | Path, participant_id: str | None = None,
     frame_cols = None
     if columns is not None:
         frame_cols = list(dict.fromkeys([*_IDS, *(c for c in columns if c not in ESTIMATE_COLUMNS)]))
-    frames = read_frame_parts(root / "frames", participant_id, frame_cols)
+    frames = read_frame_parts(root / "frames", participant_id, frame_cols, video_id)
     if frames.empty:
         return frames
     tables = []
     # the same parts, in the same order, as read_frame_parts read
-    for part in frame_part_paths(root / "frames", participant_id):
+    for part in frame_part_paths(root / "frames", participant_id, video_id):
         path = affect_part_path(root, part.parent.name, part.stem)
         if not path.exists():
             raise EiferError(f"{path}: no valence/arousal estimates for the frame table {part}; "
@@ -319,10 +322,48 @@ def read_estimates(run_root: str | Path, participant_id: str | None = None,
         raise EiferError(f"{root / 'affect'}: the affect tables do not match the frame tables (frames redone "
                          "since); run `eifer affect`")
     # the estimates take the place of the frame table's own estimate columns (the in-stream tag is replaced)
-    frames = frames.drop(columns=[c for c in ("valence", "arousal") if c in frames.columns])
+    for c in ("valence", "arousal"):  # in place: no second copy of a large study's table
+        if c in frames.columns:
+            del frames[c]
     at = next((c for c in ("est_valence", "affect_source") if c in frames.columns), None)
     pos = list(frames.columns).index(at) if at is not None else len(frames.columns)
     frames.insert(pos, "valence", est["valence"].to_numpy())
     frames.insert(pos + 1, "arousal", est["arousal"].to_numpy())
     frames["affect_source"] = est["affect_source"].to_numpy()
     return frames if columns is None else frames[list(columns)]
+
+
+def iter_estimates(run_root: str | Path, columns: list[str] | None = None,
+                   participant_id: str | None = None) -> Iterator[pd.DataFrame]:
+    """The frame tables with their estimates, one video at a time (path order): :func:`read_estimates` streamed.
+
+    Holds one video's frames at a time, so a reader of a large study (the select
+    stage, the report, ``load_run(RUN).iter_data("frames")``) never holds the
+    whole frame table. A table with no rows is skipped.
+
+    Parameters
+    ----------
+    run_root : path-like
+        The run folder.
+    columns : list of str, optional
+        Only these columns, as for :func:`read_estimates`.
+    participant_id : str, optional
+        Only this participant's videos.
+
+    Yields
+    ------
+    DataFrame
+        One video's rows, exactly as :func:`read_estimates` returns them for it.
+
+    Examples
+    --------
+    >>> list(iter_estimates("/nonexistent"))
+    []
+    """
+    from eifer.frames import frame_part_paths
+
+    root = Path(run_root)
+    for part in frame_part_paths(root / "frames", participant_id):
+        table = read_estimates(root, part.parent.name, columns, video_id=part.stem)
+        if len(table):
+            yield table

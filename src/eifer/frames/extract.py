@@ -192,20 +192,31 @@ def part_path(run: RunFolder, participant_id: str, video_id: str) -> Path:
     return run.path("frames", str(participant_id), f"{video_id}.parquet")
 
 
-def frame_part_paths(frames_dir: str | Path, participant_id: str | None = None) -> list[Path]:
+def frame_part_paths(frames_dir: str | Path, participant_id: str | None = None,
+                     video_id: str | None = None) -> list[Path]:
     """The frame tables ``<participant>/<video>.parquet`` under a run's ``frames`` folder, in path order.
+
+    ``video_id`` (with ``participant_id``) names one table: a list of it alone, or
+    empty when it does not exist.
 
     Examples
     --------
     >>> frame_part_paths("/nonexistent")
     []
+    >>> frame_part_paths("/nonexistent", "P01", "V1")
+    []
     """
+    if video_id is not None:
+        if participant_id is None:
+            raise EiferError("frame_part_paths: video_id needs participant_id")
+        one = Path(frames_dir, str(participant_id), f"{video_id}.parquet")
+        return [one] if one.is_file() else []
     pattern = f"{participant_id}/*.parquet" if participant_id is not None else "*/*.parquet"
     return sorted(Path(frames_dir).glob(pattern))
 
 
 def read_frame_parts(frames_dir: str | Path, participant_id: str | None = None,
-                     columns: list[str] | None = None) -> pd.DataFrame:
+                     columns: list[str] | None = None, video_id: str | None = None) -> pd.DataFrame:
     """The one reader of ``RUN/frames/<participant>/<video>.parquet``: the parts, concatenated in path order.
 
     Parameters
@@ -216,6 +227,9 @@ def read_frame_parts(frames_dir: str | Path, participant_id: str | None = None,
         Only this participant's videos.
     columns : list of str, optional
         Read only these columns.
+    video_id : str, optional
+        Only this video of ``participant_id`` (one table: what a streaming reader
+        holds at a time).
 
     Returns
     -------
@@ -227,7 +241,7 @@ def read_frame_parts(frames_dir: str | Path, participant_id: str | None = None,
     >>> read_frame_parts("/nonexistent").empty
     True
     """
-    parts = frame_part_paths(frames_dir, participant_id)
+    parts = frame_part_paths(frames_dir, participant_id, video_id)
     if not parts:
         return pd.DataFrame()
     dfs = []

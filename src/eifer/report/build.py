@@ -16,7 +16,7 @@ import pandas as pd
 from eifer._tables import format_p
 from eifer.affect import read_estimates
 from eifer.errors import EiferError
-from eifer.frames import read_frame_parts
+from eifer.frames import frame_part_paths, read_frame_parts
 from eifer.io import encode_file_name, path_inside, read_csv, read_json_mapping, write_text
 from eifer.report import blocks as B
 from eifer.report import evidence as E
@@ -664,16 +664,32 @@ def _participant_details(ctx: dict, pid: str) -> list[B.Block]:
     return out
 
 
+class _NoEstimates(Exception):
+    """The affect stage has not run (or is stale) for some frame table: the page is made without traces."""
+
+
+def _participant_frames(run: RunFolder, pid: str, with_estimates: bool) -> pd.DataFrame:
+    """One participant's frame outcomes (and estimates): the page holds one participant's frames at a time."""
+    if with_estimates:
+        try:
+            return read_estimates(run.root, pid, columns=["participant_id", "video_id", "time_s", "reason", "valence",
+                                                          "arousal"])
+        except EiferError as exc:
+            raise _NoEstimates from exc
+    frames = read_frame_parts(run.path("frames"), pid, columns=["participant_id", "video_id", "time_s", "reason"])
+    return frames.assign(valence=np.nan, arousal=np.nan) if not frames.empty else frames
+
+
 def _participants_page(run: RunFolder) -> list[B.Block] | None:
     """Per participant: frame outcome over time and the valence/arousal traces of each video (no images of faces)."""
+    pids = sorted({p.parent.name for p in frame_part_paths(run.path("frames"))})
     try:
-        frames = read_estimates(run.root, columns=["participant_id", "video_id", "time_s", "reason", "valence",
-                                                   "arousal"])
-    except EiferError:  # the affect stage has not run (yet): the outcome strips without traces
-        frames = read_frame_parts(run.path("frames"), columns=["participant_id", "video_id", "time_s", "reason"])
-        frames = frames.assign(valence=np.nan, arousal=np.nan) if not frames.empty else frames
-    if frames.empty:
-        return None
+        return _participants_blocks(run, pids, with_estimates=True)
+    except _NoEstimates:  # the affect stage has not run (yet): the outcome strips without traces
+        return _participants_blocks(run, pids, with_estimates=False)
+
+
+def _participants_blocks(run: RunFolder, pids: list[str], with_estimates: bool) -> list[B.Block] | None:
     out: list[B.Block] = [
         B.Link("← back to the report", "index.html", "report.md"),
         B.Para("Per participant and video: the strip shows each decoded frame's outcome (valid or the reason it "
@@ -686,20 +702,24 @@ def _participants_page(run: RunFolder) -> list[B.Block] | None:
     q = frame_quality_summary(run.path("frames")).set_index("participant_id")
     fig_dir = run.path("figures", "participants")
     ctx = _participant_context(run)
-    for pid, d in frames.groupby("participant_id", sort=True):
-        out.append(B.Heading(f"Participant {pid}", level=2, anchor=f"p-{pid}"))
-        if pid in q.index:
-            r = q.loc[pid]
-            out.append(B.Para(f"{int(r['videos'])} videos, {int(r['frames'])} decoded frames, "
-                              f"{int(r['valid'])} valid ({r['pct_valid']:.1f} %)."))
-        out += _participant_details(ctx, str(pid))
-        name = encode_file_name(pid)  # one file per id: "A.1" and "A 1" never share a figure
-        f = save_png(participant_frames_figure(d, f"Participant {pid}"), fig_dir / f"{name}.png", dpi=130)
-        out.append(B.Figure(f, f"Participant {pid}: frame outcome and valence/arousal over time, per video."))
-        tach = _participant_tachogram(ctx, str(pid), fig_dir / "hrv" / f"{name}.png")
-        if tach is not None:
-            out.append(tach)
-    return out
+    shown = 0
+    for folder in pids:
+        frames = _participant_frames(run, folder, with_estimates)
+        for pid, d in frames.groupby("participant_id", sort=True) if not frames.empty else ():
+            shown += 1
+            out.append(B.Heading(f"Participant {pid}", level=2, anchor=f"p-{pid}"))
+            if pid in q.index:
+                r = q.loc[pid]
+                out.append(B.Para(f"{int(r['videos'])} videos, {int(r['frames'])} decoded frames, "
+                                  f"{int(r['valid'])} valid ({r['pct_valid']:.1f} %)."))
+            out += _participant_details(ctx, str(pid))
+            name = encode_file_name(pid)  # one file per id: "A.1" and "A 1" never share a figure
+            f = save_png(participant_frames_figure(d, f"Participant {pid}"), fig_dir / f"{name}.png", dpi=130)
+            out.append(B.Figure(f, f"Participant {pid}: frame outcome and valence/arousal over time, per video."))
+            tach = _participant_tachogram(ctx, str(pid), fig_dir / "hrv" / f"{name}.png")
+            if tach is not None:
+                out.append(tach)
+    return out if shown else None
 
 
 def build_report(run: RunFolder | str | Path, include_faces: bool | None = None) -> Path:

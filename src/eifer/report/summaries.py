@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
-from eifer.frames.extract import read_frame_parts
+from eifer.frames.extract import frame_part_paths, read_frame_parts
 from eifer.io import read_csv, read_json_mapping
 from eifer.runfolder import read_stage_record
 
@@ -33,21 +34,33 @@ def frame_quality_summary(frames_dir: str | Path) -> pd.DataFrame:
     >>> frame_quality_summary("/nonexistent").empty
     True
     """
-    d = read_frame_parts(frames_dir, columns=["participant_id", "video_id", "valid", "reason"])
-    if d.empty:
+    # one frame table at a time (#26): the counts add up, the study's frame table is never held
+    per: dict[str, dict] = {}
+    for part in frame_part_paths(frames_dir):
+        d = read_frame_parts(frames_dir, part.parent.name, ["participant_id", "video_id", "valid", "reason"],
+                             video_id=part.stem)
+        if d.empty:
+            continue
+        d["reason"] = d["reason"].fillna("").astype(str)
+        for pid, g in d.groupby("participant_id", sort=False):
+            acc = per.setdefault(str(pid), {"videos": set(), "frames": 0, "valid": 0, "reasons": Counter()})
+            acc["videos"].update(g["video_id"].unique())
+            acc["frames"] += len(g)
+            acc["valid"] += int(g["valid"].sum())
+            acc["reasons"].update(g["reason"].value_counts().to_dict())
+    if not per:
         return pd.DataFrame(columns=["participant_id", "videos", "frames", "valid", *DROP_REASONS, "pct_valid"])
-    d["reason"] = d["reason"].fillna("").astype(str)
-    counts = pd.crosstab(d["participant_id"], d["reason"])
+    pids = sorted(per)
+    found = set().union(*(acc["reasons"] for acc in per.values()))
+    extra = sorted(found - set(DROP_REASONS) - {""})
     out = pd.DataFrame({
-        "videos": d.groupby("participant_id")["video_id"].nunique(),
-        "frames": d.groupby("participant_id").size(),
-        "valid": d.groupby("participant_id")["valid"].sum().astype(int),
-    })
-    extra = sorted(set(counts.columns) - set(DROP_REASONS) - {""})
-    for reason in (*DROP_REASONS, *extra):
-        out[reason] = counts[reason] if reason in counts else 0
+        "videos": [len(per[p]["videos"]) for p in pids],
+        "frames": [per[p]["frames"] for p in pids],
+        "valid": [per[p]["valid"] for p in pids],
+        **{reason: [per[p]["reasons"].get(reason, 0) for p in pids] for reason in (*DROP_REASONS, *extra)},
+    }, index=pd.Index(pids, name="participant_id"), dtype="int64")
     out["pct_valid"] = (100 * out["valid"] / out["frames"]).round(1)
-    return out.reset_index().rename(columns={"index": "participant_id"})
+    return out.reset_index()
 
 
 def stage_timings(run_root: str | Path) -> pd.DataFrame:

@@ -23,8 +23,8 @@ def crop_relpath(participant_id: str, video_id: str, frame: int) -> str:
     return f"crops/{participant_id}/{video_id}/{int(frame)}.png"
 
 
-def _with_labels(frames: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """Usable frames (valid, both estimates) joined with their video's labels."""
+def _join_labels(frames: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Usable frames (valid, both estimates) joined with their video's labels; and the videos left unlabeled."""
     require_columns(frames, ("participant_id", "video_id", "frame", "valid", "valence", "arousal"), "frame table",
                     "; run `eifer frames` and `eifer affect`")
     need_l = ["participant_id", "video_id", *LABEL_COLUMNS]
@@ -34,16 +34,104 @@ def _with_labels(frames: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     f = f[["participant_id", "video_id", "frame", "valence", "arousal"]].astype({"participant_id": str,
                                                                               "video_id": str})
     out = f.merge(lab, on=["participant_id", "video_id"], how="left", validate="many_to_one")
-    unlabeled = out[out["arousal_label"].isna()][["participant_id", "video_id"]].drop_duplicates()
+    return out, out[out["arousal_label"].isna()][["participant_id", "video_id"]].drop_duplicates()
+
+
+def unlabeled_videos(frames: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """participant_id, video_id of the videos whose usable frames have no labels (what :func:`select_frames` refuses).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> fr = pd.DataFrame({"participant_id": "P1", "video_id": ["V1", "V9"], "frame": 0, "valid": True,
+    ...                    "valence": .5, "arousal": .5})
+    >>> lab = pd.DataFrame({"participant_id": ["P1"], "video_id": ["V1"], "arousal_label": [1],
+    ...                     "valence_label": [1], "arousal_weak": [False], "valence_weak": [False]})
+    >>> unlabeled_videos(fr, lab).video_id.tolist()
+    ['V9']
+    """
+    return _join_labels(frames, labels)[1]
+
+
+def _with_labels(frames: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """Usable frames (valid, both estimates) joined with their video's labels."""
+    out, unlabeled = _join_labels(frames, labels)
     if len(unlabeled):
-        first = unlabeled.iloc[0]
-        raise EiferError(f"labels.csv: no labels for {len(unlabeled)} video(s) with frames, e.g. participant "
-                         f"{first.participant_id!r} video {first.video_id!r}")
+        raise unlabeled_error(unlabeled)
     for t in TASKS:
         # nullable: a neutral rating without weak labelling has no label for that task
         out[f"{t}_label"] = out[f"{t}_label"].astype("Int64")
         out[f"{t}_weak"] = out[f"{t}_weak"].astype(bool)
     return out
+
+
+def unlabeled_error(unlabeled: pd.DataFrame) -> EiferError:
+    """The error for videos with usable frames but no row in ``labels.csv`` (participant_id, video_id; first named)."""
+    first = unlabeled.iloc[0]
+    return EiferError(f"labels.csv: no labels for {len(unlabeled)} video(s) with frames, e.g. participant "
+                      f"{first.participant_id!r} video {first.video_id!r}")
+
+
+def combine_videos(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Join :func:`select_frames` results of single videos into the result of one call on all of them.
+
+    The select stage reads and selects one video at a time (the rules of
+    SPEC §3 are per video, so the result is exact); this puts the pieces in the
+    order one call on the whole frame table gives (by participant, then video)
+    with the same columns and types.
+
+    Parameters
+    ----------
+    parts : list of (dataset, shortfall)
+        One :func:`select_frames` result per video, in any order.
+
+    Returns
+    -------
+    dataset, shortfall : DataFrame
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lab = pd.DataFrame({"participant_id": ["P1", "P1"], "video_id": ["V1", "V2"], "arousal_label": [1, 0],
+    ...                     "valence_label": [1, 1], "arousal_weak": False, "valence_weak": False})
+    >>> fr = pd.DataFrame({"participant_id": "P1", "video_id": ["V1"] * 2 + ["V2"] * 2, "frame": [0, 1, 0, 1],
+    ...                    "valid": True, "valence": [.5, -.2, .9, .1], "arousal": [.8, .1, -.3, .2]})
+    >>> each = [select_frames(g, lab, 1, 1) for _, g in fr.groupby("video_id")]
+    >>> combine_videos(each[::-1])[0].equals(select_frames(fr, lab, 1, 1)[0])
+    True
+    """
+    key = {}
+    for ds, short in parts:
+        for r in short.to_dict("records"):
+            key[(str(r["participant_id"]), str(r["video_id"]))] = (ds, r)
+    order = sorted(key)
+    picked = [key[k][0] for k in order if len(key[k][0])]
+    report = [key[k][1] for k in order]
+    cols = [*ROW_COLUMNS, "selected_by"]
+    ds = pd.concat(picked, ignore_index=True)[cols] if picked else pd.DataFrame(columns=cols)
+    return ds.reset_index(drop=True), pd.DataFrame(report)
+
+
+def combine_subsets(parts: list[tuple[tuple[str, str], pd.DataFrame]]) -> pd.DataFrame:
+    """Join :func:`build_test_subsets` results of single videos, keyed (participant, video), as one call gives.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lab = pd.DataFrame({"participant_id": ["P1", "P1"], "video_id": ["V1", "V2"], "arousal_label": [1, 0],
+    ...                     "valence_label": [1, 1], "arousal_weak": False, "valence_weak": False})
+    >>> fr = pd.DataFrame({"participant_id": "P1", "video_id": ["V1"] * 2 + ["V2"] * 2, "frame": [0, 1, 0, 1],
+    ...                    "valid": True, "valence": [.5, -.2, .9, .1], "arousal": [.8, .1, -.3, .2]})
+    >>> each = [(("P1", v), build_test_subsets(g, lab, n=1)) for v, g in fr.groupby("video_id")]
+    >>> combine_subsets(each[::-1]).equals(build_test_subsets(fr, lab, n=1))
+    True
+    """
+    cols = ["participant_id", "video_id", "frame", "task", "subset", "s", "crop_path", "valence", "arousal",
+            *LABEL_COLUMNS]
+    picked = [t for _, t in sorted(parts, key=lambda kt: kt[0]) if len(t)]
+    if not picked:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(picked, ignore_index=True)[cols].reset_index(drop=True)
 
 
 def _direction(label: pd.Series) -> np.ndarray:

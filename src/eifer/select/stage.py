@@ -10,7 +10,15 @@ import pandas as pd
 
 from eifer.errors import EiferError
 from eifer.io import read_csv, write_bytes, write_csv, write_parquet
-from eifer.select.core import build_test_subsets, crop_relpath, select_frames
+from eifer.select.core import (
+    build_test_subsets,
+    combine_subsets,
+    combine_videos,
+    crop_relpath,
+    select_frames,
+    unlabeled_error,
+    unlabeled_videos,
+)
 from eifer.select.figure import plot_figure4
 
 if TYPE_CHECKING:
@@ -23,7 +31,7 @@ def _crop_job(job: dict[str, Any], report: Callable) -> dict[str, Any]:
     from eifer.frames import align_crop, read_frame_parts, read_frames_at
 
     eyes = read_frame_parts(Path(job["root"], "frames"), job["pid"],
-                            columns=["video_id", "frame", "eye_lx", "eye_ly", "eye_rx", "eye_ry"])
+                            columns=["video_id", "frame", "eye_lx", "eye_ly", "eye_rx", "eye_ry"], video_id=job["vid"])
     eyes = eyes[eyes["video_id"] == job["vid"]].set_index("frame")
     root = Path(job["root"])
     todo = [f for f in job["frames"] if not (root / crop_relpath(job["pid"], job["vid"], f)).exists()]
@@ -71,12 +79,61 @@ def store_crops(run: RunFolder, study: Study, wanted: pd.DataFrame) -> pd.DataFr
                           "error": r.get("error", "")} for j, r in zip(jobs, res)])
 
 
+SELECT_COLUMNS = ["participant_id", "video_id", "frame", "valid", "valence", "arousal"]
+
+
+def select_streamed(run: RunFolder, labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
+                                                                  pd.DataFrame]:
+    """Select frames and test subsets reading one video's frame table at a time.
+
+    The rules of SPEC §3 are per video (top-k within the video, test subsets per
+    video with a per-video random stream), so selecting video by video is exact:
+    the result equals one :func:`select_frames` / :func:`build_test_subsets` call
+    on the whole frame table, while at most one video's frames (only the
+    columns selection reads) are held.
+
+    Returns
+    -------
+    dataset, shortfall, subsets : DataFrame
+        As :func:`select_frames` and :func:`build_test_subsets`.
+    valid : DataFrame
+        participant_id, video_id, frame of every valid frame when
+        ``select.store_crops`` is ``all`` (else empty).
+    """
+    from eifer.affect import iter_estimates
+
+    cfg = run.config.select
+    selected, subsets, valid, unlabeled = [], [], [], []
+    for frames in iter_estimates(run.root, columns=SELECT_COLUMNS):
+        pid, vid = str(frames["participant_id"].iloc[0]), str(frames["video_id"].iloc[0])
+        unl = unlabeled_videos(frames, labels)
+        if len(unl):  # named all at once, as one call on the whole table would
+            unlabeled.append(unl)
+            continue
+        selected.append(select_frames(frames, labels, cfg.n_arousal, cfg.n_valence))
+        subsets.append(((pid, vid), build_test_subsets(frames, labels, cfg.n_test_frames, cfg.ambiguity_tau,
+                                                       run.config.seed)))
+        if cfg.store_crops == "all":
+            ok = frames["frame"].to_numpy()[frames["valid"].astype(bool).to_numpy()]
+            valid.append(pd.DataFrame({"participant_id": pid, "video_id": vid, "frame": ok}))
+    if unlabeled:
+        raise unlabeled_error(pd.concat(unlabeled, ignore_index=True))
+    if not selected:
+        raise EiferError(f"{run.path('frames')}: no frame tables; run `eifer frames` first")
+    dataset, shortfall = combine_videos(selected)
+    keep = pd.concat(valid, ignore_index=True) if valid else pd.DataFrame(columns=["participant_id", "video_id",
+                                                                                   "frame"])
+    return dataset, shortfall, combine_subsets(subsets), keep
+
+
 def run_select(study: Study, run: RunFolder) -> list[str]:
     """The ``select`` stage.
 
-    Reads the frame tables with their estimates (:func:`eifer.affect.read_estimates`)
-    and ``RUN/labels.csv``; writes ``dataset.parquet``, ``test_subsets.parquet``,
-    ``select_shortfall.csv``, crops (per ``select.store_crops``) and ``figures/figure4.png``.
+    Reads the frame tables with their estimates one video at a time
+    (:func:`eifer.affect.iter_estimates`, :func:`select_streamed`: the driver
+    never holds the study's frames) and ``RUN/labels.csv``; writes
+    ``dataset.parquet``, ``test_subsets.parquet``, ``select_shortfall.csv``,
+    crops (per ``select.store_crops``) and ``figures/figure4.png``.
 
     Parameters
     ----------
@@ -87,15 +144,9 @@ def run_select(study: Study, run: RunFolder) -> list[str]:
     -------
     list of str (outputs relative to RUN)
     """
-    from eifer.affect import read_estimates
-
     cfg = run.config.select
     labels = read_csv(run.require("labels.csv", stage="labels"))
-    frames = read_estimates(run.root)
-    if frames.empty:
-        raise EiferError(f"{run.path('frames')}: no frame tables; run `eifer frames` first")
-    dataset, shortfall = select_frames(frames, labels, cfg.n_arousal, cfg.n_valence)
-    subsets = build_test_subsets(frames, labels, cfg.n_test_frames, cfg.ambiguity_tau, run.config.seed)
+    dataset, shortfall, subsets, valid = select_streamed(run, labels)
     mode = cfg.store_crops
     if mode == "none":
         dataset["crop_path"] = ""
@@ -103,8 +154,7 @@ def run_select(study: Study, run: RunFolder) -> list[str]:
     else:
         wanted = pd.concat([dataset, subsets])[["participant_id", "video_id", "frame"]]
         if mode == "all":
-            valid = frames[frames["valid"].astype(bool)]
-            wanted = pd.concat([wanted, valid[["participant_id", "video_id", "frame"]]])
+            wanted = pd.concat([wanted, valid])
         status = store_crops(run, study, wanted.drop_duplicates())
         for r in status[~status["ok"]].itertuples():
             run.log("crops_failed", participant_id=r.participant_id, video_id=r.video_id, error=r.error)
