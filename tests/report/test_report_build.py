@@ -190,7 +190,7 @@ def test_measured_calibration_replaces_the_documented_figures(paper_run):
     html = _page(build_report(paper_run))
     assert "DeLong + Fisher rejected in 42–50 % of the studies" in html
     assert "measured by `eifer calibrate` for this run (50 simulated null studies per size)" in html
-    assert "42.0 % [21.0, 84.0]" in html
+    assert "42.0 % ± 13.7 [21.0, 84.0]" in html  # ± 1.96·√(.42·.58/50) = 13.68
     assert "no calibration was run" not in html
 
 

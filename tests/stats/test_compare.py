@@ -182,3 +182,51 @@ def test_gee_on_a_cell_every_group_gets_right_is_one_clear_error_not_runtime_war
     df.loc[(df["group"] == "Low") & (df["item"] < 5), "correct"] = 0
     df.loc[(df["group"] == "High") & (df["item"] == 7), "correct"] = 0
     assert gee_group_effects(df)["or_"].iloc[0] < 1
+
+
+def test_per_rep_gee_is_the_pooled_model_on_that_repetition(planted):
+    from eifer.stats import compare_groups_by_rep, gee_group_effects
+
+    reps = compare_groups_by_rep(planted)
+    cell = planted[(planted.task == planted.task.iloc[0]) & (planted.condition == planted.condition.iloc[0])]
+    one = cell[cell.rep == 3].assign(correct=lambda d: (d.pred == d.y_true).astype(int))
+    ref = gee_group_effects(one, reference="High", repetition=None).set_index("level")
+    got = reps[(reps.rep == 3) & (reps.task == one.task.iloc[0]) & (reps.condition == one.condition.iloc[0])]
+    got = got.set_index("group_b")
+    for lv in ("Low", "Total"):  # High with both groups it is compared with, as the pooled model
+        assert got.loc[lv, "or_"] == pytest.approx(ref.loc[lv, "or_"], rel=1e-12)
+        assert got.loc[lv, "or_ci_low"] < got.loc[lv, "or_"] < got.loc[lv, "or_ci_high"]
+        assert got.loc[lv, "gee_p"] == pytest.approx(ref.loc[lv, "p"], rel=1e-12)
+        assert got.loc[lv, "gee_note"] == "" and got.loc[lv, "gee_n_clusters"] == 800
+    # High is planted better: most repetitions' OR of the other group is < 1
+    assert (reps.loc[reps.comparison == "High vs Low", "or_"] < 1).mean() >= 0.8
+
+
+@pytest.mark.parametrize("n_items, fitted", [(40, True), (39, False)])
+def test_per_rep_gee_needs_min_clusters(n_items, fitted):
+    from eifer.stats import compare_groups_by_rep
+    from eifer.stats.compare import MIN_GEE_CLUSTERS
+
+    assert MIN_GEE_CLUSTERS == 40
+    pred = simulate_predictions(n_items=n_items, reps=2, seed=3)
+    pred = pred[pred.condition == pred.condition.iloc[0]]
+    r = compare_groups_by_rep(pred)
+    assert len(r) and r["or_"].notna().all() == fitted and r["or_"].isna().all() != fitted
+    assert (r["gee_n_clusters"] == n_items).all()
+    if not fitted:
+        assert r["gee_note"].str.contains(f"{n_items} test items").all()
+
+
+def test_per_rep_gee_separation_is_nan_with_reason_only_in_that_repetition():
+    from eifer.stats import compare_groups_by_rep
+
+    pred = simulate_predictions(n_items=96, reps=3, seed=4)
+    pred = pred[pred.condition == pred.condition.iloc[0]].copy()
+    always = (pred.group == "Low") & (pred.rep == 1)
+    pred.loc[always, "pred"] = pred.loc[always, "y_true"]  # Low always right in repetition 1
+    r = compare_groups_by_rep(pred).set_index(["task", "comparison", "rep"])
+    for task in pred.task.unique():
+        row = r.loc[(task, "High vs Low", 1)]
+        assert np.isnan(row["or_"]) and "Low is always right" in row["gee_note"] and "separation" in row["gee_note"]
+        assert np.isfinite(r.loc[(task, "High vs Total", 1), "or_"])  # High vs Total in that rep still fitted
+        assert np.isfinite(r.loc[(task, "High vs Low", 0), "or_"])

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from eifer.errors import EiferError
-from eifer.stats.compare import compare_groups_by_rep
+from eifer.stats.compare import compare_groups_by_rep, paired_by_composition
 from eifer.stats.tables import compare_groups_for_run, write_stats_tables
 
 if TYPE_CHECKING:
@@ -35,11 +35,29 @@ def run_stats(study: Study, run: RunFolder) -> list[str]:
     if pred.empty:
         raise EiferError(f"{path}: no predictions of the direct or transfer compositions")
     cfg = run.config.stats
-    paired = run.config.split.pairing == "paired"
+    paired = paired_by_composition(run.config.split.pairing)  # transfer models pair up under either setting
     results = compare_groups_for_run(pred, run.config.seed, cfg.comparisons, cfg.n_permutations, cfg.max_exact,
                                      paired)
     if results.empty:
         raise EiferError(f"{path}: no group comparison to make: stats.comparisons names no pair of trained groups "
                          f"for the compositions {sorted(pred['composition'].unique())}")
     files = write_stats_tables(results, run.path("tables"), 4, by_rep=compare_groups_by_rep(pred, cfg.comparisons))
+    return [str(Path(f).relative_to(run.root)) for f in files]
+
+
+def run_calibrate(study: Study, run: RunFolder) -> list[str]:
+    """Stage runner: type-I rates of every group-comparison test for this run's own design.
+
+    :func:`eifer.stats.calibration.calibrate_run` with ``report.calibrate_sims`` simulated null studies per
+    test-set size (the same as ``eifer calibrate --run RUN --n-sim N``); the report shows the result.
+
+    Returns
+    -------
+    list of str
+        ``calibration/calibration.csv``, ``.md`` and ``design.json`` relative to RUN.
+    """
+    from eifer.stats.calibration import calibrate_run
+
+    run.require("predictions.parquet", stage="train")
+    _, _, files = calibrate_run(run.root, run.config.report.calibrate_sims, config=run.config)
     return [str(Path(f).relative_to(run.root)) for f in files]
