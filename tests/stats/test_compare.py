@@ -230,3 +230,33 @@ def test_per_rep_gee_separation_is_nan_with_reason_only_in_that_repetition():
         assert np.isnan(row["or_"]) and "Low is always right" in row["gee_note"] and "separation" in row["gee_note"]
         assert np.isfinite(r.loc[(task, "High vs Total", 1), "or_"])  # High vs Total in that rep still fitted
         assert np.isfinite(r.loc[(task, "High vs Low", 0), "or_"])
+
+
+def test_transfer_models_pair_up_under_either_pairing(tmp_path):
+    """Under split.pairing independent the direct groups draw their own seeds, but High-Total and Low-Total of
+    repetition r are fine-tuned with the Total group's seed and split of repetition r (plan_units), the same as
+    the Total model of repetition r: the transfer rows keep the paired sign-flip test, the direct rows relabel."""
+    from eifer.split.core import rep_seed
+    from eifer.stats.compare import paired_by_composition
+    from eifer.train.core import plan_units
+
+    sp = {"runs": {f"{g}/{t}/rep{r}": {"seed": rep_seed(0, r, g)} for g in ("High", "Low", "Total")
+                   for t in ("arousal",) for r in range(3)}}
+    direct, transfer = plan_units(sp, tasks=["arousal"], repetitions=3)
+    seed = {(u["group"], u["rep"]): u["seed"] for u in direct}
+    assert len({seed[("High", 0)], seed[("Low", 0)], seed[("Total", 0)]}) == 3  # independent direct seeds
+    for u in transfer:
+        assert u["seed"] == seed[("Total", u["rep"])] and u["split"] == f"Total/arousal/rep{u['rep']}"
+    assert paired_by_composition("independent") == {"direct": False, "transfer": True, "cv": True}
+    assert paired_by_composition("paired") == {"direct": True, "transfer": True, "cv": True}
+    pred = simulate_predictions(n_items=96, reps=3, effect=1.0, seed=2)
+    t = pred[pred["group"].isin(["High", "Low", "Total"])].assign(composition="transfer")
+    t["group"] = t["group"].map({"High": "High-Total", "Low": "Low-Total", "Total": "Total"})
+    run = RunFolder(tmp_path / "run", load_config(profile="demo", overrides={"split": {"pairing": "independent"}}))
+    pd.concat([pred, t], ignore_index=True).to_parquet(run.init().path("predictions.parquet"))
+    run_stats(None, run)
+    full = pd.read_csv(run.path("tables", "table4_full.csv")).set_index("composition")
+    assert full.loc["direct", "perm_method"].eq("unpaired relabelling").all()
+    assert full.loc["direct", "perm_min_p"].eq(0.1).all()  # 2 / C(6, 3)
+    assert full.loc["transfer", "perm_method"].eq("paired sign-flip").all()
+    assert full.loc["transfer", "perm_min_p"].eq(0.25).all()  # 2 / 2^3

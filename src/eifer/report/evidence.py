@@ -341,7 +341,7 @@ def evidence_blocks(run: RunFolder, k: int) -> list[B.Block]:
                 footnote=(f"An OR is left out (–) where it means nothing: a group always right or always wrong in "
                           f"that repetition (separation: no finite OR), or fewer than {MIN_GEE_CLUSTERS} test items "
                           f"(the robust variance is biased low with few clusters; Mancl & DeRouen 2001)."),
-                collapsed=f"Table {k} per repetition — {bb}, {comp} ({len(r)} rows)"))
+                collapsed=f"Table {k} per repetition — {comp} ({len(r)} rows)"))
         for comparison, dc in d.groupby("comparison", sort=True):
             name = f"forest_table{k}_{bb}_{comp}_{comparison}".replace(" ", "_").replace("/", "_")
             f = save_png(forest_figure(r[r["comparison"] == comparison], dc, f"{bb} · {comp} · {comparison}"),
