@@ -181,7 +181,7 @@ def test_min_p_note_at_the_threshold(paper_run):
         # the caveat says what this run's test can reach, not that it "held its level" when it cannot reject
         assert (f"in this run it cannot reject at all: its smallest attainable p is 0.25 ≥ α = {alpha:g}" in html) \
             is blocked
-        assert (f"held its level (" in html and f"can reach p < {alpha:g} here (smallest attainable p 0.25)"
+        assert ("held its level (" in html and f"can reach p < {alpha:g} here (smallest attainable p 0.25)"
                 in html) is not blocked
 
 
