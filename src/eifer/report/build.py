@@ -574,13 +574,16 @@ def _section_glossary() -> list[B.Block]:
          "(LV–HV); class 1 = high.")),
         ("repetition", ("One training run of a group. With split.pairing = paired (the default) repetition r of "
          "every group shares one seed and one validation fold, so repetitions pair up across groups; with "
-         "independent each group draws its own seeds. Tables give mean (SD) over repetitions (over folds for cv).")),
+         "independent each direct group draws its own seeds. Transfer models (High-Total, Low-Total) of repetition r "
+         "are fine-tuned with the Total group's seed and split of repetition r, so they pair up under either "
+         "setting. Tables give mean (SD) over repetitions (over folds for cv).")),
         ("fixed / random pool, τ², I², Q", ("Fixed pool: inverse-variance mean of the repetitions' ΔAUC (the "
          "paper's). Random pool: the same allowing the repetitions to differ truly (between-repetition variance "
          "τ², REML; Hartung–Knapp–Sidik–Jonkman CI). Q: Cochran's heterogeneity statistic; I²: share of the "
          "spread beyond chance (%).")),
         ("Stouffer's Z, sign-flip test", ("Stouffer: the repetitions' signed z summed / √R, so opposite directions "
-         "cancel. Sign-flip: exact paired test over repetitions; smallest p = 2 / 2^R (0.0625 at R = 5).")),
+         "cancel. Sign-flip: exact paired test over repetitions; smallest p = 2 / 2^R (0.25 at R = 3, 0.0625 at "
+         "R = 5): it cannot reach p < 0.05 below R = 6.")),
         ("macro precision / recall / F1", "Unweighted mean over the two classes."),
         ("ROC-AUC, PR-AUC", "Area under the ROC and precision–recall curves of the predicted probability."),
         ("ΔAUC", ("AUC of the first-named group minus AUC of the second (pooled over repetitions); > 0 favours the "
@@ -588,9 +591,14 @@ def _section_glossary() -> list[B.Block]:
         ("DeLong test, Fisher's method", ("A paired test of two AUCs on the same items; Fisher's method combines "
          "the repetitions' two-sided p-values into one and is blind to their direction.")),
         ("GEE, OR", ("Binomial generalised estimating equations of item-level correctness; OR = odds of a "
-         "correct classification of the second-named group relative to the first; < 1 favours the first.")),
-        ("permutation test over trained models", ("Relabels the trained models between the two groups; exact "
-         "whatever the dependence between test items; smallest p = 2 / C(2R, R) with R models per group.")),
+         "correct classification of the second-named group relative to the first; < 1 favours the first. Per "
+         "repetition: the same GEE fitted on that repetition's predictions alone (none where a group is always "
+         "right or wrong, or with fewer than 40 test items).")),
+        ("permutation test over trained models", ("Exact whatever the dependence between test items. Paired "
+         "repetitions (split.pairing = paired, and transfer models always): flips the sign of each repetition "
+         "pair's difference, smallest p = 2 / 2^R. Independent (direct models under split.pairing = "
+         "independent): relabels the trained models between the two groups, smallest p = 2 / C(2R, R) with R "
+         "models per group.")),
         ("q (BH)", "Benjamini–Hochberg false-discovery-rate adjusted p-value within one test family."),
         ("type-I error", "How often a test rejects when there is no true difference; it should be α (5 %)."),
         ("cutoff, eligible, imbalance", ("EI score splitting High from Low; a cutoff is eligible when both groups "
