@@ -481,7 +481,7 @@ def calibrate_cmd(
     config: Path | None = ConfigOpt, profile: str | None = ProfileOpt, seed: int | None = SeedOpt,
 ) -> None:
     """Type-I error and power of every group-comparison test for YOUR design (simulated studies)."""
-    from eifer.stats.calibration import SimDesign, calibrate, calibrate_run, write_calibration
+    from eifer.stats.calibration import SimDesign, calibrate, calibrate_for_run, write_calibration
 
     if run_dir is not None:  # the run's own design: the same function as the pipeline's calibrate stage
         from eifer.runfolder import read_run_config
@@ -494,7 +494,7 @@ def calibrate_cmd(
              f"{reps or design.reps} repetitions per group ({'paired' if design.paired else 'independent'}), test "
              f"sizes {items or sizes}, class-1 share {design.prevalence:.2f}, {n_sim} simulated studies per setting")
         out = out or run_dir / "calibration"
-        _, md, _ = calibrate_run(run_dir, n_sim, config=cfg, out=out, participants=participants, reps=reps,
+        _, md, _ = calibrate_for_run(run_dir, n_sim, config=cfg, out=out, participants=participants, reps=reps,
                                  items=items, effects=effect or [0.0], n_jobs=jobs, candidates=candidates)
     else:
         cfg = cli_config(config, profile, seed)

@@ -487,11 +487,11 @@ def test_calibrate_stage_simulates_the_runs_design_and_the_report_shows_it(paper
     """The pipeline's calibrate stage (on in the demo profile) writes RUN/calibration for this run's pairing,
     repetitions and test sizes; the report then shows those rates with their Monte-Carlo error, not the
     documented figures."""
+    from eifer.calibrate.stage import run_calibrate
     from eifer.config import load_config
     from eifer.io import write_parquet
     from eifer.pipeline.stages import STAGES, config_payload
     from eifer.stats.calibration import simulate_predictions
-    from eifer.stats.stage import run_calibrate
 
     stage = next(s for s in STAGES if s.name == "calibrate")
     assert stage.enabled(load_config(profile="demo")) and not stage.enabled(load_config(profile="paper"))

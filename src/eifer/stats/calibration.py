@@ -454,7 +454,7 @@ def write_calibration(out: str | Path, table: pd.DataFrame, design: SimDesign, s
     return md, files
 
 
-def calibrate_run(run_root: str | Path, n_sim: int, config: Any = None, out: str | Path | None = None,
+def calibrate_for_run(run_root: str | Path, n_sim: int, config: Any = None, out: str | Path | None = None,
                   participants: int | None = None, reps: int | None = None, items: list[int] | None = None,
                   effects: list[float] | tuple[float, ...] = (0.0,), n_jobs: int = 0,
                   candidates: bool = False) -> tuple[pd.DataFrame, str, list[Path]]:
@@ -491,7 +491,7 @@ def calibrate_run(run_root: str | Path, n_sim: int, config: Any = None, out: str
 
     Examples
     --------
-    >>> table, md, files = calibrate_run("runs/demo", n_sim=100)  # doctest: +SKIP
+    >>> table, md, files = calibrate_for_run("runs/demo", n_sim=100)  # doctest: +SKIP
     """
     from dataclasses import replace
 

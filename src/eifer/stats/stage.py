@@ -44,20 +44,3 @@ def run_stats(study: Study, run: RunFolder) -> list[str]:
     files = write_stats_tables(results, run.path("tables"), 4, by_rep=compare_groups_by_rep(pred, cfg.comparisons))
     return [str(Path(f).relative_to(run.root)) for f in files]
 
-
-def run_calibrate(study: Study, run: RunFolder) -> list[str]:
-    """Stage runner: type-I rates of every group-comparison test for this run's own design.
-
-    :func:`eifer.stats.calibration.calibrate_run` with ``report.calibrate_sims`` simulated null studies per
-    test-set size (the same as ``eifer calibrate --run RUN --n-sim N``); the report shows the result.
-
-    Returns
-    -------
-    list of str
-        ``calibration/calibration.csv``, ``.md`` and ``design.json`` relative to RUN.
-    """
-    from eifer.stats.calibration import calibrate_run
-
-    run.require("predictions.parquet", stage="train")
-    _, _, files = calibrate_run(run.root, run.config.report.calibrate_sims, config=run.config)
-    return [str(Path(f).relative_to(run.root)) for f in files]
