@@ -345,6 +345,14 @@ def test_evidence_forest_plots_and_no_winner_when_the_random_interval_spans_zero
     spans = int(((d["re_ci_low"] <= 0) & (d["re_ci_high"] >= 0)).sum())
     assert (t["direction"] == "none: RE CI spans 0").sum() == spans
     assert "Table 4 (evidence)" in html and "blind to direction" in html
+    # every repetition's GEE OR: in the report's per-repetition table and in load_run
+    from eifer.results import load_run
+
+    reps = load_run(paper_run.root).tables["table4_reps"]
+    assert {"or_", "or_ci_low", "or_ci_high", "gee_p", "gee_note"} <= set(reps.columns)
+    assert "Table 4 per repetition — direct" in html and "OR [95% CI] (GEE)" in html
+    fitted = reps[reps["or_"].notna()].iloc[0]
+    assert f"{fitted.or_:.3f} [{fitted.or_ci_low:.3f}, {fitted.or_ci_high:.3f}]" in html
 
 
 def test_disagreeing_repetitions_name_no_winner(tmp_path):

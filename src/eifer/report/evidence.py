@@ -243,7 +243,8 @@ def pairing_blocks(run: RunFolder) -> list[B.Block]:
         out.append(B.Note("The type-I rates below were not simulated for this run's design (they are eifer's "
                           "documented figures for 5 independent repetitions per group); run "
                           "`eifer calibrate --run RUN` to measure them for this run's pairing, repetitions, test "
-                          "set and class balance, then `eifer report RUN`."))
+                          "set and class balance, then `eifer report RUN` (or set report.calibrate_sims, as the "
+                          "demo profile does, and `eifer run` makes them before the report)."))
     return out
 
 
