@@ -469,8 +469,9 @@ def _stats_explanation(run: RunFolder, full_name: str) -> list[B.Block]:
         B.Table(t1, f"Type-I error of each test at α = {alpha:g}: {source}.", footnote=(
             ("N = test items per comparison: 96 ≈ the (un)ambiguous subsets, 3,200 ≈ the baseline of the paper. "
              if cal is None else "N = test items per comparison (this run's test conditions). ") +
-            "Re-measure for your design with `eifer calibrate --run RUN`; the report then shows "
-            "those rates.")),
+            ("Re-measure for your design with `eifer calibrate --run RUN`; the report then shows those rates."
+             if cal is None else "More simulated studies narrow the ± : `eifer calibrate --run RUN --n-sim N` "
+             "(or report.calibrate_sims), then `eifer report RUN`."))),
         B.Para("The permutation test over trained models: under “the training composition makes no "
                "difference” the trained models of the two groups are exchangeable, so the test recomputes the "
                "difference of the groups' mean per-model ROC-AUC (or accuracy) for every way of relabelling the "
