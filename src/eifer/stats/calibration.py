@@ -442,6 +442,14 @@ def write_calibration(out: str | Path, table: pd.DataFrame, design: SimDesign, s
     -------
     (str, list of Path)
         The markdown (table + :func:`calibration_design_note`) and the files written.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n_items": [32], "effect": [0.0], "test": ["gee"], "description": ["GEE"],
+    ...                   "rejections": [1], "n_sim": [10], "rate": [0.1], "ci_low": [0.0], "ci_high": [0.4]})
+    >>> md, files = write_calibration("cal", t, SimDesign(reps=3), [32], n_sim=10)
+    >>> [f.name for f in files], "smallest p = 0.25" in md
+    (['calibration.csv', 'design.json', 'calibration.md'], True)
     """
     from eifer.io import write_csv, write_text
 
