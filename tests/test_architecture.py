@@ -26,7 +26,7 @@ PKG = SRC / "eifer"
 BASE = {"errors", "io", "config", "utils", "logs", "parallel", "plan", "_tables", "_validation", "_yaml"}
 CORE = {"study", "runfolder", "synth", "model"}
 ANALYSIS = {"ei", "hrv", "labels", "frames", "affect", "cutoff", "select", "split", "train", "transfer_cv",
-            "evaluate", "stats"}
+            "evaluate", "stats", "calibrate"}
 PRESENTATION = {"report"}  # reads every stage's outputs; no analysis stage imports it
 STAGES = ANALYSIS | PRESENTATION
 TOP = {"pipeline", "results", "cli", "__init__"}

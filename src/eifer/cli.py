@@ -481,42 +481,38 @@ def calibrate_cmd(
     config: Path | None = ConfigOpt, profile: str | None = ProfileOpt, seed: int | None = SeedOpt,
 ) -> None:
     """Type-I error and power of every group-comparison test for YOUR design (simulated studies)."""
-    from dataclasses import asdict
+    from eifer.stats.calibration import SimDesign, calibrate, calibrate_for_run, write_calibration
 
-    from eifer.io import write_csv, write_json, write_text
-    from eifer.stats.calibration import SimDesign, calibrate, calibration_design_note, calibration_markdown
-
-    cfg = cli_config(config, profile, seed)
-    if run_dir is not None:
-        from dataclasses import replace
-
+    if run_dir is not None:  # the run's own design: the same function as the pipeline's calibrate stage
+        from eifer.runfolder import read_run_config
         from eifer.stats.calibration import read_run_design
 
+        cfg = (cli_config(config, profile, seed) if (config or profile or seed is not None)
+               else read_run_config(run_dir))
         design, sizes = read_run_design(run_dir)
-        design = replace(design, participants=participants or design.participants,
-                         reps=reps or design.reps)
-        sizes = items or sizes
+        info(f"calibrate: {participants or design.participants} test participants x {design.videos} videos, "
+             f"{reps or design.reps} repetitions per group ({'paired' if design.paired else 'independent'}), test "
+             f"sizes {items or sizes}, class-1 share {design.prevalence:.2f}, {n_sim} simulated studies per setting")
         out = out or run_dir / "calibration"
+        _, md, _ = calibrate_for_run(run_dir, n_sim, config=cfg, out=out, participants=participants, reps=reps,
+                                 items=items, effects=effect or [0.0], n_jobs=jobs, candidates=candidates)
     else:
+        cfg = cli_config(config, profile, seed)
         n_part = participants or (len(cfg.split.test_participants) if cfg.split.test_participants
                                   else cfg.split.n_test_high + cfg.split.n_test_low)
         per_video = [cfg.select.n_test_frames, cfg.select.n_arousal + cfg.select.n_valence]
         sizes = items or [n_part * videos * k for k in per_video]
         design = SimDesign(participants=n_part, videos=videos, reps=reps or cfg.train.repetitions,
                            paired=cfg.split.pairing == "paired")
-    out = out or Path("calibration")
-    info(f"calibrate: {design.participants} test participants x {design.videos} videos, {design.reps} "
-         f"repetitions per group ({'paired' if design.paired else 'independent'}), test sizes {sizes}, "
-         f"class-1 share {design.prevalence:.2f}, {n_sim} simulated studies per setting")
-    table = calibrate(n_items=sizes, effects=effect or [0.0], n_sim=n_sim, alpha=cfg.stats.alpha,
-                      seed=cfg.seed, n_jobs=jobs, candidates=candidates, design=design,
-                      checkpoint_dir=out / ".chunks", n_permutations=cfg.stats.n_permutations,
-                      max_exact=cfg.stats.max_exact)
-    md = calibration_markdown(table, cfg.stats.alpha)
-    md += "\n" + calibration_design_note(design, cfg.stats.alpha) + "\n"
-    write_csv(out / "calibration.csv", table)
-    write_json(out / "design.json", {**asdict(design), "n_items": sizes, "n_sim": n_sim, "alpha": cfg.stats.alpha})
-    write_text(out / "calibration.md", md)
+        out = out or Path("calibration")
+        info(f"calibrate: {design.participants} test participants x {design.videos} videos, {design.reps} "
+             f"repetitions per group ({'paired' if design.paired else 'independent'}), test sizes {sizes}, "
+             f"class-1 share {design.prevalence:.2f}, {n_sim} simulated studies per setting")
+        table = calibrate(n_items=sizes, effects=effect or [0.0], n_sim=n_sim, alpha=cfg.stats.alpha,
+                          seed=cfg.seed, n_jobs=jobs, candidates=candidates, design=design,
+                          checkpoint_dir=out / ".chunks", n_permutations=cfg.stats.n_permutations,
+                          max_exact=cfg.stats.max_exact)
+        md, _ = write_calibration(out, table, design, sizes, n_sim, cfg.stats.alpha)
     sys.stdout.write(md)
     console.print(f"written to [bold]{out}[/]/calibration.csv and calibration.md")
 

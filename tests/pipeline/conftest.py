@@ -14,6 +14,7 @@ TINY = {
     "train": {"repetitions": 1, "stage1_epochs": 1, "stage2_epochs": 2, "warmup_epochs": 1, "image_size": 32,
               "tasks": ["arousal"], "compositions": ["direct", "transfer"], "n_jobs": 1},
     "transfer_cv": {"enabled": False},
+    "report": {"calibrate_sims": 2},  # the calibrate stage runs (and reruns after train), in about a second
 }
 
 

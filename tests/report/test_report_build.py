@@ -1,4 +1,5 @@
 """The report: every section present, self-contained, no faces unless asked, honest 'not run' notes."""
+import json
 import re
 
 import numpy as np
@@ -177,6 +178,11 @@ def test_min_p_note_at_the_threshold(paper_run):
         html = _page(build_report(RunFolder(paper_run.root, cfg)))
         assert (f"cannot reach p < {alpha:g}" in html) is blocked, alpha
         assert (f"0.25: it can reach p < {alpha:g}" in html) is not blocked
+        # the caveat says what this run's test can reach, not that it "held its level" when it cannot reject
+        assert (f"in this run it cannot reject at all: its smallest attainable p is 0.25 ≥ α = {alpha:g}" in html) \
+            is blocked
+        assert ("held its level (" in html and f"can reach p < {alpha:g} here (smallest attainable p 0.25)"
+                in html) is not blocked
 
 
 def test_measured_calibration_replaces_the_documented_figures(paper_run):
@@ -189,8 +195,8 @@ def test_measured_calibration_replaces_the_documented_figures(paper_run):
     write_csv(paper_run.path("calibration", "calibration.csv"), pd.DataFrame(rows))
     html = _page(build_report(paper_run))
     assert "DeLong + Fisher rejected in 42–50 % of the studies" in html
-    assert "measured by `eifer calibrate` for this run (50 simulated null studies per size)" in html
-    assert "42.0 % [21.0, 84.0]" in html
+    assert "measured by `eifer calibrate` for this run (50 simulated null studies per size;" in html
+    assert "42.0 % ± 13.7 [21.0, 84.0]" in html  # ± 1.96·√(.42·.58/50) = 13.68
     assert "no calibration was run" not in html
 
 
@@ -339,6 +345,14 @@ def test_evidence_forest_plots_and_no_winner_when_the_random_interval_spans_zero
     spans = int(((d["re_ci_low"] <= 0) & (d["re_ci_high"] >= 0)).sum())
     assert (t["direction"] == "none: RE CI spans 0").sum() == spans
     assert "Table 4 (evidence)" in html and "blind to direction" in html
+    # every repetition's GEE OR: in the report's per-repetition table and in load_run
+    from eifer.results import load_run
+
+    reps = load_run(paper_run.root).tables["table4_reps"]
+    assert {"or_", "or_ci_low", "or_ci_high", "gee_p", "gee_note"} <= set(reps.columns)
+    assert "Table 4 per repetition — direct" in html and "OR [95% CI] (GEE)" in html
+    fitted = reps[reps["or_"].notna()].iloc[0]
+    assert f"{fitted.or_:.3f} [{fitted.or_ci_low:.3f}, {fitted.or_ci_high:.3f}]" in html
 
 
 def test_disagreeing_repetitions_name_no_winner(tmp_path):
@@ -475,3 +489,56 @@ def test_table1_states_the_rating_scales_from_study_yaml(handmade_run, tmp_path)
                     "(12 items × 10 points per correct answer).")
     (tmp_path / "study.yaml").write_text("likert: {min: 1, max: 6, neutral: null}\n")
     assert "1–6 Likert scale, no neutral point" in _rating_scales(handmade_run)[0].text
+
+
+def test_calibrate_stage_simulates_the_runs_design_and_the_report_shows_it(paper_run):
+    """The pipeline's calibrate stage (on in the demo profile) writes RUN/calibration for this run's pairing,
+    repetitions and test sizes; the report then shows those rates with their Monte-Carlo error, not the
+    documented figures."""
+    from eifer.calibrate.stage import run_calibrate
+    from eifer.config import load_config
+    from eifer.io import write_parquet
+    from eifer.pipeline.stages import STAGES, config_payload
+    from eifer.stats.calibration import simulate_predictions
+
+    stage = next(s for s in STAGES if s.name == "calibrate")
+    assert stage.enabled(load_config(profile="demo")) and not stage.enabled(load_config(profile="paper"))
+    assert load_config(profile="demo").report.calibrate_sims == 100
+    assert {"split.pairing", "train.repetitions", "report.calibrate_sims"} <= set(
+        config_payload(load_config(profile="demo"), stage.sections(load_config(profile="demo"))))
+    assert "calibrate" in next(s for s in STAGES if s.name == "report").upstream(load_config(profile="demo"))
+    cfg = load_config(profile="demo", overrides={"transfer_cv": {"enabled": False}, "report": {"calibrate_sims": 2}})
+    run = RunFolder(paper_run.root, cfg)
+    pred = simulate_predictions(n_items=48, reps=cfg.train.repetitions, seed=5, participants=4, videos=3)
+    pred = pd.concat([pred, pred[pred["frame"] < 1].assign(condition="unambiguous")], ignore_index=True)
+    write_parquet(run.path("predictions.parquet"), pred)
+    outs = run_calibrate(None, run)
+    assert outs == ["calibration/calibration.csv", "calibration/design.json", "calibration/calibration.md"]
+    design = json.loads(run.path("calibration", "design.json").read_text())
+    assert design["paired"] is True and design["reps"] == cfg.train.repetitions == 3
+    assert design["n_items"] == [12, 48] and design["n_sim"] == 2 and design["participants"] == 4
+    html = _page(build_report(run))
+    assert "measured by `eifer calibrate` for this run (2 simulated null studies per size;" in html
+    assert "simulated for this run's design" in html and "N = 12, 48" in html
+    assert "no calibration was run" not in html and "simulated for another design" not in html
+    t = pd.read_csv(run.path("calibration", "calibration.csv"))
+    gee = t[(t.test == "gee") & (t.n_items == 48)].iloc[0]
+    half = 100 * 1.96 * np.sqrt(gee.rate * (1 - gee.rate) / 2)
+    assert f"{100 * gee.rate:.1f} % ± {half:.1f} [" in html  # the run's rate, with its Monte-Carlo error
+    # a calibration of another design is named as such
+    other = RunFolder(run.root, load_config(profile="demo", overrides={
+        "transfer_cv": {"enabled": False}, "train": {"repetitions": 5}}))
+    assert "simulated for another design than this run's — repetitions 3 (the run: 5)" in _page(build_report(other))
+
+
+def test_pairing_paragraph_under_independent_pairing_says_transfer_is_paired(tmp_path):
+    from eifer.config import load_config
+    from eifer.report.evidence import pairing_blocks
+
+    for pairing in ("paired", "independent"):
+        run = RunFolder(tmp_path / pairing, load_config(profile="demo", overrides={"split": {"pairing": pairing}}))
+        text = " ".join(getattr(b, "text", "") for b in pairing_blocks(run))
+        assert "High-Total and Low-Total of repetition r are fine-tuned with the Total group's seed" in text
+        assert ("“transfer” rows use the exact paired sign-flip test over the 3 repetition pairs" in text) \
+            is (pairing == "independent")
+        assert ("unpaired relabelling" in text) is (pairing == "independent")

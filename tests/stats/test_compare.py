@@ -182,3 +182,81 @@ def test_gee_on_a_cell_every_group_gets_right_is_one_clear_error_not_runtime_war
     df.loc[(df["group"] == "Low") & (df["item"] < 5), "correct"] = 0
     df.loc[(df["group"] == "High") & (df["item"] == 7), "correct"] = 0
     assert gee_group_effects(df)["or_"].iloc[0] < 1
+
+
+def test_per_rep_gee_is_the_pooled_model_on_that_repetition(planted):
+    from eifer.stats import compare_groups_by_rep, gee_group_effects
+
+    reps = compare_groups_by_rep(planted)
+    cell = planted[(planted.task == planted.task.iloc[0]) & (planted.condition == planted.condition.iloc[0])]
+    one = cell[cell.rep == 3].assign(correct=lambda d: (d.pred == d.y_true).astype(int))
+    ref = gee_group_effects(one, reference="High", repetition=None).set_index("level")
+    got = reps[(reps.rep == 3) & (reps.task == one.task.iloc[0]) & (reps.condition == one.condition.iloc[0])]
+    got = got.set_index("group_b")
+    for lv in ("Low", "Total"):  # High with both groups it is compared with, as the pooled model
+        assert got.loc[lv, "or_"] == pytest.approx(ref.loc[lv, "or_"], rel=1e-12)
+        assert got.loc[lv, "or_ci_low"] < got.loc[lv, "or_"] < got.loc[lv, "or_ci_high"]
+        assert got.loc[lv, "gee_p"] == pytest.approx(ref.loc[lv, "p"], rel=1e-12)
+        assert got.loc[lv, "gee_note"] == "" and got.loc[lv, "gee_n_clusters"] == 800
+    # High is planted better: most repetitions' OR of the other group is < 1
+    assert (reps.loc[reps.comparison == "High vs Low", "or_"] < 1).mean() >= 0.8
+
+
+@pytest.mark.parametrize("n_items, fitted", [(40, True), (39, False)])
+def test_per_rep_gee_needs_min_clusters(n_items, fitted):
+    from eifer.stats import compare_groups_by_rep
+    from eifer.stats.compare import MIN_GEE_CLUSTERS
+
+    assert MIN_GEE_CLUSTERS == 40
+    pred = simulate_predictions(n_items=n_items, reps=2, seed=3)
+    pred = pred[pred.condition == pred.condition.iloc[0]]
+    r = compare_groups_by_rep(pred)
+    assert len(r) and r["or_"].notna().all() == fitted and r["or_"].isna().all() != fitted
+    assert (r["gee_n_clusters"] == n_items).all()
+    if not fitted:
+        assert r["gee_note"].str.contains(f"{n_items} test items").all()
+
+
+def test_per_rep_gee_separation_is_nan_with_reason_only_in_that_repetition():
+    from eifer.stats import compare_groups_by_rep
+
+    pred = simulate_predictions(n_items=96, reps=3, seed=4)
+    pred = pred[pred.condition == pred.condition.iloc[0]].copy()
+    always = (pred.group == "Low") & (pred.rep == 1)
+    pred.loc[always, "pred"] = pred.loc[always, "y_true"]  # Low always right in repetition 1
+    r = compare_groups_by_rep(pred).set_index(["task", "comparison", "rep"])
+    for task in pred.task.unique():
+        row = r.loc[(task, "High vs Low", 1)]
+        assert np.isnan(row["or_"]) and "Low is always right" in row["gee_note"] and "separation" in row["gee_note"]
+        assert np.isfinite(r.loc[(task, "High vs Total", 1), "or_"])  # High vs Total in that rep still fitted
+        assert np.isfinite(r.loc[(task, "High vs Low", 0), "or_"])
+
+
+def test_transfer_models_pair_up_under_either_pairing(tmp_path):
+    """Under split.pairing independent the direct groups draw their own seeds, but High-Total and Low-Total of
+    repetition r are fine-tuned with the Total group's seed and split of repetition r (plan_units), the same as
+    the Total model of repetition r: the transfer rows keep the paired sign-flip test, the direct rows relabel."""
+    from eifer.split.core import rep_seed
+    from eifer.stats.compare import paired_by_composition
+    from eifer.train.core import plan_units
+
+    sp = {"runs": {f"{g}/{t}/rep{r}": {"seed": rep_seed(0, r, g)} for g in ("High", "Low", "Total")
+                   for t in ("arousal",) for r in range(3)}}
+    direct, transfer = plan_units(sp, tasks=["arousal"], repetitions=3)
+    seed = {(u["group"], u["rep"]): u["seed"] for u in direct}
+    assert len({seed[("High", 0)], seed[("Low", 0)], seed[("Total", 0)]}) == 3  # independent direct seeds
+    for u in transfer:
+        assert u["seed"] == seed[("Total", u["rep"])] and u["split"] == f"Total/arousal/rep{u['rep']}"
+    assert paired_by_composition("independent") == {"direct": False, "transfer": True, "cv": True}
+    assert paired_by_composition("paired") == {"direct": True, "transfer": True, "cv": True}
+    pred = simulate_predictions(n_items=96, reps=3, effect=1.0, seed=2)
+    t = pred[pred["group"].isin(["High", "Low", "Total"])].assign(composition="transfer")
+    t["group"] = t["group"].map({"High": "High-Total", "Low": "Low-Total", "Total": "Total"})
+    run = RunFolder(tmp_path / "run", load_config(profile="demo", overrides={"split": {"pairing": "independent"}}))
+    pd.concat([pred, t], ignore_index=True).to_parquet(run.init().path("predictions.parquet"))
+    run_stats(None, run)
+    full = pd.read_csv(run.path("tables", "table4_full.csv")).set_index("composition")
+    assert full.loc["direct", "perm_method"].eq("unpaired relabelling").all()
+    assert full.loc["direct", "perm_min_p"].eq(0.1).all()  # 2 / C(6, 3)
+    assert full.loc["transfer", "perm_method"].eq("paired sign-flip").all()
+    assert full.loc["transfer", "perm_min_p"].eq(0.25).all()  # 2 / 2^3

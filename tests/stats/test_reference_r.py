@@ -81,3 +81,27 @@ def test_gee_fast_engine_equals_statsmodels_engine(case):
     sm = gee_group_effects(d, engine="statsmodels")
     for col in ("log_or", "se", "p", "alpha"):
         np.testing.assert_allclose(fast[col], sm[col], rtol=1e-9)
+
+
+def test_per_repetition_gee_matches_geepack():
+    """compare_groups_by_rep's OR of one repetition = geepack's geeglm(correct ~ group, id = item) on that
+    repetition's rows (tests/fixtures/make_reference.R, case effect_rep2)."""
+    from eifer.stats import compare_groups_by_rep
+
+    d = pd.read_csv(REF / "gee_effect.csv")
+    ref = pd.read_csv(REF / "gee_rep_reference.csv").set_index("term")
+    # predictions whose correctness is the fixture's: two classes by item, pred right where `correct` is 1
+    y = (d["item"] % 2).to_numpy()
+    pred = np.where(d["correct"] == 1, y, 1 - y)
+    p = pd.DataFrame({"backbone": "b", "composition": "direct", "group": d["group"], "task": "arousal",
+                      "condition": "baseline", "rep": d["rep"], "item": d["item"], "y_true": y,
+                      "prob": 0.25 + 0.5 * pred + 0.001 * d["item"] / 160, "pred": pred})
+    got = compare_groups_by_rep(p)
+    got = got[got["rep"] == 2].set_index("group_b")
+    assert len(got) == 2 and got["gee_note"].eq("").all() and got["gee_n_clusters"].eq(160).all()
+    for lv in ("Low", "Total"):
+        row = ref.loc[f"group{lv}"]
+        assert np.log(got.loc[lv, "or_"]) == pytest.approx(row.estimate, rel=1e-6)
+        assert got.loc[lv, "gee_p"] == pytest.approx(row.p, rel=1e-6)
+        se = (np.log(got.loc[lv, "or_ci_high"]) - np.log(got.loc[lv, "or_ci_low"])) / (2 * 1.959963984540054)
+        assert se == pytest.approx(row.se, rel=1e-6)

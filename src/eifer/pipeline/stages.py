@@ -129,6 +129,10 @@ STAGES: list[Stage] = [
           inputs=_model_files(lambda c: c.transfer_cv.pretrained_paths),
           clean=("models_cv", "tables/table5*", "tables/table6*"),
           enabled=lambda cfg: cfg.transfer_cv.enabled, why_disabled="transfer_cv.enabled is false"),
+    Stage("calibrate", "eifer.calibrate.stage:run_calibrate",
+          _const("report.calibrate_sims", "stats.alpha", "stats.n_permutations", "stats.max_exact", "split.pairing",
+                 "train.repetitions"), _const("train"), clean=("calibration",),
+          enabled=lambda cfg: cfg.report.calibrate_sims > 0, why_disabled="report.calibrate_sims is 0"),
     Stage("report", "eifer.report.stage:run_report", _const("report"),
           lambda cfg: tuple(s.name for s in STAGES if s.name != "report"), clean=()),
 ]

@@ -465,14 +465,14 @@ def _stats_explanation(run: RunFolder, full_name: str) -> list[B.Block]:
                f"{L.type1_range(cal, 'delong_fisher')} of the studies at α = {alpha:g}, the pooled-ΔAUC CI in "
                f"{L.type1_range(cal, 'pooled_ci')} and the GEE in {L.type1_range(cal, 'gee')} — the more, the "
                f"larger the test set. A “q < 0.001” in those columns is therefore no evidence that the training "
-               f"composition matters. The permutation test over trained models held its level "
-               f"({L.type1_range(cal, 'perm_auc')} for ΔAUC)."),
+               f"composition matters. {_perm_level_sentence(run, cal, full_name)}"),
         *E.pairing_blocks(run),
         B.Table(t1, f"Type-I error of each test at α = {alpha:g}: {source}.", footnote=(
             ("N = test items per comparison: 96 ≈ the (un)ambiguous subsets, 3,200 ≈ the baseline of the paper. "
              if cal is None else "N = test items per comparison (this run's test conditions). ") +
-            "Re-measure for your design with `eifer calibrate --run RUN`; the report then shows "
-            "those rates.")),
+            ("Re-measure for your design with `eifer calibrate --run RUN`; the report then shows those rates."
+             if cal is None else "More simulated studies narrow the ± : `eifer calibrate --run RUN --n-sim N` "
+             "(or report.calibrate_sims), then `eifer report RUN`."))),
         B.Para("The permutation test over trained models: under “the training composition makes no "
                "difference” the trained models of the two groups are exchangeable, so the test recomputes the "
                "difference of the groups' mean per-model ROC-AUC (or accuracy) for every way of relabelling the "
@@ -487,6 +487,46 @@ def _stats_explanation(run: RunFolder, full_name: str) -> list[B.Block]:
     return out + _min_p_notes(run, full_name)
 
 
+def _perm_min_ps(run: RunFolder, full_name: str) -> list[float]:
+    """The smallest p the run's permutation tests can attain (one per distinct design), from the table or,
+    without one, from the config (paired: 2 / 2^R; independent: 2 / C(2R, R))."""
+    full = run.path("tables", full_name)
+    if full.is_file():
+        try:
+            d = pd.read_csv(full)
+        except (ValueError, OSError):
+            d = pd.DataFrame()
+        if "perm_min_p" in d.columns and d["perm_min_p"].notna().any():
+            return sorted({float(v) for v in d["perm_min_p"].dropna()})
+    r = run.config.train.repetitions
+    return [2.0 / 2**r if run.config.split.pairing == "paired" else L.min_permutation_p(r, r)]
+
+
+def _perm_level_sentence(run: RunFolder, cal: pd.DataFrame | None, full_name: str) -> str:
+    """What this run's permutation test over trained models can and cannot reach, with its simulated level."""
+    alpha = run.config.stats.alpha
+    pmins = _perm_min_ps(run, full_name)
+    rate = L.type1_range(cal, "perm_auc")
+    if all(p >= alpha for p in pmins):
+        return (f"The permutation test over trained models cannot over-reject, but in this run it cannot reject "
+                f"at all: its smallest attainable p is {min(pmins):.3g} ≥ α = {alpha:g}, whatever the data (a "
+                f"paired sign-flip test needs at least {_min_pairs(alpha)} repetitions). Its type-I rate for this "
+                f"design is 0 by construction — not a sign of a well-calibrated test — and it has no power: a large "
+                f"permutation p here is no evidence that the groups score alike.")
+    if all(p < alpha for p in pmins):
+        return (f"The permutation test over trained models held its level ({rate} for ΔAUC in the simulation) and "
+                f"can reach p < {alpha:g} here (smallest attainable p {max(pmins):.3g}).")
+    return (f"The permutation test over trained models held its level where it can reject ({rate} for ΔAUC in the "
+            f"simulation); some of this run's comparisons cannot reach p < {alpha:g} at all (smallest attainable p "
+            f"{max(pmins):.3g}, see below).")
+
+
+def _min_pairs(alpha: float) -> int:
+    from eifer.stats.calibration import min_signflip_reps
+
+    return min_signflip_reps(alpha)
+
+
 def _min_p_notes(run: RunFolder, full_name: str) -> list[B.Block]:
     """What the permutation test can reach with the models of each comparison (2 / C(2R, R))."""
     alpha = run.config.stats.alpha
@@ -494,15 +534,17 @@ def _min_p_notes(run: RunFolder, full_name: str) -> list[B.Block]:
     full = run.path("tables", full_name)
     if full.is_file():
         d = pd.read_csv(full)
-        if "perm_min_p" in d.columns and d["perm_method"].eq("paired sign-flip").any():
-            for pmin in sorted(set(d.loc[d["perm_method"] == "paired sign-flip", "perm_min_p"].dropna())):
+        signflip = (d["perm_method"] == "paired sign-flip") if "perm_method" in d.columns else d.index < 0
+        if "perm_min_p" in d.columns and signflip.any():
+            for pmin in sorted(set(d.loc[signflip, "perm_min_p"].dropna())):
                 r = int(round(1 - np.log2(pmin)))
                 verdict = (f"it cannot reach p < {alpha:g} whatever the data (6 pairs reach 0.031)"
                            if pmin >= alpha else f"it can reach p < {alpha:g}")
                 out.append((B.Note if pmin >= alpha else B.Para)(
                     f"With {r} paired repetitions the sign-flip test's smallest attainable p is 2 / 2^{r} = "
                     f"{pmin:.3g}: {verdict}."))
-        elif {"perm_n_models_a", "perm_n_models_b"} <= set(d.columns) and len(d):
+        d = d[~signflip]  # the unpaired relabelling (split.pairing: independent, direct rows)
+        if {"perm_n_models_a", "perm_n_models_b"} <= set(d.columns) and len(d):
             pairs = sorted({(int(a), int(b)) for a, b in zip(d["perm_n_models_a"], d["perm_n_models_b"])
                             if pd.notna(a) and pd.notna(b)})
             for ra, rb in pairs:
@@ -534,13 +576,16 @@ def _section_glossary() -> list[B.Block]:
          "(LV–HV); class 1 = high.")),
         ("repetition", ("One training run of a group. With split.pairing = paired (the default) repetition r of "
          "every group shares one seed and one validation fold, so repetitions pair up across groups; with "
-         "independent each group draws its own seeds. Tables give mean (SD) over repetitions (over folds for cv).")),
+         "independent each direct group draws its own seeds. Transfer models (High-Total, Low-Total) of repetition r "
+         "are fine-tuned with the Total group's seed and split of repetition r, so they pair up under either "
+         "setting. Tables give mean (SD) over repetitions (over folds for cv).")),
         ("fixed / random pool, τ², I², Q", ("Fixed pool: inverse-variance mean of the repetitions' ΔAUC (the "
          "paper's). Random pool: the same allowing the repetitions to differ truly (between-repetition variance "
          "τ², REML; Hartung–Knapp–Sidik–Jonkman CI). Q: Cochran's heterogeneity statistic; I²: share of the "
          "spread beyond chance (%).")),
         ("Stouffer's Z, sign-flip test", ("Stouffer: the repetitions' signed z summed / √R, so opposite directions "
-         "cancel. Sign-flip: exact paired test over repetitions; smallest p = 2 / 2^R (0.0625 at R = 5).")),
+         "cancel. Sign-flip: exact paired test over repetitions; smallest p = 2 / 2^R (0.25 at R = 3, 0.0625 at "
+         "R = 5): it cannot reach p < 0.05 below R = 6.")),
         ("macro precision / recall / F1", "Unweighted mean over the two classes."),
         ("ROC-AUC, PR-AUC", "Area under the ROC and precision–recall curves of the predicted probability."),
         ("ΔAUC", ("AUC of the first-named group minus AUC of the second (pooled over repetitions); > 0 favours the "
@@ -548,9 +593,14 @@ def _section_glossary() -> list[B.Block]:
         ("DeLong test, Fisher's method", ("A paired test of two AUCs on the same items; Fisher's method combines "
          "the repetitions' two-sided p-values into one and is blind to their direction.")),
         ("GEE, OR", ("Binomial generalised estimating equations of item-level correctness; OR = odds of a "
-         "correct classification of the second-named group relative to the first; < 1 favours the first.")),
-        ("permutation test over trained models", ("Relabels the trained models between the two groups; exact "
-         "whatever the dependence between test items; smallest p = 2 / C(2R, R) with R models per group.")),
+         "correct classification of the second-named group relative to the first; < 1 favours the first. Per "
+         "repetition: the same GEE fitted on that repetition's predictions alone (none where a group is always "
+         "right or wrong, or with fewer than 40 test items).")),
+        ("permutation test over trained models", ("Exact whatever the dependence between test items. Paired "
+         "repetitions (split.pairing = paired, and transfer models always): flips the sign of each repetition "
+         "pair's difference, smallest p = 2 / 2^R. Independent (direct models under split.pairing = "
+         "independent): relabels the trained models between the two groups, smallest p = 2 / C(2R, R) with R "
+         "models per group.")),
         ("q (BH)", "Benjamini–Hochberg false-discovery-rate adjusted p-value within one test family."),
         ("type-I error", "How often a test rejects when there is no true difference; it should be α (5 %)."),
         ("cutoff, eligible, imbalance", ("EI score splitting High from Low; a cutoff is eligible when both groups "

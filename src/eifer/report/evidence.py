@@ -94,6 +94,50 @@ def heterogeneity_table(full: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
+def _or_ci(est: float, lo: float, hi: float) -> str:
+    if not all(pd.notna(v) and np.isfinite(v) for v in (est, lo, hi)):
+        return "–"
+    return f"{est:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def repetition_table(reps: pd.DataFrame) -> pd.DataFrame:
+    """Every repetition of one backbone × composition: paired DeLong ΔAUC, CI, p; Δaccuracy; the GEE OR of
+    that repetition with its CI and p, or why it has none.
+
+    Parameters
+    ----------
+    reps : DataFrame
+        :func:`eifer.stats.compare_groups_by_rep` rows of one backbone and composition.
+
+    Returns
+    -------
+    DataFrame of str
+
+    Examples
+    --------
+    >>> from eifer.stats import compare_groups_by_rep
+    >>> from eifer.stats.calibration import simulate_predictions
+    >>> t = repetition_table(compare_groups_by_rep(simulate_predictions(n_items=96, reps=2, seed=1)))
+    >>> list(t.columns)[3:6], len(t)
+    (['Rep', 'AUC first / second', 'ΔAUC [95% CI] (DeLong)'], 4)
+    """
+    d = _cell_order(reps.sort_values("rep", kind="mergesort"))  # stable: repetitions in order within a cell
+    has_or = "or_" in d.columns
+    col = (lambda c: d[c]) if has_or else (lambda c: pd.Series(np.nan, index=d.index))  # older tables
+    note = d["gee_note"].fillna("").astype(str) if "gee_note" in d.columns else pd.Series("", index=d.index)
+    return pd.DataFrame({
+        "Condition": d["condition"].astype(str).str.capitalize(), "Task": d["task"].astype(str).str.capitalize(),
+        "Comparison": d["comparison"], "Rep": d["rep"].astype(int).astype(str),
+        "AUC first / second": [f"{a:.3f} / {b:.3f}" for a, b in zip(d["auc_a"], d["auc_b"])],
+        "ΔAUC [95% CI] (DeLong)": [_ci(*v) for v in zip(d["delta"], d["ci_low"], d["ci_high"])],
+        "p (DeLong)": d["p"].map(format_p),
+        "Δacc": [f"{v:+.3f}" if pd.notna(v) else "–" for v in d["delta_acc"]],
+        "OR [95% CI] (GEE)": [_or_ci(*v) for v in zip(col("or_"), col("or_ci_low"), col("or_ci_high"))],
+        "p (GEE)": col("gee_p").map(format_p),
+        "no OR because": note if has_or else "not computed by this eifer version",
+    }).reset_index(drop=True)
+
+
 def forest_figure(reps: pd.DataFrame, full: pd.DataFrame, title: str) -> plt.Figure:
     """Forest plot of one comparison family: each repetition's ΔAUC with its 95 % CI, the fixed and the
     random pool, one block per condition × task.
@@ -154,11 +198,20 @@ def pairing_blocks(run: RunFolder) -> list[B.Block]:
                 f"2 / 2^{r} = {2 / 2**r:.3g}")
         text += (f", so it cannot reach p < {alpha:g} with fewer than {min_signflip_reps(alpha)} repetitions."
                  if 2 / 2**r >= alpha else ".")
-        text += (" Transfer-CV folds (Table 6) pair the same way: fold k of every group shares its seed.")
+        text += (" The transfer models pair the same way: High-Total and Low-Total of repetition r are fine-tuned "
+                 "with the Total group's seed and split of repetition r, from the High and Low models of that "
+                 "repetition. Transfer-CV folds (Table 6) pair the same way: fold k of every group shares its seed.")
     else:
-        text = ("Design of this run: split.pairing = independent. Each group's repetitions draw their own seeds, so "
-                "the trained models are exchangeable between groups under the null and the permutation columns come "
-                "from the exact unpaired relabelling of the models.")
+        text = ("Design of this run: split.pairing = independent. Each direct group's repetitions draw their own seeds "
+                "and validation folds, so the direct models are exchangeable between groups under the null and the "
+                "permutation columns of the “direct” rows come from the exact unpaired relabelling of the models. "
+                "The transfer models are paired nonetheless: High-Total and Low-Total of repetition r are fine-tuned "
+                "with the Total group's seed and train/validation split of repetition r — the seed and split the "
+                "Total model of repetition r was trained with — and only their source models (High, Low) draw their "
+                "own seeds. The models of one repetition therefore share a component and are not exchangeable "
+                f"across repetitions, so the “transfer” rows use the exact paired sign-flip test over the {r} "
+                f"repetition pairs (smallest p 2 / 2^{r} = {2 / 2**r:.3g}). Transfer-CV folds (Table 6) are paired "
+                "too: fold k of every group shares its seed.")
     out: list[B.Block] = [B.Para(text)]
     cal_design = Path(run.root, "calibration", "design.json")
     if cal_design.is_file():
@@ -171,16 +224,27 @@ def pairing_blocks(run: RunFolder) -> list[B.Block]:
                 fields["groups"] = tuple(fields["groups"])
             note = calibration_design_note(SimDesign(**fields), alpha)
             sizes = ", ".join(str(n) for n in d.get("n_items", []))
-            out.append(B.Para(f"The type-I rates in the table below were measured by `eifer calibrate --run` for this "
-                              f"design ({d.get('n_sim', '?')} simulated null studies per test-set size N = {sizes}). "
-                              f"{note}"))
+            n_sim = int(d.get("n_sim", 0))
+            half = 100 * 1.96 * np.sqrt(alpha * (1 - alpha) / n_sim) if n_sim else np.nan
+            mc = (f" With {n_sim} studies a rate near {alpha:g} is known to ± {half:.1f} percentage points "
+                  f"(1.96·√(p(1−p)/n), the Monte-Carlo error); each rate below carries its own." if n_sim else "")
+            out.append(B.Para(f"The type-I rates in the table below were simulated for this run's design (stage "
+                              f"`calibrate`, report.calibrate_sims, or `eifer calibrate --run`; {n_sim or '?'} "
+                              f"simulated null studies per test-set size N = {sizes}). {note}{mc}"))
+            differs = [f"{name} {got} (the run: {want})" for name, got, want in (
+                ("pairing", "paired" if fields.get("paired", True) else "independent", pairing),
+                ("repetitions", fields.get("reps"), r)) if str(got) != str(want)]
+            if differs:
+                out.append(B.Note(f"{cal_design}: simulated for another design than this run's — "
+                                  f"{'; '.join(differs)}. Rerun `eifer calibrate --run RUN`."))
         except (ValueError, TypeError, KeyError, OSError):
             out.append(B.Note(f"{cal_design}: unreadable; the type-I rates below may not be this run's design."))
     else:
         out.append(B.Note("The type-I rates below were not simulated for this run's design (they are eifer's "
                           "documented figures for 5 independent repetitions per group); run "
                           "`eifer calibrate --run RUN` to measure them for this run's pairing, repetitions, test "
-                          "set and class balance, then `eifer report RUN`."))
+                          "set and class balance, then `eifer report RUN` (or set report.calibrate_sims, as the "
+                          "demo profile does, and `eifer run` makes them before the report)."))
     return out
 
 
@@ -267,6 +331,18 @@ def evidence_blocks(run: RunFolder, k: int) -> list[B.Block]:
         if reps is None:
             continue
         r = reps[(reps["backbone"].astype(str) == str(bb)) & (reps["composition"].astype(str) == str(comp))]
+        if len(r):
+            from eifer.stats.compare import MIN_GEE_CLUSTERS
+
+            out.append(B.Table(repetition_table(r), (
+                f"Table {k} (per repetition) — {bb}, “{comp}”: each repetition's paired DeLong ΔAUC with its 95 % "
+                "CI and p, the models' Δaccuracy, and the GEE odds ratio of a correct classification (second group "
+                "vs first; the paper's GEE fitted on this repetition's predictions alone, clusters = test items) "
+                "with its robust 95 % CI and p."), group_cols=3,
+                footnote=(f"An OR is left out (–) where it means nothing: a group always right or always wrong in "
+                          f"that repetition (separation: no finite OR), or fewer than {MIN_GEE_CLUSTERS} test items "
+                          f"(the robust variance is biased low with few clusters; Mancl & DeRouen 2001)."),
+                collapsed=f"Table {k} per repetition — {comp} ({len(r)} rows)"))
         for comparison, dc in d.groupby("comparison", sort=True):
             name = f"forest_table{k}_{bb}_{comp}_{comparison}".replace(" ", "_").replace("/", "_")
             f = save_png(forest_figure(r[r["comparison"] == comparison], dc, f"{bb} · {comp} · {comparison}"),

@@ -242,7 +242,10 @@ def type1_table(calibration: pd.DataFrame | None, alpha: float = DEFAULTS.stats.
             def cell(r: pd.Series) -> str:
                 ci = (f" [{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}]"
                       if {"ci_low", "ci_high"} <= set(r.index) else "")
-                return f"{100 * r['rate']:.1f} %{ci}"
+                n = pd.to_numeric(r.get("n_sim", np.nan), errors="coerce")
+                mc = (f" ± {100 * 1.96 * np.sqrt(r['rate'] * (1 - r['rate']) / n):.1f}"
+                      if pd.notna(n) and n > 0 else "")  # Monte-Carlo error of the simulated rate
+                return f"{100 * r['rate']:.1f} %{mc}{ci}"
             null = null.assign(cell=null.apply(cell, axis=1))
             wide = null.pivot_table(index="test", columns="n_items", values="cell", aggfunc="first")
             wide = wide.reindex([t for t in TEST_NAMES if t in wide.index])
@@ -250,7 +253,9 @@ def type1_table(calibration: pd.DataFrame | None, alpha: float = DEFAULTS.stats.
             wide.insert(0, "test", [TEST_NAMES[t] for t in wide.index])
             n_sim = int(pd.to_numeric(null.get("n_sim", pd.Series([0])), errors="coerce").max())
             return (wide.reset_index(drop=True),
-                    f"measured by `eifer calibrate` for this run ({n_sim} simulated null studies per size)")
+                    f"measured by `eifer calibrate` for this run ({n_sim} simulated null studies per size; "
+                    f"rate ± 1.96·√(p(1−p)/{n_sim}) (Monte-Carlo error) [Clopper–Pearson 95 % CI, exact also "
+                    f"at 0 %])")
     rows = [(TEST_NAMES[t], f"{100 * a:.1f} %", f"{100 * b:.1f} %") for t, (a, b) in DOCUMENTED_TYPE1.items()]
     return (pd.DataFrame(rows, columns=["test", "type-I error, N = 96 items", "type-I error, N = 3200 items"]),
             ("eifer's own calibration documented in docs/statistics.md §5 (400 simulated null studies per size: "

@@ -432,3 +432,87 @@ def calibration_markdown(table: pd.DataFrame, alpha: float = DEFAULTS.stats.alph
     n_sim = int(table["n_sim"].max())
     return (f"Rejection rate at α = {alpha} over {n_sim} simulated studies per column "
             f"(Clopper–Pearson 95 % CI).\n\n{markdown_table(wide)}\n")
+
+
+def write_calibration(out: str | Path, table: pd.DataFrame, design: SimDesign, sizes: list[int], n_sim: int,
+                      alpha: float = DEFAULTS.stats.alpha) -> tuple[str, list[Path]]:
+    """Write ``calibration.csv``, ``calibration.md`` and ``design.json`` (what the report reads) to ``out``.
+
+    Returns
+    -------
+    (str, list of Path)
+        The markdown (table + :func:`calibration_design_note`) and the files written.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n_items": [32], "effect": [0.0], "test": ["gee"], "description": ["GEE"],
+    ...                   "rejections": [1], "n_sim": [10], "rate": [0.1], "ci_low": [0.0], "ci_high": [0.4]})
+    >>> md, files = write_calibration("cal", t, SimDesign(reps=3), [32], n_sim=10)
+    >>> [f.name for f in files], "smallest p = 0.25" in md
+    (['calibration.csv', 'design.json', 'calibration.md'], True)
+    """
+    from eifer.io import write_csv, write_text
+
+    out = Path(out)
+    md = calibration_markdown(table, alpha) + "\n" + calibration_design_note(design, alpha) + "\n"
+    files = [write_csv(out / "calibration.csv", table),
+             write_json(out / "design.json", {**asdict(design), "n_items": [int(n) for n in sizes],
+                                              "n_sim": int(n_sim), "alpha": float(alpha)}),
+             write_text(out / "calibration.md", md)]
+    return md, files
+
+
+def calibrate_for_run(run_root: str | Path, n_sim: int, config: Any = None, out: str | Path | None = None,
+                  participants: int | None = None, reps: int | None = None, items: list[int] | None = None,
+                  effects: list[float] | tuple[float, ...] = (0.0,), n_jobs: int = 0,
+                  candidates: bool = False) -> tuple[pd.DataFrame, str, list[Path]]:
+    """Calibrate the tests for a run folder's own design and write ``RUN/calibration`` (the report shows it).
+
+    The one code path of ``eifer calibrate --run RUN`` and of the pipeline's ``calibrate`` stage (on in
+    the demo profile: ``report.calibrate_sims``): the design from :func:`read_run_design` (repetitions,
+    pairing, test participants, videos, test-set sizes, class balance), :func:`calibrate` under the run's
+    ``stats`` settings (α, permutations), then :func:`write_calibration`.
+
+    Parameters
+    ----------
+    run_root : path-like
+        The run folder (the train stage must have run).
+    n_sim : int
+        Simulated studies per (test-set size, effect).
+    config : eifer.config.Config, optional
+        Seed and ``stats`` settings; default the run's own (RUN/config.yaml).
+    out : path-like, optional
+        Output folder (default ``RUN/calibration``).
+    participants, reps, items : optional
+        Override the run's test participants, repetitions or test-set sizes.
+    effects : sequence of float
+        True group advantages to simulate; 0 = type-I error.
+    n_jobs : int
+        Worker processes (0 = one per core).
+    candidates : bool
+        Also run the rejected candidate alternatives.
+
+    Returns
+    -------
+    (DataFrame, str, list of Path)
+        The :func:`calibrate` table, its markdown and the files written.
+
+    Examples
+    --------
+    >>> table, md, files = calibrate_for_run("runs/demo", n_sim=100)  # doctest: +SKIP
+    """
+    from dataclasses import replace
+
+    from eifer.runfolder import read_run_config
+
+    root = Path(run_root)
+    cfg = config if config is not None else read_run_config(root)
+    design, sizes = read_run_design(root)
+    design = replace(design, participants=participants or design.participants, reps=reps or design.reps)
+    sizes = list(items or sizes)
+    out = Path(out) if out is not None else root / "calibration"
+    table = calibrate(n_items=sizes, effects=list(effects), n_sim=n_sim, alpha=cfg.stats.alpha, seed=cfg.seed,
+                      n_jobs=n_jobs, candidates=candidates, design=design, checkpoint_dir=out / ".chunks",
+                      n_permutations=cfg.stats.n_permutations, max_exact=cfg.stats.max_exact)
+    md, files = write_calibration(out, table, design, sizes, n_sim, cfg.stats.alpha)
+    return table, md, files

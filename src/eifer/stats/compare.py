@@ -193,11 +193,31 @@ def _gee_for_reference(cell: pd.DataFrame, reference: str, others: list[str]) ->
                          "gee_p": r["p"], "gee_alpha": r["alpha"]} for _, r in res.iterrows()}
 
 
+def paired_by_composition(pairing: str = DEFAULTS.split.pairing) -> dict[str, bool]:
+    """Which compositions' repetitions pair up across groups, given ``split.pairing``.
+
+    ``direct``: as ``split.pairing`` (paired: repetition r of every group shares one seed and
+    validation fold; independent: each group draws its own). ``transfer``: always paired — High-Total
+    and Low-Total of repetition r are fine-tuned with the Total group's seed and train/validation split
+    of repetition r (:func:`eifer.train.core.plan_units`), the very seed and split the reference Total
+    model of repetition r was trained with; under ``independent`` only their source models (direct High,
+    Low) draw their own seeds, so the models of one repetition still share a component and are not
+    exchangeable across repetitions. ``cv``: fold k of every group shares ``rep_seed(seed, k)``: paired.
+
+    Examples
+    --------
+    >>> paired_by_composition("independent")
+    {'direct': False, 'transfer': True, 'cv': True}
+    """
+    return {"direct": pairing == "paired", "transfer": True, "cv": True}
+
+
 def compare_groups(predictions: pd.DataFrame,
                    comparisons: Mapping[str, Sequence[tuple[str, str]]] = DEFAULTS.stats.comparisons,
                    backbone: str | list[str] | None = None, seed: int = 0,
                    n_permutations: int = DEFAULTS.stats.n_permutations,
-                   max_exact: int = DEFAULTS.stats.max_exact, paired: bool = True) -> pd.DataFrame:
+                   max_exact: int = DEFAULTS.stats.max_exact,
+                   paired: bool | Mapping[str, bool] = True) -> pd.DataFrame:
     """Group comparisons of the paper's Table 4 / Table 6 from a predictions table.
 
     Parameters
@@ -218,10 +238,12 @@ def compare_groups(predictions: pd.DataFrame,
         The permutation test over models (:func:`~eifer.stats.model_permutation_test`): all
         relabelings when there are at most ``max_exact``, else ``n_permutations`` random ones
         (config ``stats.n_permutations``, ``stats.max_exact``).
-    paired : bool
+    paired : bool or mapping
         Repetition r of group A and of group B are a pair (shared seed, config
         ``split.pairing: paired``): the permutation columns come from the exact
         paired sign-flip test; False: the unpaired relabelling of the models.
+        A mapping gives it per composition (missing: True), e.g.
+        :func:`paired_by_composition` of the run's ``split.pairing``.
 
     Returns
     -------
@@ -265,7 +287,8 @@ def compare_groups(predictions: pd.DataFrame,
             row |= _delong_summary(delong_by_rep(cell, a, b))
             row |= gee.get(a, {}).get(b, {})
             row["favoured"] = _favoured(row)
-            row |= _permutation_summary(cell, a, b, seed, n_permutations, max_exact, paired)
+            is_paired = paired if isinstance(paired, bool) else bool(paired.get(composition, True))
+            row |= _permutation_summary(cell, a, b, seed, n_permutations, max_exact, is_paired)
             rows.append(row)
     cols = _CELL + ["group_a", "group_b", "comparison", "n_items", "n_reps", "auc_a", "auc_b",
                     "delta_auc", "delta_se", "delta_ci_low", "delta_ci_high", "fisher_p", "delong_q",
@@ -283,7 +306,47 @@ def compare_groups(predictions: pd.DataFrame,
 
 
 BY_REP_COLUMNS = _CELL + ["group_a", "group_b", "comparison", "rep", "n_items", "auc_a", "auc_b", "delta", "se",
-                          "ci_low", "ci_high", "z", "p", "acc_a", "acc_b", "delta_acc"]
+                          "ci_low", "ci_high", "z", "p", "acc_a", "acc_b", "delta_acc",
+                          "or_", "or_ci_low", "or_ci_high", "gee_p", "gee_n_clusters", "gee_note"]
+
+#: Fewest test items (GEE clusters) for which a per-repetition GEE odds ratio is reported. The robust
+#: (sandwich) variance the GEE's CI and p rest on is biased downward with few clusters, and Wald tests
+#: built on it reject too often below about 40 (Mancl & DeRouen 2001, Biometrics 57:126; Li & Redden
+#: 2015, Stat Med 34:281); neither statsmodels nor geepack warns. Below it the OR is NaN with a reason.
+MIN_GEE_CLUSTERS = 40
+
+
+def _gee_one_rep(d: pd.DataFrame, reference: str, others: list[str]) -> dict[str, dict]:
+    """The pooled GEE (:func:`_gee_for_reference`) fitted on one repetition's predictions: OR of each other
+    group vs ``reference`` with CI and p, or NaN and ``gee_note`` saying why no OR is meaningful."""
+    d = d.assign(correct=(d["pred"] == d["y_true"]).astype(int))
+    present = set(d["group"])
+    notes: dict[str, str] = {o: f"{o} or {reference} has no predictions in this repetition"
+                             for o in others if not {o, reference} <= present}
+    n_clusters = int(d["item"].nunique())
+    rate = d.groupby("group")["correct"].mean()
+    if reference in rate and rate[reference] in (0.0, 1.0):
+        notes |= {o: f"{reference} is always {'right' if rate[reference] else 'wrong'} in this repetition: no "
+                     f"finite odds ratio (separation)" for o in others if o not in notes}
+    for o in others:
+        if o not in notes and rate.get(o, 0.5) in (0.0, 1.0):
+            notes[o] = (f"{o} is always {'right' if rate[o] else 'wrong'} in this repetition: no finite odds ratio "
+                        f"(separation)")
+    if n_clusters < MIN_GEE_CLUSTERS:
+        notes |= {o: f"{n_clusters} test items (clusters) < {MIN_GEE_CLUSTERS}: the robust GEE variance is not "
+                     f"reliable with so few clusters" for o in others if o not in notes}
+    fit = [o for o in others if o not in notes]
+    out: dict[str, dict] = {o: {"gee_note": n, "gee_n_clusters": n_clusters} for o, n in notes.items()}
+    if fit:
+        try:
+            res = gee_group_effects(d[d["group"].isin([reference, *fit])], outcome="correct", group="group",
+                                    reference=reference, repetition=None, cluster="item")
+        except (EiferError, np.linalg.LinAlgError) as exc:
+            return out | {o: {"gee_note": str(exc), "gee_n_clusters": n_clusters} for o in fit}
+        for _, r in res.iterrows():
+            out[r["level"]] = {"or_": r["or_"], "or_ci_low": r["ci_low"], "or_ci_high": r["ci_high"],
+                               "gee_p": r["p"], "gee_n_clusters": n_clusters, "gee_note": ""}
+    return out
 
 
 def compare_groups_by_rep(predictions: pd.DataFrame,
@@ -306,7 +369,14 @@ def compare_groups_by_rep(predictions: pd.DataFrame,
         One row per backbone × composition × task × condition × comparison ×
         repetition: ``n_items, auc_a, auc_b, delta`` (= AUC_A − AUC_B), ``se,
         ci_low, ci_high, z, p`` (paired DeLong on the items both scored) and
-        each model's accuracy ``acc_a, acc_b, delta_acc``.
+        each model's accuracy ``acc_a, acc_b, delta_acc``; the GEE odds ratio of B vs A
+        fitted on this repetition's predictions only (the pooled model of
+        :func:`compare_groups` without the repetition term: A with every group
+        it is compared with, clusters = items) ``or_, or_ci_low, or_ci_high,
+        gee_p, gee_n_clusters`` and ``gee_note``: empty when the OR was fitted,
+        else why it is NaN (a group always right or always wrong in this
+        repetition — separation, no finite OR; fewer than
+        :data:`MIN_GEE_CLUSTERS` test items; no convergence).
 
     Examples
     --------
@@ -321,7 +391,13 @@ def compare_groups_by_rep(predictions: pd.DataFrame,
         pred = pred[pred["backbone"].isin(keep)]
     rows = []
     for key, cell in pred.groupby(_CELL, sort=True):
-        for a, b in comparisons.get(key[1], []):
+        pairs = list(comparisons.get(key[1], []))
+        gee: dict[tuple[str, Any], dict[str, dict]] = {}  # (reference, rep) -> other group -> OR fields
+        for ref in dict.fromkeys(a for a, _ in pairs):  # as compare_groups: one GEE per reference group
+            others = [b for a, b in pairs if a == ref]
+            for rep, d in cell[cell["group"].isin([ref, *others])].groupby("rep"):
+                gee[(ref, rep)] = _gee_one_rep(d, ref, others)
+        for a, b in pairs:
             if not {a, b} <= set(cell["group"]):
                 continue
             reps = delong_by_rep(cell, a, b)
@@ -335,5 +411,6 @@ def compare_groups_by_rep(predictions: pd.DataFrame,
                             | {"rep": int(r["rep"]), "n_items": int(r["n_items"])}
                             | {c: r[c] for c in ("auc_a", "auc_b", "delta", "se", "ci_low",
                                                  "ci_high", "z", "p")}
-                            | {"acc_a": acc_a, "acc_b": acc_b, "delta_acc": acc_a - acc_b})
+                            | {"acc_a": acc_a, "acc_b": acc_b, "delta_acc": acc_a - acc_b}
+                            | gee.get((a, r["rep"]), {}).get(b, {}))
     return pd.DataFrame(rows, columns=BY_REP_COLUMNS)

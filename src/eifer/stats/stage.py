@@ -8,7 +8,7 @@ import pandas as pd
 
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
-from eifer.stats.compare import compare_groups_by_rep
+from eifer.stats.compare import compare_groups_by_rep, paired_by_composition
 from eifer.stats.resamples import add_resample, compare_over_resamples, resample_estimates
 from eifer.stats.tables import compare_groups_for_run, write_stats_tables
 
@@ -38,7 +38,7 @@ def run_stats(study: Study, run: RunFolder) -> list[str]:
     if pred.empty:
         raise EiferError(f"{path}: no predictions of the direct or transfer compositions")
     cfg = run.config.stats
-    paired = run.config.split.pairing == "paired"
+    paired = paired_by_composition(run.config.split.pairing)  # transfer models pair up under either setting
     results = compare_groups_for_run(pred, run.config.seed, cfg.comparisons, cfg.n_permutations, cfg.max_exact,
                                      paired)
     if results.empty:

@@ -144,11 +144,12 @@ def write_stats_tables(results: pd.DataFrame, folder: str | Path, number: int = 
 def compare_groups_for_run(pred: pd.DataFrame, seed: int,
                            comparisons: Mapping[str, Sequence[tuple[str, str]]] = DEFAULTS.stats.comparisons,
                            n_permutations: int = DEFAULTS.stats.n_permutations,
-                           max_exact: int = DEFAULTS.stats.max_exact, paired: bool = True) -> pd.DataFrame:
+                           max_exact: int = DEFAULTS.stats.max_exact,
+                           paired: bool | Mapping[str, bool] = True) -> pd.DataFrame:
     """:func:`compare_groups` with a progress note per backbone (used by the stage runners).
 
     The stage runners pass the ``stats`` section (``comparisons``, ``n_permutations``, ``max_exact``) and
-    ``paired`` = (``split.pairing`` is ``"paired"``).
+    ``paired`` per composition (:func:`eifer.stats.compare.paired_by_composition` of ``split.pairing``).
     """
     from eifer.stats.compare import compare_groups
     from eifer.utils import progress
