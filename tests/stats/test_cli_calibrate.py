@@ -41,3 +41,18 @@ def test_calibrate_run_simulates_the_runs_design(tmp_path, monkeypatch):
     for description in t["description"].unique():
         assert description in res.output  # every test's type-I rate printed
     assert "sign-flip" in res.output and "smallest p = 0.5" in res.output  # 2 pairs: 2 / 2^2
+
+
+def test_run_design_counts_every_model_table4_pools(tmp_path):
+    """With K test sets Table 4 pools K x R models per group, so the simulated design has K x R repetitions."""
+    from eifer.config import load_config
+    from eifer.runfolder import RunFolder
+    from eifer.stats.calibration import read_run_design, simulate_predictions
+
+    for k, want in ((1, 2), (3, 6)):
+        cfg = load_config(profile="demo", overrides={"train": {"repetitions": 2}, "split": {"test_resamples": k}})
+        run = RunFolder(tmp_path / f"run{k}", cfg).init()
+        simulate_predictions(n_items=24, reps=2, seed=1, participants=2, videos=2).to_parquet(
+            run.path("predictions.parquet"))
+        design, _ = read_run_design(run.root)
+        assert design.reps == want

@@ -232,7 +232,9 @@ def _chunk_unit(args: tuple) -> list[dict[str, bool]]:
 def read_run_design(run_root: str | Path) -> tuple[SimDesign, list[int]]:
     """The design of a run folder for :func:`calibrate`: its repetitions, pairing, test set and class balance.
 
-    Repetitions from ``train.repetitions``, pairing from ``split.pairing`` (RUN/config.yaml); test
+    Repetitions from ``train.repetitions`` × ``split.test_resamples`` (Table 4 pools every model the run
+    trained; with K > 1 test sets the simulation keeps one test set, an approximation),
+    pairing from ``split.pairing`` (RUN/config.yaml); test
     participants, videos per participant, the test-set sizes (items per condition, median over tasks)
     and the share of class 1 from ``RUN/predictions.parquet`` (composition "direct", one model per condition).
 
@@ -262,7 +264,8 @@ def read_run_design(run_root: str | Path) -> tuple[SimDesign, list[int]]:
     sizes = sorted({int(round(n)) for n in per_cell})
     videos = one.groupby("participant_id")["video_id"].nunique()
     design = SimDesign(participants=int(one["participant_id"].nunique()), videos=max(2, int(videos.median())),
-                       reps=int(cfg.train.repetitions), paired=cfg.split.pairing == "paired",
+                       reps=int(cfg.train.repetitions) * int(cfg.split.test_resamples),
+                       paired=cfg.split.pairing == "paired",
                        prevalence=float(np.clip(one["y_true"].mean(), 0.05, 0.95)))
     return design, sizes
 
