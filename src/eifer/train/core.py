@@ -27,7 +27,7 @@ import torch
 from eifer._validation import require_columns
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
-from eifer.io import atomic_path, write_json, write_parquet
+from eifer.io import atomic_path, read_parquet, write_json, write_parquet
 from eifer.model import create_model, load_weights
 from eifer.parallel import Resources, get_executor, map_units
 from eifer.split import resample_count, run_test, validate_dataset
@@ -155,7 +155,7 @@ def train_unit(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFra
     device = train_device(device)
     out = unit_dir(model_dir, t.backbone, unit)
     if (out / "meta.json").is_file() and (out / "predictions.parquet").is_file():
-        return pd.read_parquet(out / "predictions.parquet")
+        return read_parquet(out / "predictions.parquet", stage="train")
     t0 = time.perf_counter()
     task, sp = unit["task"], splits["runs"][unit["split"]]
     train_df = dataset[dataset["participant_id"].isin(sp["train"])].reset_index(drop=True)

@@ -36,7 +36,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
-from eifer.io import atomic_path, write_json, write_parquet
+from eifer.io import atomic_path, read_parquet, write_json, write_parquet
 from eifer.model import create_model
 from eifer.split import GROUPS, rep_seed
 from eifer.train.core import PRED_COLUMNS, check_inputs, map_train_units, test_items, torch_threads, train_device
@@ -219,7 +219,7 @@ def train_fold(unit: dict[str, Any], test: list[str], dataset: pd.DataFrame, sub
     """Train (or resume, or reuse) one fold in :func:`fold_dir`; its test predictions (:data:`PRED_COLUMNS`)."""
     out = fold_dir(cv_dir, unit)
     if (out / "meta.json").is_file() and (out / "predictions.parquet").is_file():
-        return pd.read_parquet(out / "predictions.parquet")
+        return read_parquet(out / "predictions.parquet", stage="transfer_cv")
     t0 = time.perf_counter()
     task = unit["task"]
     name = f"{unit['backbone']}/{unit['group']}/{task}/fold{unit['fold']}"
