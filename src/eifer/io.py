@@ -176,8 +176,8 @@ def read_parquet(path: str | Path, *, stage: str = "", **kwargs: Any) -> pd.Data
     >>> try:
     ...     read_parquet(d / "t.parquet", stage="select")
     ... except EiferError as e:
-    ...     print(str(e).split(": ", 1)[1][:34])
-    damaged parquet table (Parquet mag
+    ...     print(str(e).split(": ", 1)[1].split(" (")[0], "--force select" in str(e))
+    damaged parquet table True
     """
     import pyarrow as pa
 
