@@ -187,8 +187,9 @@ def read_parquet(path: str | Path, *, stage: str = "", **kwargs: Any) -> pd.Data
         if isinstance(exc, OSError) and exc.errno is not None:
             raise  # missing file, permissions, disk: the CLI's OS-error message says what to do
         reason = str(exc).split(": ", 1)[-1].strip().rstrip(".") if "input source" in str(exc) else str(exc).strip()
-        todo = (f"rebuild it with `eifer run STUDY --out RUN --force {stage}` (or `eifer {stage} --force`)"
-                if stage else "delete it and run the stage that writes it again")
+        todo = (f"rebuild it with `eifer run STUDY --out RUN --force {stage}` "
+                f"(or `eifer {stage} STUDY --out RUN --force`)" if stage
+                else "delete it and run the stage that writes it again")
         raise EiferError(f"{path}: damaged parquet table ({reason}); {todo}; "
                          "the other files in the run folder are kept") from exc
 
