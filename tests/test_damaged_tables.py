@@ -1,46 +1,26 @@
 """A damaged parquet table inside a run folder: one clear error naming the file and the stage to redo (#27c)."""
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _cli_checks import run_cli as _cli
+from _cli_checks import snapshot as _snapshot
+from _cli_checks import study_conftest
 
-import eifer
 from eifer.errors import EiferError
 from eifer.io import read_parquet, write_parquet
-
-SRC = Path(eifer.__file__).resolve().parents[1]  # the subprocess runs the eifer this test imports
-
-
-def _cli(*args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-           "EIFER_NO_PROGRESS": "1"}
-    return subprocess.run([sys.executable, "-m", "eifer.cli", *map(str, args)], env=env, capture_output=True,
-                          text=True, timeout=300)
-
-
-def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
-    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes())
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
 def hrv_run(tmp_path_factory):
     """A run folder with ei, labels and hrv done on the small study of tests/study (a few seconds)."""
-    spec = importlib.util.spec_from_file_location("_study_conftest_i27c",
-                                                  Path(__file__).parent / "study" / "conftest.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
     import neurokit2 as nk
 
-    study = mod.build_study(tmp_path_factory.mktemp("i27c") / "study")
+    study = study_conftest().build_study(tmp_path_factory.mktemp("i27c") / "study")
     for k, pid in enumerate(("P01", "P02", "P03")):  # ECGs with beats, so the hrv stage finishes
         sig = nk.ecg_simulate(duration=101, sampling_rate=100, heart_rate=65 + 5 * k, random_state=k)
         pd.DataFrame({"time_s": np.round(np.arange(sig.size) / 100, 4), "ecg": np.round(sig, 5)}).to_csv(
