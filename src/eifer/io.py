@@ -189,7 +189,7 @@ def read_parquet(path: str | Path, *, stage: str = "", **kwargs: Any) -> pd.Data
         reason = str(exc).split(": ", 1)[-1].strip().rstrip(".") if "input source" in str(exc) else str(exc).strip()
         todo = (f"rebuild it with `eifer run STUDY --out RUN --force {stage}` "
                 f"(or `eifer {stage} STUDY --out RUN --force`)" if stage
-                else "delete it and run the stage that writes it again")
+                else "delete it and run the stage that writes it again (with --force if that stage is done)")
         raise EiferError(f"{path}: damaged parquet table ({reason}); {todo}; "
                          "the other files in the run folder are kept") from exc
 

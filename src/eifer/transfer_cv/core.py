@@ -219,7 +219,7 @@ def train_fold(unit: dict[str, Any], test: list[str], dataset: pd.DataFrame, sub
     """Train (or resume, or reuse) one fold in :func:`fold_dir`; its test predictions (:data:`PRED_COLUMNS`)."""
     out = fold_dir(cv_dir, unit)
     if (out / "meta.json").is_file() and (out / "predictions.parquet").is_file():
-        return read_parquet(out / "predictions.parquet", stage="transfer_cv")
+        return read_parquet(out / "predictions.parquet", stage="transfer-cv")
     t0 = time.perf_counter()
     task = unit["task"]
     name = f"{unit['backbone']}/{unit['group']}/{task}/fold{unit['fold']}"
