@@ -8,7 +8,6 @@ The tiny hand-built study of ``tests/study/conftest.py`` (3 participants) is the
 from __future__ import annotations
 
 import errno
-import importlib.util
 import json
 import os
 import shutil
@@ -21,46 +20,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from _cli_checks import SRC, invoke, study_conftest
+from _cli_checks import assert_clear_failure as clear_failure
+from _cli_checks import snapshot as _snapshot
 
-import eifer
-from eifer.cli import app
 from eifer.config import load_config
 from eifer.errors import ConfigError, EiferError
 
-SRC = Path(eifer.__file__).resolve().parents[1]  # the subprocess runs the eifer this test imports
-
-
-def _study_conftest():
-    spec = importlib.util.spec_from_file_location("_study_conftest_i27",
-                                                  Path(__file__).parent / "study" / "conftest.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def clear_failure(res, *needles: str) -> str:
-    out = " ".join(res.output.split())
-    assert res.exit_code == 1, (res.exit_code, res.output, res.exception)
-    assert isinstance(res.exception, SystemExit), repr(res.exception)
-    assert "Traceback" not in res.output
-    for n in needles:
-        assert n in out, (n, out)
-    return out
-
 
 def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
-    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes())
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return _snapshot(folder, skip_links=True)
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    return _study_conftest().build_study(tmp_path_factory.mktemp("i27") / "study")
+    return study_conftest().build_study(tmp_path_factory.mktemp("i27") / "study")
 
 
 @pytest.fixture(scope="module")

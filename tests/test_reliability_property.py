@@ -12,7 +12,6 @@ cases; the module prints the count and the outcome at the end.
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import shutil
 import string
@@ -22,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from _cli_checks import invoke, study_conftest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,11 +46,7 @@ def _report_cases():
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("_study_conftest_i27p",
-                                                  Path(__file__).parent / "study" / "conftest.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.build_study(tmp_path_factory.mktemp("i27p") / "study", videos=False)
+    return study_conftest().build_study(tmp_path_factory.mktemp("i27p") / "study", videos=False)
 
 
 # the strings users type: any text, plus the payloads of the attack run
@@ -271,10 +267,6 @@ def test_paths_from_run_folder_tables_never_lead_out(tmp_path_factory, rel):
 
 # --- the report as a whole: every study string with a payload ---------------------------------------------------
 def test_payloads_in_study_strings_stay_text_in_every_page_and_md_file(template, tmp_path):
-    from typer.testing import CliRunner
-
-    from eifer.cli import app
-
     _count("report with payloads")
     root = Path(shutil.copytree(template, tmp_path / "study"))
     payload = '<img src=x onerror="alert(1)">'
@@ -291,7 +283,7 @@ def test_payloads_in_study_strings_stay_text_in_every_page_and_md_file(template,
     out = tmp_path / "run"
     for args in (["ei", root, "--out", out, "-p", "demo"], ["labels", root, "--out", out, "-p", "demo"],
                  ["report", out]):
-        res = CliRunner().invoke(app, [str(a) for a in args])
+        res = invoke(*args)
         assert res.exit_code == 0, res.output
     written = [p for p in out.rglob("*") if p.suffix in (".md", ".html")]
     assert {"index.html", "report.md"} <= {p.name for p in written}

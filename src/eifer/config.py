@@ -63,7 +63,10 @@ class HRVConfig(_Section):
     peak_method: str = Field("neurokit", description="NeuroKit2 R-peak detection method (ecg_peaks; checked "
                                                       "against what the installed NeuroKit2 accepts before a run)")
     correct_artifacts: bool = Field(False, description="let NeuroKit2 correct ectopic/missed beats in the R-peaks")
-    min_beats: int = Field(30, ge=3, description="segments with fewer R-peaks get no HRV values (beats)")
+    min_beats: int = Field(30, ge=3, description="fewest beats per segment: fewer detected R-peaks (or beats of an "
+                           "RR file) stop the hrv stage with an error naming participant and segment (the other "
+                           "participants are kept); fewer left after NN cleaning exclude the segment, reason in "
+                           "hrv_excluded (beats)")
     domains: list[Literal["time", "frequency", "nonlinear"]] = Field(
         ["time", "frequency", "nonlinear"], min_length=1,
         description="HRV variable families computed per segment (paper §2.2.2, §3.1)")

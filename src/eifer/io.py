@@ -154,6 +154,46 @@ def write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
     return Path(path)
 
 
+def read_parquet(path: str | Path, *, stage: str = "", **kwargs: Any) -> pd.DataFrame:
+    """Read a parquet table from a run folder; a damaged file is an :class:`EiferError`.
+
+    A table cut short (a copy that stopped, a full disk outside eifer, a
+    hand edit) makes pyarrow raise ``ArrowInvalid`` or an ``OSError`` with no
+    errno and no file name. Here that becomes one message naming the file,
+    what is wrong and what to do: ``stage`` is the stage that writes the
+    table, and ``eifer run ... --force <stage>`` rebuilds it. A missing file
+    or a permission problem (an ``OSError`` with an errno) is passed on as it
+    is. Keyword arguments go to :func:`pandas.read_parquet`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = write_parquet(d / "t.parquet", pd.DataFrame({"a": [1, 2]}))
+    >>> read_parquet(d / "t.parquet", columns=["a"])["a"].tolist()
+    [1, 2]
+    >>> _ = (d / "t.parquet").write_bytes(b"PAR1")
+    >>> try:
+    ...     read_parquet(d / "t.parquet", stage="select")
+    ... except EiferError as e:
+    ...     print(str(e).split(": ", 1)[1].split(" (")[0], "--force select" in str(e))
+    damaged parquet table True
+    """
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path, **kwargs)
+    except (pa.ArrowException, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # missing file, permissions, disk: the CLI's OS-error message says what to do
+        reason = str(exc).split(": ", 1)[-1].strip().rstrip(".") if "input source" in str(exc) else str(exc).strip()
+        todo = (f"rebuild it with `eifer run STUDY --out RUN --force {stage}` "
+                f"(or `eifer {stage} STUDY --out RUN --force`)" if stage
+                else "delete it and run the stage that writes it again (with --force if that stage is done)")
+        raise EiferError(f"{path}: damaged parquet table ({reason}); {todo}; "
+                         "the other files in the run folder are kept") from exc
+
+
 #: Columns that hold identifiers (study ids and the ids eifer writes). They are
 #: read as text with no missing-value conversion, so an id such as ``NA``,
 #: ``NaN``, ``null`` or ``None`` stays that string end to end.

@@ -146,6 +146,27 @@ def read_stage_record(path: Path) -> dict[str, Any] | None:
     return rec
 
 
+
+def append_log(root: str | Path, event: str, **fields: Any) -> None:
+    """Append one JSON line to ``root/log.jsonl``: what :meth:`RunFolder.log` does, for a unit in a worker.
+
+    One ``write`` of one line in append mode, so lines from parallel workers never interleave.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> append_log(d, "checkpoint_restarted", unit="u1")
+    >>> json.loads((d / "log.jsonl").read_text())["event"]
+    'checkpoint_restarted'
+    """
+    rec = {"time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "event": event}
+    rec.update(fields)
+    Path(root).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(root) / "log.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
+    with open(fd, "a") as fh:  # O_NOFOLLOW: a link named log.jsonl is refused, never written through
+        fh.write(json.dumps(rec, default=str) + "\n")
+
 class RunFolder:
     """A run folder ``RUN/`` (see SPEC §6 for the names other parts read).
 
@@ -252,12 +273,7 @@ class RunFolder:
     # -- log -------------------------------------------------------------
     def log(self, event: str, **fields: Any) -> None:
         """Append one JSON line to ``RUN/log.jsonl`` (append is atomic per line)."""
-        rec = {"time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "event": event}
-        rec.update(fields)
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / "log.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
-        with open(fd, "a") as fh:  # O_NOFOLLOW: a link named log.jsonl is refused, never written through
-            fh.write(json.dumps(rec, default=str) + "\n")
+        append_log(self.root, event, **fields)
 
     # -- stage fingerprints ----------------------------------------------
     def _stage_file(self, name: str) -> Path:

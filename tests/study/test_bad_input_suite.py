@@ -17,11 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from _cli_checks import assert_clear_failure, invoke, snapshot, study_conftest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from eifer.cli import app
 from eifer.config import load_config
 from eifer.errors import ConfigError, EiferError
 from eifer.io import read_csv
@@ -35,21 +34,6 @@ CASES: dict[str, int] = {}
 
 def _count(name: str) -> None:
     CASES[name] = CASES.get(name, 0) + 1
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def assert_clear_failure(res, *needles: str) -> str:
-    """Exit code 1 (not a crash), no traceback, and every needle in the message (whitespace-normalised)."""
-    out = " ".join(res.output.split())
-    assert res.exit_code == 1, (res.exit_code, res.output, res.exception)
-    assert isinstance(res.exception, SystemExit), repr(res.exception)
-    assert "Traceback" not in res.output
-    for n in needles:
-        assert n in out, (n, out)
-    return out
 
 
 def fresh(template: Path, tmp: Path) -> Path:
@@ -70,20 +54,9 @@ def set_pid(root: Path, old: str, new: str, rename_files: bool) -> None:
         (root / "videos" / old).rename(root / "videos" / new)
 
 
-def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
-    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes())
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    import importlib.util
-
-    # by path: a plain `import conftest` may find another package's conftest in a whole-suite run
-    spec = importlib.util.spec_from_file_location("_study_conftest", Path(__file__).with_name("conftest.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.build_study(tmp_path_factory.mktemp("badinput") / "study")
+    return study_conftest().build_study(tmp_path_factory.mktemp("badinput") / "study")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -10,7 +10,7 @@ from eifer.cutoff.alignment import alignment_scores, read_frame_tables
 from eifer.cutoff.figure7 import plot_figure7
 from eifer.cutoff.sweep import assign_groups, cutoff_sweep, sweep_permutation_test
 from eifer.cutoff.table1 import make_table1, table_markdown
-from eifer.io import read_csv, write_csv, write_json, write_text
+from eifer.io import read_csv, read_parquet, write_csv, write_json, write_text
 
 if TYPE_CHECKING:
     from eifer.runfolder import RunFolder
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def _read(run: RunFolder, name: str, stage: str) -> pd.DataFrame:
     path = run.require(name, stage=stage)
-    return pd.read_parquet(path) if name.endswith(".parquet") else read_csv(path)
+    return read_parquet(path, stage=stage) if name.endswith(".parquet") else read_csv(path)
 
 
 def run_cutoff(study: Study, run: RunFolder) -> list[str]:

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from eifer.evaluate.tables import metrics_per_run, write_tables
-from eifer.io import write_csv
+from eifer.io import read_parquet, write_csv
 
 
 def run_evaluate(study: Any, run: Any) -> list[str]:
@@ -23,7 +21,7 @@ def run_evaluate(study: Any, run: Any) -> list[str]:
     list of str
         Outputs relative to RUN.
     """
-    per_run = metrics_per_run(pd.read_parquet(run.require("predictions.parquet", stage="train")))
+    per_run = metrics_per_run(read_parquet(run.require("predictions.parquet", stage="train"), stage="train"))
     out = [write_csv(run.path("metrics_per_run.csv"), per_run)]
     out += write_tables(per_run, run.path("tables"))
     run.log("evaluate", runs=len(per_run))

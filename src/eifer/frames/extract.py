@@ -28,6 +28,7 @@ from eifer.frames.analyzer import FaceAnalyzer
 from eifer.frames.crop import estimator_crop
 from eifer.frames.decode import iter_video
 from eifer.frames.quality import apply_quality
+from eifer.io import read_parquet
 
 if TYPE_CHECKING:
     from eifer.runfolder import RunFolder
@@ -246,10 +247,7 @@ def read_frame_parts(frames_dir: str | Path, participant_id: str | None = None,
         return pd.DataFrame()
     dfs = []
     for p in parts:
-        try:
-            dfs.append(pd.read_parquet(p, columns=columns))
-        except Exception as exc:  # a corrupt table must name itself
-            raise EiferError(f"{p}: cannot read frame table ({exc})") from exc
+        dfs.append(read_parquet(p, stage="frames", columns=columns))  # a damaged table names itself
     df = pd.concat(dfs, ignore_index=True)
     for c in ("participant_id", "video_id"):
         if c in df.columns:

@@ -16,7 +16,7 @@ import pandas as pd
 from eifer.frames.analyzer import FaceAnalyzer
 from eifer.frames.extract import StreamEstimator, extract_video, frame_part_paths, part_path
 from eifer.frames.quality import adaptive_ear_threshold, apply_quality, hand_keep_frames
-from eifer.io import write_csv, write_parquet, write_text
+from eifer.io import read_parquet, write_csv, write_parquet, write_text
 
 if TYPE_CHECKING:
     from eifer.config import FramesConfig
@@ -54,7 +54,7 @@ def finalize_quality(run: RunFolder, cfg: FramesConfig) -> pd.DataFrame:
     rows = []
     for pdir in sorted(p for p in run.path("frames").iterdir() if p.is_dir()):
         parts = frame_part_paths(run.path("frames"), pdir.name)
-        dfs = [pd.read_parquet(p) for p in parts]
+        dfs = [read_parquet(p, stage="frames") for p in parts]
         if not dfs:
             continue
         both = pd.concat(dfs, ignore_index=True)
@@ -143,7 +143,7 @@ def run_frames(study: Study, run: RunFolder, estimator: StreamEstimator | None =
     for v in videos.itertuples(index=False):  # decoded, but not one valid frame (no face found): named too
         out = part_path(run, v.participant_id, v.video_id)
         if (str(v.participant_id), str(v.video_id)) not in named and out.exists() and \
-                not pd.read_parquet(out, columns=["valid"])["valid"].astype(bool).any():
+                not read_parquet(out, stage="frames", columns=["valid"])["valid"].astype(bool).any():
             problems.append({"participant_id": str(v.participant_id), "video_id": str(v.video_id),
                              "path": str(v.path), "processed": True,
                              "problem": "no valid frame (no face found, or every frame filtered): the video "

@@ -33,7 +33,7 @@ from eifer.hrv.core import (
     hrv_participant_rr_beats,
     segment_emotion_labels,
 )
-from eifer.io import hash_contents, hash_obj, write_parquet
+from eifer.io import hash_contents, hash_obj, read_parquet, write_parquet
 from eifer.parallel import map_units
 
 if TYPE_CHECKING:
@@ -165,9 +165,10 @@ def hrv_study_beats(study: Study, settings: HRVSettings, cache_dir: str | Path, 
         lines = "\n".join(f"  - {errors[p]}" for p in sorted(errors))
         raise EiferError(f"HRV failed for {len(errors)} participant(s) (the others are cached and will not "
                          f"be recomputed):\n{lines}")
-    beats = [pd.read_parquet(_beats_file(j[-1])) for j in jobs]
+    # cached parts: `--force hrv` keeps RUN/cache/hrv, so a damaged part's message says to delete it
+    beats = [read_parquet(_beats_file(j[-1])) for j in jobs]
     beats = [b for b in beats if len(b)]
-    return (pd.concat([pd.read_parquet(j[-1]) for j in jobs], ignore_index=True),
+    return (pd.concat([read_parquet(j[-1]) for j in jobs], ignore_index=True),
             pd.concat(beats, ignore_index=True)[list(BEAT_COLUMNS)] if beats else _no_beats())
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from eifer.io import read_csv
+from eifer.io import read_csv, read_parquet
 
 
 def headline_results(run_root: str | Path) -> list[str]:
@@ -37,11 +37,12 @@ def headline_results(run_root: str | Path) -> list[str]:
             line += f" (planted cutoff {json.loads(truth.read_text()).get('planted_cutoff', '?')})"
         lines.append(line)
     if (root / "dataset.parquet").is_file():
-        lines.append(f"selected frames: {len(pd.read_parquet(root / 'dataset.parquet', columns=['frame']))}")
+        n = len(read_parquet(root / "dataset.parquet", stage="select", columns=["frame"]))
+        lines.append(f"selected frames: {n}")
     if (root / "predictions.parquet").is_file():
         from sklearn.metrics import roc_auc_score
 
-        p = pd.read_parquet(root / "predictions.parquet")
+        p = read_parquet(root / "predictions.parquet", stage="train")
         p = p[(p["composition"] == "direct") & (p["condition"] == "baseline")]
         for task, t in p.groupby("task"):
             aucs = []

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
-from eifer.io import read_csv, write_json
+from eifer.io import read_csv, read_parquet, write_json
 from eifer.split.core import make_splits, validate_groups
 
 
@@ -18,7 +16,7 @@ def read_groups(run: Any) -> dict[str, str]:
 def splits_for_run(run: Any, *, seed: int, test_participants: list[str] | None) -> dict[str, Any]:
     """:func:`make_splits` on the run's selected frames and groups, with its ``split`` and ``train`` settings."""
     cfg = run.config
-    dataset = pd.read_parquet(run.require("dataset.parquet", stage="select"))
+    dataset = read_parquet(run.require("dataset.parquet", stage="select"), stage="select")
     return make_splits(dataset, read_groups(run), seed=seed, repetitions=cfg.train.repetitions,
                        n_test_high=cfg.split.n_test_high, n_test_low=cfg.split.n_test_low,
                        test_participants=test_participants, val_fraction=cfg.split.val_fraction,

@@ -37,7 +37,7 @@ from scipy import stats as sps
 from eifer._tables import markdown_table
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
-from eifer.io import hash_obj, write_json
+from eifer.io import hash_obj, read_parquet, write_json
 from eifer.parallel import map_units
 from eifer.utils import progress
 
@@ -255,8 +255,8 @@ def read_run_design(run_root: str | Path) -> tuple[SimDesign, list[int]]:
     f = root / "predictions.parquet"
     if not f.is_file():
         raise EiferError(f"{f}: no predictions (run the train stage first) — calibrate --run needs the test set")
-    pred = pd.read_parquet(f, columns=["composition", "group", "task", "condition", "rep", "item", "participant_id",
-                                       "video_id", "y_true"])
+    pred = read_parquet(f, stage="train", columns=["composition", "group", "task", "condition", "rep", "item",
+                                                   "participant_id", "video_id", "y_true"])
     pred = pred[pred["composition"] == "direct"] if (pred["composition"] == "direct").any() else pred
     one = pred[(pred["group"] == pred["group"].iloc[0]) & (pred["rep"] == pred["rep"].min())]
     # one size per test condition (its median over tasks): sizes a few items apart behave alike

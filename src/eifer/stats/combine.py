@@ -46,6 +46,31 @@ def fisher_combine(pvalues: npt.ArrayLike) -> float:
     return float(sps.chi2.sf(-2.0 * np.log(p).sum(), 2 * p.size))
 
 
+def estimates_and_ses(deltas: npt.ArrayLike, ses: npt.ArrayLike, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates and their SEs as flat float arrays; an :class:`EiferError` (named ``name``) unless poolable.
+
+    Poolable: as many SEs as estimates, at least one, every value finite and every SE > 0.
+
+    Examples
+    --------
+    >>> estimates_and_ses([0.1, 0.2], [0.01, 0.02], "demo")[1].tolist()
+    [0.01, 0.02]
+    >>> estimates_and_ses([0.1], [0.0], "demo")
+    Traceback (most recent call last):
+    ...
+    eifer.errors.EiferError: demo: estimate 0 (0.1) or its SE (0.0) is not finite or the SE is not > 0
+    """
+    d = np.asarray(deltas, dtype=float).ravel()
+    s = np.asarray(ses, dtype=float).ravel()
+    if d.size == 0 or d.size != s.size:
+        raise EiferError(f"{name}: need equally many estimates and SEs, got {d.size} and {s.size}")
+    bad = ~np.isfinite(d) | ~np.isfinite(s) | (s <= 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise EiferError(f"{name}: estimate {i} ({d[i]}) or its SE ({s[i]}) is not finite or the SE is not > 0")
+    return d, s
+
+
 def pool_inverse_variance(deltas: npt.ArrayLike, ses: npt.ArrayLike,
                           level: float = 0.95) -> tuple[float, float, float, float]:
     """Fixed-effect inverse-variance pooling of estimates with standard errors.
@@ -70,15 +95,7 @@ def pool_inverse_variance(deltas: npt.ArrayLike, ses: npt.ArrayLike,
     >>> round(est, 3), round(se, 5)
     (0.02, 0.00707)
     """
-    d = np.asarray(deltas, dtype=float).ravel()
-    s = np.asarray(ses, dtype=float).ravel()
-    if d.size == 0 or d.size != s.size:
-        raise EiferError(f"pool_inverse_variance: need equally many estimates and SEs, got {d.size} and {s.size}")
-    bad = ~np.isfinite(d) | ~np.isfinite(s) | (s <= 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise EiferError(f"pool_inverse_variance: estimate {i} ({d[i]}) or its SE ({s[i]}) "
-                         "is not finite or the SE is not > 0")
+    d, s = estimates_and_ses(deltas, ses, "pool_inverse_variance")
     w = 1.0 / s**2
     est = float((w * d).sum() / w.sum())
     se = float(1.0 / np.sqrt(w.sum()))

@@ -32,6 +32,7 @@ import numpy.typing as npt
 from scipy import stats as sps
 
 from eifer.errors import EiferError
+from eifer.stats.combine import estimates_and_ses
 
 
 @dataclass(frozen=True)
@@ -54,18 +55,6 @@ class RandomEffectsResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _estimates(deltas: npt.ArrayLike, ses: npt.ArrayLike, name: str) -> tuple[np.ndarray, np.ndarray]:
-    d = np.asarray(deltas, dtype=float).ravel()
-    s = np.asarray(ses, dtype=float).ravel()
-    if d.size == 0 or d.size != s.size:
-        raise EiferError(f"{name}: need equally many estimates and SEs, got {d.size} and {s.size}")
-    bad = ~np.isfinite(d) | ~np.isfinite(s) | (s <= 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise EiferError(f"{name}: estimate {i} ({d[i]}) or its SE ({s[i]}) is not finite or the SE is not > 0")
-    return d, s
 
 
 def _tau2_dl(y: np.ndarray, v: np.ndarray) -> float:
@@ -137,7 +126,7 @@ def pool_random_effects(deltas: npt.ArrayLike, ses: npt.ArrayLike, method: Liter
     >>> round(pool_random_effects([0.02, 0.02], [0.01, 0.02], method="DL").tau2, 6)
     0.0
     """
-    y, s = _estimates(deltas, ses, "pool_random_effects")
+    y, s = estimates_and_ses(deltas, ses, "pool_random_effects")
     if method not in ("REML", "DL"):
         raise EiferError(f"pool_random_effects: method must be 'REML' or 'DL', got {method!r}")
     if not 0 < level < 1:

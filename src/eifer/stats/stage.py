@@ -8,6 +8,7 @@ import pandas as pd
 
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
+from eifer.io import read_parquet
 from eifer.stats.compare import compare_groups_by_rep, paired_by_composition
 from eifer.stats.resamples import add_resample, compare_over_resamples, resample_estimates
 from eifer.stats.tables import compare_groups_for_run, write_stats_tables
@@ -33,7 +34,7 @@ def run_stats(study: Study, run: RunFolder) -> list[str]:
         ``split.test_resamples`` > 1 also ``table4_resamples.csv`` and ``table4_people.csv`` (over people).
     """
     path = run.require("predictions.parquet", stage="train")
-    pred = pd.read_parquet(path)
+    pred = read_parquet(path, stage="train")
     pred = pred[pred["composition"].isin(["direct", "transfer"])]
     if pred.empty:
         raise EiferError(f"{path}: no predictions of the direct or transfer compositions")

@@ -27,11 +27,11 @@ import torch
 from eifer._validation import require_columns
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
-from eifer.io import atomic_path, write_json, write_parquet
+from eifer.io import atomic_path, read_parquet, write_json, write_parquet
 from eifer.model import create_model, load_weights
 from eifer.parallel import Resources, get_executor, map_units
 from eifer.split import resample_count, run_test, validate_dataset
-from eifer.train.fit import CHECKPOINT, TrainSettings, fit_two_stage
+from eifer.train.fit import CHECKPOINT, TrainSettings, fit_two_stage, restart_if_incomplete
 from eifer.train.images import CropDataset, make_loader
 from eifer.train.loop import predict
 from eifer.train.threshold import select_threshold
@@ -155,7 +155,7 @@ def train_unit(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFra
     device = train_device(device)
     out = unit_dir(model_dir, t.backbone, unit)
     if (out / "meta.json").is_file() and (out / "predictions.parquet").is_file():
-        return pd.read_parquet(out / "predictions.parquet")
+        return read_parquet(out / "predictions.parquet", stage="train")
     t0 = time.perf_counter()
     task, sp = unit["task"], splits["runs"][unit["split"]]
     train_df = dataset[dataset["participant_id"].isin(sp["train"])].reset_index(drop=True)
@@ -175,6 +175,7 @@ def train_unit(unit: dict[str, Any], splits: dict[str, Any], dataset: pd.DataFra
     train_ds = CropDataset(crop_root, train_df, task, t.image_size, cache=t.cache_images)
     val_ds = CropDataset(crop_root, val_df, task, t.image_size, cache=t.cache_images)
     label = f"{unit['composition']}/{unit['group']}/{task}/rep{unit['rep']}"
+    restart_if_incomplete(out / CHECKPOINT, log_root=crop_root, unit=label)  # cut short by a crash: start over
     res = fit_two_stage(model, train_ds, val_ds, t, seed=unit["seed"], ckpt_dir=out, device=device, label=label)
     assert res.val_prob is not None  # fit_two_stage always predicts the validation set
     thr, val_f1 = select_threshold(val_ds.labels.numpy(), res.val_prob, t.threshold_grid)

@@ -178,6 +178,87 @@ def load_checkpoint(path: Path) -> dict[str, Any] | None:
                          "from its first epoch.") from None
 
 
+def checkpoint_incomplete(path: Path) -> str | None:
+    """Why ``path`` is a checkpoint whose write never completed, or None (absent, whole, or damaged otherwise).
+
+    Checkpoints are renamed into place only after they are written, but the
+    rename may reach the disk before the data do (a crash or power loss
+    before the file system flushed them), and a run folder copied by a copy
+    that stopped holds files cut short. A safetensors file starts with its
+    header's length and the header gives every tensor's byte range, so "cut
+    short" is exact: the file is shorter than its own header says. Anything
+    else (a whole file with the wrong tensors, a pickle, another format) is
+    not incomplete and stays an error for :func:`load_checkpoint`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / CHECKPOINT
+    >>> save_checkpoint(p, {"epoch_done": 1, "w": torch.zeros(64)})
+    >>> checkpoint_incomplete(p) is None
+    True
+    >>> _ = p.write_bytes(p.read_bytes()[:-8])
+    >>> checkpoint_incomplete(p).split(":")[0]
+    'tensor data cut short'
+    """
+    if not path.is_file():
+        return None
+    size = path.stat().st_size
+    if size == 0:
+        return "empty file"
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            return f"header length cut short: {size} bytes"
+        n = int.from_bytes(head, "little")
+        if n > size - 8:
+            return f"header cut short: {size} of {8 + n} bytes" if n < (1 << 27) else None  # 128 MiB: not ours
+        try:
+            header = json.loads(fh.read(n))
+            ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return None  # whole but not a safetensors header: load_checkpoint names it
+    need = 8 + n + max(ends, default=0)
+    return f"tensor data cut short: {size} of {need} bytes" if size < need else None
+
+
+def restart_if_incomplete(ckpt: Path, *, log_root: str | Path, unit: str) -> bool:
+    """Delete a checkpoint cut short (:func:`checkpoint_incomplete`) so its unit starts again; log it.
+
+    The event ``checkpoint_restarted`` (unit, file, reason) goes to
+    ``log_root/log.jsonl``. Returns True when a checkpoint was discarded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / CHECKPOINT).write_bytes(b"")
+    >>> restart_if_incomplete(d / CHECKPOINT, log_root=d, unit="u1"), (d / CHECKPOINT).exists()
+    (True, False)
+    >>> json.loads((d / "log.jsonl").read_text())["reason"]
+    'empty file'
+    """
+    why = checkpoint_incomplete(ckpt)
+    if why is None:
+        return False
+    ckpt.unlink()
+    from eifer.runfolder import append_log
+
+    append_log(log_root, "checkpoint_restarted", unit=unit, file=str(ckpt), reason=why,
+               note="the checkpoint was never completed; the unit restarts from its first epoch")
+    return True
+
+
+def restore_model(model: torch.nn.Module, state: dict[str, Any], ckpt: Path) -> None:
+    """Load a checkpoint's weights into ``model``; a checkpoint of another model is an :class:`EiferError`."""
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, RuntimeError, TypeError, AttributeError) as e:
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        raise EiferError(f"{ckpt}: checkpoint does not fit this model ({first}); it was written by another "
+                         "backbone or edited. Delete the file to restart this fit from its first epoch.") from None
+
+
 def _aug(cfg: TrainSettings) -> dict[str, Any]:
     return {"p": cfg.aug_p, "brightness": tuple(cfg.brightness), "blur_sigma": tuple(cfg.blur_sigma)}
 
@@ -294,7 +375,7 @@ def fit_two_stage(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDatas
     history: list[dict[str, Any]] = []
     state = load_checkpoint(ckpt) if ckpt is not None else None
     if state is not None:
-        model.load_state_dict(state["model"])
+        restore_model(model, state, ckpt)  # type: ignore[arg-type]  # state is None when ckpt is None
         history = state["history"]
     val_loader = make_loader(val_ds, cfg.batch_size * 2, shuffle=False, num_workers=cfg.num_workers, device=device)
     yv = val_ds.labels.numpy()

@@ -15,7 +15,7 @@ import pandas as pd
 
 from eifer.config import Config
 from eifer.errors import EiferError
-from eifer.io import write_parquet
+from eifer.io import read_parquet, write_parquet
 from eifer.split import GROUPS, load_splits
 from eifer.train.core import check_inputs, train_all
 from eifer.train.fit import TrainSettings
@@ -33,7 +33,8 @@ def read_inputs(run_root: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     if not f.is_file():
         raise EiferError(f"{f}: not found; run the select stage first")
     fs = Path(run_root) / "test_subsets.parquet"
-    return check_inputs(pd.read_parquet(f), pd.read_parquet(fs) if fs.is_file() else None, str(f), str(fs))
+    subsets = read_parquet(fs, stage="split") if fs.is_file() else None
+    return check_inputs(read_parquet(f, stage="select"), subsets, str(f), str(fs))
 
 
 def require_splits(run: Any) -> dict[str, Any]:

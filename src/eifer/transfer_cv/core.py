@@ -36,11 +36,11 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from eifer.config import DEFAULTS
 from eifer.errors import EiferError
-from eifer.io import atomic_path, write_json, write_parquet
+from eifer.io import atomic_path, read_parquet, write_json, write_parquet
 from eifer.model import create_model
 from eifer.split import GROUPS, rep_seed
 from eifer.train.core import PRED_COLUMNS, check_inputs, map_train_units, test_items, torch_threads, train_device
-from eifer.train.fit import CHECKPOINT, TrainSettings
+from eifer.train.fit import CHECKPOINT, TrainSettings, restart_if_incomplete
 from eifer.train.images import CropDataset, make_loader
 from eifer.train.loop import predict
 from eifer.transfer_cv.fit import CVSettings, fit_gradual
@@ -219,7 +219,7 @@ def train_fold(unit: dict[str, Any], test: list[str], dataset: pd.DataFrame, sub
     """Train (or resume, or reuse) one fold in :func:`fold_dir`; its test predictions (:data:`PRED_COLUMNS`)."""
     out = fold_dir(cv_dir, unit)
     if (out / "meta.json").is_file() and (out / "predictions.parquet").is_file():
-        return pd.read_parquet(out / "predictions.parquet")
+        return read_parquet(out / "predictions.parquet", stage="transfer-cv")
     t0 = time.perf_counter()
     task = unit["task"]
     name = f"{unit['backbone']}/{unit['group']}/{task}/fold{unit['fold']}"
@@ -233,6 +233,7 @@ def train_fold(unit: dict[str, Any], test: list[str], dataset: pd.DataFrame, sub
     model = create_model(unit["backbone"], weights, allow_random_init=True)
     train_ds = CropDataset(crop_root, train_df, task, cv.image_size, cache=t.cache_images)
     val_ds = CropDataset(crop_root, val_df, task, cv.image_size, cache=t.cache_images)
+    restart_if_incomplete(out / CHECKPOINT, log_root=crop_root, unit=name)  # cut short by a crash: start over
     res = fit_gradual(model, train_ds, val_ds, cv, t, seed=unit["seed"], ckpt_dir=out, device=device, label=name)
 
     items = test_items(dataset, subsets, test, task)

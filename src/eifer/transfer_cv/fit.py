@@ -26,7 +26,7 @@ import torch
 
 from eifer.config import DEFAULTS
 from eifer.model import DualHeadModel
-from eifer.train.fit import CHECKPOINT, Phase, TrainSettings, fit_phases, load_checkpoint
+from eifer.train.fit import CHECKPOINT, Phase, TrainSettings, fit_phases, load_checkpoint, restore_model
 from eifer.train.images import CropDataset, make_loader
 from eifer.train.loop import pos_weight_of, predict
 from eifer.train.schedule import make_optimizer, stage_schedule
@@ -171,7 +171,7 @@ def fit_gradual(model: DualHeadModel, train_ds: CropDataset, val_ds: CropDataset
     best: dict[str, Any] = {"epoch": 0, "f1": -1.0, "state": None, "val_prob": None}
     state = load_checkpoint(ckpt) if ckpt is not None else None
     if state is not None:
-        model.load_state_dict(state["model"])
+        restore_model(model, state, ckpt)  # type: ignore[arg-type]  # state is None when ckpt is None
         history, best = state["history"], state["best"]
     val_loader = make_loader(val_ds, t.batch_size * 2, shuffle=False, num_workers=t.num_workers, device=device)
 

@@ -31,7 +31,7 @@ import pandas as pd
 from eifer.config import DEFAULTS, Config
 from eifer.errors import EiferError
 from eifer.evaluate import METRICS, metrics_per_run, select_numeric_columns, summary_table, table_markdown
-from eifer.io import write_csv, write_json, write_parquet, write_text
+from eifer.io import read_parquet, write_csv, write_json, write_parquet, write_text
 from eifer.split import load_splits, read_groups
 from eifer.train.stage import read_inputs, train_settings
 from eifer.transfer_cv.core import CV_DIR, cross_validate, plan_cv
@@ -135,7 +135,7 @@ def run_transfer_cv(study: Any, run: Any) -> list[str]:
                           cv_dir=run.path(CV_DIR), crop_root=run.root)
     write_parquet(run.path(CV_DIR, "predictions.parquet"), pred)
     fp = run.path("predictions.parquet")
-    write_parquet(fp, merge_predictions(pd.read_parquet(fp) if fp.is_file() else None, pred))
+    write_parquet(fp, merge_predictions(read_parquet(fp, stage="train") if fp.is_file() else None, pred))
     files = cv_tables(pred, run.path("tables"), list(cfg.transfer_cv.table_conditions), cfg.seed,
                       cfg.stats.comparisons, cfg.stats.n_permutations, cfg.stats.max_exact)
     run.log("transfer_cv", backbones=list(cfg.transfer_cv.backbones), folds=int(pred["rep"].nunique()),
