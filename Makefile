@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/eifer demo --out runs/demo
 
 test: $(STAMP)
-	EIFER_NO_PROGRESS=1 $(VENV)/bin/python -m pytest -q
+	EIFER_NO_PROGRESS=1 $(VENV)/bin/python -m pytest -q --durations=25
 
 # Mutation test of the result-deciding cores (tools/mutants.py; not in CI: several minutes).
 mutate: $(STAMP)
