@@ -81,3 +81,10 @@ def sleepy_pid(_unit) -> int:
 def cwd_of_unit(_: object) -> str:
     """The working folder a unit runs in (a kept pool must follow the caller's)."""
     return os.getcwd()
+
+
+def malloc_tuned(_: int) -> tuple[bool, int]:
+    """Whether this worker fixed glibc's mmap threshold (eifer.parallel._tune_malloc), and its pid."""
+    from eifer import parallel
+
+    return parallel._libc is not None, os.getpid()

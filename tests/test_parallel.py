@@ -76,6 +76,14 @@ def test_progress_reports_reach_the_parent():
     assert sorted(got) == [(i, d, 3) for i in range(3) for d in (1, 2, 3)]
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not os.confstr("CS_GNU_LIBC_VERSION")
+                    or "MALLOC_MMAP_THRESHOLD_" in os.environ, reason="glibc only")
+def test_local_workers_fix_mallocs_mmap_threshold():
+    # without it a worker's heap grows with every frame it has analysed (issue #26: flat memory per worker)
+    out = map_units(U.malloc_tuned, range(4), workers=2)
+    assert all(tuned for tuned, _ in out) and os.getpid() not in {pid for _, pid in out}
+
+
 def test_local_workers_die_with_their_parent(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(textwrap.dedent(f"""

@@ -11,6 +11,9 @@ their own files atomically, so resume and caching do not depend on it either.
   their parent: Linux's ``PR_SET_PDEATHSIG`` plus a watchdog thread on the
   parent's pid. A worker that dies (killed, out of memory) breaks the pool; the
   units not finished get a new pool and are retried.
+  On Linux (glibc) a worker fixes malloc's mmap threshold and trims its heap
+  after each unit, so its memory stays flat however many frames it analyses
+  (see :func:`_tune_malloc`).
 * ``ray``: Ray Core tasks with the unit's CPUs, GPUs and memory; Ray retries a
   task whose worker died (``max_retries``). ``ray.init(address=...)`` joins an
   existing cluster (``ray start`` in a Slurm allocation, KubeRay, ...) or starts
@@ -218,6 +221,53 @@ def _run_unit(fn: Callable, unit: Any, i: int, report: Callable | None, desc: st
         raise
 
 
+# ---------------------------------------------------------------- worker memory
+
+_MMAP_THRESHOLD = 128 * 1024  # bytes: glibc's default threshold, made fixed (not raised by the first free)
+_libc: Any = None  # glibc, once _tune_malloc set it up in this worker
+
+
+def _tune_malloc() -> bool:
+    """Worker: keep glibc's heap from growing with the frames the worker has analysed; True when set.
+
+    A worker runs unit after unit (one video each). glibc raises its mmap
+    threshold to the size of the largest block freed so far (dynamic
+    threshold), so after the first video the per-frame image buffers
+    (≈ 0.9 MB at 640 × 480) come from the heap arenas instead of ``mmap``;
+    interleaved with long-lived small blocks they fragment the arenas, which
+    grow by the frames processed while the memory in use stays flat (measured:
+    arenas +60 MB and peak RSS +40-60 MB over 8 videos of 430 frames, ~18 KB a
+    frame over a paper-size run). Fixing the threshold (``mallopt``, which also
+    turns the dynamic raise off) sends large buffers back to ``mmap``;
+    :func:`_release_memory` returns freed heap pages after each unit. Only
+    allocation placement changes, never a result. Not on other platforms or
+    C libraries (musl, macOS), nor where ``MALLOC_MMAP_THRESHOLD_`` chooses the
+    threshold itself.
+    """
+    global _libc
+    if _libc is not None:
+        return True
+    if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):  # glibc only: mallopt/malloc_trim are its own
+            return False
+        libc = ctypes.CDLL(None)
+        if not libc.mallopt(-3, _MMAP_THRESHOLD):  # M_MMAP_THRESHOLD = -3; returns 1 on success
+            return False
+    except (OSError, ValueError, AttributeError):
+        return False
+    _libc = libc
+    return True
+
+
+def _release_memory() -> None:
+    """Worker, after a unit: hand the heap's free pages back to the system (glibc ``malloc_trim``)."""
+    if _libc is not None:
+        with contextlib.suppress(Exception):
+            _libc.malloc_trim(0)
+
+
 # ---------------------------------------------------------------- local pool
 
 _report_q: Any = None
@@ -249,6 +299,7 @@ def _local_init(parent: int, q: Any) -> None:
     global _report_q
     _report_q = q  # progress reports of every unit this worker runs
     _die_with_parent(parent)
+    _tune_malloc()
 
 
 def _follow_cwd(cwd: str) -> None:
@@ -262,7 +313,10 @@ def _local_call(fn: Callable, unit: Any, i: int, call: int | None, desc: str, cw
     _follow_cwd(cwd)
     # SimpleQueue.put writes to the pipe before returning, so a unit's reports arrive before its result
     rep = (lambda d, t=None: _report_q.put((call, i, d, t))) if call is not None else None
-    return _run_unit(fn, unit, i, rep, desc)
+    try:
+        return _run_unit(fn, unit, i, rep, desc)
+    finally:
+        _release_memory()
 
 
 # One pool per process, kept between calls while its size stays the same: a stage does not
@@ -531,7 +585,11 @@ def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, 
         with contextlib.suppress(Exception):  # progress is never worth failing a unit
             last[:] = [q.post.remote((call, "report", i, d, t))]
 
-    out = _run_unit(fn, unit, i, rep if report else None, desc)
+    _tune_malloc()  # Ray reuses its workers for task after task, as the local pool does
+    try:
+        out = _run_unit(fn, unit, i, rep if report else None, desc)
+    finally:
+        _release_memory()
     if report and last:  # the mailbox has the unit's reports before the driver has its result (as under local)
         with contextlib.suppress(Exception):  # one call's posts are handled in order: the last one is enough
             ray.wait(last, timeout=30)
