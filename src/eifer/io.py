@@ -190,8 +190,11 @@ def read_parquet(path: str | Path, *, stage: str = "", **kwargs: Any) -> pd.Data
         todo = (f"rebuild it with `eifer run STUDY --out RUN --force {stage}` "
                 f"(or `eifer {stage} STUDY --out RUN --force`)" if stage
                 else "delete it and run the stage that writes it again (with --force if that stage is done)")
-        raise EiferError(f"{path}: damaged parquet table ({reason}); {todo}; "
-                         "the other files in the run folder are kept") from exc
+        # a readable table without a column asked for is not damaged: name the column, not pyarrow's schema dump
+        missing = re.search(r"No match for FieldRef\.Name\((.*?)\)", str(exc))
+        what = (f"cannot read table: it has no column '{missing.group(1)}'" if missing
+                else f"damaged parquet table ({reason})")
+        raise EiferError(f"{path}: {what}; {todo}; the other files in the run folder are kept") from exc
 
 
 #: Columns that hold identifiers (study ids and the ids eifer writes). They are

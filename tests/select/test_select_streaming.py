@@ -229,7 +229,8 @@ def test_read_estimates_joins_in_place_as_before_with_uneven_tables(tmp_path):
     assert whole["affect_source"].eq("planted").all() and "extra" in whole
     cols = ["arousal", "video_id", "reason", "valid"]
     pd.testing.assert_frame_equal(read_estimates(run.root, columns=cols), _read_estimates_reference(run.root, cols))
-    with pytest.raises(EiferError, match="cannot read frame table"):  # a column some tables lack: named, as before
+    # a column some tables lack: the table and the column named, not called damaged
+    with pytest.raises(EiferError, match="V3.parquet: cannot read table: it has no column 'extra'"):
         read_estimates(run.root, columns=["frame", "extra"])
 
 
