@@ -6,8 +6,10 @@ are ``fraction`` x 86 s at 10 fps (fraction 1 = 151 360 frames, the issue's >= 1
 frames, affect and select (and labels, which select reads) on 2 workers: a Ray cluster of two real
 nodes (``--executor ray``, ray.cluster_utils.Cluster, one CPU each) or the local process pool
 (``--executor local``). Printed per fraction: frames analysed, frames-stage seconds and frames/s,
-peak resident memory (VmHWM) of each worker process and of the driver (this process, which only
-runs the pipeline: the study is written by a subprocess), and growth between fractions.
+peak resident memory of each worker process (the largest of its units' peaks, which the run log's
+``unit_placed`` lines carry), per stage, the five units with the highest peaks, the driver's peak
+(VmHWM of this process, which only runs the pipeline: the study is written by a subprocess), and
+growth between fractions.
 
 Part 2 (``--big-rows``, default 1.9 M): the frame and affect tables of the first fraction's run are
 tiled (frame numbers shifted past the video, valence/arousal of the copies pulled toward the
@@ -46,22 +48,13 @@ def read_hwm_mb(pid: int) -> float:
     return float("nan")
 
 
-def list_worker_pids(kind: str) -> list[int]:
-    """The unit workers now alive: Ray workers (``ray::...`` but not the progress queue actor) or pool children."""
-    me = os.getpid()
+def unit_memory(run: Path) -> list[dict]:
+    """Every worker unit of the run with its worker's peak memory during it (``unit_placed`` in the run log)."""
     out = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == me:
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes()
-            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if kind == "ray" and cmd.startswith(b"ray::") and b"Queue" not in cmd:
-            out.append(int(proc.name))
-        elif kind == "local" and ppid == me and b"multiprocessing" in cmd and b"resource_tracker" not in cmd:
-            out.append(int(proc.name))
+    for line in (run / "log.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        if rec.get("event") == "unit_placed" and "peak_mb" in rec:
+            out.append({k: rec.get(k) for k in ("stage", "desc", "unit", "pid", "peak_mb", "rss_mb")})
     return out
 
 
@@ -90,12 +83,18 @@ def run_fraction(root: Path, fraction: float, kind: str, address: str | None) ->
     t0 = time.perf_counter()
     run_pipeline(study, run, cfg, stages=["select"], show_progress=False)
     wall = time.perf_counter() - t0
-    workers = {pid: read_hwm_mb(pid) for pid in list_worker_pids(kind)}
+    units = unit_memory(run)
+    workers: dict[int, float] = {}  # each worker's peak over every unit it ran in this fraction
+    for u in units:
+        workers[u["pid"]] = max(workers.get(u["pid"], 0.0), u["peak_mb"])
     stages = {s: json.loads((run / ".stages" / f"{s}.json").read_text())["seconds"]
               for s in ("frames", "affect", "select")}
     n = sum(len(pd.read_parquet(f, columns=["frame"])) for f in (run / "frames").glob("*/*.parquet"))
     return {"fraction": fraction, "frames": n, "wall_s": wall, **{f"{s}_s": v for s, v in stages.items()},
             "frames_per_s": n / stages["frames"], "worker_peak_mb": sorted(workers.values()),
+            "stage_peak_mb": {s: max((u["peak_mb"] for u in units if u["stage"] == s), default=float("nan"))
+                              for s in sorted({u["stage"] for u in units})},
+            "top_units": sorted(units, key=lambda u: -u["peak_mb"])[:5],
             "driver_peak_mb": read_hwm_mb(os.getpid()), "run": str(run), "study": str(study)}
 
 
@@ -213,8 +212,11 @@ def main() -> None:
             r = results[-1]
             print(f"fraction {fraction:g}: {r['frames']} frames, frames stage {r['frames_s']:.0f} s "
                   f"({r['frames_per_s']:.1f} frames/s), affect {r['affect_s']:.0f} s, select {r['select_s']:.0f} s; "
-                  f"peak MB workers {[round(w) for w in r['worker_peak_mb']]}, driver {r['driver_peak_mb']:.0f}",
+                  f"peak MB workers {[round(w) for w in r['worker_peak_mb']]}, driver {r['driver_peak_mb']:.0f}; "
+                  f"worker peak by stage {({k: round(v) for k, v in r['stage_peak_mb'].items()})}",
                   flush=True)
+            for u in r["top_units"]:
+                print(f"    top unit: {u}", flush=True)
     finally:
         if cluster is not None:
             import ray

@@ -88,3 +88,15 @@ def malloc_tuned(_: int) -> tuple[bool, int]:
     from eifer import parallel
 
     return parallel._libc is not None, os.getpid()
+
+
+def hold_mb(unit: tuple[int, float]) -> int:
+    """Touch ``n`` MB (the unit's own memory peak), free it, then wait ``seconds``; this worker's pid."""
+    import numpy as np
+
+    n, seconds = unit
+    a = np.ones(n * 2**20 // 8)
+    assert a.sum() == len(a)
+    del a
+    time.sleep(seconds)
+    return os.getpid()

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from eifer.errors import EiferError
-from eifer.parallel import Resources, executor_spec, get_executor, map_units, use_executor
+from eifer.parallel import Resources, executor_spec, get_executor, map_units, record_placements, use_executor
 
 HERE = Path(__file__).parent
 SRC = HERE.parent / "src"
@@ -82,6 +82,35 @@ def test_local_workers_fix_mallocs_mmap_threshold():
     # without it a worker's heap grows with every frame it has analysed (issue #26: flat memory per worker)
     out = map_units(U.malloc_tuned, range(4), workers=2)
     assert all(tuned for tuned, _ in out) and os.getpid() not in {pid for _, pid in out}
+
+
+# a big unit first, then slower small ones: the worker that ran the big one runs small ones after it
+_MEMORY_UNITS = [(300, 0.0)] + [(8, 0.3)] * 7
+
+
+def _check_unit_memory(placed: list[dict], pids: list[int], same_worker: bool = True) -> None:
+    assert sorted(r["unit"] for r in placed) == list(range(len(_MEMORY_UNITS)))
+    assert {r["pid"] for r in placed} == set(pids)
+    big = next(r for r in placed if r["unit"] == 0)
+    small = [r for r in placed if r["unit"]]
+    # the 300 MB unit's peak shows it; a small unit's peak is its own, also in the worker that ran the big
+    # one before it (the count restarts per unit), and no worker keeps the 300 MB after its unit
+    assert big["peak_mb"] - max(r["peak_mb"] for r in small) > 250
+    after_big = [r for r in placed[placed.index(big) + 1:] if r["pid"] == big["pid"]]
+    assert (after_big or not same_worker) and all(r["peak_mb"] < big["peak_mb"] - 250 for r in after_big)
+    assert all(r["rss_mb"] < big["peak_mb"] - 250 for r in placed)
+    assert all(r["attempt"] == 0 for r in placed)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-unit memory is read from /proc")
+def test_local_units_memory_is_recorded_per_unit():
+    with record_placements() as placed:
+        pids = map_units(U.hold_mb, _MEMORY_UNITS, workers=2)
+    assert {r["node"] for r in placed} == {"local"}
+    _check_unit_memory(placed, pids)
+    with record_placements() as placed:  # units run in this process are not recorded
+        map_units(U.hold_mb, [(1, 0.0)] * 2, workers=1)
+    assert placed == []
 
 
 def test_local_workers_die_with_their_parent(tmp_path):
@@ -155,6 +184,10 @@ def test_ray_order_errors_and_reports(ray_cluster):
     for i in range(2):
         assert order.count((i, "report")) == 300
         assert order.index((i, "result")) > max(k for k, e in enumerate(order) if e == (i, "report")), i
+    if sys.platform.startswith("linux"):
+        with record_placements() as placed:
+            pids = map_units(U.hold_mb, _MEMORY_UNITS, workers=2, executor="ray")
+        _check_unit_memory(placed, pids, same_worker=False)  # Ray may start a fresh worker for any task
 
 
 def test_ray_killed_worker_retried_up_to_retries_times(ray_cluster, tmp_path):

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eifer.errors import EiferError
@@ -268,6 +269,43 @@ def _release_memory() -> None:
             _libc.malloc_trim(0)
 
 
+def _unit_begin() -> None:
+    """Worker, before a unit: restart the process's peak-memory count, so that the unit's own peak is seen.
+
+    Linux keeps the peak resident memory (``VmHWM``) since the process began;
+    writing ``5`` to ``/proc/self/clear_refs`` resets it to the present
+    resident memory. Elsewhere (or where refused) the peak stays the process's.
+    """
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _unit_memory() -> dict[str, float]:
+    """Worker: ``{"peak_mb": VmHWM, "rss_mb": VmRSS}`` of this process, MB (empty off Linux)."""
+    out: dict[str, float] = {}
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key = {"VmHWM:": "peak_mb", "VmRSS:": "rss_mb"}.get(line[:6])
+            if key:
+                out[key] = round(int(line.split()[1]) / 1024, 1)
+    return out
+
+
+def _run_measured(fn: Callable, unit: Any, i: int, report: Callable | None, desc: str) -> tuple[Any, dict]:
+    """Worker: run one unit; its result and the worker's memory in MB: ``peak_mb`` during the unit (from
+    :func:`_unit_begin`, so it includes what the worker held before), ``rss_mb`` what it keeps after it."""
+    _unit_begin()
+    try:
+        out = _run_unit(fn, unit, i, report, desc)
+        peak = _unit_memory().get("peak_mb")
+    finally:
+        _release_memory()
+    mem = _unit_memory()
+    if peak is not None:
+        mem["peak_mb"] = peak
+    return out, mem
+
+
 # ---------------------------------------------------------------- local pool
 
 _report_q: Any = None
@@ -313,10 +351,8 @@ def _local_call(fn: Callable, unit: Any, i: int, call: int | None, desc: str, cw
     _follow_cwd(cwd)
     # SimpleQueue.put writes to the pipe before returning, so a unit's reports arrive before its result
     rep = (lambda d, t=None: _report_q.put((call, i, d, t))) if call is not None else None
-    try:
-        return _run_unit(fn, unit, i, rep, desc)
-    finally:
-        _release_memory()
+    out, mem = _run_measured(fn, unit, i, rep, desc)
+    return os.getpid(), mem, out
 
 
 # One pool per process, kept between calls while its size stays the same: a stage does not
@@ -360,6 +396,12 @@ def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Ca
     attempts = [0] * len(units)
     todo = list(range(len(units)))
     call = next(_calls) if on_report is not None else None
+
+    def placed(i: int, pid: int, mem: dict[str, float], out: Any) -> None:
+        _note_placement({"desc": desc, "unit": i, "node": "local", "pid": pid, "attempt": attempts[i],
+                         "starts": ["local"], **mem})
+        finish(i, out)
+
     while todo:
         pool, q = _pool_get(workers)
         broken = False
@@ -378,7 +420,7 @@ def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Ca
                         broken = True
                         continue
                     todo.remove(i)
-                    finish(i, res)
+                    placed(i, *res)
                 if broken:
                     break
             ok = not broken
@@ -394,7 +436,7 @@ def _map_local(fn: Callable, units: list, workers: int, retries: int, finish: Ca
             for f, i in futs.items():
                 if i in todo and f.done() and not f.cancelled() and f.exception() is None:
                     todo.remove(i)
-                    finish(i, f.result())
+                    placed(i, *f.result())
             for i in todo:
                 attempts[i] += 1
             over = [i for i in todo if attempts[i] > retries]
@@ -540,15 +582,19 @@ _placements: list[tuple[list[dict[str, Any]], Callable[[dict[str, Any]], None] |
 
 @contextlib.contextmanager
 def record_placements(on_unit: Callable[[dict[str, Any]], None] | None = None) -> Iterator[list[dict[str, Any]]]:
-    """Within the block, note where each unit run on Ray ran: one dict per unit, as it finishes.
+    """Within the block, note where each unit run in a worker ran: one dict per unit, as it finishes.
 
     Each dict has ``desc`` and ``unit`` (the call's label and the unit's index),
-    ``node`` and ``pid`` (the Ray node id and process that returned the result),
-    ``attempt`` (Ray's count of earlier tries: above 0 when a worker or its node
-    was lost and Ray ran the unit again) and ``starts`` (the node of every try
-    whose start note reached this driver before the unit finished, in order). ``on_unit(dict)``
-    is called as each unit finishes (e.g. to log it). Units run by the
-    ``local`` executor are not recorded.
+    ``node`` and ``pid`` (the Ray node id, or ``"local"`` for the local pool,
+    and the process that returned the result), ``attempt`` (the count of earlier
+    tries: above 0 when a worker or its node was lost and the unit ran again),
+    ``starts`` (under Ray, the node of every try whose start note reached this
+    driver before the unit finished, in order) and, on Linux, ``peak_mb`` (the
+    worker's peak resident memory while it ran the unit, including what the
+    worker held before) and ``rss_mb`` (what the worker kept after it), so a
+    unit that needs much memory can be named. ``on_unit(dict)`` is called as
+    each unit finishes (e.g. to log it). Units run in this process (one worker,
+    a single unit under ``local``, or nested calls) are not recorded.
 
     Examples
     --------
@@ -586,10 +632,7 @@ def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, 
             last[:] = [q.post.remote((call, "report", i, d, t))]
 
     _tune_malloc()  # Ray reuses its workers for task after task, as the local pool does
-    try:
-        out = _run_unit(fn, unit, i, rep if report else None, desc)
-    finally:
-        _release_memory()
+    out, mem = _run_measured(fn, unit, i, rep if report else None, desc)
     if report and last:  # the mailbox has the unit's reports before the driver has its result (as under local)
         with contextlib.suppress(Exception):  # one call's posts are handled in order: the last one is enough
             ray.wait(last, timeout=30)
@@ -597,7 +640,7 @@ def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, 
     with contextlib.suppress(Exception):  # Ray's count of this task's earlier tries (0 where Ray does not say)
         worker: Any = ray._private.worker.global_worker
         attempt = int(worker.core_worker.get_current_task_attempt_number())
-    return node, os.getpid(), attempt, out
+    return node, os.getpid(), attempt, mem, out
 
 
 def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: ExecutorSpec, retries: int,
@@ -649,7 +692,7 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
             for r in ready:
                 i = refs.pop(r)
                 try:
-                    node, pid, attempt, out = ray.get(r)
+                    node, pid, attempt, mem, out = ray.get(r)
                 except RayTaskError as exc:  # the unit raised: re-raise its own exception
                     cause = getattr(exc, "cause", None)
                     raise (cause if isinstance(cause, BaseException) else exc) from None
@@ -659,7 +702,7 @@ def _map_ray(fn: Callable, units: list, res: Resources, cap: int | None, spec: E
                 if attempt:  # run again: take the start notes now, so that the lost try's node is listed
                     drain()
                 _note_placement({"desc": desc, "unit": i, "node": node, "pid": pid, "attempt": attempt,
-                                 "starts": starts.get(i, [node])})
+                                 "starts": starts.get(i, [node]), **mem})
                 finish(i, out)
         drain()
     finally:

@@ -211,7 +211,7 @@ def _run_stage(run: RunFolder, stage: Stage, study: Any, missing: set[str], forc
     write_json(_running_file(run, stage.name), {"fingerprint": fp})
     run.log("stage_start", stage=stage.name, fingerprint=fp)
     t0 = time.perf_counter()
-    # on Ray, where each unit ran (and ran again after a lost worker or node), as each finishes
+    # where each worker unit ran (and ran again after a lost worker or node) and its memory, as each finishes
     with record_placements(lambda rec: run.log("unit_placed", stage=stage.name, **rec)):
         try:
             outputs = list(runner(study, run, **stage.handover(cfg)) or [])
