@@ -91,12 +91,23 @@ def malloc_tuned(_: int) -> tuple[bool, int]:
 
 
 def hold_mb(unit: tuple[int, float]) -> int:
-    """Touch ``n`` MB (the unit's own memory peak), free it, then wait ``seconds``; this worker's pid."""
+    """Touch ``n`` MB (the unit's own memory peak), drop it, then wait ``seconds``; this worker's pid.
+
+    The memory is left in a reference cycle, as garbage only Python's cycle collector frees.
+    """
+    import gc
+
     import numpy as np
 
     n, seconds = unit
-    a = np.ones(n * 2**20 // 8)
-    assert a.sum() == len(a)
-    del a
+    gc.disable()  # (the unit's own; eifer's collection after the unit must free it)
+    try:
+        a = np.ones(n * 2**20 // 8)
+        assert a.sum() == len(a)
+        cycle: list = [a]
+        cycle.append(cycle)
+        del a, cycle
+    finally:
+        gc.enable()
     time.sleep(seconds)
     return os.getpid()

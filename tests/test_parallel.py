@@ -94,7 +94,8 @@ def _check_unit_memory(placed: list[dict], pids: list[int], same_worker: bool = 
     big = next(r for r in placed if r["unit"] == 0)
     small = [r for r in placed if r["unit"]]
     # the 300 MB unit's peak shows it; a small unit's peak is its own, also in the worker that ran the big
-    # one before it (the count restarts per unit), and no worker keeps the 300 MB after its unit
+    # one before it (the count restarts per unit), and no worker keeps the 300 MB after its unit (the unit
+    # left them as cyclic garbage, which only the collection after each unit frees at once)
     assert big["peak_mb"] - max(r["peak_mb"] for r in small) > 250
     after_big = [r for r in placed[placed.index(big) + 1:] if r["pid"] == big["pid"]]
     assert (after_big or not same_worker) and all(r["peak_mb"] < big["peak_mb"] - 250 for r in after_big)

@@ -490,6 +490,29 @@ def test_display_matrix_is_honoured_as_a_player_would(tmp_path, rotation):
     assert np.abs(got[0].astype(int) - upright).max() <= 8  # lossless up to the colour conversion
 
 
+@pytest.mark.parametrize("rotation", [None, 90])
+def test_decoded_frames_are_freed_when_dropped_not_left_to_the_cycle_collector(tmp_path, rotation):
+    # issue 26: reading frame.side_data (PyAV) on every frame tied each decoded frame into a reference
+    # cycle; a worker then held up to hundreds of MB of decoded frames between cycle collections
+    import gc
+
+    from eifer.frames.decode import iter_video, read_frames_at
+
+    img = np.zeros((48, 64, 3), np.uint8)
+    found = {}
+    for n in (4, 40):
+        _write(tmp_path / f"v{n}.mp4", [img] * n, rotation)
+        gc.collect()
+        gc.disable()
+        try:
+            assert sum(1 for _ in iter_video(tmp_path / f"v{n}.mp4")) == n
+            assert [i for i, _ in read_frames_at(tmp_path / f"v{n}.mp4", [1, 3])] == [1, 3]  # stops early
+            found[n] = gc.collect()
+        finally:
+            gc.enable()
+    assert found[40] == found[4], found  # cyclic garbage per video, none per frame
+
+
 def test_mirroring_display_matrix_is_refused_clearly(tmp_path):
     from eifer.frames.decode import iter_video
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -263,7 +264,15 @@ def _tune_malloc() -> bool:
 
 
 def _release_memory() -> None:
-    """Worker, after a unit: hand the heap's free pages back to the system (glibc ``malloc_trim``)."""
+    """Worker, after a unit: free the unit's garbage, then hand the heap's free pages back to the system.
+
+    ``gc.collect()`` first: objects in reference cycles (e.g. a decoded frame
+    whose side data was read, see :func:`eifer.frames.decode.check_display_matrix`)
+    are otherwise freed only when the cycle collector next runs, which in a
+    worker with many long-lived objects can be many units later. A full
+    collection costs tens of ms; a unit lasts seconds. Then glibc ``malloc_trim``.
+    """
+    gc.collect()
     if _libc is not None:
         with contextlib.suppress(Exception):
             _libc.malloc_trim(0)

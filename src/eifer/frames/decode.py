@@ -81,7 +81,9 @@ def iter_video(path: str | Path, every_nth: int = DEFAULTS.frames.every_nth, fps
             if idx % every_nth:
                 continue
             t = float(frame.time) if frame.time is not None else idx / rate
-            yield idx, t, upright_frame(frame, path)
+            if idx == 0:  # the matrix is the track's (the same for every frame): checked once, see below
+                check_display_matrix(frame, path)
+            yield idx, t, _turned(frame, path)
     except EiferError:
         raise
     except Exception as exc:
@@ -100,16 +102,35 @@ def upright_frame(frame: Any, path: str | Path) -> np.ndarray:
     counter-clockwise angle, as :func:`numpy.rot90` turns); a mirrored or
     oblique matrix is refused with :class:`EiferError` naming the file.
     """
-    rgb = frame.to_ndarray(format="rgb24")
+    check_display_matrix(frame, path)
+    return _turned(frame, path)
+
+
+def check_display_matrix(frame: Any, path: str | Path) -> None:
+    """Refuse a display matrix that mirrors the picture (:class:`EiferError` naming the file).
+
+    :func:`iter_video` calls it on a video's first frame only: reading
+    ``frame.side_data`` makes the frame and PyAV's side-data container refer to
+    each other, so the frame (and its decoded picture) is freed only when
+    Python's cycle collector runs, not when the frame is dropped. Done on every
+    frame, a worker held up to hundreds of MB of decoded frames between
+    collections, more the longer the video (issue 26). ``frame.rotation``,
+    read on every frame, makes no such cycle.
+    """
     matrix = frame.side_data.get("DISPLAYMATRIX")
     if matrix is None:
-        return rgb
+        return
     m = np.frombuffer(bytes(matrix), dtype="<i4", count=9).astype(float) / 65536.0  # 16.16 fixed point
     if m[0] * m[4] - m[1] * m[3] < 0:
         raise EiferError(f"{path}: the video's display matrix mirrors the picture; eifer turns rotated videos "
                          "upright but does not mirror them. Re-encode it upright (ffmpeg -i in.mp4 out.mp4 "
                          "applies the matrix)")
-    angle = float(frame.rotation or 0)
+
+
+def _turned(frame: Any, path: str | Path) -> np.ndarray:
+    """The frame as RGB, turned by its display matrix's rotation (a multiple of 90°, else refused)."""
+    rgb = frame.to_ndarray(format="rgb24")
+    angle = float(frame.rotation or 0)  # 0 without a display matrix
     k = round(angle / 90)
     if abs(angle - 90 * k) > 1:
         raise EiferError(f"{path}: the video's display matrix turns the picture by {angle:g}°, not a multiple of "
