@@ -11,8 +11,10 @@ from _cli_checks import run_cli as _cli
 from _cli_checks import snapshot as _snapshot
 from _cli_checks import study_conftest
 
+from eifer import load_run
 from eifer.errors import EiferError
 from eifer.io import read_parquet, write_parquet
+from eifer.report.summaries import hrv_quality_summary
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +75,16 @@ def test_read_parquet_passes_missing_files_on_and_reads_columns(tmp_path):
     (tmp_path / "t.parquet").write_bytes(b"PAR1" + b"\0" * 64 + b"PAR1")  # magic right, footer garbage: OSError
     with pytest.raises(EiferError, match="t.parquet: damaged parquet table .*delete it and run the stage"):
         read_parquet(tmp_path / "t.parquet")
+
+
+@pytest.mark.parametrize("table, reader", [
+    ("hrv.parquet", lambda run: load_run(run).data("hrv")),  # the Python API users read results with
+    ("hrv_quality.parquet", hrv_quality_summary),  # the report's HRV quality page
+])
+def test_results_and_report_readers_name_a_damaged_table_and_its_stage(hrv_run, tmp_path, table, reader):
+    _study, finished, _cfg = hrv_run
+    run = Path(shutil.copytree(finished, tmp_path / "run"))
+    reader(run)  # intact: reads
+    (run / table).write_bytes(b"PAR1")
+    with pytest.raises(EiferError, match=r"damaged parquet table.*--force hrv"):
+        reader(run)

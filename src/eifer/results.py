@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from eifer.errors import EiferError
+from eifer.io import read_parquet
 
 if TYPE_CHECKING:
     from eifer.config import Config
@@ -33,6 +34,9 @@ DATA_FILES = {
     "predictions": "predictions.parquet",    # test-frame scores of every model (ROC curves, Table 4)
     "frames": "affect",                      # every analysed frame: quality columns + valence/arousal estimates
 }
+
+# which stage writes each parquet result (a damaged one names the stage that rebuilds it)
+_FILE_STAGE = {"hrv": "hrv", "dataset": "select", "test_subsets": "select", "predictions": "train"}
 
 # which stage writes each paper table (for the message when one is missing)
 _TABLE_STAGE = {1: "cutoff", 2: "evaluate", 3: "evaluate", 4: "stats", 5: "transfer-cv", 6: "transfer-cv"}
@@ -109,7 +113,7 @@ class RunResults:
         if not path.is_file():
             raise EiferError(f"{path}: not in this run folder (its stage did not run)")
         if path.suffix == ".parquet":
-            return pd.read_parquet(path, columns=cols)
+            return read_parquet(path, stage=_FILE_STAGE[name], columns=cols)
         table = pd.read_csv(path, usecols=cols)
         return table if cols is None else table[cols]
 

@@ -17,7 +17,7 @@ from eifer._tables import format_p
 from eifer.affect import read_estimates
 from eifer.errors import EiferError
 from eifer.frames import frame_part_paths, read_frame_parts
-from eifer.io import encode_file_name, path_inside, read_csv, read_json_mapping, write_text
+from eifer.io import encode_file_name, path_inside, read_csv, read_json_mapping, read_parquet, write_text
 from eifer.report import blocks as B
 from eifer.report import evidence as E
 from eifer.report import interpret as I
@@ -236,7 +236,7 @@ def _section_hrv(run: RunFolder, sweep: pd.DataFrame | None) -> list[B.Block]:
         out.append(B.Para("No HRV variable has a significant group × emotion interaction at the chosen cutoff, "
                           "so there is no interaction to plot."))
     else:
-        hrv, groups = pd.read_parquet(hrv_file), read_csv(groups_file)
+        hrv, groups = read_parquet(hrv_file, stage="hrv"), read_csv(groups_file)
         shown = names[:8]
         fig = save_png(hrv_interaction_figure(hrv, groups, shown), run.path("figures", "hrv_interactions.png"))
         more = f" (the first 8 of {len(names)})" if len(names) > 8 else ""
@@ -299,7 +299,7 @@ def _hrv_quality(run: RunFolder) -> list[B.Block]:
     f = run.path("hrv_quality.parquet")
     if not f.is_file():
         return []
-    q = pd.read_parquet(f)
+    q = read_parquet(f, stage="hrv")
     if "nn_removed_share" not in q.columns:  # precomputed hrv.csv: nothing to show
         return []
     n_out = int((q["hrv_excluded"].astype(str) != "").sum())
@@ -372,7 +372,7 @@ def _section_frames(run: RunFolder, include_faces: bool) -> list[B.Block]:
         out.append(_shortfall(read_csv(short)))
     faces = run.path("report", "faces.png")
     if include_faces and run.path("test_subsets.parquet").is_file():
-        ts = pd.read_parquet(run.path("test_subsets.parquet"))
+        ts = read_parquet(run.path("test_subsets.parquet"), stage="select")
         ex = ts.sort_values("s", ascending=False).groupby(["task", "subset"], sort=True).head(6)
         for p in ex["crop_path"]:  # a path that leaves the run folder is refused, never opened
             if p:
@@ -398,7 +398,7 @@ def _section_results(run: RunFolder) -> list[B.Block]:
     out.append(B.Heading("ROC curves"))
     pred_file = run.path("predictions.parquet")
     if pred_file.is_file():
-        pred = pd.read_parquet(pred_file)
+        pred = read_parquet(pred_file, stage="train")
         order = list(L.COMPOSITIONS)  # direct, transfer, cv: the order of the tables above
         for (backbone, comp), g in sorted(pred.groupby(["backbone", "composition"]), key=lambda kv: (
                 order.index(kv[0][1]) if kv[0][1] in order else len(order), kv[0])):
@@ -639,9 +639,9 @@ def _participant_context(run: RunFolder) -> dict:
         # split.test_resamples > 1: each participant is tested in at most one of K test sets, trains the others
         ctx["test_set"] = {str(p): int(r["resample"]) for r in splits.get("resamples") or [] for p in r["test"]}
     if run.path("hrv.parquet").is_file():
-        ctx["hrv"] = pd.read_parquet(run.path("hrv.parquet"))
+        ctx["hrv"] = read_parquet(run.path("hrv.parquet"), stage="hrv")
     if run.path("hrv_beats.parquet").is_file():
-        ctx["beats"] = pd.read_parquet(run.path("hrv_beats.parquet"))
+        ctx["beats"] = read_parquet(run.path("hrv_beats.parquet"), stage="hrv")
     # segment times live in the study's segments.csv (the run keeps only the study's path)
     study = str(read_json_mapping(run.path("study.json")).get("path") or "")
     seg = Path(study, "ecg", "segments.csv")

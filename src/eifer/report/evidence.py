@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from eifer._tables import format_p  # noqa: E402
+from eifer.io import read_parquet  # noqa: E402
 from eifer.report import blocks as B  # noqa: E402
 from eifer.report import layout as L  # noqa: E402
 from eifer.report.figures import save_png  # noqa: E402
@@ -260,7 +261,7 @@ def training_groups_table(run: RunFolder) -> pd.DataFrame | None:
         return None
     try:
         splits = json.loads(sp.read_text())
-        frames = pd.read_parquet(ds)
+        frames = read_parquet(ds, stage="select")
         labels = pd.read_csv(run.path("labels.csv")) if run.path("labels.csv").is_file() else None
     except (ValueError, OSError):
         return None

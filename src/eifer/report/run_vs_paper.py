@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from eifer.config import Config, load_config
-from eifer.io import read_csv, read_json_mapping
+from eifer.io import read_csv, read_json_mapping, read_parquet
 
 _PAPER = load_config(profile="paper")
 
@@ -206,7 +206,7 @@ def compute_planted_recovered(run_root: str | Path) -> pd.DataFrame | None:
                      "all" if k == len(t) else f"{len(t) - k} differ"))
     hrv_truth, q = truth / "hrv_truth.csv", root / "hrv_quality.parquet"
     if hrv_truth.is_file() and q.is_file():
-        ht, hq = read_csv(hrv_truth), pd.read_parquet(q)
+        ht, hq = read_csv(hrv_truth), read_parquet(q, stage="hrv")
         if {"n_beats"} <= set(ht.columns) & set(hq.columns):
             a, b = int(ht["n_beats"].sum()), int(hq["n_beats"].sum())
             rows.append(("R peaks (all segments)", f"{a}", f"{b}", f"{100 * (b - a) / max(a, 1):+.1f} %"))

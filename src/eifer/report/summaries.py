@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from eifer.frames.extract import frame_part_paths, read_frame_parts
-from eifer.io import read_csv, read_json_mapping
+from eifer.io import read_csv, read_json_mapping, read_parquet
 from eifer.runfolder import read_stage_record
 
 DROP_REASONS = ("no_face", "low_confidence", "eyes_closed", "occluded")
@@ -101,7 +101,7 @@ def study_summary(run_root: str | Path) -> pd.DataFrame:
         weak = int(lab["arousal_weak"].sum() + lab["valence_weak"].sum())
         rows.append(("rated videos", f"{len(lab)} ({weak} neutral ratings given weak labels)"))
     if (root / "dataset.parquet").is_file():
-        ds = pd.read_parquet(root / "dataset.parquet", columns=["participant_id", "video_id"])
+        ds = read_parquet(root / "dataset.parquet", stage="select", columns=["participant_id", "video_id"])
         rows.append(("selected frames", f"{len(ds)} from {ds.groupby(['participant_id', 'video_id']).ngroups} videos"))
     if (root / "splits.json").is_file():
         sp = json.loads((root / "splits.json").read_text())
@@ -169,7 +169,7 @@ def hrv_quality_summary(run_root: str | Path) -> tuple[pd.DataFrame, str]:
     q = None
     for f in (root / "hrv_quality.parquet", root / "hrv_quality.csv"):
         if f.is_file():
-            q = pd.read_parquet(f) if f.suffix == ".parquet" else pd.read_csv(f)
+            q = read_parquet(f, stage="hrv") if f.suffix == ".parquet" else pd.read_csv(f)
             source = f.name
             break
     if q is not None and "participant_id" in q.columns and len(q):
@@ -195,7 +195,7 @@ def hrv_quality_summary(run_root: str | Path) -> tuple[pd.DataFrame, str]:
     f = root / "hrv.parquet"
     if not f.is_file():
         return pd.DataFrame(), ""
-    h = pd.read_parquet(f)
+    h = read_parquet(f, stage="hrv")
     h["participant_id"] = h["participant_id"].astype(str)
     hrv_cols = [c for c in h.columns if c.startswith("HRV_")]
     g = h.groupby("participant_id")
