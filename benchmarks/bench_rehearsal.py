@@ -192,6 +192,9 @@ def main() -> None:
         SRC = Path(args.src).resolve()
     print(f"eifer from {SRC}", flush=True)
     os.environ.setdefault("EIFER_NO_PROGRESS", "1")
+    from eifer.logs import configure_output
+
+    configure_output("normal")  # as the command line does: MediaPipe's native log lines are not printed
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench_rehearsal_"))
     root.mkdir(parents=True, exist_ok=True)
     if args.big_from:

@@ -75,7 +75,10 @@ COSTS: dict[str, Cost] = {
 GMACS_224: dict[str, float] = {"tf_efficientnetv2_l": 12.23, "resnet50": 4.09, "vgg16": 15.47,
                                "eifer_tinycnn": 0.049}
 
-# Memory allowance per unit (MB of host RAM asked from the executor; rough, not measured).
+# Memory allowance per unit (MB of host RAM asked from the executor). frames: a worker's peak per video unit
+# was MEASURED at 0.42-0.44 GB (demo profile, geometry estimator, 640x480, 10.75-43 s videos;
+# benchmarks/bench_rehearsal.py 2026-12-07, the run log's unit_placed peak_mb), so 1.5 GB leaves room for
+# an in-stream image estimator and longer videos. The others are rough allowances, not measured.
 MEMORY_MB = {"hrv": 1000, "frames": 1500, "affect": 4000, "train": 8000, "transfer-cv": 8000}
 
 GPU_ADVISE_HOURS = 2.0  # a GPU-capable stage estimated at >= this many hours on the CPU workers: use a GPU
