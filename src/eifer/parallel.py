@@ -629,7 +629,7 @@ def record_placements(on_unit: Callable[[dict[str, Any]], None] | None = None) -
 
 
 def _ray_call(fn: Callable, unit: Any, i: int, q: Any, call: int, report: bool, env: dict[str, str],
-              desc: str, cwd: str) -> tuple[str, int, int, Any]:
+              desc: str, cwd: str) -> tuple[str, int, int, dict[str, float], Any]:
     import ray
 
     _follow_cwd(cwd)  # on a cluster the run folder is on a shared filesystem; a missing cwd is left alone
