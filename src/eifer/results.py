@@ -35,12 +35,6 @@ DATA_FILES = {
     "frames": "affect",                      # every analysed frame: quality columns + valence/arousal estimates
 }
 
-# which stage writes each parquet result (a damaged one names the stage that rebuilds it)
-_FILE_STAGE = {"hrv": "hrv", "dataset": "select", "test_subsets": "select", "predictions": "train"}
-
-# which stage writes each paper table (for the message when one is missing)
-_TABLE_STAGE = {1: "cutoff", 2: "evaluate", 3: "evaluate", 4: "stats", 5: "transfer-cv", 6: "transfer-cv"}
-
 
 @dataclass
 class RunResults:
@@ -74,7 +68,9 @@ class RunResults:
         """
         name = f"table{k}"
         if name not in self.tables:
-            stage = _TABLE_STAGE.get(k, "?")
+            from eifer.pipeline.stages import owner_stage
+
+            stage = owner_stage(f"tables/{name}.csv")
             raise EiferError(f"{self.root / 'tables' / (name + '.csv')}: Table {k} was not made by this run "
                              f"(stage {stage!r}; see `eifer run` output or RUN/log.jsonl)")
         return self.tables[name]
@@ -113,7 +109,9 @@ class RunResults:
         if not path.is_file():
             raise EiferError(f"{path}: not in this run folder (its stage did not run)")
         if path.suffix == ".parquet":
-            return read_parquet(path, stage=_FILE_STAGE[name], columns=cols)
+            from eifer.pipeline.stages import owner_stage
+
+            return read_parquet(path, stage=owner_stage(DATA_FILES[name]), columns=cols)
         table = pd.read_csv(path, usecols=cols)
         return table if cols is None else table[cols]
 

@@ -139,6 +139,19 @@ STAGES: list[Stage] = [
 STAGE_NAMES = [s.name for s in STAGES]
 
 
+def owner_stage(relpath: str) -> str:
+    """The stage that owns (writes) a run-folder path, from the stages' ``clean`` patterns; ``"?"`` if none.
+
+    Examples
+    --------
+    >>> owner_stage("hrv.parquet"), owner_stage("tables/table4_rep.csv"), owner_stage("notes.txt")
+    ('hrv', 'stats', '?')
+    """
+    from fnmatch import fnmatchcase
+
+    return next((s.name for s in STAGES for pattern in s.clean if fnmatchcase(relpath, pattern)), "?")
+
+
 def resolve_runner(stage: Stage) -> Callable[..., list[str]] | None:
     """The stage's runner function, or None when this install does not have it."""
     module, func = stage.runner.split(":")
