@@ -93,19 +93,6 @@ def iter_video(path: str | Path, every_nth: int = DEFAULTS.frames.every_nth, fps
         container.close()
 
 
-def upright_frame(frame: Any, path: str | Path) -> np.ndarray:
-    """A decoded frame as RGB, turned as a player shows it (the stream's display matrix).
-
-    Phones store portrait video as landscape pixels plus a display matrix that
-    says "rotate by 90°"; analysed as stored, every face lies on its side. A
-    rotation by a multiple of 90° is applied (``frame.rotation`` is the
-    counter-clockwise angle, as :func:`numpy.rot90` turns); a mirrored or
-    oblique matrix is refused with :class:`EiferError` naming the file.
-    """
-    check_display_matrix(frame, path)
-    return _turned(frame, path)
-
-
 def check_display_matrix(frame: Any, path: str | Path) -> None:
     """Refuse a display matrix that mirrors the picture (:class:`EiferError` naming the file).
 
@@ -128,7 +115,15 @@ def check_display_matrix(frame: Any, path: str | Path) -> None:
 
 
 def _turned(frame: Any, path: str | Path) -> np.ndarray:
-    """The frame as RGB, turned by its display matrix's rotation (a multiple of 90°, else refused)."""
+    """A decoded frame as RGB, turned as a player shows it (the stream's display matrix).
+
+    Phones store portrait video as landscape pixels plus a display matrix that
+    says "rotate by 90°"; analysed as stored, every face lies on its side. A
+    rotation by a multiple of 90° is applied (``frame.rotation`` is the
+    counter-clockwise angle, as :func:`numpy.rot90` turns); an oblique one is
+    refused with :class:`EiferError` naming the file (a mirroring one, by
+    :func:`check_display_matrix` on the video's first frame).
+    """
     rgb = frame.to_ndarray(format="rgb24")
     angle = float(frame.rotation or 0)  # 0 without a display matrix
     k = round(angle / 90)
